@@ -1,0 +1,743 @@
+//! Signed records: the envelope, signing, and the ordered check of
+//! [`spec/record.md` §7](../../../spec/record.md).
+//!
+//! ```text
+//! signed record = [ bstr envelope_bytes, bstr sig ]           (canonical CBOR)
+//! envelope      = { "v": 1, "kind": text, "author": bstr(32),
+//!                   "seq": uint, "ts": uint, "body": map }     (canonical CBOR)
+//! id            = SHA-256(envelope_bytes)
+//! sig           = Ed25519(secret, "setu/v1/record" ‖ id)
+//! ```
+//!
+//! The bytes of a signed record are stored, sent and verified exactly as
+//! they are; nothing is re-serialised in order to verify it.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::cbor::{self, DecodeErrorKind, Value};
+use crate::ids::{AuthorKey, RecordId};
+use crate::keys::{SecretKey, signed_message};
+use crate::practice::{self, Practice};
+use crate::verify::{self, VerifyError};
+
+/// The largest signed record, in bytes.
+pub const MAX_RECORD_BYTES: usize = 262_144;
+/// The envelope version this crate writes and reads.
+pub const ENVELOPE_VERSION: u64 = 1;
+/// The longest kind name, in bytes.
+pub const MAX_KIND_BYTES: usize = 32;
+/// Length of a signature.
+pub const SIGNATURE_BYTES: usize = 64;
+
+/// The envelope's keys, in canonical order.
+pub const ENVELOPE_KEYS: [&str; 6] = ["v", "ts", "seq", "body", "kind", "author"];
+
+/// The stable reason codes of `spec/record.md` §7, in check order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Reason {
+    /// Larger than [`MAX_RECORD_BYTES`].
+    Size,
+    /// Not well-formed CBOR, or outside the profile.
+    Cbor,
+    /// Not in canonical form.
+    Noncanonical,
+    /// The signed-record array or the envelope map is not as specified.
+    Envelope,
+    /// The author key is not a canonical, non-small-order point.
+    Key,
+    /// The signature does not verify under the strict rule.
+    Signature,
+    /// The body of a known kind is not valid.
+    Schema,
+}
+
+impl Reason {
+    /// The stable code, as written in the spec and the vectors.
+    pub fn code(self) -> &'static str {
+        match self {
+            Reason::Size => "size",
+            Reason::Cbor => "cbor",
+            Reason::Noncanonical => "noncanonical",
+            Reason::Envelope => "envelope",
+            Reason::Key => "key",
+            Reason::Signature => "signature",
+            Reason::Schema => "schema",
+        }
+    }
+
+    /// The reason with this code.
+    pub fn from_code(code: &str) -> Option<Reason> {
+        [
+            Reason::Size,
+            Reason::Cbor,
+            Reason::Noncanonical,
+            Reason::Envelope,
+            Reason::Key,
+            Reason::Signature,
+            Reason::Schema,
+        ]
+        .into_iter()
+        .find(|r| r.code() == code)
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+pub use practice::Problem;
+
+/// Why a record was refused: the first failing check, and every problem
+/// that check found.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
+pub struct RecordError {
+    /// The reason code.
+    pub reason: Reason,
+    /// What is wrong, each with the path at fault.
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for RecordError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[{}] ", self.reason)?;
+        for (i, p) in self.problems.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{p}")?;
+        }
+        Ok(())
+    }
+}
+
+impl RecordError {
+    fn one(reason: Reason, path: impl Into<String>, message: impl Into<String>) -> RecordError {
+        RecordError {
+            reason,
+            problems: vec![Problem {
+                path: path.into(),
+                message: message.into(),
+            }],
+        }
+    }
+
+    fn decode(path: &str, e: cbor::DecodeError) -> RecordError {
+        let reason = match e.kind {
+            DecodeErrorKind::Malformed => Reason::Cbor,
+            _ => Reason::Noncanonical,
+        };
+        RecordError::one(reason, path, e.to_string())
+    }
+}
+
+/// The envelope of a record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Envelope {
+    /// The kind of body, such as `"practice"`.
+    pub kind: String,
+    /// The publisher's public key.
+    pub author: AuthorKey,
+    /// The author's counter, from 1, strictly increasing.
+    pub seq: u64,
+    /// Milliseconds since the Unix epoch, as the author claims.
+    pub ts: u64,
+    /// The body, a map.
+    pub body: Value,
+}
+
+fn valid_kind(kind: &str) -> bool {
+    let b = kind.as_bytes();
+    !b.is_empty()
+        && b.len() <= MAX_KIND_BYTES
+        && b[0].is_ascii_lowercase()
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_' || *c == b'-')
+}
+
+impl Envelope {
+    /// The envelope as a CBOR map.
+    pub fn to_value(&self) -> Value {
+        Value::map([
+            ("v", Value::Uint(ENVELOPE_VERSION)),
+            ("kind", Value::text(&self.kind)),
+            ("author", Value::Bytes(self.author.0.to_vec())),
+            ("seq", Value::Uint(self.seq)),
+            ("ts", Value::Uint(self.ts)),
+            ("body", self.body.clone()),
+        ])
+    }
+
+    /// Reads an envelope map, reporting every problem (reason `envelope`).
+    pub fn from_value(v: &Value) -> Result<Envelope, RecordError> {
+        let mut problems = Vec::new();
+        let mut bad = |path: &str, message: String| {
+            problems.push(Problem {
+                path: path.to_string(),
+                message,
+            })
+        };
+        let Value::Map(entries) = v else {
+            return Err(RecordError::one(
+                Reason::Envelope,
+                "envelope",
+                format!("is a {}, not a map", v.type_name()),
+            ));
+        };
+        for (k, _) in entries {
+            if !ENVELOPE_KEYS.contains(&k.as_str()) {
+                bad(&format!("envelope.{k}"), "is not an envelope key".into());
+            }
+        }
+        let get = |k: &str| v.get(k);
+        match get("v") {
+            Some(Value::Uint(ENVELOPE_VERSION)) => {}
+            Some(other) => bad(
+                "v",
+                format!(
+                    "must be the unsigned integer 1, got {}",
+                    json_preview(other)
+                ),
+            ),
+            None => bad("v", "is missing".into()),
+        }
+        let kind = match get("kind") {
+            Some(Value::Text(k)) if valid_kind(k) => k.clone(),
+            Some(Value::Text(k)) => {
+                bad(
+                    "kind",
+                    format!(
+                        "{k:?} is not a kind name (1 to {MAX_KIND_BYTES} of a-z 0-9 _ -, starting with a letter)"
+                    ),
+                );
+                String::new()
+            }
+            Some(other) => {
+                bad("kind", format!("must be text, got a {}", other.type_name()));
+                String::new()
+            }
+            None => {
+                bad("kind", "is missing".into());
+                String::new()
+            }
+        };
+        let author = match get("author") {
+            Some(Value::Bytes(b)) if b.len() == 32 => {
+                let mut a = [0u8; 32];
+                a.copy_from_slice(b);
+                AuthorKey(a)
+            }
+            Some(Value::Bytes(b)) => {
+                bad("author", format!("must be 32 bytes, got {}", b.len()));
+                AuthorKey([0; 32])
+            }
+            Some(other) => {
+                bad(
+                    "author",
+                    format!("must be a byte string, got a {}", other.type_name()),
+                );
+                AuthorKey([0; 32])
+            }
+            None => {
+                bad("author", "is missing".into());
+                AuthorKey([0; 32])
+            }
+        };
+        let seq = match get("seq") {
+            Some(Value::Uint(n)) if *n >= 1 => *n,
+            Some(Value::Uint(_)) => {
+                bad("seq", "must be at least 1".into());
+                0
+            }
+            Some(other) => {
+                bad(
+                    "seq",
+                    format!("must be an unsigned integer, got a {}", other.type_name()),
+                );
+                0
+            }
+            None => {
+                bad("seq", "is missing".into());
+                0
+            }
+        };
+        let ts = match get("ts") {
+            Some(Value::Uint(n)) => *n,
+            Some(other) => {
+                bad(
+                    "ts",
+                    format!("must be an unsigned integer, got a {}", other.type_name()),
+                );
+                0
+            }
+            None => {
+                bad("ts", "is missing".into());
+                0
+            }
+        };
+        let body = match get("body") {
+            Some(b @ Value::Map(_)) => b.clone(),
+            Some(other) => {
+                bad(
+                    "body",
+                    format!("must be a map, got a {}", other.type_name()),
+                );
+                Value::Map(Vec::new())
+            }
+            None => {
+                bad("body", "is missing".into());
+                Value::Map(Vec::new())
+            }
+        };
+        if problems.is_empty() {
+            Ok(Envelope {
+                kind,
+                author,
+                seq,
+                ts,
+                body,
+            })
+        } else {
+            Err(RecordError {
+                reason: Reason::Envelope,
+                problems,
+            })
+        }
+    }
+}
+
+fn json_preview(v: &Value) -> String {
+    crate::json::to_json(v)
+        .to_string()
+        .chars()
+        .take(40)
+        .collect()
+}
+
+/// A record that passed every check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    bytes: Vec<u8>,
+    id: RecordId,
+    envelope_bytes: std::ops::Range<usize>,
+    envelope: Envelope,
+    signature: [u8; SIGNATURE_BYTES],
+    body: Body,
+}
+
+/// The body of a checked record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Body {
+    /// A `practice` body, validated.
+    Practice(Box<Practice>),
+    /// A kind this version does not know: only the envelope and signature
+    /// were checked; the body is kept and relayed as it is.
+    Unknown,
+}
+
+impl Record {
+    /// The signed record's bytes, exactly as received or signed.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+    /// Consumes the record, returning its bytes.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
+    }
+    /// The record id.
+    pub fn id(&self) -> RecordId {
+        self.id
+    }
+    /// The canonical envelope bytes.
+    pub fn envelope_bytes(&self) -> &[u8] {
+        &self.bytes[self.envelope_bytes.clone()]
+    }
+    /// The envelope.
+    pub fn envelope(&self) -> &Envelope {
+        &self.envelope
+    }
+    /// The 64-byte signature.
+    pub fn signature(&self) -> &[u8; SIGNATURE_BYTES] {
+        &self.signature
+    }
+    /// The checked body.
+    pub fn body(&self) -> &Body {
+        &self.body
+    }
+    /// The practice, for a record of kind `practice`.
+    pub fn practice(&self) -> Option<&Practice> {
+        match &self.body {
+            Body::Practice(p) => Some(p),
+            Body::Unknown => None,
+        }
+    }
+    /// The envelope in its JSON form (bytes as lowercase hex).
+    pub fn envelope_json(&self) -> serde_json::Value {
+        crate::json::to_json(&self.envelope.to_value())
+    }
+}
+
+/// A record that passed the structural checks (size, CBOR, envelope) but
+/// whose key, signature and body are not yet checked.
+#[derive(Debug, Clone)]
+pub struct Parsed {
+    bytes: Vec<u8>,
+    id: RecordId,
+    envelope_bytes: std::ops::Range<usize>,
+    envelope: Envelope,
+    signature: [u8; SIGNATURE_BYTES],
+}
+
+impl Parsed {
+    /// The record id.
+    pub fn id(&self) -> RecordId {
+        self.id
+    }
+    /// The envelope.
+    pub fn envelope(&self) -> &Envelope {
+        &self.envelope
+    }
+    fn message(&self) -> [u8; 46] {
+        signed_message(&self.id)
+    }
+    fn finish(self, sig: Result<(), VerifyError>) -> Result<Record, RecordError> {
+        if let Err(e) = sig {
+            let (reason, path) = if e.is_key_fault() {
+                (Reason::Key, "author")
+            } else {
+                (Reason::Signature, "sig")
+            };
+            return Err(RecordError::one(reason, path, e.to_string()));
+        }
+        let body = body_of(&self.envelope)?;
+        Ok(Record {
+            bytes: self.bytes,
+            id: self.id,
+            envelope_bytes: self.envelope_bytes,
+            envelope: self.envelope,
+            signature: self.signature,
+            body,
+        })
+    }
+}
+
+/// Steps 1 to 5 of the check: size, CBOR of the signed record, its shape,
+/// CBOR of the envelope, the envelope's fields.
+pub fn parse(bytes: Vec<u8>) -> Result<Parsed, RecordError> {
+    if bytes.len() > MAX_RECORD_BYTES {
+        return Err(RecordError::one(
+            Reason::Size,
+            "record",
+            format!("is {} bytes; the limit is {MAX_RECORD_BYTES}", bytes.len()),
+        ));
+    }
+    let outer = cbor::decode(&bytes).map_err(|e| RecordError::decode("record", e))?;
+    let (env_len, signature) = match &outer {
+        Value::Array(items) if items.len() == 2 => match (&items[0], &items[1]) {
+            (Value::Bytes(env), Value::Bytes(sig)) if sig.len() == SIGNATURE_BYTES => {
+                let mut s = [0u8; SIGNATURE_BYTES];
+                s.copy_from_slice(sig);
+                (env.len(), s)
+            }
+            (Value::Bytes(_), Value::Bytes(sig)) => {
+                return Err(RecordError::one(
+                    Reason::Envelope,
+                    "sig",
+                    format!("must be 64 bytes, got {}", sig.len()),
+                ));
+            }
+            _ => {
+                return Err(RecordError::one(
+                    Reason::Envelope,
+                    "record",
+                    "must be [bstr envelope, bstr sig]",
+                ));
+            }
+        },
+        other => {
+            return Err(RecordError::one(
+                Reason::Envelope,
+                "record",
+                format!(
+                    "must be a 2-element array [bstr envelope, bstr sig], got a {}",
+                    other.type_name()
+                ),
+            ));
+        }
+    };
+    // The envelope bytes sit right after the array head (1 byte) and the
+    // byte-string head, whose length is known from the canonical encoding.
+    let env_head = head_len(env_len as u64);
+    let envelope_bytes = 1 + env_head..1 + env_head + env_len;
+    let inner = cbor::decode(&bytes[envelope_bytes.clone()])
+        .map_err(|e| RecordError::decode("envelope", e))?;
+    let envelope = Envelope::from_value(&inner)?;
+    let id = RecordId::of_envelope(&bytes[envelope_bytes.clone()]);
+    Ok(Parsed {
+        bytes,
+        id,
+        envelope_bytes,
+        envelope,
+        signature,
+    })
+}
+
+fn head_len(n: u64) -> usize {
+    match n {
+        0..=23 => 1,
+        24..=0xff => 2,
+        0x100..=0xffff => 3,
+        0x1_0000..=0xffff_ffff => 5,
+        _ => 9,
+    }
+}
+
+/// Step 8: the body of a known kind must be valid.
+fn body_of(envelope: &Envelope) -> Result<Body, RecordError> {
+    if envelope.kind != practice::KIND {
+        return Ok(Body::Unknown);
+    }
+    let problems = practice_problems(&envelope.body);
+    match problems {
+        Ok(p) => Ok(Body::Practice(Box::new(p))),
+        Err(problems) => Err(RecordError {
+            reason: Reason::Schema,
+            problems,
+        }),
+    }
+}
+
+/// Reads and validates a practice body from its CBOR value.
+fn practice_problems(body: &Value) -> Result<Practice, Vec<Problem>> {
+    let mut problems = Vec::new();
+    find_empties(body, "body", &mut problems);
+    let practice: Practice = match cbor::from_value(body) {
+        Ok(p) => p,
+        Err(e) => {
+            let path = if e.path.is_empty() {
+                "body".to_string()
+            } else {
+                format!("body.{}", e.path)
+            };
+            problems.push(Problem {
+                path,
+                message: e.message,
+            });
+            return Err(problems);
+        }
+    };
+    problems.extend(practice::validate(&practice));
+    if problems.is_empty() {
+        // Nothing may be lost between the bytes and the typed body.
+        match cbor::to_value(&practice).map(|v| cbor::encode(&v)) {
+            Ok(Ok(again)) if cbor::encode(body).is_ok_and(|b| b == again) => {}
+            _ => problems.push(Problem {
+                path: "body".into(),
+                message: "does not round-trip through the practice schema".into(),
+            }),
+        }
+    }
+    if problems.is_empty() {
+        Ok(practice)
+    } else {
+        Err(problems)
+    }
+}
+
+/// Empty strings, lists and maps are never allowed in a practice body: an
+/// absent optional field is left out.
+fn find_empties(v: &Value, path: &str, out: &mut Vec<Problem>) {
+    let empty = match v {
+        Value::Text(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Map(m) => m.is_empty(),
+        _ => false,
+    };
+    if empty {
+        out.push(Problem {
+            path: path.to_string(),
+            message: format!("is an empty {}; leave the key out instead", v.type_name()),
+        });
+    }
+    match v {
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                find_empties(item, &format!("{path}[{i}]"), out);
+            }
+        }
+        Value::Map(entries) => {
+            for (k, item) in entries {
+                find_empties(item, &format!("{path}.{k}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Runs every check of `spec/record.md` §7 on one signed record.
+pub fn check(bytes: Vec<u8>) -> Result<Record, RecordError> {
+    let parsed = parse(bytes)?;
+    let sig = verify::verify_one(
+        parsed.envelope.author.as_bytes(),
+        &parsed.message(),
+        &parsed.signature,
+    );
+    parsed.finish(sig)
+}
+
+/// Runs every check on many records, verifying signatures in one batch.
+/// Each result is exactly what [`check`] returns for that record.
+pub fn check_batch(records: Vec<Vec<u8>>) -> Vec<Result<Record, RecordError>> {
+    let parsed: Vec<Result<Parsed, RecordError>> = records.into_iter().map(parse).collect();
+    let ok: Vec<&Parsed> = parsed.iter().filter_map(|p| p.as_ref().ok()).collect();
+    let messages: Vec<[u8; 46]> = ok.iter().map(|p| p.message()).collect();
+    let items: Vec<verify::Item<'_>> = ok
+        .iter()
+        .zip(&messages)
+        .map(|(p, m)| verify::Item {
+            key: p.envelope.author.as_bytes(),
+            msg: m,
+            sig: &p.signature,
+        })
+        .collect();
+    let mut verdicts = verify::verify_batch(&items).into_iter();
+    parsed
+        .into_iter()
+        .map(|p| {
+            let p = p?;
+            let sig = verdicts.next().unwrap_or(Err(VerifyError::Equation));
+            p.finish(sig)
+        })
+        .collect()
+}
+
+/// Signs a body of any kind and checks the result.
+///
+/// The body is canonicalised on the way (text to NFC, keys sorted). For a
+/// `practice` body, use [`sign_practice`], which also fills in defaults.
+pub fn sign(
+    key: &SecretKey,
+    kind: &str,
+    seq: u64,
+    ts: u64,
+    body: Value,
+) -> Result<Record, RecordError> {
+    let envelope = Envelope {
+        kind: kind.to_string(),
+        author: key.author(),
+        seq,
+        ts,
+        body,
+    };
+    // Refuse a bad envelope with the same words a reader would use.
+    Envelope::from_value(&envelope.to_value())?;
+    let envelope_bytes = cbor::encode(&envelope.to_value())
+        .map_err(|e| RecordError::one(Reason::Cbor, "envelope", e.to_string()))?;
+    let id = RecordId::of_envelope(&envelope_bytes);
+    let sig = key.sign_id(&id);
+    let signed = cbor::encode(&Value::Array(vec![
+        Value::Bytes(envelope_bytes),
+        Value::Bytes(sig.to_vec()),
+    ]))
+    .map_err(|e| RecordError::one(Reason::Cbor, "record", e.to_string()))?;
+    check(signed)
+}
+
+/// Fills in a practice body's defaults, validates it, and signs it.
+pub fn sign_practice(
+    key: &SecretKey,
+    seq: u64,
+    ts: u64,
+    body: &Practice,
+) -> Result<Record, RecordError> {
+    let mut body = body.clone();
+    body.fill_defaults();
+    let problems = practice::validate(&body);
+    if !problems.is_empty() {
+        return Err(RecordError {
+            reason: Reason::Schema,
+            problems,
+        });
+    }
+    let value = cbor::to_value(&body)
+        .map_err(|e| RecordError::one(Reason::Schema, format!("body.{}", e.path), e.message))?;
+    sign(key, practice::KIND, seq, ts, value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body() -> Practice {
+        serde_json::from_value(serde_json::json!({
+            "practice_id": "BGD-A2I-0001", "revision": 1, "state": "active",
+            "title": {"original": "bn", "text": {"bn": "ইউনিয়ন ডিজিটাল সেন্টার", "en": "Union Digital Centres"}},
+            "summary": {"original": "en", "text": {"en": "s"}},
+            "challenge": {"original": "en", "text": {"en": "c"}},
+            "solution": {"original": "en", "text": {"en": "s"}},
+            "countries": [{"iso3": "BGD", "role": "originating"}],
+            "sdg_targets": ["16.6"], "status": 2, "period": {"start": "2010-11-11"}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn sign_then_check_round_trips() {
+        let key = SecretKey::from_seed(&[1; 32]);
+        let rec = sign_practice(&key, 1, 1_700_000_000_000, &body()).unwrap();
+        assert_eq!(
+            rec.practice().unwrap().licence.as_deref(),
+            Some("CC-BY-4.0")
+        );
+        let again = check(rec.bytes().to_vec()).unwrap();
+        assert_eq!(again.id(), rec.id());
+        assert_eq!(RecordId::of_envelope(rec.envelope_bytes()), rec.id());
+        let batch = check_batch(vec![rec.bytes().to_vec(), vec![0xf6], rec.bytes().to_vec()]);
+        assert!(batch[0].is_ok() && batch[2].is_ok());
+        assert_eq!(batch[1].as_ref().unwrap_err().reason, Reason::Cbor);
+    }
+
+    #[test]
+    fn reasons_follow_the_check_order() {
+        let key = SecretKey::from_seed(&[1; 32]);
+        let rec = sign_practice(&key, 1, 5, &body()).unwrap();
+        let mut tampered = rec.bytes().to_vec();
+        let last = tampered.len() - 1;
+        tampered[last] ^= 1;
+        assert_eq!(check(tampered).unwrap_err().reason, Reason::Signature);
+        assert_eq!(
+            check(vec![0; MAX_RECORD_BYTES + 1]).unwrap_err().reason,
+            Reason::Size
+        );
+        assert_eq!(check(vec![0x80]).unwrap_err().reason, Reason::Envelope);
+        let mut b = body();
+        b.sdg_targets.push("18.1".into());
+        let err = sign_practice(&key, 1, 5, &b).unwrap_err();
+        assert_eq!(err.reason, Reason::Schema);
+        assert_eq!(
+            err.problems[0].to_string(),
+            r#"body.sdg_targets[1]: "18.1" is not an SDG target"#
+        );
+    }
+
+    #[test]
+    fn unknown_kinds_are_kept_opaque() {
+        let key = SecretKey::from_seed(&[2; 32]);
+        let rec = sign(
+            &key,
+            "membership",
+            3,
+            4,
+            Value::map([("anything", Value::Uint(1))]),
+        )
+        .unwrap();
+        assert_eq!(rec.body(), &Body::Unknown);
+        assert!(sign(&key, "Bad Kind", 3, 4, Value::map::<&str>([])).is_err());
+    }
+}

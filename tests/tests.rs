@@ -1,0 +1,1 @@
+//! Cross-crate tests, one module per area.
