@@ -1,1 +1,5 @@
 //! Cross-crate tests, one module per area.
+
+mod suite {
+    pub mod vectors;
+}

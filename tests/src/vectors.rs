@@ -1,0 +1,724 @@
+//! The generator of `spec/vectors/records.json`.
+//!
+//! Deterministic: fixed seeds and timestamps, so a run reproduces the
+//! committed file byte for byte (a test checks this). Regenerate with
+//! `cargo run -p setu-tests --bin gen-vectors > spec/vectors/records.json`.
+//!
+//! Every invalid vector is correctly signed over its bad bytes, except those
+//! whose fault is the signature or the key, so that each fails only for its
+//! stated reason.
+
+use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT, EIGHT_TORSION};
+use curve25519_dalek::scalar::Scalar;
+use serde_json::{Value as Json, json};
+use sha2::{Digest, Sha512};
+
+use setu_core::cbor::{self, Value};
+use setu_core::ids::RecordId;
+use setu_core::keys::{SecretKey, signed_message};
+use setu_core::practice::Practice;
+use setu_core::record::{self, MAX_RECORD_BYTES};
+
+/// The timestamp of every vector: 2026-01-01T00:00:00Z.
+pub const TS: u64 = 1_767_225_600_000;
+
+fn key(n: u8) -> SecretKey {
+    SecretKey::from_seed(&[n; 32])
+}
+
+fn enc(v: &Value) -> Vec<u8> {
+    cbor::encode(v).expect("generator values are encodable")
+}
+
+/// A CBOR head with the shortest argument.
+fn head(major: u8, n: u64) -> Vec<u8> {
+    let mut out = enc(&Value::Uint(n));
+    out[0] |= major << 5;
+    out
+}
+
+/// A map written with its entries in the given order, as given.
+fn raw_map(entries: &[(String, Vec<u8>)]) -> Vec<u8> {
+    let mut out = head(5, entries.len() as u64);
+    for (k, v) in entries {
+        out.extend(enc(&Value::text(k.clone())));
+        out.extend(v);
+    }
+    out
+}
+
+/// The canonical entries of a map value, each value encoded.
+fn entries(v: &Value) -> Vec<(String, Vec<u8>)> {
+    let Value::Map(m) = cbor::decode(&enc(v)).expect("canonical") else {
+        panic!("not a map")
+    };
+    m.into_iter().map(|(k, v)| (k, enc(&v))).collect()
+}
+
+fn set(entries: &mut [(String, Vec<u8>)], key: &str, bytes: Vec<u8>) {
+    let e = entries
+        .iter_mut()
+        .find(|(k, _)| k == key)
+        .expect("key present");
+    e.1 = bytes;
+}
+
+/// `[envelope_bytes, sig]` signed by `k` over whatever `env` holds.
+fn sign_raw(k: &SecretKey, env: &[u8]) -> Vec<u8> {
+    let id = RecordId::of_envelope(env);
+    let sig = k.sign_id(&id);
+    enc(&Value::Array(vec![
+        Value::Bytes(env.to_vec()),
+        Value::Bytes(sig.to_vec()),
+    ]))
+}
+
+fn envelope(k: &SecretKey, kind: &str, seq: u64, body: Value) -> Value {
+    Value::map([
+        ("v", Value::Uint(1)),
+        ("kind", Value::text(kind)),
+        ("author", Value::Bytes(k.author().0.to_vec())),
+        ("seq", Value::Uint(seq)),
+        ("ts", Value::Uint(TS)),
+        ("body", body),
+    ])
+}
+
+fn practice(j: Json) -> Practice {
+    serde_json::from_value(j).expect("generator bodies are well-typed")
+}
+
+fn lt(lang: &str, text: &str) -> Json {
+    json!({"original": lang, "text": {lang: text}})
+}
+
+/// The smallest valid active practice.
+pub fn minimal_body() -> Json {
+    json!({
+        "practice_id": "BGD-A2I-0001",
+        "revision": 1,
+        "state": "active",
+        "title": lt("en", "Union Digital Centres"),
+        "summary": lt("en", "One-stop digital service points in every union."),
+        "challenge": lt("en", "Citizens travelled far, often more than once, for simple services."),
+        "solution": lt("en", "Local entrepreneurs run a digital centre in each union."),
+        "countries": [{"iso3": "BGD", "role": "originating"}],
+        "sdg_targets": ["16.6"],
+        "status": 2,
+        "period": {"start": "2010-11"}
+    })
+}
+
+fn body_value(j: Json) -> Value {
+    let mut p = practice(j);
+    p.fill_defaults();
+    cbor::to_value(&p).expect("encodable")
+}
+
+fn valid(name: &str, description: &str, k: &SecretKey, rec: &record::Record) -> Json {
+    json!({
+        "name": name,
+        "description": description,
+        "secret_key": hex::encode(k.seed()),
+        "envelope_cbor": hex::encode(rec.envelope_bytes()),
+        "envelope_json": rec.envelope_json(),
+        "id": rec.id().to_hex(),
+        "signature": hex::encode(rec.signature()),
+        "signed_record": hex::encode(rec.bytes()),
+    })
+}
+
+fn invalid(name: &str, description: &str, signed: &[u8], reason: &str) -> Json {
+    json!({
+        "name": name,
+        "description": description,
+        "signed_record": hex::encode(signed),
+        "reason": reason,
+    })
+}
+
+/// A signature with an order-8 component in R, valid only under the
+/// cofactored equation.
+fn torsion_signature(k: &SecretKey, id: &RecordId) -> [u8; 64] {
+    let sk = ed25519_dalek::SigningKey::from_bytes(&k.seed());
+    let r = Scalar::from(0x5e70_5e70_u64);
+    let big_r = (r * ED25519_BASEPOINT_POINT + EIGHT_TORSION[1])
+        .compress()
+        .to_bytes();
+    let mut h = Sha512::new();
+    h.update(big_r);
+    h.update(k.author().0);
+    h.update(signed_message(id));
+    let kk = Scalar::from_bytes_mod_order_wide(&h.finalize().into());
+    let s = r + kk * sk.to_scalar();
+    let mut sig = [0u8; 64];
+    sig[..32].copy_from_slice(&big_r);
+    sig[32..].copy_from_slice(s.as_bytes());
+    sig
+}
+
+/// Builds the whole vector file.
+pub fn generate() -> Json {
+    let mut valid_v = Vec::new();
+    let mut invalid_v = Vec::new();
+    let k1 = key(1);
+    let sign = |k: &SecretKey, seq: u64, j: Json| {
+        record::sign_practice(k, seq, TS, &practice(j)).expect("valid vector body")
+    };
+
+    // ---- valid ----
+    let minimal = sign(&k1, 1, minimal_body());
+    valid_v.push(valid(
+        "minimal",
+        "The smallest valid active practice; the licence default is filled in.",
+        &k1,
+        &minimal,
+    ));
+
+    let maximal_body = json!({
+        "practice_id": "BGD-A2I-0002",
+        "revision": 1,
+        "state": "active",
+        "licence": "CC-BY-SA-4.0",
+        "title": {"original": "bn", "text": {"bn": "সেবা সহজিকরণ", "en": "Service Process Simplification"}, "machine_translated": ["en"]},
+        "summary": lt("en", "Redesigning public services to cut citizens' time, cost and visits."),
+        "challenge": lt("en", "Services required many documents, signatures and trips."),
+        "solution": lt("en", "Teams of civil servants map each service and remove steps."),
+        "replication_potential": lt("en", "Any ministry can run the same workshop method."),
+        "lessons": lt("en", "Measure time, cost and visits before and after."),
+        "countries": [
+            {"iso3": "BGD", "role": "originating"},
+            {"iso3": "BTN", "role": "adopting"},
+            {"iso3": "LKA", "role": "partner"}
+        ],
+        "organisations": [
+            {"name": "a2i", "role": "implementing", "iso3": "BGD"},
+            {"name": "UNDP", "role": "supporting"}
+        ],
+        "sdg_targets": ["16.6", "16.7", "10.2"],
+        "sectors": [{"vocabulary": "dac5", "code": "15110"}, {"vocabulary": "cofog", "code": "01.3"}],
+        "status": 4,
+        "period": {"start": "2014-01-15", "end": "2020-12"},
+        "gov_level": "national",
+        "keywords": ["SPS", "TCV", "process redesign"],
+        "urls": ["https://a2i.gov.bd/"],
+        "contact": {"name": "Innovation Lab", "role": "desk", "email": "lab@example.org"},
+        "exchange": "offering",
+        "recognition": [{"award": "UN Public Service Award", "year": 2014}],
+        "reach": {"beneficiaries": 1000000, "as_of": "2020"},
+        "evidence_level": "independent_evaluation",
+        "replaces": ["BGD-A2I-0000"],
+        "metrics": [
+            {"kind": "time", "stage": "sps", "method": "survey", "sample_n": 300, "source": "https://example.org/tcv-study",
+             "baseline": 40320, "after": 8640, "unit": "minutes"}
+        ]
+    });
+    let k2 = key(2);
+    let rec = sign(&k2, 7, maximal_body);
+    valid_v.push(valid(
+        "maximal",
+        "Every optional field of an active practice.",
+        &k2,
+        &rec,
+    ));
+
+    let multi = json!({
+        "practice_id": "BGD-A2I-0003",
+        "revision": 1,
+        "state": "active",
+        "title": {"original": "bn", "text": {
+            "bn": "ইউনিয়ন ডিজিটাল সেন্টার",
+            "ar": "مراكز الخدمات الرقمية",
+            "es": "Centros digitales de unión",
+            "en": "Union Digital Centres"
+        }, "machine_translated": ["ar", "es"]},
+        "summary": {"original": "bn", "text": {"bn": "প্রতিটি ইউনিয়নে এক জায়গায় সরকারি সেবা।", "es": "Servicios públicos en un solo lugar en cada unión."}},
+        "challenge": lt("ar", "كان على المواطنين السفر بعيدًا للحصول على الخدمات."),
+        "solution": lt("es", "Emprendedores locales gestionan un centro digital en cada unión."),
+        "countries": [{"iso3": "BGD", "role": "originating"}, {"iso3": "SOM", "role": "adopting"}],
+        "sdg_targets": ["16.6", "9.c", "1.4"],
+        "status": 2,
+        "period": {"start": "2010"}
+    });
+    let rec = sign(&k1, 2, multi);
+    valid_v.push(valid(
+        "multilingual",
+        "Text in Bangla, Arabic and Spanish (multi-byte UTF-8, NFC).",
+        &k1,
+        &rec,
+    ));
+
+    let mut rev2 = minimal_body();
+    rev2["revision"] = json!(2);
+    rev2["supersedes"] = json!(minimal.id().to_hex());
+    rev2["status"] = json!(3);
+    let revision = sign(&k1, 3, rev2);
+    valid_v.push(valid(
+        "revision",
+        "Revision 2 of the minimal practice: supersedes is a byte string (hex in JSON).",
+        &k1,
+        &revision,
+    ));
+
+    let w = Practice::withdrawal(
+        "BGD-A2I-0001",
+        3,
+        revision.id(),
+        "Merged into BGD-A2I-0002.",
+    );
+    let withdrawal = record::sign_practice(&k1, 4, TS, &w).expect("valid");
+    valid_v.push(valid(
+        "withdrawal",
+        "Withdrawal of the minimal practice at revision 3.",
+        &k1,
+        &withdrawal,
+    ));
+
+    let mut tcv = minimal_body();
+    tcv["practice_id"] = json!("BGD-A2I-0004");
+    tcv["metrics"] = json!([
+        {"kind": "time", "stage": "digital", "method": "survey", "change_bp": -7814},
+        {"kind": "cost", "stage": "digital", "method": "survey", "change_bp": -1655},
+        {"kind": "visits", "stage": "digital", "method": "admin", "baseline": 3, "after": 1, "unit": "count"},
+        {"kind": "cost", "stage": "sps", "method": "estimate", "baseline": 50000, "after": 12000,
+         "unit": "minor_currency", "currency": "BDT", "price_year": 2019},
+        {"kind": "time", "stage": "other", "method": "admin", "baseline": 28, "after": 7, "unit": "days"}
+    ]);
+    let rec = sign(&k1, 5, tcv);
+    valid_v.push(valid(
+        "tcv_metrics",
+        "TCV metrics as published changes (change_bp, negative) and as raw values.",
+        &k1,
+        &rec,
+    ));
+
+    let k3 = key(3);
+    let unknown_body = Value::map([
+        ("charter", Value::text("setu-south")),
+        (
+            "members",
+            Value::Array(vec![Value::text("BGD"), Value::text("RWA")]),
+        ),
+        ("quorum", Value::Uint(2)),
+        ("offset", Value::Nint(-5)),
+        ("open", Value::Bool(false)),
+    ]);
+    let rec = record::sign(&k3, "membership", 1, TS, unknown_body).expect("valid");
+    valid_v.push(valid(
+        "unknown_kind",
+        "A kind this version does not know: only the envelope and signature are checked; stored and relayed as opaque bytes.",
+        &k3,
+        &rec,
+    ));
+
+    let k4 = key(4);
+    let env = enc(&envelope(&k4, "practice", 1, body_value(minimal_body())));
+    let id = RecordId::of_envelope(&env);
+    let sig = torsion_signature(&k4, &id);
+    let signed = enc(&Value::Array(vec![
+        Value::Bytes(env.clone()),
+        Value::Bytes(sig.to_vec()),
+    ]));
+    let rec = record::check(signed).expect("cofactored rule accepts torsion in R");
+    let mut v = valid(
+        "torsion_in_r",
+        "R has an order-8 component. Valid under the cofactored equation (spec §5), refused by cofactorless verifiers such as libsodium's crypto_sign_verify_detached. Not an RFC 8032 signature: verify it, do not expect to reproduce it by signing.",
+        &k4,
+        &rec,
+    );
+    v["rfc8032_signature"] = json!(false);
+    valid_v.push(v);
+
+    let k5 = key(5);
+    let seq_max =
+        record::sign_practice(&k5, u64::MAX, u64::MAX, &practice(minimal_body())).expect("valid");
+    valid_v.push(valid(
+        "largest_integers",
+        "seq and ts at 2^64-1: integers take their 9-byte form.",
+        &k5,
+        &seq_max,
+    ));
+
+    // ---- invalid ----
+    let base_env = envelope(&k1, "practice", 10, body_value(minimal_body()));
+    let mut e = entries(&base_env);
+    set(&mut e, "seq", vec![0x18, 0x0a]);
+    invalid_v.push(invalid(
+        "non_shortest_integer",
+        "seq = 10 written as 0x18 0x0a instead of 0x0a.",
+        &sign_raw(&k1, &raw_map(&e)),
+        "noncanonical",
+    ));
+
+    let mut e = entries(&base_env);
+    e.swap(0, 1);
+    invalid_v.push(invalid(
+        "unsorted_keys",
+        "Envelope keys \"ts\" and \"v\" swapped.",
+        &sign_raw(&k1, &raw_map(&e)),
+        "noncanonical",
+    ));
+
+    let mut e = entries(&base_env);
+    let dup = e[0].clone();
+    e.insert(1, dup);
+    invalid_v.push(invalid(
+        "duplicate_key",
+        "Envelope key \"v\" appears twice.",
+        &sign_raw(&k1, &raw_map(&e)),
+        "noncanonical",
+    ));
+
+    let mut e = entries(&base_env);
+    let body = e.iter().find(|(k, _)| k == "body").expect("body").1.clone();
+    let mut indef = vec![0xbf];
+    indef.extend_from_slice(&body[1..]);
+    indef.push(0xff);
+    set(&mut e, "body", indef);
+    invalid_v.push(invalid(
+        "indefinite_length",
+        "The body map written with indefinite length (0xbf ... 0xff).",
+        &sign_raw(&k1, &raw_map(&e)),
+        "noncanonical",
+    ));
+
+    let mut e = entries(&base_env);
+    let mut f = vec![0xfb];
+    f.extend_from_slice(&(TS as f64).to_be_bytes());
+    set(&mut e, "ts", f);
+    invalid_v.push(invalid(
+        "float",
+        "ts written as a 64-bit float.",
+        &sign_raw(&k1, &raw_map(&e)),
+        "cbor",
+    ));
+
+    let mut e = entries(&base_env);
+    let mut t = vec![0xc1];
+    t.extend(enc(&Value::Uint(TS / 1000)));
+    set(&mut e, "ts", t);
+    invalid_v.push(invalid(
+        "tag",
+        "ts wrapped in tag 1 (epoch date/time).",
+        &sign_raw(&k1, &raw_map(&e)),
+        "cbor",
+    ));
+
+    let body_entries = |body: Json| entries(&body_value(body));
+    let with_body = |be: &[(String, Vec<u8>)]| {
+        let mut e = entries(&base_env);
+        set(&mut e, "body", raw_map(be));
+        raw_map(&e)
+    };
+    let mut be = body_entries(minimal_body());
+    be.push(("gov_level".into(), vec![0xf6]));
+    be.sort_by(|a, b| setu_core::cbor::key_order(&a.0, &b.0));
+    invalid_v.push(invalid(
+        "null",
+        "body.gov_level is null.",
+        &sign_raw(&k1, &with_body(&be)),
+        "cbor",
+    ));
+
+    let mut trailing = minimal.bytes().to_vec();
+    trailing.push(0x00);
+    invalid_v.push(invalid(
+        "trailing_bytes",
+        "A valid signed record followed by one byte 0x00.",
+        &trailing,
+        "cbor",
+    ));
+
+    let mut be = body_entries(minimal_body());
+    let title = raw_map(&[
+        (
+            "text".into(),
+            raw_map(&[("en".into(), {
+                let mut t = head(3, 4);
+                t.extend_from_slice(&[b'U', 0xc3, 0x28, b'D']);
+                t
+            })]),
+        ),
+        ("original".into(), enc(&Value::text("en"))),
+    ]);
+    set(&mut be, "title", title);
+    invalid_v.push(invalid(
+        "invalid_utf8",
+        "body.title.text.en holds the bytes 55 c3 28 44, which are not UTF-8.",
+        &sign_raw(&k1, &with_body(&be)),
+        "cbor",
+    ));
+
+    let mut be = body_entries(minimal_body());
+    let title = raw_map(&[
+        (
+            "text".into(),
+            raw_map(&[("en".into(), {
+                let s = "Cafe\u{301} centres";
+                let mut t = head(3, s.len() as u64);
+                t.extend_from_slice(s.as_bytes());
+                t
+            })]),
+        ),
+        ("original".into(), enc(&Value::text("en"))),
+    ]);
+    set(&mut be, "title", title);
+    invalid_v.push(invalid(
+        "non_nfc_text",
+        "body.title.text.en is \"Cafe\\u0301 centres\" (NFD); NFC would be \"Caf\\u00e9 centres\".",
+        &sign_raw(&k1, &with_body(&be)),
+        "noncanonical",
+    ));
+
+    let mut wrong = minimal.bytes().to_vec();
+    let n = wrong.len();
+    wrong[n - 32] ^= 0x01;
+    invalid_v.push(invalid(
+        "wrong_signature",
+        "The minimal record with one bit of S flipped (S stays below L).",
+        &wrong,
+        "signature",
+    ));
+
+    // A small-order key and the trivial signature R = identity, S = 0:
+    // ed25519-dalek's verify_batch accepts it; every path here refuses it.
+    let mut identity = [0u8; 32];
+    identity[0] = 1;
+    let env = {
+        let mut e = entries(&base_env);
+        set(&mut e, "author", enc(&Value::Bytes(identity.to_vec())));
+        raw_map(&e)
+    };
+    let mut trivial = [0u8; 64];
+    trivial[0] = 1;
+    let signed = enc(&Value::Array(vec![
+        Value::Bytes(env),
+        Value::Bytes(trivial.to_vec()),
+    ]));
+    invalid_v.push(invalid(
+        "small_order_key_trivial_signature",
+        "author is the identity point (small order) and sig is R = identity, S = 0. A batch verifier without pre-checks accepts it.",
+        &signed,
+        "key",
+    ));
+
+    let mut noncanon_key = [0xffu8; 32];
+    noncanon_key[0] = 0xee;
+    noncanon_key[31] = 0x7f;
+    let env = {
+        let mut e = entries(&base_env);
+        set(&mut e, "author", enc(&Value::Bytes(noncanon_key.to_vec())));
+        raw_map(&e)
+    };
+    let signed = enc(&Value::Array(vec![
+        Value::Bytes(env),
+        Value::Bytes(minimal.signature().to_vec()),
+    ]));
+    invalid_v.push(invalid(
+        "noncanonical_key",
+        "author encodes y = p + 1 (not reduced mod p), a non-canonical encoding of the point y = 1.",
+        &signed,
+        "key",
+    ));
+
+    let sig_s_plus_l = {
+        let mut sig = *minimal.signature();
+        // S + L, still < 2^253: the same scalar, not reduced.
+        let l: [u8; 32] = [
+            0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9,
+            0xde, 0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+        ];
+        let mut carry = 0u16;
+        for i in 0..32 {
+            let s = u16::from(sig[32 + i]) + u16::from(l[i]) + carry;
+            sig[32 + i] = s as u8;
+            carry = s >> 8;
+        }
+        sig
+    };
+    let signed = enc(&Value::Array(vec![
+        Value::Bytes(minimal.envelope_bytes().to_vec()),
+        Value::Bytes(sig_s_plus_l.to_vec()),
+    ]));
+    invalid_v.push(invalid(
+        "noncanonical_s",
+        "The minimal record with S replaced by S + L (same scalar, not reduced).",
+        &signed,
+        "signature",
+    ));
+
+    let mut small_r = *minimal.signature();
+    small_r[..32].copy_from_slice(&EIGHT_TORSION[1].compress().to_bytes());
+    let signed = enc(&Value::Array(vec![
+        Value::Bytes(minimal.envelope_bytes().to_vec()),
+        Value::Bytes(small_r.to_vec()),
+    ]));
+    invalid_v.push(invalid(
+        "small_order_r",
+        "The minimal record with R replaced by a point of order 8.",
+        &signed,
+        "signature",
+    ));
+
+    // envelope (1) > body (2) > keywords (3) > 16 more arrays: 19 levels.
+    let mut be = body_entries(minimal_body());
+    be.push(("keywords".into(), {
+        let mut b = vec![0x81];
+        let mut inner = vec![0x80];
+        for _ in 0..15 {
+            let mut x = vec![0x81];
+            x.extend(inner);
+            inner = x;
+        }
+        b.extend(inner);
+        b
+    }));
+    be.sort_by(|a, b| setu_core::cbor::key_order(&a.0, &b.0));
+    invalid_v.push(invalid(
+        "nesting_too_deep",
+        "body.keywords holds arrays nested so that the envelope reaches 19 levels (limit 16).",
+        &sign_raw(&k1, &with_body(&be)),
+        "cbor",
+    ));
+
+    let mut big = minimal_body();
+    big["practice_id"] = json!("BGD-A2I-0099");
+    big["summary"] = json!({"original": "en", "text": {"en": "x".repeat(8_000)}});
+    let big_body = body_value(big);
+    let Value::Map(mut big_entries) = big_body else {
+        unreachable!()
+    };
+    for (k, v) in big_entries.iter_mut() {
+        if k == "summary" {
+            *v = Value::map([
+                ("original", Value::text("en")),
+                (
+                    "text",
+                    Value::map([("en", Value::text("x".repeat(MAX_RECORD_BYTES)))]),
+                ),
+            ]);
+        }
+    }
+    let env = enc(&envelope(&k1, "practice", 11, Value::Map(big_entries)));
+    invalid_v.push(invalid(
+        "oversize",
+        "A correctly signed record of more than 262,144 bytes.",
+        &sign_raw(&k1, &env),
+        "size",
+    ));
+
+    let mut j = minimal_body();
+    j["sdg_targets"] = json!(["16.6", "1.a", "18.1"]);
+    let env = enc(&envelope(
+        &k1,
+        "practice",
+        12,
+        cbor::to_value(&{
+            let mut p = practice(j);
+            p.fill_defaults();
+            p
+        })
+        .expect("enc"),
+    ));
+    invalid_v.push(invalid(
+        "unknown_sdg_target",
+        "body.sdg_targets[2] is \"18.1\", not an SDG target.",
+        &sign_raw(&k1, &env),
+        "schema",
+    ));
+
+    let mut j = minimal_body();
+    j["countries"] = json!([{"iso3": "BGD", "role": "adopting"}]);
+    let env = enc(&envelope(
+        &k1,
+        "practice",
+        13,
+        cbor::to_value(&{
+            let mut p = practice(j);
+            p.fill_defaults();
+            p
+        })
+        .expect("enc"),
+    ));
+    invalid_v.push(invalid(
+        "no_originating_country",
+        "No country has role originating.",
+        &sign_raw(&k1, &env),
+        "schema",
+    ));
+
+    let mut body = body_value(minimal_body());
+    if let Value::Map(m) = &mut body {
+        m.push(("budget".into(), Value::Uint(100)));
+    }
+    let env = enc(&envelope(&k1, "practice", 14, body));
+    invalid_v.push(invalid(
+        "unknown_body_key",
+        "The practice body has a key \"budget\" that the schema does not define.",
+        &sign_raw(&k1, &env),
+        "schema",
+    ));
+
+    let mut body = body_value(minimal_body());
+    if let Value::Map(m) = &mut body {
+        m.push(("keywords".into(), Value::Array(vec![])));
+    }
+    let env = enc(&envelope(&k1, "practice", 15, body));
+    invalid_v.push(invalid(
+        "empty_list",
+        "body.keywords is an empty list; an absent optional field is left out.",
+        &sign_raw(&k1, &env),
+        "schema",
+    ));
+
+    let mut e = entries(&base_env);
+    set(&mut e, "v", enc(&Value::Uint(2)));
+    invalid_v.push(invalid(
+        "wrong_version",
+        "v is 2.",
+        &sign_raw(&k1, &raw_map(&e)),
+        "envelope",
+    ));
+
+    let mut e = entries(&base_env);
+    set(&mut e, "seq", enc(&Value::Uint(0)));
+    invalid_v.push(invalid(
+        "seq_zero",
+        "seq is 0; it starts at 1.",
+        &sign_raw(&k1, &raw_map(&e)),
+        "envelope",
+    ));
+
+    let mut e = entries(&base_env);
+    e.push(("extra".into(), enc(&Value::Bool(true))));
+    e.sort_by(|a, b| setu_core::cbor::key_order(&a.0, &b.0));
+    invalid_v.push(invalid(
+        "unknown_envelope_key",
+        "The envelope has a seventh key, \"extra\".",
+        &sign_raw(&k1, &raw_map(&e)),
+        "envelope",
+    ));
+
+    let signed = enc(&Value::Array(vec![Value::Bytes(
+        minimal.envelope_bytes().to_vec(),
+    )]));
+    invalid_v.push(invalid(
+        "not_a_pair",
+        "The signed record is a 1-element array.",
+        &signed,
+        "envelope",
+    ));
+
+    json!({
+        "description": "Test vectors for spec/record.md (Setu signed records, version 1). Generated by tests/src/vectors.rs; every hex string is lowercase.",
+        "valid": valid_v,
+        "invalid": invalid_v,
+    })
+}
+
+/// The vector file as written to disk: pretty JSON and a final newline.
+pub fn render() -> String {
+    let mut s = serde_json::to_string_pretty(&generate()).expect("serialisable");
+    s.push('\n');
+    s
+}
