@@ -1,1 +1,23 @@
-fn main() {}
+//! `setu`: the command-line tool and (later) the daemon of a Setu node.
+//!
+//! Exit codes: 0 success (or a valid record), 1 an invalid record or a
+//! failed operation, 2 a usage error.
+
+mod cli;
+mod cmd;
+mod io;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match cmd::run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! Reading and writing the files the CLI is given, with size limits.
+
+use std::io::{Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+
+/// Largest JSON body file read by `record sign`.
+pub const MAX_BODY_FILE_BYTES: u64 = 4 * 1024 * 1024;
+/// Largest record file read by `record verify` and `inspect`: a hex record
+/// of the maximum size, with room for whitespace.
+pub const MAX_RECORD_FILE_BYTES: u64 = 2 * setu_core::record::MAX_RECORD_BYTES as u64 + 4096;
+/// Largest key file.
+pub const MAX_KEY_FILE_BYTES: u64 = 16 * 1024;
+
+/// Reads a file (or standard input for `-`), refusing more than `limit` bytes.
+/// Returns the bytes and whether the limit was passed (then the bytes are cut).
+pub fn read_limited(path: &Path, limit: u64) -> Result<(Vec<u8>, bool)> {
+    let mut buf = Vec::new();
+    let reader: Box<dyn Read> = if path == Path::new("-") {
+        Box::new(std::io::stdin())
+    } else {
+        Box::new(std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?)
+    };
+    reader
+        .take(limit + 1)
+        .read_to_end(&mut buf)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let over = buf.len() as u64 > limit;
+    buf.truncate(limit as usize);
+    Ok((buf, over))
+}
+
+/// Reads a whole small file, failing clearly when it is too large.
+pub fn read_small(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>> {
+    let (bytes, over) = read_limited(path, limit)?;
+    if over {
+        bail!("{} is larger than {limit} bytes, the limit for {what}", path.display());
+    }
+    Ok(bytes)
+}
+
+/// A record file may hold raw bytes or hex text (as in the spec's vectors).
+pub fn record_bytes(raw: Vec<u8>) -> Vec<u8> {
+    let text: Vec<u8> = raw.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
+    let looks_hex = !text.is_empty() && text.len() % 2 == 0 && text.iter().all(u8::is_ascii_hexdigit);
+    if looks_hex {
+        if let Ok(bytes) = hex::decode(&text) {
+            return bytes;
+        }
+    }
+    raw
+}
+
+/// Writes `bytes` to a new file with mode 0600 (replacing it only if `force`).
+pub fn write_private(path: &Path, bytes: &[u8], force: bool) -> Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).mode(0o600);
+    if force {
+        opts.create(true).truncate(true);
+    } else {
+        opts.create_new(true);
+    }
+    let mut f = opts.open(path).with_context(|| {
+        if path.exists() && !force {
+            format!("{} already exists; pass --force to replace it", path.display())
+        } else {
+            format!("cannot create {}", path.display())
+        }
+    })?;
+    f.write_all(bytes).with_context(|| format!("cannot write {}", path.display()))?;
+    f.sync_all().with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}

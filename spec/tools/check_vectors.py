@@ -1,0 +1,1244 @@
+#!/usr/bin/env python3
+"""Independent checker for the test vectors of spec/record.md (Setu signed records v1).
+
+Written from spec/record.md alone (plus the code tables it names in §6.8), without
+reading the reference implementation. It contains:
+
+  * a hand-written strict decoder for the CBOR profile of §2 (cbor / noncanonical,
+    with the precedence of §2.3),
+  * the canonical encoder of §2.2,
+  * pure-Python Ed25519 point arithmetic for the strict, cofactored verification of §5
+    (PyNaCl is used only to *make* RFC 8032 signatures and as a cross-check),
+  * the ordered record check of §7 with the practice-body schema of §6 and limits of §9,
+  * the JSON -> CBOR reading of §8,
+  * the vector runner of §11.
+
+Usage: python3 spec/tools/check_vectors.py [spec/vectors/records.json]
+Prints one line per vector, then "N passed, M failed"; exits 0 only if M == 0.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import json
+import re
+import sys
+import unicodedata
+from pathlib import Path
+
+import nacl.exceptions
+import nacl.signing
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_VECTORS = REPO_ROOT / "spec" / "vectors" / "records.json"
+DATA_DIR = REPO_ROOT / "crates" / "setu-core" / "data"
+
+# ---------------------------------------------------------------------------
+# §9 Limits
+# ---------------------------------------------------------------------------
+MAX_RECORD_BYTES = 262_144
+MAX_DEPTH = 16
+MAX_KIND_BYTES = 32
+SIGNATURE_BYTES = 64
+PRACTICE_ID_BYTES = 64
+TITLE_BYTES = 1_024
+LONG_TEXT_BYTES = 16_384
+SHORT_TEXT_BYTES = 512
+KEYWORD_BYTES = 128
+URL_BYTES = 2_048
+LANGUAGES = 32
+LIST_ITEMS = 64
+REVISION_MAX = 1_000_000
+CHANGE_BP_MIN, CHANGE_BP_MAX = -10_000, 1_000_000
+YEAR_MIN, YEAR_MAX = 1900, 2100
+
+SIGN_CONTEXT = b"setu/v1/record"  # §4: 14 ASCII bytes
+
+
+# ---------------------------------------------------------------------------
+# §2.3 Decoding: a strict, hand-written byte-level decoder.
+#
+# Strategy (the first one §2.3 suggests): parse leniently, raise CborFault at the
+# first `cbor` fault (well-formedness or out-of-profile), and only *remember*
+# `noncanonical` faults. Because any `cbor` fault anywhere wins, the parse goes
+# on after a noncanonical fault and only reports `noncanonical` at the very end.
+#
+# Decoded values: int (never bool), bool, bytes, str, list, dict (str keys).
+# ---------------------------------------------------------------------------
+
+
+class CborFault(Exception):
+    """Reason `cbor`: not well-formed, or outside the profile of §2.1."""
+
+
+class _Decoder:
+    def __init__(self, data: bytes):
+        self.data = data
+        self.pos = 0
+        self.noncanonical: list[str] = []  # remembered `noncanonical` faults
+
+    # -- helpers ------------------------------------------------------------
+    def fail(self, msg: str, at: int | None = None):
+        raise CborFault(f"{msg} (byte {self.pos if at is None else at})")
+
+    def note(self, msg: str, at: int):
+        self.noncanonical.append(f"{msg} (byte {at})")
+
+    def remaining(self) -> int:
+        return len(self.data) - self.pos
+
+    def take(self, n: int) -> bytes:
+        # §2.3: input that ends inside an item; a declared length larger than what remains.
+        # Checked before slicing, so nothing is allocated on a declared length alone.
+        if n > self.remaining():
+            self.fail(f"input ends inside an item (needs {n} bytes, {self.remaining()} remain)")
+        b = self.data[self.pos:self.pos + n]
+        self.pos += n
+        return b
+
+    def peek(self) -> int:
+        if self.pos >= len(self.data):
+            self.fail("input ends inside an item")
+        return self.data[self.pos]
+
+    def argument(self, ai: int, start: int) -> int:
+        """Read the argument of a head whose additional information is 0..27.
+        §2.2 rule 1: a non-shortest head is `noncanonical`."""
+        if ai < 24:
+            return ai
+        width = 1 << (ai - 24)  # 24 -> 1, 25 -> 2, 26 -> 4, 27 -> 8 bytes
+        value = int.from_bytes(self.take(width), "big")
+        shortest_floor = {24: 24, 25: 256, 26: 65_536, 27: 1 << 32}[ai]
+        if value < shortest_floor:
+            self.note(f"non-shortest head (value {value} in {width + 1} bytes)", start)
+        return value
+
+    # -- items --------------------------------------------------------------
+    def item(self, level: int):
+        """Decode one item. `level` is the nesting level an array or map found here
+        would have (§2.1: the top-level container is at level 1)."""
+        start = self.pos
+        ib = self.take(1)[0]
+        major, ai = ib >> 5, ib & 0x1F
+
+        # major type 7: only false/true are in the profile (§2.1)
+        if major == 7:
+            if ai == 20:
+                return False
+            if ai == 21:
+                return True
+            if ai == 31:
+                self.fail("break byte 0xff outside an indefinite-length item", start)
+            what = {22: "null", 23: "undefined", 24: "simple value (0xf8 xx)",
+                    25: "half-precision float", 26: "single-precision float",
+                    27: "double-precision float"}.get(ai, f"simple value {ai}")
+            if 28 <= ai <= 30:
+                what = f"additional information {ai}"
+            self.fail(f"{what} is outside the profile", start)
+
+        if 28 <= ai <= 30:
+            self.fail(f"additional information {ai} (reserved)", start)
+        if major == 6:
+            self.fail("tag (major type 6) is outside the profile", start)
+
+        if ai == 31:  # indefinite length
+            if major in (0, 1):
+                self.fail("indefinite-length integer", start)
+            self.note(f"indefinite-length {['', '', 'byte string', 'text string', 'array', 'map'][major]}", start)
+            if major in (2, 3):
+                return self.indefinite_string(major, start)
+            if major == 4:
+                self.check_level(level, start)
+                out = []
+                while self.peek() != 0xFF:
+                    out.append(self.item(level + 1))
+                self.pos += 1  # the break
+                return out
+            # major == 5
+            self.check_level(level, start)
+            return self.map_pairs(None, level, start)
+
+        n = self.argument(ai, start)
+        if major == 0:
+            return n
+        if major == 1:
+            if n > (1 << 63) - 1:
+                self.fail("negative integer below -2^63", start)
+            return -1 - n
+        if major == 2:
+            return self.take(n)
+        if major == 3:
+            return self.text(self.take(n), start)
+        if major == 4:
+            self.check_level(level, start)
+            # §2.3: an array of n items needs at least n bytes
+            if n > self.remaining():
+                self.fail(f"array of {n} items but only {self.remaining()} bytes remain", start)
+            return [self.item(level + 1) for _ in range(n)]
+        # major == 5
+        self.check_level(level, start)
+        # §2.3: a map of n pairs needs at least 2n bytes
+        if 2 * n > self.remaining():
+            self.fail(f"map of {n} pairs but only {self.remaining()} bytes remain", start)
+        return self.map_pairs(n, level, start)
+
+    def check_level(self, level: int, start: int):
+        # §2.1 Nesting: a level-17 array or map is refused, even if empty.
+        if level > MAX_DEPTH:
+            self.fail(f"array or map at nesting level {level} (limit {MAX_DEPTH})", start)
+
+    def text(self, raw: bytes, start: int, nfc_check: bool = True) -> str:
+        try:
+            s = raw.decode("utf-8", errors="strict")
+        except UnicodeDecodeError as e:
+            self.fail(f"text is not valid UTF-8 ({e.reason})", start)
+        if nfc_check and not unicodedata.is_normalized("NFC", s):
+            self.note("text not in NFC", start)
+        return s
+
+    def indefinite_string(self, major: int, start: int):
+        chunks = []
+        while True:
+            cstart = self.pos
+            cb = self.peek()
+            if cb == 0xFF:
+                self.pos += 1
+                break
+            self.pos += 1
+            if cb >> 5 != major:
+                self.fail("chunk of an indefinite-length string has another major type", cstart)
+            cai = cb & 0x1F
+            if cai == 31:
+                self.fail("chunk of an indefinite-length string is itself indefinite", cstart)
+            if 28 <= cai <= 30:
+                self.fail(f"additional information {cai} (reserved)", cstart)
+            raw = self.take(self.argument(cai, cstart))
+            if major == 3:
+                self.text(raw, cstart, nfc_check=False)  # each chunk must be valid UTF-8
+            chunks.append(raw)
+        whole = b"".join(chunks)
+        if major == 2:
+            return whole
+        return self.text(whole, start)  # valid (each chunk was); NFC of the whole text
+
+    def map_pairs(self, n: int | None, level: int, start: int) -> dict:
+        out: dict = {}
+        prev_key_enc: bytes | None = None
+        i = 0
+        while True:
+            if n is None:
+                if self.peek() == 0xFF:
+                    self.pos += 1
+                    break
+            elif i == n:
+                break
+            kstart = self.pos
+            if self.peek() >> 5 != 3:
+                # a break byte here in a definite map is also a `cbor` fault
+                self.fail("map key is not a text string", kstart)
+            key = self.item(level + 1)
+            value = self.item(level + 1)
+            # §2.2 rule 5: keys sorted by their encoded bytes; no duplicates
+            key_enc = encode(key)
+            if prev_key_enc is not None:
+                if key_enc == prev_key_enc or key in out:
+                    self.note(f"duplicate map key {key!r}", kstart)
+                elif key_enc < prev_key_enc:
+                    self.note(f"map key {key!r} out of order", kstart)
+            prev_key_enc = key_enc
+            out[key] = value
+            i += 1
+        return out
+
+
+def decode(data: bytes):
+    """§2.3. Returns (value, noncanonical_faults). Raises CborFault for `cbor`.
+    The caller maps a non-empty noncanonical list to reason `noncanonical`."""
+    d = _Decoder(data)
+    value = d.item(1)
+    if d.pos != len(data):
+        d.fail(f"{len(data) - d.pos} trailing byte(s) after the top-level item")
+    return value, d.noncanonical
+
+
+# ---------------------------------------------------------------------------
+# §2.2 Canonical encoding
+# ---------------------------------------------------------------------------
+
+
+def _head(major: int, n: int) -> bytes:
+    # rule 1: shortest head, big-endian multi-byte arguments
+    if n < 24:
+        return bytes([major << 5 | n])
+    if n < 1 << 8:
+        return bytes([major << 5 | 24]) + n.to_bytes(1, "big")
+    if n < 1 << 16:
+        return bytes([major << 5 | 25]) + n.to_bytes(2, "big")
+    if n < 1 << 32:
+        return bytes([major << 5 | 26]) + n.to_bytes(4, "big")
+    if n < 1 << 64:
+        return bytes([major << 5 | 27]) + n.to_bytes(8, "big")
+    raise ValueError(f"argument {n} does not fit in 64 bits")
+
+
+def encode(v) -> bytes:
+    """Canonical CBOR (§2.2) of a value of the §2.1 data model."""
+    if v is False:
+        return b"\xf4"
+    if v is True:
+        return b"\xf5"
+    if type(v) is int:
+        if 0 <= v < 1 << 64:
+            return _head(0, v)
+        if -(1 << 63) <= v < 0:
+            return _head(1, -1 - v)  # rule 3
+        raise ValueError(f"integer {v} is outside the profile")
+    if isinstance(v, (bytes, bytearray)):
+        return _head(2, len(v)) + bytes(v)
+    if isinstance(v, str):
+        b = unicodedata.normalize("NFC", v).encode("utf-8")  # rule 4
+        return _head(3, len(b)) + b
+    if isinstance(v, list):
+        return _head(4, len(v)) + b"".join(encode(x) for x in v)
+    if isinstance(v, dict):
+        pairs = []
+        seen = set()
+        for k, x in v.items():
+            if not isinstance(k, str):
+                raise ValueError("map key is not text")
+            ek = encode(k)
+            if ek in seen:
+                raise ValueError(f"two keys equal after NFC: {k!r}")
+            seen.add(ek)
+            pairs.append((ek, encode(x)))
+        pairs.sort(key=lambda p: p[0])  # rule 5: bytewise order of encoded keys
+        return _head(5, len(pairs)) + b"".join(k + x for k, x in pairs)
+    raise ValueError(f"{type(v).__name__} has no CBOR form in the profile")
+
+
+# ---------------------------------------------------------------------------
+# §5 Ed25519 (pure Python, extended coordinates; modelled on RFC 8032 §6)
+# ---------------------------------------------------------------------------
+P = 2**255 - 19
+L = 2**252 + 27742317777372353535851937790883648493
+D = -121665 * pow(121666, P - 2, P) % P
+SQRT_M1 = pow(2, (P - 1) // 4, P)
+IDENTITY = (0, 1, 1, 0)
+
+
+def _pt_add(p1, p2):
+    x1, y1, z1, t1 = p1
+    x2, y2, z2, t2 = p2
+    a = (y1 - x1) * (y2 - x2) % P
+    b = (y1 + x1) * (y2 + x2) % P
+    c = 2 * t1 * t2 * D % P
+    d = 2 * z1 * z2 % P
+    e, f, g, h = b - a, d - c, d + c, b + a
+    return (e * f % P, g * h % P, f * g % P, e * h % P)
+
+
+def _pt_neg(p1):
+    x, y, z, t = p1
+    return (-x % P, y, z, -t % P)
+
+
+def _pt_mul(s: int, p1):
+    q = IDENTITY
+    while s > 0:
+        if s & 1:
+            q = _pt_add(q, p1)
+        p1 = _pt_add(p1, p1)
+        s >>= 1
+    return q
+
+
+def _pt_eq(p1, p2) -> bool:
+    x1, y1, z1, _ = p1
+    x2, y2, z2, _ = p2
+    return (x1 * z2 - x2 * z1) % P == 0 and (y1 * z2 - y2 * z1) % P == 0
+
+
+def _is_identity(p1) -> bool:
+    return _pt_eq(p1, IDENTITY)
+
+
+def _recover_x(y: int, sign: int):
+    # RFC 8032 §5.1.3 steps 2-4
+    if y >= P:
+        return None
+    x2 = (y * y - 1) * pow(D * y * y + 1, P - 2, P) % P
+    if x2 == 0:
+        return None if sign else 0
+    x = pow(x2, (P + 3) // 8, P)
+    if (x * x - x2) % P != 0:
+        x = x * SQRT_M1 % P
+    if (x * x - x2) % P != 0:
+        return None
+    if (x & 1) != sign:
+        x = P - x
+    return x
+
+
+def point_encode(p1) -> bytes:
+    x, y, z, _ = p1
+    zi = pow(z, P - 2, P)
+    x, y = x * zi % P, y * zi % P
+    return (y | ((x & 1) << 255)).to_bytes(32, "little")
+
+
+def point_decode_canonical(b: bytes):
+    """§5 check 1 (and the first half of check 3): decode per RFC 8032 §5.1.3 and
+    require that re-encoding gives the same 32 bytes. Returns the point or None."""
+    if len(b) != 32:
+        return None
+    n = int.from_bytes(b, "little")
+    sign, y = n >> 255, n & ((1 << 255) - 1)
+    x = _recover_x(y, sign)
+    if x is None:
+        return None
+    p1 = (x, y, 1, x * y % P)
+    if point_encode(p1) != b:  # canonical encoding
+        return None
+    return p1
+
+
+def is_small_order(p1) -> bool:
+    # §5 check 2: [8]A is the identity
+    return _is_identity(_pt_mul(8, p1))
+
+
+_BY = 4 * pow(5, P - 2, P) % P
+BASE = (_recover_x(_BY, 0), _BY, 1, _recover_x(_BY, 0) * _BY % P)
+
+
+def check_key(a_bytes: bytes) -> str | None:
+    """§5 key checks 1-2. Returns a problem description or None."""
+    a = point_decode_canonical(a_bytes)
+    if a is None:
+        return "author does not decode to a point with a canonical encoding"
+    if is_small_order(a):
+        return "author is a point of small order"
+    return None
+
+
+def check_signature(a_bytes: bytes, msg: bytes, sig: bytes, cofactored: bool = True) -> str | None:
+    """§5 signature checks 3-5 (key checks assumed passed). Returns problem or None.
+    cofactored=False evaluates the cofactorless equation instead (used only to
+    confirm the claim of §12 about the torsion_in_r vector)."""
+    a = point_decode_canonical(a_bytes)
+    r_bytes, s_bytes = sig[:32], sig[32:]
+    # §5 step 3
+    r = point_decode_canonical(r_bytes)
+    if r is None:
+        return "R does not decode to a point with a canonical encoding"
+    if is_small_order(r):
+        return "R is a point of small order"
+    # §5 step 4
+    s = int.from_bytes(s_bytes, "little")
+    if s >= L:
+        return "S >= L"
+    # §5 step 5
+    k = int.from_bytes(hashlib.sha512(r_bytes + a_bytes + msg).digest(), "little") % L
+    sb, ka = _pt_mul(s, BASE), _pt_mul(k, a)
+    if cofactored:  # [8][S]B == [8]R + [8][k]A
+        ok = _pt_eq(_pt_mul(8, sb), _pt_add(_pt_mul(8, r), _pt_mul(8, ka)))
+    else:           # [S]B == R + [k]A
+        ok = _pt_eq(sb, _pt_add(r, ka))
+    return None if ok else "the {} equation does not hold".format(
+        "cofactored" if cofactored else "cofactorless")
+
+
+# ---------------------------------------------------------------------------
+# §6.8 Code tables
+# ---------------------------------------------------------------------------
+
+
+def load_table(name: str) -> frozenset[str]:
+    """TSV: '#' comment lines, a header row, then rows; the key is the first column."""
+    keys = []
+    header_seen = False
+    for line in (DATA_DIR / name).read_text(encoding="utf-8").splitlines():
+        if not line or line.startswith("#"):
+            continue
+        if not header_seen:
+            header_seen = True
+            continue
+        keys.append(line.split("\t", 1)[0])
+    return frozenset(keys)
+
+
+class Tables:
+    def __init__(self):
+        self.countries = load_table("countries.tsv")
+        self.languages = load_table("languages.tsv")
+        self.currencies = load_table("currencies.tsv")
+        self.sdg_targets = load_table("sdg_targets.tsv")
+        self.iati_status = load_table("iati_activity_status.tsv")
+        self.dac5 = load_table("dac5.tsv")
+        self.cofog = load_table("cofog.tsv")
+        self.spdx = load_table("spdx.tsv")
+
+
+# ---------------------------------------------------------------------------
+# §6 The practice body
+# ---------------------------------------------------------------------------
+
+PRACTICE_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:\-]{0,63}")   # §6.2
+DATE_RE = re.compile(r"([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?")  # §6.7
+KIND_RE = re.compile(r"[a-z][a-z0-9_\-]{0,31}")                       # §3
+
+# Keys of §6.4-6.7 (active practice), and of §6.3 (withdrawal)
+ACTIVE_REQUIRED = ["practice_id", "revision", "state", "licence", "title", "summary",
+                   "challenge", "solution", "countries", "sdg_targets", "status", "period"]
+ACTIVE_OPTIONAL = ["supersedes", "replication_potential", "lessons", "organisations",
+                   "sectors", "gov_level", "keywords", "urls", "contact", "exchange",
+                   "recognition", "reach", "evidence_level", "replaces", "metrics"]
+WITHDRAWAL_KEYS = ["practice_id", "revision", "supersedes", "state", "reason"]
+
+
+def is_uint(v) -> bool:
+    return type(v) is int and v >= 0
+
+
+def nbytes(s: str) -> int:
+    return len(s.encode("utf-8"))
+
+
+def parse_date(s: str):
+    """§6.7: returns (first_day, last_day) as (y, m, d) tuples, or None."""
+    m = DATE_RE.fullmatch(s)
+    if not m:
+        return None
+    y = int(m.group(1))
+    if not YEAR_MIN <= y <= YEAR_MAX:
+        return None
+    if m.group(2) is None:
+        return (y, 1, 1), (y, 12, 31)
+    mo = int(m.group(2))
+    if not 1 <= mo <= 12:
+        return None
+    last = calendar.monthrange(y, mo)[1]  # Gregorian, leap years included
+    if m.group(3) is None:
+        return (y, mo, 1), (y, mo, last)
+    d = int(m.group(3))
+    if not 1 <= d <= last:
+        return None
+    return (y, mo, d), (y, mo, d)
+
+
+def _is_ws_or_control(ch: str) -> bool:
+    return ch.isspace() or unicodedata.category(ch) == "Cc"
+
+
+def url_problem(s: str) -> str | None:
+    """§6.5 urls: http:// or https:// with a non-empty host, <= 2048 bytes,
+    no whitespace or control characters."""
+    if nbytes(s) > URL_BYTES:
+        return f"is longer than {URL_BYTES} bytes"
+    if any(_is_ws_or_control(c) for c in s):
+        return "contains whitespace or a control character"
+    for scheme in ("http://", "https://"):
+        if s.startswith(scheme):
+            rest = s[len(scheme):]
+            break
+    else:
+        return "is not an http:// or https:// URL"
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    host = authority.rsplit("@", 1)[-1]  # drop userinfo
+    if host.startswith("["):             # IP literal
+        host = host[: host.find("]") + 1] if "]" in host else host
+    else:
+        host = re.sub(r":[0-9]*$", "", host)  # drop port
+    if not host:
+        return "has an empty host"
+    return None
+
+
+class PracticeSchema:
+    """§6: returns every problem found, each with its path (§6.1)."""
+
+    def __init__(self, tables: Tables):
+        self.t = tables
+        self.problems: list[str] = []
+
+    def bad(self, path: str, msg: str):
+        self.problems.append(f"{path}: {msg}")
+
+    def check(self, body) -> list[str]:
+        self.problems = []
+        if not isinstance(body, dict):
+            self.bad("body", "is not a map")
+            return self.problems
+        self.no_empty(body, "body")  # §6.1: no empty text, array or map anywhere
+        state = body.get("state")  # a missing state is reported by active()
+        if "state" in body and state not in ("active", "withdrawn"):
+            self.bad("body.state", f"{state!r} is not \"active\" or \"withdrawn\"")
+        if state == "withdrawn":
+            self.withdrawal(body)
+        else:
+            self.active(body)
+        return self.problems
+
+    # -- §6.1 -------------------------------------------------------------------
+    def no_empty(self, v, path: str):
+        if isinstance(v, str) and v == "":
+            self.bad(path, "is an empty text string")
+        elif isinstance(v, list):
+            if not v:
+                self.bad(path, "is an empty array")
+            for i, x in enumerate(v):
+                self.no_empty(x, f"{path}[{i}]")
+        elif isinstance(v, dict):
+            if not v:
+                self.bad(path, "is an empty map")
+            for k, x in v.items():
+                self.no_empty(x, f"{path}.{k}")
+
+    # -- generic field helpers --------------------------------------------------
+    def fields(self, path: str, m, required: dict, optional: dict):
+        """A map with required and optional keys; unknown keys are an error (§6.1)."""
+        if not isinstance(m, dict):
+            self.bad(path, "is not a map")
+            return False
+        for k in m:
+            if k not in required and k not in optional:
+                self.bad(f"{path}.{k}", "is not a known key")
+        for k in required:
+            if k not in m:
+                self.bad(f"{path}.{k}", "is missing")
+        for k, fn in list(required.items()) + list(optional.items()):
+            if k in m and fn is not None:
+                fn(f"{path}.{k}", m[k])
+        return True
+
+    def text(self, path, v, lo=1, hi=SHORT_TEXT_BYTES) -> bool:
+        if not isinstance(v, str):
+            self.bad(path, "is not text")
+            return False
+        n = nbytes(v)
+        if not lo <= n <= hi:
+            self.bad(path, f"is {n} bytes (allowed {lo}..{hi})")
+            return False
+        return True
+
+    def enum(self, *values):
+        def f(path, v):
+            if not isinstance(v, str) or v not in values:
+                self.bad(path, f"{v!r} is not one of {', '.join(values)}")
+        return f
+
+    def code(self, table: frozenset, what: str):
+        def f(path, v):
+            if not isinstance(v, str) or v not in table:
+                self.bad(path, f"{v!r} is not {what}")
+        return f
+
+    def uint_range(self, lo, hi=None):
+        def f(path, v):
+            if not is_uint(v) or v < lo or (hi is not None and v > hi):
+                self.bad(path, f"{v!r} is not an unsigned integer in {lo}..{hi if hi is not None else ''}")
+        return f
+
+    def array(self, path, v, item, lo=1, hi=LIST_ITEMS):
+        if not isinstance(v, list):
+            self.bad(path, "is not an array")
+            return False
+        if not lo <= len(v) <= hi:
+            self.bad(path, f"has {len(v)} items (allowed {lo}..{hi})")
+        for i, x in enumerate(v):
+            item(f"{path}[{i}]", x)
+        return True
+
+    def no_duplicates(self, path, v, describe=repr):
+        if not isinstance(v, list):
+            return
+        seen = []
+        for i, x in enumerate(v):
+            if x in seen:
+                self.bad(f"{path}[{i}]", f"{describe(x)} is listed twice")
+            seen.append(x)
+
+    # -- §6.2 -------------------------------------------------------------------
+    def practice_id(self, path, v):
+        if not isinstance(v, str) or not PRACTICE_ID_RE.fullmatch(v):
+            self.bad(path, f"{v!r} is not a practice id")
+
+    def revision(self, path, v):
+        if not is_uint(v) or not 1 <= v <= REVISION_MAX:
+            self.bad(path, f"{v!r} is not an unsigned integer in 1..{REVISION_MAX}")
+
+    def supersedes(self, path, v):
+        if not isinstance(v, bytes) or len(v) != 32:
+            self.bad(path, "is not a byte string of 32 bytes")
+
+    def supersedes_rule(self, body):
+        # §6.2: absent when revision is 1, present when it is greater
+        rev = body.get("revision")
+        if not is_uint(rev):
+            return
+        if rev == 1 and "supersedes" in body:
+            self.bad("body.supersedes", "is present at revision 1")
+        if rev > 1 and "supersedes" not in body:
+            self.bad("body.supersedes", f"is missing at revision {rev}")
+
+    # -- §6.3 -------------------------------------------------------------------
+    def withdrawal(self, body):
+        known = set(ACTIVE_REQUIRED) | set(ACTIVE_OPTIONAL) | set(WITHDRAWAL_KEYS)
+        for k in body:
+            if k not in WITHDRAWAL_KEYS:
+                self.bad(f"body.{k}", "is not allowed in a withdrawal" if k in known
+                         else "is not a known key")
+        for k in WITHDRAWAL_KEYS:
+            if k not in body:
+                self.bad(f"body.{k}", "is missing")
+        if "practice_id" in body:
+            self.practice_id("body.practice_id", body["practice_id"])
+        if "revision" in body:
+            self.revision("body.revision", body["revision"])
+            if is_uint(body["revision"]) and body["revision"] < 2:
+                self.bad("body.revision", "a withdrawal has revision at least 2")
+        if "supersedes" in body:
+            self.supersedes("body.supersedes", body["supersedes"])
+        if "reason" in body:
+            self.text("body.reason", body["reason"], 1, SHORT_TEXT_BYTES)
+        self.supersedes_rule(body)
+
+    # -- §6.4 / §6.5 -------------------------------------------------------------
+    def active(self, body):
+        t = self.t
+        required = {
+            "practice_id": self.practice_id,
+            "revision": self.revision,
+            "state": None,  # checked in check()
+            "licence": self.code(t.spdx, "an SPDX licence id"),
+            "title": self.langtext(TITLE_BYTES),
+            "summary": self.langtext(LONG_TEXT_BYTES),
+            "challenge": self.langtext(LONG_TEXT_BYTES),
+            "solution": self.langtext(LONG_TEXT_BYTES),
+            "countries": self.countries,
+            "sdg_targets": self.sdg_targets,
+            "status": self.status,
+            "period": self.period,
+        }
+        optional = {
+            "supersedes": self.supersedes,
+            "replication_potential": self.langtext(LONG_TEXT_BYTES),
+            "lessons": self.langtext(LONG_TEXT_BYTES),
+            "organisations": self.organisations,
+            "sectors": self.sectors,
+            "gov_level": self.enum("national", "subnational", "local"),
+            "keywords": lambda p, v: self.array(p, v, lambda q, x: self.text(q, x, 1, KEYWORD_BYTES), 0),
+            "urls": lambda p, v: self.array(p, v, self.url, 0),
+            "contact": self.contact,
+            "exchange": self.enum("offering", "seeking", "none"),
+            "recognition": self.recognition,
+            "reach": self.reach,
+            "evidence_level": self.enum("self_reported", "independent_evaluation"),
+            "replaces": self.replaces(body.get("practice_id")),
+            "metrics": lambda p, v: self.array(p, v, self.metric, 0),
+        }
+        if "reason" in body:
+            self.bad("body.reason", "is only allowed in a withdrawal")
+            optional["reason"] = None  # reported once, not again as unknown
+        self.fields("body", body, required, optional)
+        self.supersedes_rule(body)
+
+    def langtext(self, limit: int):
+        """§6.4 LangText: {original, text, machine_translated?}."""
+        def f(path, v):
+            langs = self.t.languages
+            if not self.fields(path, v, {
+                "original": self.code(langs, "an ISO 639-1 tag"),
+                "text": lambda p, m: self.langtext_text(p, m, limit),
+            }, {"machine_translated": None}):  # checked below: needs text and original
+                return
+            text = v["text"] if isinstance(v.get("text"), dict) else {}
+            original = v.get("original")
+            if isinstance(original, str) and isinstance(v.get("text"), dict) and original not in text:
+                self.bad(f"{path}.text", f"does not contain the original tag {original!r}")
+            if "machine_translated" in v:
+                mt = v["machine_translated"]
+                mpath = f"{path}.machine_translated"
+
+                def tag(p, x):
+                    if not isinstance(x, str):
+                        self.bad(p, "is not text")
+                    elif x not in text:
+                        self.bad(p, f"{x!r} is not a tag present in text")
+                    elif x == original:
+                        self.bad(p, f"{x!r} is the original tag")
+                self.array(mpath, mt, tag, 0)
+                self.no_duplicates(mpath, mt)
+        return f
+
+    def langtext_text(self, path, m, limit):
+        if not isinstance(m, dict):
+            self.bad(path, "is not a map")
+            return
+        if not 1 <= len(m) <= LANGUAGES:
+            self.bad(path, f"has {len(m)} entries (allowed 1..{LANGUAGES})")
+        for k, x in m.items():
+            if k not in self.t.languages:
+                self.bad(f"{path}.{k}", f"{k!r} is not an ISO 639-1 tag")
+            self.text(f"{path}.{k}", x, 1, limit)
+
+    def countries(self, path, v):
+        def item(p, x):
+            self.fields(p, x, {
+                "iso3": self.code(self.t.countries, "an ISO 3166-1 alpha-3 code"),
+                "role": self.enum("originating", "adopting", "partner"),
+            }, {})
+        if self.array(path, v, item, 1):
+            if not any(isinstance(x, dict) and x.get("role") == "originating" for x in v):
+                self.bad(path, "no country has role originating")
+            self.no_duplicates(path, v, lambda x: "pair")
+
+    def sdg_targets(self, path, v):
+        if self.array(path, v, self.code(self.t.sdg_targets, "an SDG target"), 1):
+            self.no_duplicates(path, v)
+
+    def status(self, path, v):
+        if not is_uint(v) or str(v) not in self.t.iati_status:
+            self.bad(path, f"{v!r} is not an IATI activity status")
+
+    def date(self, path, v):
+        if not isinstance(v, str) or parse_date(v) is None:
+            self.bad(path, f"{v!r} is not a date")
+
+    def period(self, path, v):
+        if self.fields(path, v, {"start": self.date}, {"end": self.date}):
+            s, e = v.get("start"), v.get("end")
+            if isinstance(s, str) and isinstance(e, str):
+                ds, de = parse_date(s), parse_date(e)
+                # §6.4: end does not end before start begins
+                if ds and de and de[1] < ds[0]:
+                    self.bad(f"{path}.end", f"{e!r} ends before start {s!r} begins")
+
+    def organisations(self, path, v):
+        def item(p, x):
+            self.fields(p, x, {
+                "name": lambda q, y: self.text(q, y, 1, SHORT_TEXT_BYTES),
+                "role": self.enum("nominating", "supporting", "implementing", "funding"),
+            }, {"iso3": self.code(self.t.countries, "an ISO 3166-1 alpha-3 code")})
+        self.array(path, v, item, 0)
+
+    def sectors(self, path, v):
+        def item(p, x):
+            if not self.fields(p, x, {
+                "vocabulary": self.enum("dac5", "cofog"),
+                "code": lambda q, y: None if isinstance(y, str) else self.bad(q, "is not text"),
+            }, {}):
+                return
+            voc, code = x.get("vocabulary"), x.get("code")
+            if isinstance(code, str):
+                if voc == "dac5" and code not in self.t.dac5:
+                    self.bad(f"{p}.code", f"{code!r} is not a DAC 5-digit purpose code")
+                if voc == "cofog" and code not in self.t.cofog:
+                    self.bad(f"{p}.code", f"{code!r} is not a COFOG division or group")
+        if self.array(path, v, item, 0):
+            self.no_duplicates(path, v, lambda x: "pair")
+
+    def url(self, path, v):
+        if not isinstance(v, str):
+            self.bad(path, "is not text")
+            return
+        why = url_problem(v)
+        if why:
+            self.bad(path, f"{v!r} {why}")
+
+    def contact(self, path, v):
+        def email(p, x):
+            if not self.text(p, x, 1, SHORT_TEXT_BYTES):
+                return
+            local, _, domain = x.partition("@")
+            if x.count("@") != 1 or not local or "." not in domain or any(c.isspace() for c in x):
+                self.bad(p, f"{x!r} is not an email address")
+        short = lambda p, x: self.text(p, x, 1, SHORT_TEXT_BYTES)  # noqa: E731
+        if self.fields(path, v, {}, {"name": short, "role": short, "email": email}):
+            if not v:
+                self.bad(path, "has no key")  # (also an empty map, §6.1)
+
+    def recognition(self, path, v):
+        def item(p, x):
+            self.fields(p, x, {
+                "award": lambda q, y: self.text(q, y, 1, SHORT_TEXT_BYTES),
+                "year": self.uint_range(YEAR_MIN, YEAR_MAX),
+            }, {})
+        self.array(path, v, item, 0)
+
+    def reach(self, path, v):
+        self.fields(path, v, {"beneficiaries": self.uint_range(0)}, {"as_of": self.date})
+
+    def replaces(self, own_id):
+        def f(path, v):
+            def item(p, x):
+                self.practice_id(p, x)
+                if x == own_id:
+                    self.bad(p, "is the body's own practice_id")
+            self.array(path, v, item, 0)
+        return f
+
+    # -- §6.6 -------------------------------------------------------------------
+    def metric(self, path, m):
+        raw_keys = ("baseline", "after", "unit", "currency", "price_year")
+        optional = {
+            "sample_n": self.uint_range(1),
+            "source": self.url,
+            "change_bp": self.change_bp,
+            "baseline": self.uint_range(0),
+            "after": self.uint_range(0),
+            "unit": None,  # below: depends on kind
+            "currency": self.code(self.t.currencies, "an ISO 4217 code"),
+            "price_year": self.uint_range(YEAR_MIN, YEAR_MAX),
+        }
+        if not self.fields(path, m, {
+            "kind": self.enum("time", "cost", "visits"),
+            "stage": self.enum("sps", "digital", "other"),
+            "method": self.enum("survey", "admin", "estimate"),
+        }, optional):
+            return
+        if "change_bp" in m:
+            # a change as published: none of the raw-value keys
+            for k in raw_keys:
+                if k in m:
+                    self.bad(f"{path}.{k}", "is not allowed with change_bp")
+            return
+        # raw values: baseline, after, unit all required
+        for k in ("baseline", "after", "unit"):
+            if k not in m:
+                self.bad(f"{path}.{k}", "is missing (a metric has change_bp or baseline, after and unit)")
+        if "unit" not in m:
+            return
+        unit = m["unit"]
+        allowed = {"time": ("minutes", "days"), "cost": ("minor_currency",),
+                   "visits": ("count",)}.get(m.get("kind"), ())
+        if not isinstance(unit, str) or unit not in allowed:
+            self.bad(f"{path}.unit", f"{unit!r} is not a unit for kind {m.get('kind')!r}")
+        if unit == "minor_currency":
+            for k in ("currency", "price_year"):
+                if k not in m:
+                    self.bad(f"{path}.{k}", "is required with unit minor_currency")
+        else:
+            for k in ("currency", "price_year"):
+                if k in m:
+                    self.bad(f"{path}.{k}", f"is not allowed with unit {unit!r}")
+
+    def change_bp(self, path, v):
+        if type(v) is not int or not CHANGE_BP_MIN <= v <= CHANGE_BP_MAX:
+            self.bad(path, f"{v!r} is not an integer in {CHANGE_BP_MIN}..{CHANGE_BP_MAX}")
+
+
+# ---------------------------------------------------------------------------
+# §3 Envelope
+# ---------------------------------------------------------------------------
+ENVELOPE_KEYS = ("v", "ts", "seq", "body", "kind", "author")
+
+
+def envelope_problem(env) -> str | None:
+    if not isinstance(env, dict):
+        return "the envelope is not a map"
+    missing = [k for k in ENVELOPE_KEYS if k not in env]
+    extra = [k for k in env if k not in ENVELOPE_KEYS]
+    if missing:
+        return f"missing key(s) {missing}"
+    if extra:
+        return f"extra key(s) {extra}"
+    if not is_uint(env["v"]) or env["v"] != 1:
+        return f"v is {env['v']!r}, not 1"
+    kind = env["kind"]
+    if not isinstance(kind, str) or not KIND_RE.fullmatch(kind):
+        return f"kind {kind!r} is not 1-32 bytes of a-z 0-9 _ - starting with a-z"
+    if not isinstance(env["author"], bytes) or len(env["author"]) != 32:
+        return "author is not a 32-byte byte string"
+    if not is_uint(env["seq"]) or env["seq"] < 1:
+        return f"seq is {env['seq']!r}, not an unsigned integer >= 1"
+    if not is_uint(env["ts"]):
+        return f"ts is {env['ts']!r}, not an unsigned integer"
+    if not isinstance(env["body"], dict):
+        return "body is not a map"
+    return None
+
+
+# ---------------------------------------------------------------------------
+# §7 Checking a record
+# ---------------------------------------------------------------------------
+
+
+class Verdict:
+    def __init__(self, reason: str | None, detail: str = "", envelope=None):
+        self.reason = reason  # None: accepted
+        self.detail = detail
+        self.envelope = envelope
+
+
+def check_record(rec: bytes, schema: PracticeSchema) -> Verdict:
+    # step 1
+    if len(rec) > MAX_RECORD_BYTES:
+        return Verdict("size", f"{len(rec)} bytes > {MAX_RECORD_BYTES}")
+    # step 2
+    try:
+        outer, nc = decode(rec)
+    except CborFault as e:
+        return Verdict("cbor", f"signed record: {e}")
+    if nc:
+        return Verdict("noncanonical", f"signed record: {nc[0]}")
+    # step 3
+    if not (isinstance(outer, list) and len(outer) == 2
+            and all(isinstance(x, bytes) for x in outer) and len(outer[1]) == SIGNATURE_BYTES):
+        return Verdict("envelope", "signed record is not [bstr envelope, bstr 64-byte sig]")
+    env_bytes, sig = outer
+    # step 4
+    try:
+        env, nc = decode(env_bytes)
+    except CborFault as e:
+        return Verdict("cbor", f"envelope: {e}")
+    if nc:
+        return Verdict("noncanonical", f"envelope: {nc[0]}")
+    # step 5
+    why = envelope_problem(env)
+    if why:
+        return Verdict("envelope", why)
+    # step 6
+    why = check_key(env["author"])
+    if why:
+        return Verdict("key", why)
+    # step 7
+    msg = SIGN_CONTEXT + hashlib.sha256(env_bytes).digest()
+    why = check_signature(env["author"], msg, sig)
+    if why:
+        return Verdict("signature", why)
+    # step 8
+    if env["kind"] == "practice":
+        problems = schema.check(env["body"])
+        if problems:
+            return Verdict("schema", "; ".join(problems[:3]) + (" …" if len(problems) > 3 else ""))
+        return Verdict(None, "", env)
+    return Verdict(None, f"unknown kind {env['kind']!r}: only envelope and signature checked", env)
+
+
+# ---------------------------------------------------------------------------
+# §8 JSON form -> CBOR value
+# ---------------------------------------------------------------------------
+
+
+def _no_float(s):
+    raise ValueError(f"JSON number {s} has a fraction or exponent (§8)")
+
+
+def _check_json_value(v):
+    if v is None:
+        raise ValueError("JSON null has no CBOR form (§8)")
+    if isinstance(v, list):
+        for x in v:
+            _check_json_value(x)
+    elif isinstance(v, dict):
+        for x in v.values():
+            _check_json_value(x)
+
+
+def envelope_from_json(j: dict) -> dict:
+    """§8: author (and, for kind practice, body.supersedes) hex -> bytes; the rest as is."""
+    j = json.loads(json.dumps(j), parse_float=_no_float, parse_constant=_no_float)
+    _check_json_value(j)
+    env = dict(j)
+    env["author"] = bytes.fromhex(env["author"])
+    if env.get("kind") == "practice" and isinstance(env.get("body"), dict) \
+            and "supersedes" in env["body"]:
+        body = dict(env["body"])
+        body["supersedes"] = bytes.fromhex(body["supersedes"])
+        env["body"] = body
+    return env
+
+
+# ---------------------------------------------------------------------------
+# §11 Test vectors
+# ---------------------------------------------------------------------------
+
+
+def run_valid(v: dict, schema: PracticeSchema) -> list[str]:
+    """Returns the list of failures (empty when the vector passes)."""
+    fails = []
+    rec = bytes.fromhex(v["signed_record"])
+    env_cbor = bytes.fromhex(v["envelope_cbor"])
+    sig = bytes.fromhex(v["signature"])
+    verdict = check_record(rec, schema)
+    if verdict.reason is not None:
+        fails.append(f"expected accept, got {verdict.reason} ({verdict.detail})")
+    if hashlib.sha256(env_cbor).hexdigest() != v["id"]:
+        fails.append("id != SHA-256(envelope_cbor)")
+    # reproduce envelope_cbor from envelope_json (§8, §2.2)
+    try:
+        env = envelope_from_json(v["envelope_json"])
+        mine = encode(env)
+    except ValueError as e:
+        fails.append(f"envelope_json does not encode: {e}")
+        return fails
+    if mine != env_cbor:
+        at = next((i for i, (x, y) in enumerate(zip(mine, env_cbor)) if x != y),
+                  min(len(mine), len(env_cbor)))
+        fails.append(f"re-encoded envelope differs from byte {at}: "
+                     f"...{mine[at:at + 8].hex()} != ...{env_cbor[at:at + 8].hex()}")
+    if hashlib.sha256(mine).hexdigest() != v["id"]:
+        fails.append("recomputed id differs")
+    seed = bytes.fromhex(v["secret_key"])
+    sk = nacl.signing.SigningKey(seed)
+    if bytes(sk.verify_key) != env["author"]:
+        fails.append("author is not the public key of secret_key")
+    # §4: signed_record = canonical [bstr envelope_bytes, bstr sig]
+    if encode([env_cbor, sig]) != rec:
+        fails.append("signed_record != canonical [envelope_cbor, signature]")
+    msg = SIGN_CONTEXT + hashlib.sha256(env_cbor).digest()
+    if v.get("rfc8032_signature", True) is not False:
+        my_sig = sk.sign(msg).signature
+        if my_sig != sig:
+            fails.append(f"re-signed signature differs: {my_sig.hex()}")
+        if encode([mine, my_sig]) != rec:
+            fails.append("re-built signed_record differs")
+        # cross-check: libsodium (cofactorless, strict) agrees on an ordinary signature
+        try:
+            sk.verify_key.verify(msg, sig)
+        except nacl.exceptions.BadSignatureError:
+            fails.append("PyNaCl refuses an RFC 8032 signature that this checker accepts")
+    else:
+        # §11/§12: not reproducible; valid only under the cofactored equation
+        if check_signature(env["author"], msg, sig, cofactored=False) is None:
+            fails.append("signature also satisfies the cofactorless equation (§12 says it should not)")
+        try:
+            sk.verify_key.verify(msg, sig)
+            fails.append("PyNaCl (libsodium) accepts it, but §12 says cofactorless verifiers refuse it")
+        except nacl.exceptions.BadSignatureError:
+            pass
+    return fails
+
+
+SEED_01 = bytes([1]) * 32
+
+
+def run_invalid(v: dict, schema: PracticeSchema) -> list[str]:
+    fails = []
+    rec = bytes.fromhex(v["signed_record"])
+    verdict = check_record(rec, schema)
+    if verdict.reason != v["reason"]:
+        got = "accept" if verdict.reason is None else verdict.reason
+        fails.append(f"expected {v['reason']}, got {got} ({verdict.detail})")
+    # §11: vectors whose fault is not the key, the signature or the shape of the
+    # array carry a correct signature by seed 01 x 32 over their envelope bytes.
+    # Checked where the outer array decodes to a pair (not for outer-level faults).
+    if v["reason"] not in ("key", "signature"):
+        try:
+            outer, nc = decode(rec)
+        except CborFault:
+            outer = None
+        if (outer is not None and isinstance(outer, list) and len(outer) == 2
+                and all(isinstance(x, bytes) for x in outer) and len(outer[1]) == 64):
+            a = bytes(nacl.signing.SigningKey(SEED_01).verify_key)
+            msg = SIGN_CONTEXT + hashlib.sha256(outer[0]).digest()
+            if check_signature(a, msg, outer[1]) is not None:
+                fails.append("not signed by seed 01 x 32 over its envelope bytes (§11)")
+    return fails
+
+
+# ---------------------------------------------------------------------------
+# Self-test (python3 check_vectors.py --self-test): edge cases of §2 and §5 that
+# the vectors do not all exercise. Not needed to check the vectors.
+# ---------------------------------------------------------------------------
+
+
+def _classify(data: bytes) -> str:
+    try:
+        _, nc = decode(data)
+    except CborFault:
+        return "cbor"
+    return "noncanonical" if nc else "ok"
+
+
+def self_test() -> int:
+    def nest(n):  # n nested empty arrays: 0x81 * (n-1) + 0x80
+        return b"\x81" * (n - 1) + b"\x80"
+    cases = [
+        (b"\x0a", "ok"), (b"\x18\x0a", "noncanonical"), (b"\x19\x00\xff", "noncanonical"),
+        (b"\x1b" + (1 << 32).to_bytes(8, "big"), "ok"),
+        (b"\x1b" + (5).to_bytes(8, "big"), "noncanonical"),
+        (b"\x3b" + ((1 << 63) - 1).to_bytes(8, "big"), "ok"),      # -2^63
+        (b"\x3b" + (1 << 63).to_bytes(8, "big"), "cbor"),          # below -2^63
+        (b"", "cbor"), (b"\x61", "cbor"), (b"\x19\x01", "cbor"),
+        (b"\x1c", "cbor"), (b"\x5e", "cbor"), (b"\x1f", "cbor"), (b"\x3f", "cbor"),
+        (b"\xff", "cbor"), (b"\xf4", "ok"), (b"\xf5", "ok"), (b"\xf6", "cbor"), (b"\xf7", "cbor"),
+        (b"\xf0", "cbor"), (b"\xf8\x20", "cbor"), (b"\xf8\x14", "cbor"), (b"\xf9\x00\x00", "cbor"),
+        (b"\xc1\x01", "cbor"), (b"\x01\x00", "cbor"),
+        (b"\x9a\xff\xff\xff\xff", "cbor"),                        # count > remaining
+        (b"\x82\x01", "cbor"), (b"\xa1\x61a", "cbor"),
+        (b"\xa1\x01\x02", "cbor"),                                # non-text key
+        (b"\xa1\x41a\x02", "cbor"),                               # byte-string key
+        (b"\x9f\x01\xff", "noncanonical"), (b"\x9f\x01", "cbor"),
+        (b"\x5f\x41\x00\xff", "noncanonical"), (b"\x5f\x61a\xff", "cbor"),
+        (b"\x7f\x7f\xff\xff", "cbor"),                            # nested indefinite chunk
+        (b"\x7f\x61\xc3\x61\xa9\xff", "cbor"),                    # é split across chunks
+        (b"\x7f\x62\xc3\xa9\xff", "noncanonical"),
+        (b"\x62\xc3\x28", "cbor"), (b"\x63\xed\xa0\x80", "cbor"), # bad UTF-8, surrogate
+        (b"\x63e\xcc\x81", "noncanonical"),                       # NFD
+        (b"\xa2\x61b\x01\x61a\x02", "noncanonical"), (b"\xa2\x61a\x01\x61a\x02", "noncanonical"),
+        (b"\xa2\x61b\x01\x62aa\x02", "ok"), (b"\xa2\x62aa\x01\x61b\x02", "noncanonical"),
+        (b"\xbf\x61a\x01\xff", "noncanonical"), (b"\xbf\x61a\xff", "cbor"), (b"\x81\xff", "cbor"),
+        (b"\x82\x18\x01\xf6", "cbor"),                            # precedence: nc then cbor
+        (b"\x82\xf6\x18\x01", "cbor"),
+        (b"\x82\x18\x01\x01\x00", "cbor"),                        # nc then trailing byte
+        (nest(16), "ok"), (nest(17), "cbor"),
+        (b"\xa1\x61a" + nest(15), "ok"), (b"\xa1\x61a" + nest(16), "cbor"),
+    ]
+    failed = 0
+    for data, want in cases:
+        got = _classify(data)
+        if got != want:
+            failed += 1
+            print(f"FAIL decode {data.hex()}: expected {want}, got {got}")
+    enc = [({"v": 1, "ts": 2, "seq": 3, "body": {}, "kind": "k", "author": b""},
+            "a66176016274730263736571036462" "6f6479a0646b696e64616b66617574686f7240"),
+           ([-1, -(1 << 63), (1 << 64) - 1, True, False, "e\u0301"],
+            "86203b7fffffffffffffff1bffffffffffffffff" "f5f462c3a9")]
+    for value, want in enc:
+        if encode(value).hex() != want:
+            failed += 1
+            print(f"FAIL encode {value!r}: {encode(value).hex()} != {want}")
+    # RFC 8032 §7.1 TEST 1 (empty message) through the strict verifier
+    a = bytes.fromhex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a")
+    sig = bytes.fromhex("e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e06522490155"
+                        "5fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b")
+    checks = [(check_key(a) is None and check_signature(a, b"", sig) is None, "RFC 8032 TEST 1"),
+              (check_signature(a, b"x", sig) is not None, "RFC 8032 TEST 1, other message"),
+              (check_key(bytes([1]) + bytes(31)) is not None, "identity key refused"),
+              (check_key(bytes([1]) + bytes(30) + b"\x80") is not None, "x = 0 with sign bit"),
+              (point_encode(BASE).hex() == "58" + "66" * 31, "base point encoding")]
+    for ok, what in checks:
+        if not ok:
+            failed += 1
+            print(f"FAIL {what}")
+    total = len(cases) + len(enc) + len(checks)
+    print(f"{total - failed} passed, {failed} failed")
+    return 0 if failed == 0 else 1
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) > 1 and argv[1] == "--self-test":
+        return self_test()
+    path = Path(argv[1]) if len(argv) > 1 else DEFAULT_VECTORS
+    vectors = json.loads(path.read_text(encoding="utf-8"))
+    schema = PracticeSchema(Tables())
+    passed = failed = 0
+    for group, runner in (("valid", run_valid), ("invalid", run_invalid)):
+        for v in vectors[group]:
+            fails = runner(v, schema)
+            name = f"{group}/{v['name']}"
+            if fails:
+                failed += 1
+                print(f"FAIL {name}: " + "; ".join(fails))
+            else:
+                passed += 1
+                print(f"ok   {name}")
+    print(f"{passed} passed, {failed} failed")
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
