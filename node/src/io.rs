@@ -21,7 +21,9 @@ pub fn read_limited(path: &Path, limit: u64) -> Result<(Vec<u8>, bool)> {
     let reader: Box<dyn Read> = if path == Path::new("-") {
         Box::new(std::io::stdin())
     } else {
-        Box::new(std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?)
+        Box::new(
+            std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?,
+        )
     };
     reader
         .take(limit + 1)
@@ -36,19 +38,25 @@ pub fn read_limited(path: &Path, limit: u64) -> Result<(Vec<u8>, bool)> {
 pub fn read_small(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>> {
     let (bytes, over) = read_limited(path, limit)?;
     if over {
-        bail!("{} is larger than {limit} bytes, the limit for {what}", path.display());
+        bail!(
+            "{} is larger than {limit} bytes, the limit for {what}",
+            path.display()
+        );
     }
     Ok(bytes)
 }
 
 /// A record file may hold raw bytes or hex text (as in the spec's vectors).
 pub fn record_bytes(raw: Vec<u8>) -> Vec<u8> {
-    let text: Vec<u8> = raw.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
-    let looks_hex = !text.is_empty() && text.len() % 2 == 0 && text.iter().all(u8::is_ascii_hexdigit);
-    if looks_hex {
-        if let Ok(bytes) = hex::decode(&text) {
-            return bytes;
-        }
+    let text: Vec<u8> = raw
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
+    let looks_hex =
+        !text.is_empty() && text.len().is_multiple_of(2) && text.iter().all(u8::is_ascii_hexdigit);
+    if looks_hex && let Ok(bytes) = hex::decode(&text) {
+        return bytes;
     }
     raw
 }
@@ -64,12 +72,17 @@ pub fn write_private(path: &Path, bytes: &[u8], force: bool) -> Result<()> {
     }
     let mut f = opts.open(path).with_context(|| {
         if path.exists() && !force {
-            format!("{} already exists; pass --force to replace it", path.display())
+            format!(
+                "{} already exists; pass --force to replace it",
+                path.display()
+            )
         } else {
             format!("cannot create {}", path.display())
         }
     })?;
-    f.write_all(bytes).with_context(|| format!("cannot write {}", path.display()))?;
-    f.sync_all().with_context(|| format!("cannot write {}", path.display()))?;
+    f.write_all(bytes)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    f.sync_all()
+        .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }

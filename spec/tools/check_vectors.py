@@ -545,11 +545,7 @@ def url_problem(s: str) -> str | None:
     else:
         return "is not an http:// or https:// URL"
     authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
-    host = authority.rsplit("@", 1)[-1]  # drop userinfo
-    if host.startswith("["):             # IP literal
-        host = host[: host.find("]") + 1] if "]" in host else host
-    else:
-        host = re.sub(r":[0-9]*$", "", host)  # drop port
+    host = authority  # §6.5: the authority must be non-empty
     if not host:
         return "has an empty host"
     return None
@@ -852,7 +848,7 @@ class PracticeSchema:
             if not self.text(p, x, 1, SHORT_TEXT_BYTES):
                 return
             local, _, domain = x.partition("@")
-            if x.count("@") != 1 or not local or "." not in domain or any(c.isspace() for c in x):
+            if x.count("@") != 1 or not local or "." not in domain or any(_is_ws_or_control(c) for c in x):
                 self.bad(p, f"{x!r} is not an email address")
         short = lambda p, x: self.text(p, x, 1, SHORT_TEXT_BYTES)  # noqa: E731
         if self.fields(path, v, {}, {"name": short, "role": short, "email": email}):
@@ -1037,16 +1033,23 @@ def _check_json_value(v):
             _check_json_value(x)
 
 
+def lower_hex(s: str) -> bytes:
+    """§8: hex in the JSON form is lowercase; uppercase is refused."""
+    if s != s.lower():
+        raise ValueError(f"hex must be lowercase: {s[:20]!r}")
+    return bytes.fromhex(s)
+
+
 def envelope_from_json(j: dict) -> dict:
     """§8: author (and, for kind practice, body.supersedes) hex -> bytes; the rest as is."""
     j = json.loads(json.dumps(j), parse_float=_no_float, parse_constant=_no_float)
     _check_json_value(j)
     env = dict(j)
-    env["author"] = bytes.fromhex(env["author"])
+    env["author"] = lower_hex(env["author"])
     if env.get("kind") == "practice" and isinstance(env.get("body"), dict) \
             and "supersedes" in env["body"]:
         body = dict(env["body"])
-        body["supersedes"] = bytes.fromhex(body["supersedes"])
+        body["supersedes"] = lower_hex(body["supersedes"])
         env["body"] = body
     return env
 
@@ -1236,8 +1239,38 @@ def main(argv: list[str]) -> int:
             else:
                 passed += 1
                 print(f"ok   {name}")
+    for i, k in enumerate(vectors.get("key_files", [])):
+        fails = run_key_file(k)
+        name = f"key_files/{i}"
+        if fails:
+            failed += 1
+            print(f"FAIL {name}: " + "; ".join(fails))
+        else:
+            passed += 1
+            print(f"ok   {name}")
     print(f"{passed} passed, {failed} failed")
     return 0 if failed == 0 else 1
+
+
+# §10: a PKCS#8 v1 PrivateKeyInfo for Ed25519 is this 16-byte DER prefix,
+# then the 32-byte seed.
+PKCS8_V1_PREFIX = bytes.fromhex("302e020100300506032b657004220420")
+
+
+def run_key_file(k: dict) -> list[str]:
+    import base64
+    fails = []
+    seed = bytes.fromhex(k["secret_key"])
+    lines = k["pkcs8_v1_pem"].strip().splitlines()
+    if lines[0] != "-----BEGIN PRIVATE KEY-----" or lines[-1] != "-----END PRIVATE KEY-----":
+        fails.append("not a PRIVATE KEY PEM block")
+    der = base64.b64decode("".join(lines[1:-1]))
+    if der != PKCS8_V1_PREFIX + seed:
+        fails.append(f"DER is {der.hex()}, expected prefix + seed")
+    pub = nacl.signing.SigningKey(seed).verify_key.encode()
+    if pub.hex() != k["public_key"]:
+        fails.append("public_key does not match the seed")
+    return fails
 
 
 if __name__ == "__main__":

@@ -339,6 +339,55 @@ pub fn generate() -> Json {
         &seq_max,
     ));
 
+    // Boundaries: a kind of exactly 32 bytes, nesting of exactly 16 levels.
+    let k6 = key(6);
+    let mut nested = Value::Array(vec![]);
+    for _ in 0..13 {
+        nested = Value::Array(vec![nested]);
+    }
+    // envelope (1) > body (2) > 14 arrays (3..=16).
+    let rec = record::sign(
+        &k6,
+        "abcdefghijklmnopqrstuvwxyz012345",
+        1,
+        TS,
+        Value::map([("deep", nested)]),
+    )
+    .expect("16 levels are allowed");
+    valid_v.push(valid("boundaries_kind_32_depth_16", "kind of exactly 32 bytes; arrays and maps nested exactly 16 levels (envelope, body, 14 arrays).", &k6, &rec));
+
+    // The largest record: exactly MAX_RECORD_BYTES.
+    let pad_record = |pad: usize| {
+        record::sign(
+            &k6,
+            "padding",
+            2,
+            TS,
+            Value::map([("pad", Value::text("x".repeat(pad)))]),
+        )
+        .ok()
+    };
+    let probe = pad_record(0).expect("small record").bytes().len();
+    let mut pad = MAX_RECORD_BYTES - probe;
+    // Longer heads take a few bytes; step down to the exact size.
+    let rec = loop {
+        match pad_record(pad) {
+            Some(rec) if rec.bytes().len() <= MAX_RECORD_BYTES => break rec,
+            _ => pad -= 1,
+        }
+    };
+    assert_eq!(
+        rec.bytes().len(),
+        MAX_RECORD_BYTES,
+        "padding must land exactly on the limit"
+    );
+    valid_v.push(valid(
+        "largest_record",
+        "A signed record of exactly 262,144 bytes, the largest allowed.",
+        &k6,
+        &rec,
+    ));
+
     // ---- invalid ----
     let base_env = envelope(&k1, "practice", 10, body_value(minimal_body()));
     let mut e = entries(&base_env);
@@ -709,10 +758,232 @@ pub fn generate() -> Json {
         "envelope",
     ));
 
+    // ---- more profile faults, inside the body of an unknown kind ----
+    let probe_env = |k: &SecretKey, body_entries: &[(String, Vec<u8>)]| {
+        let env = envelope(k, "probe", 20, Value::map::<&str>([]));
+        let mut e = entries(&env);
+        set(&mut e, "body", raw_map(body_entries));
+        sign_raw(k, &raw_map(&e))
+    };
+    let mut e = entries(&base_env);
+    set(&mut e, "seq", vec![0x18, 0x0a]);
+    let mut f = vec![0xfb];
+    f.extend_from_slice(&(TS as f64).to_be_bytes());
+    set(&mut e, "ts", f);
+    invalid_v.push(invalid(
+        "cbor_takes_precedence",
+        "ts is a float (a cbor fault) and seq is not shortest (a noncanonical fault, earlier in the bytes): the reason is cbor.",
+        &sign_raw(&k1, &raw_map(&e)),
+        "cbor",
+    ));
+    let mut chunked = vec![0x7f];
+    chunked.extend(enc(&Value::text("BGD-")));
+    chunked.extend(enc(&Value::text("A2I-0001")));
+    chunked.push(0xff);
+    let mut be = body_entries(minimal_body());
+    set(&mut be, "practice_id", chunked);
+    invalid_v.push(invalid(
+        "indefinite_length_text",
+        "body.practice_id written as an indefinite-length text string of two chunks.",
+        &sign_raw(&k1, &with_body(&be)),
+        "noncanonical",
+    ));
+    invalid_v.push(invalid(
+        "negative_below_i64",
+        "A negative integer -2^63-1 (argument 2^63), outside the profile.",
+        &probe_env(&k1, &[("n".into(), vec![0x3b, 0x80, 0, 0, 0, 0, 0, 0, 0])]),
+        "cbor",
+    ));
+    let env = {
+        let mut e = entries(&envelope(&k1, "probe", 21, Value::map::<&str>([])));
+        set(&mut e, "body", vec![0xa1, 0x01, 0x02]);
+        raw_map(&e)
+    };
+    invalid_v.push(invalid(
+        "integer_map_key",
+        "The body map has the integer key 1.",
+        &sign_raw(&k1, &env),
+        "cbor",
+    ));
+    invalid_v.push(invalid(
+        "count_exceeds_input",
+        "An array declares 2^32-1 items and holds none.",
+        &probe_env(&k1, &[("n".into(), vec![0x9a, 0xff, 0xff, 0xff, 0xff])]),
+        "cbor",
+    ));
+    invalid_v.push(invalid(
+        "simple_value_32",
+        "The two-byte simple value 0xf8 0x20.",
+        &probe_env(&k1, &[("n".into(), vec![0xf8, 0x20])]),
+        "cbor",
+    ));
+    invalid_v.push(invalid(
+        "reserved_additional_information",
+        "An initial byte 0x1c (additional information 28).",
+        &probe_env(&k1, &[("n".into(), vec![0x1c])]),
+        "cbor",
+    ));
+
+    // ---- envelope boundaries ----
+    let mut e = entries(&base_env);
+    set(
+        &mut e,
+        "kind",
+        enc(&Value::text("abcdefghijklmnopqrstuvwxyz0123456")),
+    );
+    invalid_v.push(invalid(
+        "kind_33_bytes",
+        "kind is 33 bytes; the limit is 32.",
+        &sign_raw(&k1, &raw_map(&e)),
+        "envelope",
+    ));
+    let mut e = entries(&base_env);
+    set(&mut e, "kind", enc(&Value::text("Practice")));
+    invalid_v.push(invalid(
+        "kind_uppercase",
+        "kind \"Practice\" has an uppercase letter.",
+        &sign_raw(&k1, &raw_map(&e)),
+        "envelope",
+    ));
+
+    // ---- more schema faults ----
+    let schema_fault = |seq: u64, j: Json| {
+        let mut p = practice(j);
+        p.fill_defaults();
+        sign_raw(
+            &k1,
+            &enc(&envelope(
+                &k1,
+                "practice",
+                seq,
+                cbor::to_value(&p).expect("enc"),
+            )),
+        )
+    };
+    let mut j = minimal_body();
+    j["supersedes"] = json!(minimal.id().to_hex());
+    invalid_v.push(invalid(
+        "supersedes_at_revision_1",
+        "revision 1 with a supersedes.",
+        &schema_fault(30, j),
+        "schema",
+    ));
+    let w = json!({"practice_id": "BGD-A2I-0001", "revision": 2, "supersedes": minimal.id().to_hex(), "state": "withdrawn"});
+    invalid_v.push(invalid(
+        "withdrawal_without_reason",
+        "A withdrawal with no reason.",
+        &schema_fault(31, w),
+        "schema",
+    ));
+    let w = json!({"practice_id": "BGD-A2I-0001", "revision": 2, "supersedes": minimal.id().to_hex(), "state": "withdrawn",
+                   "reason": "gone", "status": 4});
+    invalid_v.push(invalid(
+        "withdrawal_with_status",
+        "A withdrawal that also carries status.",
+        &schema_fault(32, w),
+        "schema",
+    ));
+    let mut j = minimal_body();
+    j["metrics"] = json!([{"kind": "time", "stage": "sps", "method": "survey", "change_bp": -5000,
+                           "baseline": 10, "after": 5, "unit": "days"}]);
+    invalid_v.push(invalid(
+        "metric_both_forms",
+        "A metric with change_bp and raw values.",
+        &schema_fault(33, j),
+        "schema",
+    ));
+    let mut j = minimal_body();
+    j["metrics"] = json!([{"kind": "cost", "stage": "sps", "method": "survey", "baseline": 10, "after": 5, "unit": "minor_currency"}]);
+    invalid_v.push(invalid(
+        "cost_without_currency",
+        "A cost in minor_currency with no currency or price_year.",
+        &schema_fault(34, j),
+        "schema",
+    ));
+    let mut j = minimal_body();
+    j["period"] = json!({"start": "2023-02-29"});
+    invalid_v.push(invalid(
+        "not_a_leap_day",
+        "period.start is 2023-02-29.",
+        &schema_fault(35, j),
+        "schema",
+    ));
+    let mut j = minimal_body();
+    j["period"] = json!({"start": "2020-06", "end": "2020-05-31"});
+    invalid_v.push(invalid(
+        "period_ends_before_start",
+        "period.end 2020-05-31 is before the start 2020-06.",
+        &schema_fault(36, j),
+        "schema",
+    ));
+    let mut j = minimal_body();
+    j["urls"] = json!(["https://?q=1"]);
+    invalid_v.push(invalid(
+        "url_without_authority",
+        "urls[0] is https://?q=1: the authority is empty.",
+        &schema_fault(37, j),
+        "schema",
+    ));
+    let mut j = minimal_body();
+    j["replaces"] = json!(["BGD-A2I-0001"]);
+    invalid_v.push(invalid(
+        "replaces_itself",
+        "replaces lists the body's own practice_id.",
+        &schema_fault(38, j),
+        "schema",
+    ));
+    let mut j = minimal_body();
+    j["title"] =
+        json!({"original": "en", "text": {"en": "x", "bn": "y"}, "machine_translated": ["en"]});
+    invalid_v.push(invalid(
+        "original_marked_machine_translated",
+        "title.machine_translated lists the original language.",
+        &schema_fault(39, j),
+        "schema",
+    ));
+    let mut j = minimal_body();
+    j["title"] = json!({"original": "bn", "text": {"en": "x"}});
+    invalid_v.push(invalid(
+        "original_language_missing",
+        "title.original is bn but title.text has no bn.",
+        &schema_fault(40, j),
+        "schema",
+    ));
+    let mut j = minimal_body();
+    j["countries"] =
+        json!([{"iso3": "BGD", "role": "originating"}, {"iso3": "BGD", "role": "originating"}]);
+    invalid_v.push(invalid(
+        "duplicate_country",
+        "The same country and role twice.",
+        &schema_fault(41, j),
+        "schema",
+    ));
+    let mut j = minimal_body();
+    j["licence"] = json!("CC-BY-4");
+    invalid_v.push(invalid(
+        "unknown_licence",
+        "licence CC-BY-4 is not an SPDX id.",
+        &schema_fault(42, j),
+        "schema",
+    ));
+
+    let key_files: Vec<Json> = [1u8, 2]
+        .iter()
+        .map(|n| {
+            let k = key(*n);
+            json!({
+                "secret_key": hex::encode(k.seed()),
+                "public_key": k.author().to_hex(),
+                "pkcs8_v1_pem": k.to_pkcs8_pem().expect("pem"),
+            })
+        })
+        .collect();
+
     json!({
         "description": "Test vectors for spec/record.md (Setu signed records, version 1). Generated by tests/src/vectors.rs; every hex string is lowercase.",
         "valid": valid_v,
         "invalid": invalid_v,
+        "key_files": key_files,
     })
 }
 

@@ -215,3 +215,21 @@ fn signed_bytes_of_invalid_vectors_really_are_signed() {
 fn decode_lenient_outer(bytes: &[u8]) -> Result<cbor::Value, cbor::DecodeError> {
     cbor::decode(bytes).or_else(|_| cbor::decode(&bytes[..bytes.len() - 1]))
 }
+
+#[test]
+fn key_files_are_pkcs8_v1_and_derive_the_author() {
+    let v = load();
+    let files = v["key_files"].as_array().expect("key_files");
+    assert!(!files.is_empty());
+    for k in files {
+        let seed: [u8; 32] = hexfield(k, "secret_key").try_into().expect("seed");
+        let key = SecretKey::from_seed(&seed);
+        let pem = k["pkcs8_v1_pem"].as_str().expect("pem");
+        assert_eq!(key.to_pkcs8_pem().expect("pem"), pem);
+        assert_eq!(SecretKey::from_pkcs8_pem(pem).expect("read").seed(), seed);
+        assert_eq!(
+            key.author().to_hex(),
+            k["public_key"].as_str().expect("public_key")
+        );
+    }
+}

@@ -56,10 +56,12 @@ fn peak_of<T>(f: impl FnOnce() -> T) -> (T, usize) {
 // ---- strategies ----
 
 fn nfc_text(max: usize) -> impl Strategy<Value = String> {
-    proptest::string::string_regex(&format!("[a-zA-Z0-9 àéíõüçñ\u{0985}-\u{09b9}\u{09cd}\u{0627}-\u{064a}]{{1,{max}}}"))
-        .expect("regex")
-        .prop_map(|s| s.nfc().collect::<String>())
-        .prop_filter("non-empty", |s| !s.is_empty())
+    proptest::string::string_regex(&format!(
+        "[a-zA-Z0-9 àéíõüçñ\u{0985}-\u{09b9}\u{09cd}\u{0627}-\u{064a}]{{1,{max}}}"
+    ))
+    .expect("regex")
+    .prop_map(|s| s.nfc().collect::<String>())
+    .prop_filter("non-empty", |s| !s.is_empty())
 }
 
 fn value_tree() -> impl Strategy<Value = Value> {
@@ -73,24 +75,31 @@ fn value_tree() -> impl Strategy<Value = Value> {
     leaf.prop_recursive(6, 64, 6, |inner| {
         prop_oneof![
             proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            proptest::collection::btree_map(nfc_text(8), inner, 0..6)
-                .prop_map(|m| Value::map(m)),
+            proptest::collection::btree_map(nfc_text(8), inner, 0..6).prop_map(Value::map),
         ]
     })
 }
 
 const LANGS: &[&str] = &["en", "bn", "ar", "es", "pt", "fr", "sw", "id"];
-const COUNTRIES: &[&str] = &["BGD", "RWA", "KEN", "BRA", "IDN", "IND", "MEX", "PER", "GHA", "PHL"];
+const COUNTRIES: &[&str] = &[
+    "BGD", "RWA", "KEN", "BRA", "IDN", "IND", "MEX", "PER", "GHA", "PHL",
+];
 const TARGETS: &[&str] = &["16.6", "16.7", "1.a", "9.c", "10.2", "17.19", "3.d", "5.b"];
 
 fn lang_text() -> impl Strategy<Value = LangText> {
-    (proptest::sample::subsequence(LANGS, 1..4), proptest::collection::vec(nfc_text(30), 4)).prop_map(
-        |(langs, texts)| LangText {
-            original: langs[0].to_string(),
-            text: langs.iter().zip(texts).map(|(l, t)| (l.to_string(), t)).collect(),
-            machine_translated: langs[1..].iter().map(|l| l.to_string()).take(1).collect(),
-        },
+    (
+        proptest::sample::subsequence(LANGS, 1..4),
+        proptest::collection::vec(nfc_text(30), 4),
     )
+        .prop_map(|(langs, texts)| LangText {
+            original: langs[0].to_string(),
+            text: langs
+                .iter()
+                .zip(texts)
+                .map(|(l, t)| (l.to_string(), t))
+                .collect(),
+            machine_translated: langs[1..].iter().map(|l| l.to_string()).take(1).collect(),
+        })
 }
 
 fn metric() -> impl Strategy<Value = Metric> {
@@ -136,29 +145,47 @@ fn practice() -> impl Strategy<Value = Practice> {
         proptest::collection::vec(nfc_text(20), 0..3),
         proptest::option::of(lang_text()),
     )
-        .prop_map(|(id, (title, summary, challenge, solution), countries, targets, status, (start, len), metrics, keywords, lessons)| {
-            let mut p: Practice = serde_json::from_value(serde_json::json!({
-                "practice_id": id, "revision": 1, "state": "active"
-            }))
-            .expect("skeleton");
-            p.title = Some(title);
-            p.summary = Some(summary);
-            p.challenge = Some(challenge);
-            p.solution = Some(solution);
-            p.countries = countries
-                .iter()
-                .enumerate()
-                .map(|(i, c)| CountryRole { iso3: c.to_string(), role: if i == 0 { "originating" } else { "adopting" }.into() })
-                .collect();
-            p.sdg_targets = targets.iter().map(|t| t.to_string()).collect();
-            p.status = Some(status);
-            p.period = Some(Period { start: start.to_string(), end: len.map(|l| (start + l).to_string()) });
-            p.metrics = metrics;
-            p.keywords = keywords;
-            p.lessons = lessons;
-            p.fill_defaults();
-            p
-        })
+        .prop_map(
+            |(
+                id,
+                (title, summary, challenge, solution),
+                countries,
+                targets,
+                status,
+                (start, len),
+                metrics,
+                keywords,
+                lessons,
+            )| {
+                let mut p: Practice = serde_json::from_value(serde_json::json!({
+                    "practice_id": id, "revision": 1, "state": "active"
+                }))
+                .expect("skeleton");
+                p.title = Some(title);
+                p.summary = Some(summary);
+                p.challenge = Some(challenge);
+                p.solution = Some(solution);
+                p.countries = countries
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| CountryRole {
+                        iso3: c.to_string(),
+                        role: if i == 0 { "originating" } else { "adopting" }.into(),
+                    })
+                    .collect();
+                p.sdg_targets = targets.iter().map(|t| t.to_string()).collect();
+                p.status = Some(status);
+                p.period = Some(Period {
+                    start: start.to_string(),
+                    end: len.map(|l| (start + l).to_string()),
+                });
+                p.metrics = metrics;
+                p.keywords = keywords;
+                p.lessons = lessons;
+                p.fill_defaults();
+                p
+            },
+        )
 }
 
 proptest! {
@@ -256,7 +283,11 @@ fn make(h: &Hostile, seed: u8, seq: u64) -> Vec<u8> {
     let rec = record::sign(&key, "probe", seq, 1, body.clone()).expect("signable");
     let env = rec.envelope_bytes().to_vec();
     let pack = |env: Vec<u8>, sig: [u8; 64]| {
-        cbor::encode(&Value::Array(vec![Value::Bytes(env), Value::Bytes(sig.to_vec())])).expect("enc")
+        cbor::encode(&Value::Array(vec![
+            Value::Bytes(env),
+            Value::Bytes(sig.to_vec()),
+        ]))
+        .expect("enc")
     };
     let mut sig = *rec.signature();
     match h {
@@ -287,7 +318,9 @@ fn make(h: &Hostile, seed: u8, seq: u64) -> Vec<u8> {
         Hostile::TorsionR(i) => {
             let sk = ed25519_dalek::SigningKey::from_bytes(&[seed; 32]);
             let r = Scalar::from(u64::from(seed) * 1_000_003 + seq);
-            let big_r = (r * ED25519_BASEPOINT_POINT + EIGHT_TORSION[*i]).compress().to_bytes();
+            let big_r = (r * ED25519_BASEPOINT_POINT + EIGHT_TORSION[*i])
+                .compress()
+                .to_bytes();
             let id = setu_core::ids::RecordId::of_envelope(&env);
             let mut h = Sha512::new();
             h.update(big_r);

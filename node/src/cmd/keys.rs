@@ -26,6 +26,8 @@ pub fn run(cmd: KeysCommand) -> Result<ExitCode> {
 /// Reads a key file.
 pub fn load(path: &Path) -> Result<SecretKey> {
     let bytes = io::read_small(path, io::MAX_KEY_FILE_BYTES, "a key file")?;
-    let text = String::from_utf8(bytes).with_context(|| format!("{} is not a PEM text file", path.display()))?;
-    SecretKey::from_pkcs8_pem(&text).with_context(|| format!("cannot read the key in {}", path.display()))
+    let text = String::from_utf8(bytes)
+        .with_context(|| format!("{} is not a PEM text file", path.display()))?;
+    SecretKey::from_pkcs8_pem(&text)
+        .with_context(|| format!("cannot read the key in {}", path.display()))
 }

@@ -23,24 +23,36 @@ pub fn run(cmd: RecordCommand) -> Result<ExitCode> {
                 record::check(io::record_bytes(raw))
             };
             verify_report(&result, json);
-            Ok(if result.is_ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            Ok(if result.is_ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
         RecordCommand::Inspect { file } => {
             let (raw, over) = io::read_limited(&file, io::MAX_RECORD_FILE_BYTES)?;
             let bytes = io::record_bytes(raw);
-            let result = if over { Err(too_big()) } else { record::check(bytes.clone()) };
+            let result = if over {
+                Err(too_big())
+            } else {
+                record::check(bytes.clone())
+            };
             let out = match &result {
                 Ok(rec) => inspect_json(rec),
                 Err(e) => {
                     // Show what can be read, and why it is refused.
-                    let envelope = record::parse(bytes).ok().map(|p| {
-                        setu_core::json::to_json(&p.envelope().to_value())
-                    });
+                    let envelope = record::parse(bytes)
+                        .ok()
+                        .map(|p| setu_core::json::to_json(&p.envelope().to_value()));
                     json!({"valid": false, "reason": e.reason, "problems": e.problems, "envelope": envelope})
                 }
             };
             println!("{}", serde_json::to_string_pretty(&out)?);
-            Ok(if result.is_ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            Ok(if result.is_ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
     }
 }
@@ -50,13 +62,18 @@ fn too_big() -> RecordError {
         reason: record::Reason::Size,
         problems: vec![practice::Problem {
             path: "record".into(),
-            message: format!("the file is larger than any record of at most {} bytes", record::MAX_RECORD_BYTES),
+            message: format!(
+                "the file is larger than any record of at most {} bytes",
+                record::MAX_RECORD_BYTES
+            ),
         }],
     }
 }
 
 fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 fn sign(args: SignArgs) -> Result<ExitCode> {
@@ -64,12 +81,14 @@ fn sign(args: SignArgs) -> Result<ExitCode> {
     let text = io::read_small(&args.body, io::MAX_BODY_FILE_BYTES, "a body file")?;
     let ts = args.ts.unwrap_or_else(now_ms);
     let result = if args.kind == practice::KIND {
-        let body: Practice = parse_practice(&text).with_context(|| format!("{} is not a practice body", args.body.display()))?;
+        let body: Practice = parse_practice(&text)
+            .with_context(|| format!("{} is not a practice body", args.body.display()))?;
         record::sign_practice(&key, args.seq, ts, &body)
     } else {
-        let json: serde_json::Value =
-            serde_json::from_slice(&text).with_context(|| format!("{} is not JSON", args.body.display()))?;
-        let body = setu_core::json::from_json(&json).with_context(|| format!("{}: body", args.body.display()))?;
+        let json: serde_json::Value = serde_json::from_slice(&text)
+            .with_context(|| format!("{} is not JSON", args.body.display()))?;
+        let body = setu_core::json::from_json(&json)
+            .with_context(|| format!("{}: body", args.body.display()))?;
         record::sign(&key, &args.kind, args.seq, ts, body)
     };
     let rec = match result {
@@ -89,8 +108,14 @@ fn sign(args: SignArgs) -> Result<ExitCode> {
     };
     match &args.out {
         Some(path) => {
-            std::fs::write(path, &bytes).with_context(|| format!("cannot write {}", path.display()))?;
-            eprintln!("signed {} ({} bytes) -> {}", rec.id(), rec.bytes().len(), path.display());
+            std::fs::write(path, &bytes)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            eprintln!(
+                "signed {} ({} bytes) -> {}",
+                rec.id(),
+                rec.bytes().len(),
+                path.display()
+            );
         }
         None => {
             let mut stdout = std::io::stdout();
@@ -133,7 +158,11 @@ fn summary(rec: &Record) -> String {
                 "valid: practice {} rev {}{}{} | id {} | author {} | seq {} | ts {}",
                 p.practice_id,
                 p.revision,
-                if p.is_withdrawal() { " (withdrawal)" } else { "" },
+                if p.is_withdrawal() {
+                    " (withdrawal)"
+                } else {
+                    ""
+                },
                 title.map(|t| format!(" \"{t}\"")).unwrap_or_default(),
                 rec.id(),
                 env.author,
@@ -166,7 +195,10 @@ fn verify_report(result: &Result<Record, RecordError>, as_json: bool) {
                 println!("  [{}] {p}", e.reason);
             }
         }
-        (Err(e), true) => println!("{}", json!({"valid": false, "reason": e.reason, "problems": e.problems})),
+        (Err(e), true) => println!(
+            "{}",
+            json!({"valid": false, "reason": e.reason, "problems": e.problems})
+        ),
     }
 }
 

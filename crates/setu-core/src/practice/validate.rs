@@ -86,10 +86,11 @@ impl V {
 
     fn url(&mut self, path: &str, url: &str) {
         let scheme_ok = url.starts_with("https://") || url.starts_with("http://");
+        // The authority: after "://", up to the first '/', '?', '#' or the end.
         let host_ok = url
-            .split("://")
-            .nth(1)
-            .is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/'));
+            .split_once("://")
+            .and_then(|(_, rest)| rest.split(['/', '?', '#']).next())
+            .is_some_and(|authority| !authority.is_empty());
         if url.len() > limits::URL_BYTES {
             self.add(
                 path,
@@ -114,7 +115,7 @@ impl V {
 
     /// Checks a `YYYY`, `YYYY-MM` or `YYYY-MM-DD` date; returns its first and
     /// last day as `(y, m, d)` triples when valid.
-    fn date(&mut self, path: &str, s: &str) -> Option<((u64, u64, u64), (u64, u64, u64))> {
+    fn date(&mut self, path: &str, s: &str) -> Option<(Day, Day)> {
         let parsed = parse_date(s);
         match parsed {
             Some(((y, _, _), _)) if !(limits::YEARS.0..=limits::YEARS.1).contains(&y) => {
@@ -191,7 +192,7 @@ fn days_in_month(y: u64, m: u64) -> u64 {
     match m {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
-        _ if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        _ if (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400) => 29,
         _ => 28,
     }
 }
@@ -475,10 +476,10 @@ fn validate_active(v: &mut V, b: &Practice) {
             let start = v.date("body.period.start", &period.start);
             if let Some(end) = &period.end {
                 let end = v.date("body.period.end", end);
-                if let (Some((first, _)), Some((_, last))) = (start, end) {
-                    if last < first {
-                        v.add("body.period.end", "is before the start");
-                    }
+                if let (Some((first, _)), Some((_, last))) = (start, end)
+                    && last < first
+                {
+                    v.add("body.period.end", "is before the start");
                 }
             }
         }
@@ -555,7 +556,7 @@ fn validate_active(v: &mut V, b: &Practice) {
             if parts.len() != 2
                 || parts[0].is_empty()
                 || !parts[1].contains('.')
-                || email.chars().any(char::is_whitespace)
+                || email.chars().any(|c| c.is_whitespace() || c.is_control())
             {
                 v.add(
                     "body.contact.email",
@@ -572,10 +573,8 @@ fn validate_active(v: &mut V, b: &Practice) {
         v.year(&format!("{p}.year"), r.year);
     }
 
-    if let Some(reach) = &b.reach {
-        if let Some(d) = &reach.as_of {
-            v.date("body.reach.as_of", d);
-        }
+    if let Some(d) = b.reach.as_ref().and_then(|r| r.as_of.as_ref()) {
+        v.date("body.reach.as_of", d);
     }
 
     v.list_len("body.replaces", b.replaces.len());
