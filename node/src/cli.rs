@@ -10,6 +10,14 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "setu", version, about, max_term_width = 100)]
 pub struct Cli {
+    /// The node's data directory.
+    #[arg(
+        long,
+        global = true,
+        env = "SETU_DATA_DIR",
+        default_value = "setu-data"
+    )]
+    pub data_dir: PathBuf,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -24,6 +32,169 @@ pub enum Command {
     /// Signed records: sign a body, verify or inspect a record.
     #[command(subcommand)]
     Record(RecordCommand),
+    /// Creates a data directory: publisher key, API token, setu.toml.
+    Init(InitArgs),
+    /// Signs a practice body as this node's publisher and stores it.
+    Publish(PublishArgs),
+    /// Withdraws one of this publisher's practices. Final.
+    Withdraw(WithdrawArgs),
+    /// Imports JSON Lines of practice bodies, signed as this node's publisher.
+    Import(ImportArgs),
+    /// Searches the local replica.
+    Query(QueryArgs),
+    /// Shows a practice (by practice id or record id) with a citation.
+    Show(ShowArgs),
+    /// Rebuilds the search index from the store.
+    Reindex(JsonArg),
+    /// Shows the replica's state, including how far the index lags.
+    Status(JsonArg),
+}
+
+/// `--json`, for verbs whose only option it is.
+#[derive(Debug, Args)]
+pub struct JsonArg {
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `setu init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The agency's country, ISO 3166-1 alpha-3 (e.g. BGD).
+    #[arg(long)]
+    pub country: String,
+    /// The agency's name (e.g. a2i).
+    #[arg(long)]
+    pub agency: String,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `setu publish`.
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// The practice body, JSON; `-` for standard input.
+    pub body: PathBuf,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `setu withdraw`.
+#[derive(Debug, Args)]
+pub struct WithdrawArgs {
+    /// The practice id.
+    pub practice_id: String,
+    /// Why it is withdrawn.
+    #[arg(long)]
+    pub reason: String,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `setu import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// JSON Lines of practice bodies; `-` for standard input.
+    pub file: PathBuf,
+    /// Validate every row; store nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// One JSON line per stored batch and per rejected row, then a summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Output formats of `setu query`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// A table for people.
+    Table,
+    /// One JSON document.
+    Json,
+    /// One JSON object per line.
+    Jsonl,
+}
+
+/// Arguments of `setu query`.
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// Full text, ranked (any language).
+    #[arg(long)]
+    pub text: Option<String>,
+    /// Country, ISO3, optionally with role: BGD or BGD:originating. Repeatable.
+    #[arg(long = "country")]
+    pub countries: Vec<String>,
+    /// SDG goal (16) or target (16.6). Repeatable.
+    #[arg(long)]
+    pub sdg: Vec<String>,
+    /// Sector: 15110, dac5:15110 or cofog:01.3. Repeatable.
+    #[arg(long = "sector")]
+    pub sectors: Vec<String>,
+    /// IATI activity status, 1-6. Repeatable.
+    #[arg(long)]
+    pub status: Vec<u64>,
+    /// national, subnational or local.
+    #[arg(long)]
+    pub gov_level: Option<String>,
+    /// Practices running at any time on or after this date (YYYY[-MM[-DD]]).
+    #[arg(long)]
+    pub period_from: Option<String>,
+    /// Practices running at any time on or before this date.
+    #[arg(long)]
+    pub period_to: Option<String>,
+    /// Publisher: the author key in hex.
+    #[arg(long)]
+    pub publisher: Option<String>,
+    /// Revisions signed on or after this date (YYYY-MM-DD) or time (ms since 1970).
+    #[arg(long)]
+    pub modified_since: Option<String>,
+    /// Only practices with TCV metrics.
+    #[arg(long, conflicts_with = "no_tcv")]
+    pub has_tcv: bool,
+    /// Only practices without TCV metrics.
+    #[arg(long)]
+    pub no_tcv: bool,
+    /// Every revision, not only the current one.
+    #[arg(long)]
+    pub history: bool,
+    /// Include withdrawn practices.
+    #[arg(long)]
+    pub include_withdrawn: bool,
+    /// Results to show.
+    #[arg(long, default_value_t = 20, conflicts_with = "all")]
+    pub limit: usize,
+    /// Every result.
+    #[arg(long)]
+    pub all: bool,
+    /// Results to skip.
+    #[arg(long, default_value_t = 0)]
+    pub offset: usize,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Same as --format json.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `setu show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// A practice id (BGD-A2I-0001) or a record id (64 hex digits).
+    pub id: String,
+    /// Every revision.
+    #[arg(long)]
+    pub history: bool,
+    /// The publisher, when several publish the same practice id.
+    #[arg(long)]
+    pub publisher: Option<String>,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `setu keys ...`

@@ -1,7 +1,13 @@
 //! One module per verb. `run` dispatches.
 
-mod keys;
+mod import;
+mod init;
+pub mod keys;
+mod publish;
+mod query;
 mod record;
+mod show;
+mod status;
 
 use std::process::ExitCode;
 
@@ -11,8 +17,23 @@ use crate::cli::{Cli, Command};
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode> {
+    let dir = cli.data_dir;
     match cli.command {
         Command::Keys(c) => keys::run(c),
         Command::Record(c) => record::run(c),
+        Command::Init(a) => init::run(&dir, a),
+        Command::Publish(a) => publish::publish(&dir, a),
+        Command::Withdraw(a) => publish::withdraw(&dir, a),
+        Command::Import(a) => import::run(&dir, a),
+        Command::Query(a) => query::run(&dir, a),
+        Command::Show(a) => show::run(&dir, a),
+        Command::Reindex(a) => status::reindex(&dir, a.json),
+        Command::Status(a) => status::status(&dir, a.json),
     }
+}
+
+/// Prints `value` as pretty JSON.
+pub fn print_json(value: &impl serde::Serialize) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
 }

@@ -5,6 +5,8 @@
 
 mod cli;
 mod cmd;
+mod config;
+mod datadir;
 mod io;
 
 use std::process::ExitCode;
@@ -12,6 +14,13 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SETU_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let cli = cli::Cli::parse();
     match cmd::run(cli) {
         Ok(code) => code,

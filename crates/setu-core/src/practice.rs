@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::RecordId;
 
-pub use validate::{Problem, validate};
+pub use validate::{Day, Problem, date_range, validate};
 
 /// The record kind whose body is a [`Practice`].
 pub const KIND: &str = "practice";

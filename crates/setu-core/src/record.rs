@@ -580,6 +580,13 @@ fn find_empties(v: &Value, path: &str, out: &mut Vec<Problem>) {
     }
 }
 
+/// Runs every check except the signature's (steps 6 and 7), for bytes this
+/// node verified before, such as records read back from its own store.
+/// Never use it on bytes from a peer, a file or a user.
+pub fn check_trusted(bytes: Vec<u8>) -> Result<Record, RecordError> {
+    parse(bytes)?.finish(Ok(()))
+}
+
 /// Runs every check of `spec/record.md` §7 on one signed record.
 pub fn check(bytes: Vec<u8>) -> Result<Record, RecordError> {
     let parsed = parse(bytes)?;

@@ -2,7 +2,6 @@
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
 use serde_json::json;
@@ -70,16 +69,10 @@ fn too_big() -> RecordError {
     }
 }
 
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
-
 fn sign(args: SignArgs) -> Result<ExitCode> {
     let key = super::keys::load(&args.key)?;
     let text = io::read_small(&args.body, io::MAX_BODY_FILE_BYTES, "a body file")?;
-    let ts = args.ts.unwrap_or_else(now_ms);
+    let ts = args.ts.unwrap_or_else(crate::datadir::now_ms);
     let result = if args.kind == practice::KIND {
         let body: Practice = parse_practice(&text)
             .with_context(|| format!("{} is not a practice body", args.body.display()))?;

@@ -116,7 +116,7 @@ impl V {
     /// Checks a `YYYY`, `YYYY-MM` or `YYYY-MM-DD` date; returns its first and
     /// last day as `(y, m, d)` triples when valid.
     fn date(&mut self, path: &str, s: &str) -> Option<(Day, Day)> {
-        let parsed = parse_date(s);
+        let parsed = date_range(s);
         match parsed {
             Some(((y, _, _), _)) if !(limits::YEARS.0..=limits::YEARS.1).contains(&y) => {
                 self.add(
@@ -197,10 +197,12 @@ fn days_in_month(y: u64, m: u64) -> u64 {
     }
 }
 
-type Day = (u64, u64, u64);
+/// A calendar day: (year, month, day).
+pub type Day = (u64, u64, u64);
 
-/// Parses `YYYY`, `YYYY-MM` or `YYYY-MM-DD` into its first and last day.
-pub(crate) fn parse_date(s: &str) -> Option<(Day, Day)> {
+/// Parses a date `YYYY`, `YYYY-MM` or `YYYY-MM-DD` (spec §6.7) into its
+/// first and last day, as `(year, month, day)`.
+pub fn date_range(s: &str) -> Option<(Day, Day)> {
     let digits = |p: &str, n: usize| {
         (p.len() == n && p.bytes().all(|b| b.is_ascii_digit()))
             .then(|| p.parse::<u64>().ok())
@@ -750,11 +752,11 @@ mod tests {
 
     #[test]
     fn dates() {
-        assert!(parse_date("2024-02-29").is_some());
-        assert!(parse_date("2023-02-29").is_none());
-        assert!(parse_date("2023-2").is_none());
-        assert!(parse_date("23").is_none());
-        assert!(parse_date("2023-01-01-01").is_none());
-        assert_eq!(parse_date("2023-02").map(|r| r.1), Some((2023, 2, 28)));
+        assert!(date_range("2024-02-29").is_some());
+        assert!(date_range("2023-02-29").is_none());
+        assert!(date_range("2023-2").is_none());
+        assert!(date_range("23").is_none());
+        assert!(date_range("2023-01-01-01").is_none());
+        assert_eq!(date_range("2023-02").map(|r| r.1), Some((2023, 2, 28)));
     }
 }

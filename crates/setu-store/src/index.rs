@@ -1,0 +1,593 @@
+//! The search index: filters, facets and full text, in tantivy.
+//!
+//! This is derived data. The store is the truth; the index can be deleted
+//! and rebuilt from it (`setu reindex`). Each commit records, as its payload,
+//! the store's change counter it has caught up to, so that after a crash
+//! between a store write and an index commit the next start re-indexes just
+//! the practices that changed since ([`crate::replica`] does this).
+//!
+//! One document per linked, active revision of a practice. Withdrawal
+//! records have no content and get no document; the revisions of a withdrawn
+//! practice carry `withdrawn = 1`.
+
+pub mod tokenizer;
+
+use std::ops::Bound;
+use std::path::Path;
+
+use setu_core::ids::{AuthorKey, RecordId};
+use setu_core::practice::{LangText, Practice, date_range};
+use tantivy::collector::{Count, TopDocs};
+use tantivy::query::{
+    AllQuery, BooleanQuery, Occur, Query as TQuery, QueryParser, RangeQuery, TermQuery,
+};
+use tantivy::schema::{
+    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
+    TextOptions, Value,
+};
+use tantivy::tokenizer::{Language, LowerCaser, Stemmer, TextAnalyzer};
+use tantivy::{DocAddress, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
+
+use crate::Error;
+use crate::chain::Chain;
+use crate::query::{Hit, Hits, Query};
+
+/// Memory the index writer may use before it flushes a segment.
+pub const WRITER_MEMORY_BYTES: usize = 64 * 1024 * 1024;
+/// Bumped whenever the schema changes: an index of another version is
+/// rebuilt from the store.
+pub const SCHEMA_VERSION: u64 = 1;
+
+/// Languages with a stemmer, and the analyzer name of each. Text in other
+/// languages (Bangla, Swahili, Indonesian, ...) is segmented and lower-cased
+/// only.
+const STEMMED: &[(&str, Language)] = &[
+    ("en", Language::English),
+    ("es", Language::Spanish),
+    ("pt", Language::Portuguese),
+    ("fr", Language::French),
+    ("ar", Language::Arabic),
+];
+
+fn analyzer_name(lang: &str) -> String {
+    format!("setu_{lang}")
+}
+
+/// Registers Setu's analyzers on an index.
+fn analyzers(index: &tantivy::Index) {
+    let plain = TextAnalyzer::builder(tokenizer::Uax29)
+        .filter(LowerCaser)
+        .build();
+    index.tokenizers().register("setu_plain", plain);
+    for (lang, language) in STEMMED {
+        let a = TextAnalyzer::builder(tokenizer::Uax29)
+            .filter(LowerCaser)
+            .filter(Stemmer::new(*language))
+            .build();
+        index.tokenizers().register(&analyzer_name(lang), a);
+    }
+}
+
+/// The schema's fields.
+#[derive(Debug, Clone)]
+struct Fields {
+    id: Field,
+    practice_key: Field,
+    practice_id: Field,
+    author: Field,
+    revision: Field,
+    ts: Field,
+    current: Field,
+    withdrawn: Field,
+    country: Field,
+    country_origin: Field,
+    sdg: Field,
+    sector: Field,
+    status: Field,
+    gov_level: Field,
+    period_start: Field,
+    period_end: Field,
+    has_tcv: Field,
+    title_json: Field,
+    title: Field,
+    text: Field,
+    text_lang: Vec<(&'static str, Field)>,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let text_opts = |analyzer: &str| {
+        TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(analyzer)
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        )
+    };
+    let num = || INDEXED | FAST;
+    let fields = Fields {
+        id: b.add_text_field("id", STRING | STORED),
+        practice_key: b.add_text_field("practice_key", STRING),
+        practice_id: b.add_text_field("practice_id", STRING | STORED),
+        author: b.add_text_field("author", STRING | STORED),
+        revision: b.add_u64_field("revision", num() | STORED),
+        ts: b.add_u64_field("ts", num() | STORED),
+        current: b.add_u64_field("current", num() | STORED),
+        withdrawn: b.add_u64_field("withdrawn", num() | STORED),
+        country: b.add_text_field("country", STRING | FAST),
+        country_origin: b.add_text_field("country_origin", STRING | STORED),
+        sdg: b.add_text_field("sdg", STRING | FAST),
+        sector: b.add_text_field("sector", STRING | FAST),
+        status: b.add_u64_field("status", num()),
+        gov_level: b.add_text_field("gov_level", STRING),
+        period_start: b.add_u64_field("period_start", num()),
+        period_end: b.add_u64_field("period_end", num()),
+        has_tcv: b.add_u64_field("has_tcv", num()),
+        title_json: b.add_text_field("title_json", STORED),
+        title: b.add_text_field("title", text_opts("setu_plain")),
+        text: b.add_text_field("text", text_opts("setu_plain")),
+        text_lang: STEMMED
+            .iter()
+            .map(|(lang, _)| {
+                (
+                    *lang,
+                    b.add_text_field(&format!("text_{lang}"), text_opts(&analyzer_name(lang))),
+                )
+            })
+            .collect(),
+    };
+    b.add_u64_field(&format!("schema_v{SCHEMA_VERSION}"), INDEXED);
+    (b.build(), fields)
+}
+
+fn day_number((y, m, d): (u64, u64, u64)) -> u64 {
+    y * 10_000 + m * 100 + d
+}
+
+/// Reads the practice body and ts of a stored record.
+pub type Loader<'a> = &'a mut dyn FnMut(&RecordId) -> Result<Option<(Practice, u64)>, Error>;
+type Clauses = Vec<(Occur, Box<dyn TQuery>)>;
+
+/// The key of a practice in the index: author hex, `/`, practice id.
+pub fn practice_key(author: &AuthorKey, practice_id: &str) -> String {
+    format!("{author}/{practice_id}")
+}
+
+fn err(e: impl std::fmt::Display) -> Error {
+    Error::Index(e.to_string())
+}
+
+/// The search index.
+pub struct Index {
+    index: tantivy::Index,
+    writer: IndexWriter<TantivyDocument>,
+    reader: IndexReader,
+    f: Fields,
+    dirty: bool,
+}
+
+impl std::fmt::Debug for Index {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Index")
+            .field("dirty", &self.dirty)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Index {
+    /// Opens the index in `dir`, creating it (empty) if it is missing or of
+    /// another schema version. Returns the index and whether it was created.
+    pub fn open(dir: &Path) -> Result<(Index, bool), Error> {
+        let (schema, f) = schema();
+        std::fs::create_dir_all(dir).map_err(|e| Error::Io(format!("{}: {e}", dir.display())))?;
+        let existing = tantivy::Index::open_in_dir(dir)
+            .ok()
+            .filter(|i| i.schema() == schema);
+        let (index, created) = match existing {
+            Some(i) => (i, false),
+            None => {
+                // Derived data: start again from empty.
+                for entry in std::fs::read_dir(dir)
+                    .map_err(|e| Error::Io(e.to_string()))?
+                    .flatten()
+                {
+                    let p = entry.path();
+                    let _ = if p.is_dir() {
+                        std::fs::remove_dir_all(&p)
+                    } else {
+                        std::fs::remove_file(&p)
+                    };
+                }
+                (
+                    tantivy::Index::create_in_dir(dir, schema).map_err(err)?,
+                    true,
+                )
+            }
+        };
+        Ok((Index::wrap(index, f)?, created))
+    }
+
+    /// An index in memory, for tests and simulations.
+    pub fn in_memory() -> Result<Index, Error> {
+        let (schema, f) = schema();
+        Index::wrap(tantivy::Index::create_in_ram(schema), f)
+    }
+
+    fn wrap(index: tantivy::Index, f: Fields) -> Result<Index, Error> {
+        analyzers(&index);
+        let writer = index
+            .writer_with_num_threads(1, WRITER_MEMORY_BYTES)
+            .map_err(err)?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(err)?;
+        Ok(Index {
+            index,
+            writer,
+            reader,
+            f,
+            dirty: false,
+        })
+    }
+
+    /// The store change counter this index has caught up to (0 if never
+    /// committed).
+    pub fn watermark(&self) -> u64 {
+        self.index
+            .load_metas()
+            .ok()
+            .and_then(|m| m.payload)
+            .and_then(|p| p.strip_prefix("change=").and_then(|n| n.parse().ok()))
+            .unwrap_or(0)
+    }
+
+    /// Replaces a practice's documents with those of its current chain.
+    /// `load` returns the practice body of a stored record.
+    pub fn update_practice(
+        &mut self,
+        author: &AuthorKey,
+        practice_id: &str,
+        chain: &Chain,
+        load: Loader<'_>,
+    ) -> Result<(), Error> {
+        let key = practice_key(author, practice_id);
+        self.writer
+            .delete_term(Term::from_field_text(self.f.practice_key, &key));
+        self.dirty = true;
+        let state = chain.state();
+        let current = state.current.as_ref().map(|e| e.id);
+        for entry in state.linked.iter().filter(|e| !e.withdrawal) {
+            let Some((p, ts)) = load(&entry.id)? else {
+                return Err(Error::Corrupt(format!(
+                    "chain of {practice_id} names a missing record {}",
+                    entry.id
+                )));
+            };
+            let doc = self.document(
+                &key,
+                author,
+                &entry.id,
+                &p,
+                ts,
+                Some(entry.id) == current,
+                state.withdrawn,
+            );
+            self.writer.add_document(doc).map_err(err)?;
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn document(
+        &self,
+        key: &str,
+        author: &AuthorKey,
+        id: &RecordId,
+        p: &Practice,
+        ts: u64,
+        current: bool,
+        withdrawn: bool,
+    ) -> TantivyDocument {
+        let f = &self.f;
+        let mut d = TantivyDocument::default();
+        d.add_text(f.id, id.to_hex());
+        d.add_text(f.practice_key, key);
+        d.add_text(f.practice_id, &p.practice_id);
+        d.add_text(f.author, author.to_hex());
+        d.add_u64(f.revision, p.revision);
+        d.add_u64(f.ts, ts);
+        d.add_u64(f.current, u64::from(current));
+        d.add_u64(f.withdrawn, u64::from(withdrawn));
+        for c in &p.countries {
+            d.add_text(f.country, &c.iso3);
+            d.add_text(f.country, format!("{}:{}", c.iso3, c.role));
+            if c.role == "originating" {
+                d.add_text(f.country_origin, &c.iso3);
+            }
+        }
+        for t in &p.sdg_targets {
+            d.add_text(f.sdg, t);
+            if let Some(g) = setu_core::codes::sdg_goal_of_target(t) {
+                d.add_text(f.sdg, g.to_string());
+            }
+        }
+        for s in &p.sectors {
+            d.add_text(f.sector, &s.code);
+            d.add_text(f.sector, format!("{}:{}", s.vocabulary, s.code));
+        }
+        if let Some(s) = p.status {
+            d.add_u64(f.status, s);
+        }
+        if let Some(g) = &p.gov_level {
+            d.add_text(f.gov_level, g);
+        }
+        if let Some(period) = &p.period {
+            let start = date_range(&period.start).map_or(0, |(first, _)| day_number(first));
+            let end = period
+                .end
+                .as_deref()
+                .and_then(date_range)
+                .map_or(99_991_231, |(_, last)| day_number(last));
+            d.add_u64(f.period_start, start);
+            d.add_u64(f.period_end, end);
+        }
+        d.add_u64(f.has_tcv, u64::from(!p.metrics.is_empty()));
+        if let Some(t) = &p.title {
+            if let Ok(json) = serde_json::to_string(t) {
+                d.add_text(f.title_json, json);
+            }
+            for text in t.text.values() {
+                d.add_text(f.title, text);
+            }
+        }
+        let texts: [Option<&LangText>; 6] = [
+            p.title.as_ref(),
+            p.summary.as_ref(),
+            p.challenge.as_ref(),
+            p.solution.as_ref(),
+            p.replication_potential.as_ref(),
+            p.lessons.as_ref(),
+        ];
+        for lt in texts.into_iter().flatten() {
+            for (lang, text) in &lt.text {
+                d.add_text(f.text, text);
+                if let Some((_, field)) = f.text_lang.iter().find(|(l, _)| l == lang) {
+                    d.add_text(*field, text);
+                }
+            }
+        }
+        for k in &p.keywords {
+            d.add_text(f.text, k);
+        }
+        for o in &p.organisations {
+            d.add_text(f.text, &o.name);
+        }
+        d.add_text(f.text, &p.practice_id);
+        d
+    }
+
+    /// Removes every document (before a rebuild).
+    pub fn clear(&mut self) -> Result<(), Error> {
+        self.writer.delete_all_documents().map_err(err)?;
+        self.dirty = true;
+        Ok(())
+    }
+
+    /// Commits pending changes, recording the store change counter they
+    /// reflect, and makes them visible to searches.
+    pub fn commit(&mut self, watermark: u64) -> Result<(), Error> {
+        let mut prepared = self.writer.prepare_commit().map_err(err)?;
+        prepared.set_payload(&format!("change={watermark}"));
+        prepared.commit().map_err(err)?;
+        self.reader.reload().map_err(err)?;
+        self.dirty = false;
+        Ok(())
+    }
+
+    /// True if there are changes not yet committed.
+    pub fn is_dirty(&self) -> bool {
+        self.dirty
+    }
+
+    /// Documents in the committed index.
+    pub fn num_docs(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    /// Authors (other than none) that publish a practice with this id.
+    pub fn authors_of(&self, practice_id: &str) -> Result<Vec<AuthorKey>, Error> {
+        let searcher = self.reader.searcher();
+        let q = TermQuery::new(
+            Term::from_field_text(self.f.practice_id, practice_id),
+            IndexRecordOption::Basic,
+        );
+        let docs = searcher
+            .search(&q, &TopDocs::with_limit(64).order_by_score())
+            .map_err(err)?;
+        let mut out: Vec<AuthorKey> = Vec::new();
+        for (_, addr) in docs {
+            let doc: TantivyDocument = searcher.doc(addr).map_err(err)?;
+            if let Some(a) = doc
+                .get_first(self.f.author)
+                .and_then(|v| v.as_str())
+                .and_then(|s| s.parse().ok())
+                && !out.contains(&a)
+            {
+                out.push(a);
+            }
+        }
+        Ok(out)
+    }
+
+    fn filter(&self, q: &Query) -> Result<Clauses, Error> {
+        let f = &self.f;
+        let term = |field: Field, text: &str| -> Box<dyn TQuery> {
+            Box::new(TermQuery::new(
+                Term::from_field_text(field, text),
+                IndexRecordOption::Basic,
+            ))
+        };
+        let num = |field: Field, v: u64| -> Box<dyn TQuery> {
+            Box::new(TermQuery::new(
+                Term::from_field_u64(field, v),
+                IndexRecordOption::Basic,
+            ))
+        };
+        let any_of = |qs: Vec<Box<dyn TQuery>>| -> Box<dyn TQuery> {
+            Box::new(BooleanQuery::new(
+                qs.into_iter().map(|q| (Occur::Should, q)).collect(),
+            ))
+        };
+        let mut must: Clauses = Vec::new();
+        if !q.history {
+            must.push((Occur::Must, num(f.current, 1)));
+        }
+        if !q.include_withdrawn {
+            must.push((Occur::Must, num(f.withdrawn, 0)));
+        }
+        if !q.countries.is_empty() {
+            let qs = q
+                .countries
+                .iter()
+                .map(|c| match &c.role {
+                    Some(r) => term(f.country, &format!("{}:{r}", c.iso3)),
+                    None => term(f.country, &c.iso3),
+                })
+                .collect();
+            must.push((Occur::Must, any_of(qs)));
+        }
+        if !q.sdg.is_empty() {
+            must.push((
+                Occur::Must,
+                any_of(q.sdg.iter().map(|s| term(f.sdg, s)).collect()),
+            ));
+        }
+        if !q.sectors.is_empty() {
+            must.push((
+                Occur::Must,
+                any_of(q.sectors.iter().map(|s| term(f.sector, s)).collect()),
+            ));
+        }
+        if !q.status.is_empty() {
+            must.push((
+                Occur::Must,
+                any_of(q.status.iter().map(|s| num(f.status, *s)).collect()),
+            ));
+        }
+        if let Some(g) = &q.gov_level {
+            must.push((Occur::Must, term(f.gov_level, g)));
+        }
+        if let Some(a) = &q.publisher {
+            must.push((Occur::Must, term(f.author, &a.to_hex())));
+        }
+        if let Some(since) = q.modified_since {
+            let r = RangeQuery::new(
+                Bound::Included(Term::from_field_u64(f.ts, since)),
+                Bound::Unbounded,
+            );
+            must.push((Occur::Must, Box::new(r)));
+        }
+        if let Some(t) = q.has_tcv {
+            must.push((Occur::Must, num(f.has_tcv, u64::from(t))));
+        }
+        // Overlap of [start, end] with [from, to]: start <= to and end >= from.
+        if let Some(to) = q.period_to.as_deref().and_then(date_range) {
+            let r = RangeQuery::new(
+                Bound::Unbounded,
+                Bound::Included(Term::from_field_u64(f.period_start, day_number(to.1))),
+            );
+            must.push((Occur::Must, Box::new(r)));
+        }
+        if let Some(from) = q.period_from.as_deref().and_then(date_range) {
+            let r = RangeQuery::new(
+                Bound::Included(Term::from_field_u64(f.period_end, day_number(from.0))),
+                Bound::Unbounded,
+            );
+            must.push((Occur::Must, Box::new(r)));
+        }
+        Ok(must)
+    }
+
+    /// Runs a query. The caller validates it first ([`Query::problems`]).
+    pub fn search(&self, q: &Query) -> Result<Hits, Error> {
+        let searcher = self.reader.searcher();
+        let mut clauses = self.filter(q)?;
+        let text = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty());
+        if let Some(text) = text {
+            let mut fields = vec![self.f.title, self.f.text];
+            fields.extend(self.f.text_lang.iter().map(|(_, f)| *f));
+            let mut parser = QueryParser::for_index(&self.index, fields);
+            parser.set_conjunction_by_default();
+            parser.set_field_boost(self.f.title, 2.0);
+            let (tq, _errors) = parser.parse_query_lenient(text);
+            clauses.push((Occur::Must, tq));
+        }
+        let query: Box<dyn TQuery> = if clauses.is_empty() {
+            Box::new(AllQuery)
+        } else {
+            Box::new(BooleanQuery::new(clauses))
+        };
+        let total = searcher.search(&query, &Count).map_err(err)?;
+        let limit = q.limit.min(total.saturating_sub(q.offset));
+        if limit == 0 {
+            return Ok(Hits {
+                total,
+                hits: Vec::new(),
+            });
+        }
+        let top = TopDocs::with_limit(limit).and_offset(q.offset);
+        let found: Vec<(Option<f32>, DocAddress)> = if text.is_some() {
+            searcher
+                .search(&query, &top.order_by_score())
+                .map_err(err)?
+                .into_iter()
+                .map(|(s, a)| (Some(s), a))
+                .collect()
+        } else {
+            searcher
+                .search(&query, &top.order_by_u64_field("ts", Order::Desc))
+                .map_err(err)?
+                .into_iter()
+                .map(|(_, a)| (None, a))
+                .collect()
+        };
+        let mut hits = Vec::with_capacity(found.len());
+        for (score, addr) in found {
+            let doc: TantivyDocument = searcher.doc(addr).map_err(err)?;
+            hits.push(self.hit(&doc, score)?);
+        }
+        Ok(Hits { total, hits })
+    }
+
+    fn hit(&self, doc: &TantivyDocument, score: Option<f32>) -> Result<Hit, Error> {
+        let f = &self.f;
+        let text = |field| {
+            doc.get_first(field)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string()
+        };
+        let num = |field| {
+            doc.get_first(field)
+                .and_then(|v| v.as_u64())
+                .unwrap_or_default()
+        };
+        let bad = |what: &str| Error::Corrupt(format!("index document without a valid {what}"));
+        Ok(Hit {
+            id: text(f.id).parse().map_err(|_| bad("id"))?,
+            practice_id: text(f.practice_id),
+            author: text(f.author).parse().map_err(|_| bad("author"))?,
+            revision: num(f.revision),
+            ts: num(f.ts),
+            title: serde_json::from_str(&text(f.title_json)).ok(),
+            countries: doc
+                .get_all(f.country_origin)
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect(),
+            current: num(f.current) == 1,
+            withdrawn: num(f.withdrawn) == 1,
+            score,
+        })
+    }
+}

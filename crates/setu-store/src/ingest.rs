@@ -1,0 +1,316 @@
+//! Ingest: decode → verify (in batches) → validate → ownership and chain
+//! rules → one atomic write ([`spec/store.md` §4](../../../spec/store.md)).
+//!
+//! Idempotent: a record already stored costs one lookup and is reported as a
+//! duplicate. A refused record changes nothing.
+
+use std::collections::{HashMap, HashSet};
+
+use setu_core::ids::{AuthorKey, RecordId};
+use setu_core::record::{self, Body, RecordError};
+
+use crate::Error;
+use crate::backend::Backend;
+use crate::chain::{Chain, Entry, MAX_CHAIN_ENTRIES};
+use crate::store::{AuthorFlags, Batch, MAX_FLAGGED_PRACTICES, NewRecord, Store};
+
+/// How far in the future a record's `ts` may be, by default: 10 minutes.
+pub const DEFAULT_MAX_FUTURE_SKEW_MS: u64 = 10 * 60 * 1000;
+/// Most records one ingest call takes; callers split larger inputs.
+pub const MAX_BATCH: usize = 4_096;
+
+/// Ingest settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Config {
+    /// Records whose `ts` is more than this ahead of `now` are refused (and
+    /// may be accepted later).
+    pub max_future_skew_ms: u64,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            max_future_skew_ms: DEFAULT_MAX_FUTURE_SKEW_MS,
+        }
+    }
+}
+
+/// Why a record was not stored.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// It failed the stateless check of `spec/record.md` §7.
+    #[error("{0}")]
+    Invalid(RecordError),
+    /// Its `ts` is too far in the future; it may be accepted later.
+    #[error(
+        "ts {ts} is more than {skew_ms} ms ahead of this node's clock ({now}); try again later"
+    )]
+    Future {
+        /// The record's ts.
+        ts: u64,
+        /// This node's clock.
+        now: u64,
+        /// The allowed skew.
+        skew_ms: u64,
+    },
+    /// `supersedes` names a stored record that is not the previous revision
+    /// of this practice by this author.
+    #[error("body.supersedes: {0}")]
+    Chain(String),
+    /// The practice was withdrawn, and withdrawal is final.
+    #[error("practice {practice_id} was withdrawn at revision {revision}; withdrawal is final")]
+    Withdrawn {
+        /// The practice.
+        practice_id: String,
+        /// The withdrawal's revision.
+        revision: u64,
+    },
+    /// The practice already holds [`MAX_CHAIN_ENTRIES`] records.
+    #[error("practice {0} already holds {MAX_CHAIN_ENTRIES} revision records")]
+    ChainFull(String),
+    /// Too many records in one call.
+    #[error("more than {MAX_BATCH} records in one batch")]
+    BatchTooLarge,
+}
+
+impl Refusal {
+    /// A short stable code: the reason code of `spec/record.md` for invalid
+    /// records, else `future`, `chain`, `withdrawn`, `chain_full`, `batch`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Refusal::Invalid(e) => e.reason.code(),
+            Refusal::Future { .. } => "future",
+            Refusal::Chain(_) => "chain",
+            Refusal::Withdrawn { .. } => "withdrawn",
+            Refusal::ChainFull(_) => "chain_full",
+            Refusal::BatchTooLarge => "batch",
+        }
+    }
+}
+
+/// What happened to one record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Stored now.
+    Stored {
+        /// Its id.
+        id: RecordId,
+        /// True if it equivocates: another record by its author has the
+        /// same `seq` or the same practice revision.
+        equivocation: bool,
+    },
+    /// Already stored; nothing written.
+    Duplicate(RecordId),
+    /// Not stored.
+    Refused {
+        /// Its id, when the record could be parsed that far.
+        id: Option<RecordId>,
+        /// Why.
+        why: Refusal,
+    },
+}
+
+impl Outcome {
+    /// True for [`Outcome::Stored`].
+    pub fn is_stored(&self) -> bool {
+        matches!(self, Outcome::Stored { .. })
+    }
+}
+
+/// The result of one ingest call.
+#[derive(Debug, Default)]
+pub struct Ingested {
+    /// One outcome per input record, in order.
+    pub outcomes: Vec<Outcome>,
+    /// Practices whose chain changed: the search index must see them.
+    pub touched: Vec<(AuthorKey, String)>,
+}
+
+/// Checks and stores a batch of signed records in one atomic write.
+///
+/// `now` is this node's clock in milliseconds since the Unix epoch.
+pub fn ingest<B: Backend>(
+    store: &Store<B>,
+    records: Vec<Vec<u8>>,
+    now: u64,
+    cfg: &Config,
+) -> Result<Ingested, Error> {
+    if records.len() > MAX_BATCH {
+        return Ok(Ingested {
+            outcomes: records
+                .iter()
+                .map(|_| Outcome::Refused {
+                    id: None,
+                    why: Refusal::BatchTooLarge,
+                })
+                .collect(),
+            touched: Vec::new(),
+        });
+    }
+    let mut meta = store.meta()?;
+    meta.change += 1;
+    let mut batch = Batch::default();
+    let mut outcomes = Vec::with_capacity(records.len());
+    let mut in_batch: HashSet<RecordId> = HashSet::new();
+    let mut seqs_in_batch: HashSet<(AuthorKey, u64)> = HashSet::new();
+    let mut chains: HashMap<(AuthorKey, String), Chain> = HashMap::new();
+    let mut flags: HashMap<AuthorKey, AuthorFlags> = HashMap::new();
+
+    for checked in record::check_batch(records) {
+        let rec = match checked {
+            Ok(rec) => rec,
+            Err(e) => {
+                outcomes.push(Outcome::Refused {
+                    id: None,
+                    why: Refusal::Invalid(e),
+                });
+                continue;
+            }
+        };
+        let id = rec.id();
+        if in_batch.contains(&id) || store.contains(&id)? {
+            outcomes.push(Outcome::Duplicate(id));
+            continue;
+        }
+        let env = rec.envelope();
+        if env.ts > now.saturating_add(cfg.max_future_skew_ms) {
+            outcomes.push(Outcome::Refused {
+                id: Some(id),
+                why: Refusal::Future {
+                    ts: env.ts,
+                    now,
+                    skew_ms: cfg.max_future_skew_ms,
+                },
+            });
+            continue;
+        }
+        let author = env.author;
+        let mut equivocation = seqs_in_batch.contains(&(author, env.seq))
+            || !store.ids_at_seq(&author, env.seq)?.is_empty();
+        let mut flagged_practice = None;
+
+        if let Body::Practice(p) = rec.body() {
+            let k = (author, p.practice_id.clone());
+            if !chains.contains_key(&k) {
+                let loaded = store.chain(&author, &p.practice_id)?.unwrap_or_default();
+                chains.insert(k.clone(), loaded);
+            }
+            let chain = chains.get(&k).cloned().unwrap_or_default();
+            if let Some(why) = chain_refusal(store, &chain, &in_batch, &rec, p)? {
+                outcomes.push(Outcome::Refused { id: Some(id), why });
+                continue;
+            }
+            if chain.entries.iter().any(|e| e.revision == p.revision) {
+                equivocation = true;
+                flagged_practice = Some(p.practice_id.clone());
+            }
+            let mut chain = chain;
+            chain.insert(Entry {
+                revision: p.revision,
+                id,
+                supersedes: p.supersedes,
+                withdrawal: p.is_withdrawal(),
+                ts: env.ts,
+            });
+            chain.change = meta.change;
+            chains.insert(k, chain);
+        }
+
+        if equivocation {
+            let f = match flags.get(&author) {
+                Some(f) => f.clone(),
+                None => store.flags(&author)?,
+            };
+            let mut f = f;
+            f.equivocations += 1;
+            if let Some(pid) = flagged_practice
+                && !f.practices.contains(&pid)
+                && f.practices.len() < MAX_FLAGGED_PRACTICES
+            {
+                f.practices.push(pid);
+            }
+            flags.insert(author, f);
+        }
+        in_batch.insert(id);
+        seqs_in_batch.insert((author, env.seq));
+        batch.records.push(NewRecord {
+            id,
+            author,
+            seq: env.seq,
+            ts: env.ts,
+            bytes: rec.into_bytes(),
+        });
+        outcomes.push(Outcome::Stored { id, equivocation });
+    }
+
+    if batch.records.is_empty() {
+        return Ok(Ingested {
+            outcomes,
+            touched: Vec::new(),
+        });
+    }
+    meta.records += batch.records.len() as u64;
+    let touched: Vec<(AuthorKey, String)> = chains
+        .iter()
+        .filter(|(_, c)| c.change == meta.change)
+        .map(|(k, _)| k.clone())
+        .collect();
+    batch.chains = chains
+        .into_iter()
+        .filter(|(_, c)| c.change == meta.change)
+        .map(|((a, p), c)| (a, p, c))
+        .collect();
+    batch.flags = flags.into_iter().collect();
+    batch.meta = meta;
+    store.apply(batch)?;
+    Ok(Ingested { outcomes, touched })
+}
+
+/// The chain rules of `spec/store.md` §4.3 for one practice record.
+fn chain_refusal<B: Backend>(
+    store: &Store<B>,
+    chain: &Chain,
+    in_batch: &HashSet<RecordId>,
+    rec: &record::Record,
+    p: &setu_core::practice::Practice,
+) -> Result<Option<Refusal>, Error> {
+    if chain.entries.len() >= MAX_CHAIN_ENTRIES {
+        return Ok(Some(Refusal::ChainFull(p.practice_id.clone())));
+    }
+    if let Some(target) = p.supersedes {
+        match chain.entry(&target) {
+            Some(prev) if prev.revision + 1 != p.revision => {
+                return Ok(Some(Refusal::Chain(format!(
+                    "{} is revision {} of this practice, so the next revision is {}, not {}",
+                    target.short(),
+                    prev.revision,
+                    prev.revision + 1,
+                    p.revision
+                ))));
+            }
+            Some(_) => {}
+            None if in_batch.contains(&target) || store.contains(&target)? => {
+                return Ok(Some(Refusal::Chain(format!(
+                    "{} is not a revision of practice {} by author {}",
+                    target.short(),
+                    p.practice_id,
+                    rec.envelope().author
+                ))));
+            }
+            // Unknown: held until it arrives.
+            None => {}
+        }
+    }
+    let state = chain.state();
+    if state.withdrawn {
+        let w = state.linked.last().map_or(0, |e| e.revision);
+        if p.revision > w {
+            return Ok(Some(Refusal::Withdrawn {
+                practice_id: p.practice_id.clone(),
+                revision: w,
+            }));
+        }
+    }
+    Ok(None)
+}

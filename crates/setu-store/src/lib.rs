@@ -1,0 +1,63 @@
+//! # setu-store
+//!
+//! The local replica of a Setu node: every signed record of the network,
+//! durable on disk, and searchable.
+//!
+//! - [`backend`]: one trait over an ordered key-value map, with sled behind
+//!   it (the source of truth) and an in-memory twin for tests.
+//! - [`store`]: what is kept, under which keys.
+//! - [`chain`]: a practice's revisions and how the current one is chosen.
+//! - [`ingest`]: decode → verify (batched) → validate → chain rules → one
+//!   atomic write. The rules are `spec/store.md`.
+//! - [`index`]: the tantivy search index, derived from the store and
+//!   rebuilt from it at will.
+//! - [`query`]: the query model.
+//! - [`replica`]: the data directory, tying the above together.
+//! - [`synth`]: a deterministic generator of synthetic practices.
+//!
+//! ```
+//! use setu_core::keys::SecretKey;
+//! use setu_store::{query::Query, replica::Replica};
+//!
+//! let mut replica = Replica::in_memory(Default::default()).unwrap();
+//! let key = SecretKey::from_seed(&[1; 32]);
+//! let body = setu_store::synth::body(7, 0);
+//! let published = replica.publish(&key, body, 1_767_225_600_000).unwrap();
+//! replica.flush_index().unwrap();
+//!
+//! let hits = replica.query(&Query::default()).unwrap();
+//! assert_eq!(hits.total, 1);
+//! assert_eq!(hits.hits[0].id, published.id);
+//! ```
+
+#![deny(missing_docs)]
+
+pub mod backend;
+pub mod chain;
+pub mod index;
+pub mod ingest;
+pub mod query;
+pub mod replica;
+pub mod store;
+pub mod synth;
+
+/// What can go wrong below the replica's API.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The storage backend failed.
+    #[error("storage: {0}")]
+    Backend(String),
+    /// Stored data could not be read back.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    /// The search index failed.
+    #[error("search index: {0}")]
+    Index(String),
+    /// A file could not be read or written.
+    #[error("{0}")]
+    Io(String),
+    /// The data directory is missing, or of a format this version cannot read.
+    #[error("{0}")]
+    Format(String),
+}

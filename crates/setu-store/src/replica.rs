@@ -1,0 +1,840 @@
+//! The replica: a data directory holding the store and the search index,
+//! and the operations a node and its CLI perform on them.
+//!
+//! ```text
+//! DATA_DIR/
+//!   FORMAT        "setu-data-format 1": refused if unknown
+//!   db/           sled: the source of truth
+//!   index/        tantivy: derived, rebuilt by `setu reindex`
+//! ```
+//!
+//! The search index may lag the store. Each index commit records the store
+//! change counter it reflects; on open, practices changed after it are
+//! re-indexed, so a crash between a store write and an index commit heals
+//! without a manual step.
+
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde_json::Value as Json;
+use setu_core::ids::{AuthorKey, RecordId};
+use setu_core::keys::SecretKey;
+use setu_core::practice::{self, Practice, Problem};
+use setu_core::record::{self, Record, RecordError};
+
+use crate::Error;
+use crate::backend::Backend;
+use crate::backend::memory::MemoryBackend;
+use crate::backend::sled::{DEFAULT_CACHE_BYTES, SledBackend};
+use crate::chain::{Chain, State};
+use crate::index::Index;
+use crate::ingest::{self, Ingested, Outcome, Refusal};
+use crate::query::{Hits, Query};
+use crate::store::{AuthorFlags, Store};
+
+/// The name of the format file in a data directory.
+pub const FORMAT_FILE: &str = "FORMAT";
+/// The data directory format this version writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+const FORMAT_PREFIX: &str = "setu-data-format ";
+/// Index documents added before the index commits on its own.
+pub const INDEX_COMMIT_EVERY: usize = 20_000;
+/// Rows of an import signed and stored in one atomic batch.
+pub const IMPORT_BATCH: usize = 1_000;
+/// Longest line of an import file.
+pub const MAX_IMPORT_LINE_BYTES: usize = 1024 * 1024;
+
+/// Replica settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Config {
+    /// sled's page cache.
+    pub cache_bytes: u64,
+    /// Ingest rules.
+    pub ingest: ingest::Config,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            cache_bytes: DEFAULT_CACHE_BYTES,
+            ingest: ingest::Config::default(),
+        }
+    }
+}
+
+/// Why publishing a body failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PublishError {
+    /// The body is not valid; every problem, with its path.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Invalid(Vec<Problem>),
+    /// The store refused the signed record.
+    #[error("{0}")]
+    Refused(Refusal),
+    /// The practice id belongs to another publisher.
+    #[error(
+        "body.practice_id: {practice_id:?} is published by another author ({owner}); choose another practice_id"
+    )]
+    NotOwner {
+        /// The practice id.
+        practice_id: String,
+        /// Its publisher.
+        owner: AuthorKey,
+    },
+    /// No such practice of ours.
+    #[error("no practice {0:?} published by this node's key")]
+    Unknown(String),
+    /// The store failed.
+    #[error("{0}")]
+    Store(#[from] Error),
+}
+
+impl PublishError {
+    fn one(path: &str, message: impl Into<String>) -> PublishError {
+        PublishError::Invalid(vec![Problem {
+            path: path.to_string(),
+            message: message.into(),
+        }])
+    }
+}
+
+impl From<RecordError> for PublishError {
+    fn from(e: RecordError) -> PublishError {
+        PublishError::Invalid(e.problems)
+    }
+}
+
+/// A body that was signed and stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Published {
+    /// The new record's id.
+    pub id: RecordId,
+    /// The practice id.
+    pub practice_id: String,
+    /// The revision it became.
+    pub revision: u64,
+    /// The author's seq used.
+    pub seq: u64,
+}
+
+/// What happened to one row of an import.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "result", rename_all = "lowercase")]
+pub enum Row {
+    /// Signed and stored.
+    Imported {
+        /// 1-based line number.
+        line: usize,
+        /// The record.
+        #[serde(flatten)]
+        published: Published,
+    },
+    /// Same content as the current revision: nothing to do.
+    Skipped {
+        /// 1-based line number.
+        line: usize,
+        /// The practice id.
+        practice_id: String,
+    },
+    /// Refused; nothing stored.
+    Rejected {
+        /// 1-based line number.
+        line: usize,
+        /// Every problem, with its path.
+        problems: Vec<String>,
+    },
+}
+
+/// Progress of an import, reported after each durable batch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ImportProgress {
+    /// Rows read so far.
+    pub rows: usize,
+    /// Rows stored so far (durably).
+    pub imported: usize,
+    /// Rows skipped as unchanged.
+    pub skipped: usize,
+    /// Rows refused.
+    pub rejected: usize,
+    /// Bytes of the input read so far.
+    pub bytes: u64,
+}
+
+/// What `setu status` shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Status {
+    /// The data directory, if on disk.
+    pub data_dir: Option<PathBuf>,
+    /// Records stored.
+    pub records: u64,
+    /// Current practices in the index (active, not withdrawn).
+    pub indexed_documents: u64,
+    /// The store's change counter.
+    pub store_change: u64,
+    /// The change counter the index reflects.
+    pub index_change: u64,
+    /// Store changes the index has not caught up with.
+    pub index_lag: u64,
+    /// Bytes on disk: store and index.
+    pub disk_bytes: u64,
+    /// Authors flagged for equivocation.
+    pub flagged_authors: usize,
+}
+
+/// The replica over a backend: sled on disk, or memory.
+#[derive(Debug)]
+pub struct Replica<B: Backend = SledBackend> {
+    store: Store<B>,
+    index: Index,
+    cfg: Config,
+    dir: Option<PathBuf>,
+    pending_docs: usize,
+}
+
+fn io_err(path: &Path, e: std::io::Error) -> Error {
+    Error::Io(format!("{}: {e}", path.display()))
+}
+
+impl Replica<SledBackend> {
+    /// Creates the data directory's format marker (the directory itself may
+    /// exist). Fails if it already holds a replica.
+    pub fn create(dir: &Path) -> Result<(), Error> {
+        std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
+        let format = dir.join(FORMAT_FILE);
+        if format.exists() {
+            return Err(Error::Format(format!(
+                "{} already holds a Setu replica",
+                dir.display()
+            )));
+        }
+        std::fs::write(&format, format!("{FORMAT_PREFIX}{FORMAT_VERSION}\n"))
+            .map_err(|e| io_err(&format, e))
+    }
+
+    /// Opens the replica in `dir`, checks its format, and heals the index.
+    pub fn open(dir: &Path, cfg: Config) -> Result<Replica<SledBackend>, Error> {
+        let format = dir.join(FORMAT_FILE);
+        let text = std::fs::read_to_string(&format).map_err(|_| {
+            Error::Format(format!(
+                "{} is not a Setu data directory (no {FORMAT_FILE} file); create one with `setu init`",
+                dir.display()
+            ))
+        })?;
+        let version = text
+            .trim()
+            .strip_prefix(FORMAT_PREFIX)
+            .and_then(|v| v.parse::<u32>().ok());
+        match version {
+            Some(FORMAT_VERSION) => {}
+            Some(v) => {
+                return Err(Error::Format(format!(
+                    "{} has data format {v}; this setu reads format {FORMAT_VERSION}. Use a setu release that matches the data, or export and re-import.",
+                    dir.display()
+                )));
+            }
+            None => {
+                return Err(Error::Format(format!(
+                    "{}: unrecognised content {:?}",
+                    format.display(),
+                    text.trim()
+                )));
+            }
+        }
+        let backend = SledBackend::open(&dir.join("db"), cfg.cache_bytes)?;
+        let (index, _created) = Index::open(&dir.join("index"))?;
+        let mut r = Replica {
+            store: Store::new(backend),
+            index,
+            cfg,
+            dir: Some(dir.to_path_buf()),
+            pending_docs: 0,
+        };
+        r.heal()?;
+        Ok(r)
+    }
+}
+
+impl Replica<MemoryBackend> {
+    /// A replica in memory, for tests and simulations.
+    pub fn in_memory(cfg: Config) -> Result<Replica<MemoryBackend>, Error> {
+        Ok(Replica {
+            store: Store::new(MemoryBackend::new()),
+            index: Index::in_memory()?,
+            cfg,
+            dir: None,
+            pending_docs: 0,
+        })
+    }
+}
+
+impl<B: Backend> Replica<B> {
+    /// The store.
+    pub fn store(&self) -> &Store<B> {
+        &self.store
+    }
+
+    /// Re-indexes the practices changed since the index's last commit.
+    /// Returns how many.
+    pub fn heal(&mut self) -> Result<u64, Error> {
+        let meta = self.store.meta()?;
+        let watermark = self.index.watermark();
+        if watermark >= meta.change {
+            return Ok(0);
+        }
+        let mut changed: Vec<(AuthorKey, String, Chain)> = Vec::new();
+        self.store.for_each_chain(&mut |a, p, c| {
+            if c.change > watermark {
+                changed.push((a, p.to_string(), c));
+            }
+            Ok(true)
+        })?;
+        let n = changed.len() as u64;
+        for (a, p, c) in changed {
+            self.index_practice(&a, &p, &c)?;
+        }
+        self.index.commit(meta.change)?;
+        self.pending_docs = 0;
+        tracing::info!(
+            practices = n,
+            from = watermark,
+            to = meta.change,
+            "search index healed"
+        );
+        Ok(n)
+    }
+
+    /// Rebuilds the search index from the store. Returns the practices indexed.
+    pub fn reindex(&mut self) -> Result<u64, Error> {
+        self.index.clear()?;
+        let meta = self.store.meta()?;
+        let mut n = 0u64;
+        let mut chains: Vec<(AuthorKey, String, Chain)> = Vec::new();
+        // In slices, so memory stays bounded on large stores.
+        let flush =
+            |this: &mut Self, chains: &mut Vec<(AuthorKey, String, Chain)>| -> Result<(), Error> {
+                for (a, p, c) in chains.drain(..) {
+                    this.index_practice(&a, &p, &c)?;
+                }
+                Ok(())
+            };
+        let mut all: Vec<(AuthorKey, String, Chain)> = Vec::new();
+        self.store.for_each_chain(&mut |a, p, c| {
+            all.push((a, p.to_string(), c));
+            Ok(true)
+        })?;
+        for item in all {
+            chains.push(item);
+            n += 1;
+            if chains.len() >= 1_000 {
+                flush(self, &mut chains)?;
+            }
+        }
+        flush(self, &mut chains)?;
+        self.index.commit(meta.change)?;
+        self.pending_docs = 0;
+        Ok(n)
+    }
+
+    fn index_practice(
+        &mut self,
+        author: &AuthorKey,
+        pid: &str,
+        chain: &Chain,
+    ) -> Result<(), Error> {
+        let store = &self.store;
+        let mut load = |id: &RecordId| -> Result<Option<(Practice, u64)>, Error> {
+            let Some(bytes) = store.get(id)? else {
+                return Ok(None);
+            };
+            let rec = record::check_trusted(bytes)
+                .map_err(|e| Error::Corrupt(format!("record {id}: {e}")))?;
+            let ts = rec.envelope().ts;
+            Ok(rec.practice().cloned().map(|p| (p, ts)))
+        };
+        self.index.update_practice(author, pid, chain, &mut load)?;
+        self.pending_docs += chain.entries.len().max(1);
+        Ok(())
+    }
+
+    /// Checks and stores signed records (from a peer, a file, or this node),
+    /// then brings the index up to date with what changed. The index is
+    /// committed every [`INDEX_COMMIT_EVERY`] documents or by
+    /// [`Replica::flush_index`].
+    pub fn ingest(&mut self, records: Vec<Vec<u8>>, now: u64) -> Result<Ingested, Error> {
+        let mut all = Ingested::default();
+        let mut rest = records;
+        while !rest.is_empty() {
+            let tail = rest.split_off(rest.len().min(ingest::MAX_BATCH));
+            let done = ingest::ingest(&self.store, rest, now, &self.cfg.ingest)?;
+            for (a, p) in &done.touched {
+                if let Some(chain) = self.store.chain(a, p)? {
+                    self.index_practice(a, p, &chain)?;
+                }
+            }
+            all.outcomes.extend(done.outcomes);
+            all.touched.extend(done.touched);
+            rest = tail;
+        }
+        if self.pending_docs >= INDEX_COMMIT_EVERY {
+            self.flush_index()?;
+        }
+        Ok(all)
+    }
+
+    /// Commits the index so searches see everything stored.
+    pub fn flush_index(&mut self) -> Result<(), Error> {
+        let change = self.store.meta()?.change;
+        if self.index.is_dirty() || self.index.watermark() < change {
+            self.index.commit(change)?;
+        }
+        self.pending_docs = 0;
+        Ok(())
+    }
+
+    /// Runs a query.
+    pub fn query(&self, q: &Query) -> Result<Hits, Error> {
+        self.index.search(q)
+    }
+
+    /// A stored record, checked again (without its signature, which was
+    /// verified at ingest).
+    pub fn get(&self, id: &RecordId) -> Result<Option<Record>, Error> {
+        match self.store.get(id)? {
+            Some(bytes) => record::check_trusted(bytes)
+                .map(Some)
+                .map_err(|e| Error::Corrupt(format!("record {id}: {e}"))),
+            None => Ok(None),
+        }
+    }
+
+    /// The chain and state of a practice.
+    pub fn practice(
+        &self,
+        author: &AuthorKey,
+        practice_id: &str,
+    ) -> Result<Option<(Chain, State)>, Error> {
+        Ok(self.store.chain(author, practice_id)?.map(|c| {
+            let s = c.state();
+            (c, s)
+        }))
+    }
+
+    /// Publishers of a practice id known to the index.
+    pub fn authors_of(&self, practice_id: &str) -> Result<Vec<AuthorKey>, Error> {
+        self.index.authors_of(practice_id)
+    }
+
+    /// Replica status.
+    pub fn status(&self) -> Result<Status, Error> {
+        let meta = self.store.meta()?;
+        let index_change = self.index.watermark();
+        let index_bytes = self.dir.as_ref().map_or(0, |d| dir_size(&d.join("index")));
+        Ok(Status {
+            data_dir: self.dir.clone(),
+            records: meta.records,
+            indexed_documents: self.index.num_docs(),
+            store_change: meta.change,
+            index_change,
+            index_lag: meta.change.saturating_sub(index_change),
+            disk_bytes: self.store.backend().size_on_disk() + index_bytes,
+            flagged_authors: self.store.flagged()?.len(),
+        })
+    }
+
+    /// An author's equivocation flags.
+    pub fn flags(&self, author: &AuthorKey) -> Result<AuthorFlags, Error> {
+        self.store.flags(author)
+    }
+
+    /// Signs a JSON body as `key`'s next record and stores it. A body naming
+    /// one of `key`'s practices becomes its next revision (`revision` and
+    /// `supersedes` are filled in); a new practice id starts at revision 1.
+    pub fn publish(
+        &mut self,
+        key: &SecretKey,
+        body: Json,
+        now: u64,
+    ) -> Result<Published, PublishError> {
+        let mut plan = Plan::default();
+        let prepared = self.prepare(key, body, &mut plan)?;
+        let Prepared::Sign(p) = prepared else {
+            return Err(PublishError::one(
+                "body",
+                "is the same as the current revision; nothing to publish",
+            ));
+        };
+        let seq = self.store.last_seq(&key.author())? + 1;
+        let rec = record::sign_practice(key, seq, now, &p)?;
+        let published = Published {
+            id: rec.id(),
+            practice_id: p.practice_id.clone(),
+            revision: p.revision,
+            seq,
+        };
+        self.store_own(vec![rec.into_bytes()], now)?;
+        self.flush_index()?;
+        Ok(published)
+    }
+
+    /// Withdraws one of `key`'s practices. Final.
+    pub fn withdraw(
+        &mut self,
+        key: &SecretKey,
+        practice_id: &str,
+        reason: &str,
+        now: u64,
+    ) -> Result<Published, PublishError> {
+        let chain = self
+            .store
+            .chain(&key.author(), practice_id)?
+            .ok_or_else(|| PublishError::Unknown(practice_id.to_string()))?;
+        let state = chain.state();
+        if state.withdrawn {
+            return Err(PublishError::Refused(Refusal::Withdrawn {
+                practice_id: practice_id.to_string(),
+                revision: state.linked.last().map_or(0, |e| e.revision),
+            }));
+        }
+        let current = state
+            .linked
+            .last()
+            .ok_or_else(|| PublishError::Unknown(practice_id.to_string()))?;
+        let w = Practice::withdrawal(practice_id, current.revision + 1, current.id, reason);
+        let seq = self.store.last_seq(&key.author())? + 1;
+        let rec = record::sign_practice(key, seq, now, &w)?;
+        let published = Published {
+            id: rec.id(),
+            practice_id: practice_id.to_string(),
+            revision: w.revision,
+            seq,
+        };
+        self.store_own(vec![rec.into_bytes()], now)?;
+        self.flush_index()?;
+        Ok(published)
+    }
+
+    fn store_own(&mut self, records: Vec<Vec<u8>>, now: u64) -> Result<Vec<Outcome>, PublishError> {
+        let done = self.ingest(records, now)?;
+        for o in &done.outcomes {
+            if let Outcome::Refused { why, .. } = o {
+                return Err(PublishError::Refused(why.clone()));
+            }
+        }
+        Ok(done.outcomes)
+    }
+
+    /// Turns a JSON body into the practice to sign, filling in revision and
+    /// supersedes from the chain (or from earlier rows of the same import).
+    fn prepare(
+        &self,
+        key: &SecretKey,
+        body: Json,
+        plan: &mut Plan,
+    ) -> Result<Prepared, PublishError> {
+        let Json::Object(mut obj) = body else {
+            return Err(PublishError::one("body", "must be a JSON object"));
+        };
+        let pid = match obj.get("practice_id") {
+            Some(Json::String(s)) => s.clone(),
+            Some(_) => return Err(PublishError::one("body.practice_id", "must be text")),
+            None => return Err(PublishError::one("body.practice_id", "is required")),
+        };
+        obj.entry("state")
+            .or_insert_with(|| Json::String(practice::STATE_ACTIVE.into()));
+        let author = key.author();
+        // The current revision: from this import's earlier rows, else the store.
+        let current: Option<(u64, RecordId, bool)> = match plan.latest.get(&pid) {
+            Some(x) => Some(*x),
+            None => match self.store.chain(&author, &pid)? {
+                Some(c) => {
+                    let s = c.state();
+                    s.linked.last().map(|e| (e.revision, e.id, s.withdrawn))
+                }
+                None => None,
+            },
+        };
+        match current {
+            Some((_, _, true)) => {
+                return Err(PublishError::one(
+                    "body.practice_id",
+                    format!(
+                        "{pid:?} was withdrawn, and withdrawal is final; publish it under a new practice_id and list {pid:?} in replaces"
+                    ),
+                ));
+            }
+            Some((rev, id, false)) => {
+                obj.insert("revision".into(), Json::from(rev + 1));
+                obj.insert("supersedes".into(), Json::String(id.to_hex()));
+            }
+            None => {
+                if let Some(owner) = self
+                    .index
+                    .authors_of(&pid)?
+                    .into_iter()
+                    .find(|a| *a != author)
+                {
+                    return Err(PublishError::NotOwner {
+                        practice_id: pid,
+                        owner,
+                    });
+                }
+                obj.insert("revision".into(), Json::from(1u64));
+                obj.remove("supersedes");
+            }
+        }
+        let mut p = parse_practice(Json::Object(obj))?;
+        p.fill_defaults();
+        let problems = practice::validate(&p);
+        if !problems.is_empty() {
+            return Err(PublishError::Invalid(problems));
+        }
+        // Unchanged content (apart from revision and supersedes): nothing to do.
+        if let Some((_, id, _)) = current
+            && let Some(prev) = self.previous_body(&id, plan)?
+        {
+            let mut same = p.clone();
+            same.revision = prev.revision;
+            same.supersedes = prev.supersedes;
+            if same == prev {
+                return Ok(Prepared::Unchanged(pid));
+            }
+        }
+        Ok(Prepared::Sign(Box::new(p)))
+    }
+
+    fn previous_body(&self, id: &RecordId, plan: &Plan) -> Result<Option<Practice>, Error> {
+        if let Some(p) = plan.bodies.get(id) {
+            return Ok(Some(p.clone()));
+        }
+        Ok(self.get(id)?.and_then(|r| r.practice().cloned()))
+    }
+
+    /// Imports JSON Lines of practice bodies, signed as `key`. A bad row
+    /// never stops the good ones; each is reported with its problems. With
+    /// `dry_run`, rows are validated and nothing is stored. `progress` is
+    /// called after each durable batch.
+    pub fn import(
+        &mut self,
+        input: &mut dyn BufRead,
+        key: &SecretKey,
+        now: u64,
+        dry_run: bool,
+        progress: &mut dyn FnMut(&ImportProgress, &[Row]),
+    ) -> Result<ImportProgress, Error> {
+        let mut prog = ImportProgress::default();
+        let mut plan = Plan::default();
+        let mut seq = self.store.last_seq(&key.author())?;
+        let mut pending: Vec<(usize, Vec<u8>, Published)> = Vec::new();
+        let mut rows: Vec<Row> = Vec::new();
+        let mut line_no = 0usize;
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            let n = read_line_limited(input, &mut buf, MAX_IMPORT_LINE_BYTES)
+                .map_err(|e| Error::Io(e.to_string()))?;
+            if n == 0 {
+                break;
+            }
+            line_no += 1;
+            prog.bytes += n as u64;
+            let too_long = buf.len() > MAX_IMPORT_LINE_BYTES;
+            let text = String::from_utf8(std::mem::take(&mut buf));
+            let line = match (too_long, text) {
+                (true, _) => Err(vec![format!(
+                    "line: longer than {MAX_IMPORT_LINE_BYTES} bytes"
+                )]),
+                (false, Err(_)) => Err(vec!["line: not valid UTF-8".to_string()]),
+                (false, Ok(t)) => Ok(t),
+            };
+            let line = match line {
+                Ok(l) if l.trim().is_empty() => continue,
+                Ok(l) => l,
+                Err(problems) => {
+                    prog.rows += 1;
+                    prog.rejected += 1;
+                    rows.push(Row::Rejected {
+                        line: line_no,
+                        problems,
+                    });
+                    continue;
+                }
+            };
+            prog.rows += 1;
+            let row = match serde_json::from_str::<Json>(&line) {
+                Err(e) => Err(vec![format!("line: not JSON: {e}")]),
+                Ok(body) => self
+                    .prepare(key, body, &mut plan)
+                    .map_err(|e| problems_of(&e)),
+            };
+            match row {
+                Err(problems) => {
+                    prog.rejected += 1;
+                    rows.push(Row::Rejected {
+                        line: line_no,
+                        problems,
+                    });
+                }
+                Ok(Prepared::Unchanged(practice_id)) => {
+                    prog.skipped += 1;
+                    rows.push(Row::Skipped {
+                        line: line_no,
+                        practice_id,
+                    });
+                }
+                Ok(Prepared::Sign(p)) if dry_run => {
+                    plan.note(&p, RecordId([0; 32]));
+                    prog.imported += 1;
+                }
+                Ok(Prepared::Sign(p)) => match record::sign_practice(key, seq + 1, now, &p) {
+                    Ok(rec) => {
+                        seq += 1;
+                        plan.note(&p, rec.id());
+                        let published = Published {
+                            id: rec.id(),
+                            practice_id: p.practice_id.clone(),
+                            revision: p.revision,
+                            seq,
+                        };
+                        pending.push((line_no, rec.into_bytes(), published));
+                    }
+                    Err(e) => {
+                        prog.rejected += 1;
+                        rows.push(Row::Rejected {
+                            line: line_no,
+                            problems: e.problems.iter().map(ToString::to_string).collect(),
+                        });
+                    }
+                },
+            }
+            if pending.len() >= IMPORT_BATCH {
+                self.import_batch(&mut pending, &mut rows, &mut prog, now)?;
+                progress(&prog, &rows);
+                rows.clear();
+            }
+        }
+        if !pending.is_empty() {
+            self.import_batch(&mut pending, &mut rows, &mut prog, now)?;
+        }
+        self.flush_index()?;
+        progress(&prog, &rows);
+        Ok(prog)
+    }
+
+    fn import_batch(
+        &mut self,
+        pending: &mut Vec<(usize, Vec<u8>, Published)>,
+        rows: &mut Vec<Row>,
+        prog: &mut ImportProgress,
+        now: u64,
+    ) -> Result<(), Error> {
+        let batch: Vec<(usize, Vec<u8>, Published)> = std::mem::take(pending);
+        let (meta, bytes): (Vec<(usize, Published)>, Vec<Vec<u8>>) =
+            batch.into_iter().map(|(l, b, p)| ((l, p), b)).unzip();
+        let done = self.ingest(bytes, now)?;
+        for ((line, published), outcome) in meta.into_iter().zip(done.outcomes) {
+            match outcome {
+                Outcome::Stored { .. } | Outcome::Duplicate(_) => {
+                    prog.imported += 1;
+                    rows.push(Row::Imported { line, published });
+                }
+                Outcome::Refused { why, .. } => {
+                    prog.rejected += 1;
+                    rows.push(Row::Rejected {
+                        line,
+                        problems: vec![why.to_string()],
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+enum Prepared {
+    Sign(Box<Practice>),
+    Unchanged(String),
+}
+
+/// What an import has signed so far but not necessarily stored.
+#[derive(Default)]
+struct Plan {
+    latest: std::collections::HashMap<String, (u64, RecordId, bool)>,
+    bodies: std::collections::HashMap<RecordId, Practice>,
+}
+
+impl Plan {
+    fn note(&mut self, p: &Practice, id: RecordId) {
+        self.latest
+            .insert(p.practice_id.clone(), (p.revision, id, p.is_withdrawal()));
+        self.bodies.insert(id, p.clone());
+    }
+}
+
+fn problems_of(e: &PublishError) -> Vec<String> {
+    match e {
+        PublishError::Invalid(ps) => ps.iter().map(ToString::to_string).collect(),
+        other => vec![other.to_string()],
+    }
+}
+
+/// Reads a practice from JSON, naming the path of the first type problem.
+pub fn parse_practice(body: Json) -> Result<Practice, PublishError> {
+    serde_path_to_error::deserialize(body).map_err(|e| {
+        let path = e.path().to_string();
+        let path = if path == "." || path.is_empty() {
+            "body".to_string()
+        } else {
+            format!("body.{path}")
+        };
+        PublishError::one(&path, e.into_inner().to_string())
+    })
+}
+
+/// Reads one line of at most `limit` bytes (plus its newline); a longer
+/// line is consumed to its end and returned as `limit + 1` bytes so the
+/// caller can refuse it. Returns the bytes consumed.
+fn read_line_limited(
+    input: &mut dyn BufRead,
+    buf: &mut Vec<u8>,
+    limit: usize,
+) -> std::io::Result<usize> {
+    let mut consumed = 0;
+    loop {
+        let available = input.fill_buf()?;
+        if available.is_empty() {
+            return Ok(consumed);
+        }
+        let (chunk, done) = match available.iter().position(|b| *b == b'\n') {
+            Some(i) => (&available[..=i], true),
+            None => (available, false),
+        };
+        let take = chunk.len();
+        let room = (limit + 1).saturating_sub(buf.len());
+        let keep = if done { &chunk[..take - 1] } else { chunk };
+        buf.extend_from_slice(&keep[..keep.len().min(room)]);
+        input.consume(take);
+        consumed += take;
+        if done {
+            if buf.last() == Some(&b'\r') {
+                buf.pop();
+            }
+            return Ok(consumed);
+        }
+    }
+}
+
+fn dir_size(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| match e.metadata() {
+                    Ok(m) if m.is_dir() => dir_size(&e.path()),
+                    Ok(m) => m.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}

@@ -1,0 +1,270 @@
+//! What the store keeps, and where ([`spec/store.md` §2](../../../spec/store.md)).
+//!
+//! One ordered key space, kept small because every extra entry per record
+//! costs ingest speed:
+//!
+//! | key | value | per |
+//! | --- | --- | --- |
+//! | `r` ‖ id | the signed record's bytes | record |
+//! | `s` ‖ author ‖ seq (u64 BE) ‖ id | empty | record |
+//! | `t` ‖ ts (u64 BE) ‖ id | empty | record: the sorted (ts, id) index that reconciliation walks |
+//! | `p` ‖ author ‖ practice_id | the revision [`Chain`] (CBOR) | practice |
+//! | `f` ‖ author | [`AuthorFlags`] (CBOR) | flagged author |
+//! | `m` | [`Meta`] (CBOR) | store |
+
+use serde::{Deserialize, Serialize};
+use setu_core::cbor;
+use setu_core::ids::{AuthorKey, RecordId};
+
+use crate::Error;
+use crate::backend::{Backend, Write, prefix_end};
+use crate::chain::Chain;
+
+const RECORD: u8 = b'r';
+const SEQ: u8 = b's';
+const TS: u8 = b't';
+const PRACTICE: u8 = b'p';
+const FLAGS: u8 = b'f';
+const META: &[u8] = b"m";
+
+/// Store-wide counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Meta {
+    /// Bumped by every write batch; chains remember the value of their
+    /// last change.
+    pub change: u64,
+    /// Records stored.
+    pub records: u64,
+}
+
+/// What the store has noticed about an author.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorFlags {
+    /// Times two different records claimed one `seq` or one practice revision.
+    pub equivocations: u64,
+    /// The practice ids involved (at most [`MAX_FLAGGED_PRACTICES`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub practices: Vec<String>,
+}
+
+/// Most practice ids remembered in one author's flags.
+pub const MAX_FLAGGED_PRACTICES: usize = 64;
+
+/// A record to write.
+#[derive(Debug, Clone)]
+pub struct NewRecord {
+    /// Its id.
+    pub id: RecordId,
+    /// The signed bytes.
+    pub bytes: Vec<u8>,
+    /// `envelope.author`.
+    pub author: AuthorKey,
+    /// `envelope.seq`.
+    pub seq: u64,
+    /// `envelope.ts`.
+    pub ts: u64,
+}
+
+/// Everything one ingest batch writes, atomically.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// New records.
+    pub records: Vec<NewRecord>,
+    /// Changed chains.
+    pub chains: Vec<(AuthorKey, String, Chain)>,
+    /// Changed author flags.
+    pub flags: Vec<(AuthorKey, AuthorFlags)>,
+    /// The new counters.
+    pub meta: Meta,
+}
+
+fn encode<T: Serialize>(v: &T) -> Result<Vec<u8>, Error> {
+    let value = cbor::to_value(v).map_err(|e| Error::Corrupt(format!("cannot encode: {e}")))?;
+    cbor::encode(&value).map_err(|e| Error::Corrupt(format!("cannot encode: {e}")))
+}
+
+fn decode<T: serde::de::DeserializeOwned>(what: &str, bytes: &[u8]) -> Result<T, Error> {
+    let value = cbor::decode(bytes).map_err(|e| Error::Corrupt(format!("{what}: {e}")))?;
+    cbor::from_value(&value).map_err(|e| Error::Corrupt(format!("{what}: {e}")))
+}
+
+fn key(prefix: u8, parts: &[&[u8]]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + parts.iter().map(|p| p.len()).sum::<usize>());
+    k.push(prefix);
+    for p in parts {
+        k.extend_from_slice(p);
+    }
+    k
+}
+
+fn id_at(bytes: &[u8], at: usize) -> Result<RecordId, Error> {
+    bytes
+        .get(at..at + 32)
+        .and_then(|s| <[u8; 32]>::try_from(s).ok())
+        .map(RecordId)
+        .ok_or_else(|| Error::Corrupt(format!("short key {}", hex::encode(bytes))))
+}
+
+fn u64_at(bytes: &[u8], at: usize) -> Result<u64, Error> {
+    bytes
+        .get(at..at + 8)
+        .and_then(|s| <[u8; 8]>::try_from(s).ok())
+        .map(u64::from_be_bytes)
+        .ok_or_else(|| Error::Corrupt(format!("short key {}", hex::encode(bytes))))
+}
+
+/// The record store over a [`Backend`].
+#[derive(Debug)]
+pub struct Store<B> {
+    backend: B,
+}
+
+impl<B: Backend> Store<B> {
+    /// A store over `backend`.
+    pub fn new(backend: B) -> Store<B> {
+        Store { backend }
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> &B {
+        &self.backend
+    }
+
+    /// The signed bytes of a record.
+    pub fn get(&self, id: &RecordId) -> Result<Option<Vec<u8>>, Error> {
+        self.backend.get(&key(RECORD, &[&id.0]))
+    }
+
+    /// Whether a record is stored.
+    pub fn contains(&self, id: &RecordId) -> Result<bool, Error> {
+        Ok(self.get(id)?.is_some())
+    }
+
+    /// The chain of a practice.
+    pub fn chain(&self, author: &AuthorKey, practice_id: &str) -> Result<Option<Chain>, Error> {
+        self.backend
+            .get(&key(PRACTICE, &[&author.0, practice_id.as_bytes()]))?
+            .map(|v| decode("chain", &v))
+            .transpose()
+    }
+
+    /// Every chain of an author.
+    pub fn chains_of(&self, author: &AuthorKey) -> Result<Vec<(String, Chain)>, Error> {
+        let mut out = Vec::new();
+        self.backend
+            .scan_prefix(&key(PRACTICE, &[&author.0]), &mut |k, v| {
+                let pid = String::from_utf8_lossy(&k[33..]).into_owned();
+                out.push((pid, decode("chain", v)?));
+                Ok(true)
+            })?;
+        Ok(out)
+    }
+
+    /// Calls `f` on every practice's chain, until it returns `Ok(false)`.
+    pub fn for_each_chain(
+        &self,
+        f: &mut dyn FnMut(AuthorKey, &str, Chain) -> Result<bool, Error>,
+    ) -> Result<(), Error> {
+        self.backend.scan_prefix(&[PRACTICE], &mut |k, v| {
+            let author = AuthorKey(id_at(k, 1)?.0);
+            let pid = std::str::from_utf8(&k[33..])
+                .map_err(|_| Error::Corrupt("practice id not UTF-8".into()))?;
+            f(author, pid, decode("chain", v)?)
+        })
+    }
+
+    /// Ids of the records an author signed with this `seq` (more than one
+    /// only if the author equivocated).
+    pub fn ids_at_seq(&self, author: &AuthorKey, seq: u64) -> Result<Vec<RecordId>, Error> {
+        let prefix = key(SEQ, &[&author.0, &seq.to_be_bytes()]);
+        let mut out = Vec::new();
+        self.backend.scan_prefix(&prefix, &mut |k, _| {
+            out.push(id_at(k, 41)?);
+            Ok(true)
+        })?;
+        Ok(out)
+    }
+
+    /// The highest `seq` stored for an author, or 0.
+    pub fn last_seq(&self, author: &AuthorKey) -> Result<u64, Error> {
+        let prefix = key(SEQ, &[&author.0]);
+        let last = self.backend.range(&prefix, &prefix_end(&prefix), true, 1)?;
+        match last.first() {
+            Some((k, _)) => u64_at(k, 33),
+            None => Ok(0),
+        }
+    }
+
+    /// Up to `limit` entries of the (ts, id) index after `after` (exclusive),
+    /// in order.
+    pub fn ts_range(
+        &self,
+        after: Option<(u64, RecordId)>,
+        limit: usize,
+    ) -> Result<Vec<(u64, RecordId)>, Error> {
+        let from = match after {
+            Some((ts, id)) => {
+                let mut k = key(TS, &[&ts.to_be_bytes(), &id.0]);
+                k.push(0);
+                k
+            }
+            None => vec![TS],
+        };
+        self.backend
+            .range(&from, &prefix_end(&[TS]), false, limit)?
+            .iter()
+            .map(|(k, _)| Ok((u64_at(k, 1)?, id_at(k, 9)?)))
+            .collect()
+    }
+
+    /// The store's counters.
+    pub fn meta(&self) -> Result<Meta, Error> {
+        Ok(match self.backend.get(META)? {
+            Some(v) => decode("meta", &v)?,
+            None => Meta::default(),
+        })
+    }
+
+    /// An author's flags.
+    pub fn flags(&self, author: &AuthorKey) -> Result<AuthorFlags, Error> {
+        Ok(match self.backend.get(&key(FLAGS, &[&author.0]))? {
+            Some(v) => decode("flags", &v)?,
+            None => AuthorFlags::default(),
+        })
+    }
+
+    /// Every flagged author.
+    pub fn flagged(&self) -> Result<Vec<(AuthorKey, AuthorFlags)>, Error> {
+        let mut out = Vec::new();
+        self.backend.scan_prefix(&[FLAGS], &mut |k, v| {
+            out.push((AuthorKey(id_at(k, 1)?.0), decode("flags", v)?));
+            Ok(true)
+        })?;
+        Ok(out)
+    }
+
+    /// Writes a batch atomically and durably.
+    pub fn apply(&self, batch: Batch) -> Result<(), Error> {
+        let mut writes: Vec<Write> =
+            Vec::with_capacity(batch.records.len() * 3 + batch.chains.len() + 1);
+        for r in batch.records {
+            writes.push((
+                key(SEQ, &[&r.author.0, &r.seq.to_be_bytes(), &r.id.0]),
+                Some(Vec::new()),
+            ));
+            writes.push((key(TS, &[&r.ts.to_be_bytes(), &r.id.0]), Some(Vec::new())));
+            writes.push((key(RECORD, &[&r.id.0]), Some(r.bytes)));
+        }
+        for (author, pid, chain) in &batch.chains {
+            writes.push((
+                key(PRACTICE, &[&author.0, pid.as_bytes()]),
+                Some(encode(chain)?),
+            ));
+        }
+        for (author, flags) in &batch.flags {
+            writes.push((key(FLAGS, &[&author.0]), Some(encode(flags)?)));
+        }
+        writes.push((META.to_vec(), Some(encode(&batch.meta)?)));
+        self.backend.apply(writes)
+    }
+}

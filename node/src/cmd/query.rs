@@ -1,0 +1,146 @@
+//! `setu query [filters] [--text Q] [--limit N | --all] [--format ...]`
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+use setu_store::query::{CountryFilter, Hit, MAX_LIMIT, Query};
+
+use crate::cli::{Format, QueryArgs};
+use crate::datadir::DataDir;
+
+pub fn run(dir: &Path, args: QueryArgs) -> Result<ExitCode> {
+    let format = if args.json { Format::Json } else { args.format };
+    let q = build(&args)?;
+    let problems = q.problems();
+    if !problems.is_empty() {
+        bail!("the query is not valid:\n  {}", problems.join("\n  "));
+    }
+    let data = DataDir::open(dir)?;
+    let replica = data.replica()?;
+    let hits = replica.query(&q)?;
+    match format {
+        Format::Json => crate::cmd::print_json(&hits)?,
+        Format::Jsonl => {
+            for h in &hits.hits {
+                println!("{}", serde_json::to_string(h)?);
+            }
+        }
+        Format::Table => table(&hits.hits, hits.total),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Turns the command line into the shared query model.
+pub fn build(a: &QueryArgs) -> Result<Query> {
+    let publisher = match &a.publisher {
+        Some(p) => Some(p.parse().map_err(|e| anyhow::anyhow!("--publisher: {e}"))?),
+        None => None,
+    };
+    let modified_since = match &a.modified_since {
+        Some(s) => Some(parse_time(s).ok_or_else(|| {
+            anyhow::anyhow!(
+                "--modified-since: {s:?} is neither YYYY-MM-DD nor milliseconds since 1970"
+            )
+        })?),
+        None => None,
+    };
+    Ok(Query {
+        countries: a
+            .countries
+            .iter()
+            .map(|c| c.parse::<CountryFilter>())
+            .collect::<Result<_, _>>()
+            .map_err(anyhow::Error::msg)?,
+        sdg: a.sdg.clone(),
+        sectors: a.sectors.clone(),
+        status: a.status.clone(),
+        gov_level: a.gov_level.clone(),
+        period_from: a.period_from.clone(),
+        period_to: a.period_to.clone(),
+        publisher,
+        modified_since,
+        has_tcv: if a.has_tcv {
+            Some(true)
+        } else if a.no_tcv {
+            Some(false)
+        } else {
+            None
+        },
+        text: a.text.clone(),
+        history: a.history,
+        include_withdrawn: a.include_withdrawn,
+        limit: if a.all { MAX_LIMIT } else { a.limit },
+        offset: a.offset,
+    })
+}
+
+/// `YYYY-MM-DD` (midnight UTC) or milliseconds since 1970.
+pub fn parse_time(s: &str) -> Option<u64> {
+    if let Ok(ms) = s.parse::<u64>() {
+        return Some(ms);
+    }
+    let ((y, m, d), _) = setu_core::practice::date_range(s)?;
+    // Days from 1970-01-01 (Howard Hinnant's days_from_civil).
+    let (y, m, d) = (y as i64, m as i64, d as i64);
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    u64::try_from(days).ok().map(|d| d * 86_400_000)
+}
+
+fn cut(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(n - 1).collect::<String>())
+    }
+}
+
+fn table(hits: &[Hit], total: usize) {
+    if hits.is_empty() {
+        println!("no practices match ({total} in all)");
+        return;
+    }
+    println!(
+        "{:<22} {:>3}  {:<11} {:<56} RECORD",
+        "PRACTICE", "REV", "COUNTRIES", "TITLE"
+    );
+    for h in hits {
+        let title = h
+            .title
+            .as_ref()
+            .map(|t| t.best("en").to_string())
+            .unwrap_or_default();
+        let mut flags = String::new();
+        if h.withdrawn {
+            flags.push_str(" [withdrawn]");
+        }
+        if !h.current {
+            flags.push_str(" [old revision]");
+        }
+        println!(
+            "{:<22} {:>3}  {:<11} {:<56} {}{flags}",
+            cut(&h.practice_id, 22),
+            h.revision,
+            cut(&h.countries.join(","), 11),
+            cut(&title, 56),
+            h.id.short()
+        );
+    }
+    println!("{} of {total} shown", hits.len());
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn times() {
+        assert_eq!(super::parse_time("1970-01-02"), Some(86_400_000));
+        assert_eq!(super::parse_time("2026-01-01"), Some(1_767_225_600_000));
+        assert_eq!(super::parse_time("5"), Some(5));
+        assert_eq!(super::parse_time("2026-13-01"), None);
+    }
+}

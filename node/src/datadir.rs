@@ -1,0 +1,54 @@
+//! The data directory as the CLI sees it: configuration, publisher key,
+//! and the replica.
+
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result};
+use setu_core::keys::SecretKey;
+use setu_store::replica::Replica;
+
+use crate::config::Config;
+
+/// An opened data directory.
+pub struct DataDir {
+    /// Its path.
+    pub path: PathBuf,
+    /// Its `setu.toml`.
+    pub config: Config,
+}
+
+impl DataDir {
+    /// Reads the configuration of the data directory at `path`.
+    pub fn open(path: &Path) -> Result<DataDir> {
+        if !path.join(setu_store::replica::FORMAT_FILE).exists() {
+            anyhow::bail!(
+                "{} is not a Setu data directory; create one with `setu init --country ISO3 --agency NAME` (or pass --data-dir)",
+                path.display()
+            );
+        }
+        let config = Config::load(path)?;
+        Ok(DataDir {
+            path: path.to_path_buf(),
+            config,
+        })
+    }
+
+    /// Opens the replica (store and index), healing the index if needed.
+    pub fn replica(&self) -> Result<Replica> {
+        Replica::open(&self.path, self.config.replica())
+            .with_context(|| format!("cannot open the replica in {}", self.path.display()))
+    }
+
+    /// The publisher's key.
+    pub fn key(&self) -> Result<SecretKey> {
+        crate::cmd::keys::load(&self.path.join(&self.config.publisher.key_file))
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
