@@ -1,0 +1,384 @@
+//! The replica verbs, run as a user runs them: init, import, publish,
+//! withdraw, query, show, status, reindex.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn setu(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_setu"))
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("SETU_DATA_DIR")
+        .output()
+        .expect("setu runs")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn ok(o: Output) -> String {
+    assert!(
+        o.status.success(),
+        "exit {:?}: {}",
+        o.status.code(),
+        text(&o)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn sample() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample/practices.jsonl")
+}
+
+fn init(cwd: &Path) {
+    ok(setu(cwd, &["init", "--country", "BGD", "--agency", "a2i"]));
+}
+
+#[test]
+fn the_readme_scenario_finds_the_bangladeshi_practice_in_english_and_bangla() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let d = tmp.path();
+    init(d);
+    let sample = sample();
+    let out = ok(setu(d, &["import", sample.to_str().expect("path")]));
+    assert!(out.contains("0 rejected"), "{out}");
+    let hits = ok(setu(
+        d,
+        &[
+            "query",
+            "--country",
+            "BGD",
+            "--text",
+            "digital centre",
+            "--format",
+            "jsonl",
+        ],
+    ));
+    let ids: Vec<String> = hits
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).expect("jsonl")["practice_id"]
+                .as_str()
+                .expect("id")
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        ids.first().map(String::as_str),
+        Some("BGD-A2I-0001"),
+        "{hits}"
+    );
+    let bn = ok(setu(d, &["query", "--text", "ডিজিটাল সেন্টার", "--json"]));
+    let v: serde_json::Value = serde_json::from_str(&bn).expect("json");
+    assert_eq!(v["hits"][0]["practice_id"], "BGD-A2I-0001", "{bn}");
+    // The table names it too.
+    let table = ok(setu(
+        d,
+        &["query", "--country", "BGD", "--text", "digital centre"],
+    ));
+    assert!(
+        table.contains("BGD-A2I-0001") && table.contains("Union Digital Centres"),
+        "{table}"
+    );
+    // --all prints every practice; the count equals the import.
+    let all = ok(setu(d, &["query", "--all", "--format", "jsonl"]));
+    let lines = std::fs::read_to_string(&sample)
+        .expect("sample")
+        .lines()
+        .count();
+    assert_eq!(all.lines().count(), lines);
+}
+
+#[test]
+fn data_dir_goes_before_or_after_the_verb_or_in_the_environment() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let d = tmp.path();
+    ok(setu(
+        d,
+        &[
+            "--data-dir",
+            "a",
+            "init",
+            "--country",
+            "RWA",
+            "--agency",
+            "RISA",
+        ],
+    ));
+    ok(setu(d, &["status", "--data-dir", "a"]));
+    ok(setu(d, &["--data-dir", "a", "status"]));
+    let env = Command::new(env!("CARGO_BIN_EXE_setu"))
+        .arg("status")
+        .env("SETU_DATA_DIR", d.join("a"))
+        .output()
+        .expect("run");
+    assert!(env.status.success(), "{}", text(&env));
+    let missing = setu(d, &["status", "--data-dir", "nowhere"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(text(&missing).contains("setu init"), "{}", text(&missing));
+}
+
+#[test]
+fn init_writes_private_files_and_a_commented_config() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let d = tmp.path();
+    init(d);
+    let data = d.join("setu-data");
+    for f in ["publisher.pem", "api-token"] {
+        let mode = std::fs::metadata(data.join(f))
+            .expect("file")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{f}");
+    }
+    let toml = std::fs::read_to_string(data.join("setu.toml")).expect("toml");
+    assert!(
+        toml.contains("country = \"BGD\"") && toml.contains("# cache_mb = "),
+        "{toml}"
+    );
+    let again = setu(d, &["init", "--country", "BGD", "--agency", "a2i"]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(text(&again).contains("already holds"), "{}", text(&again));
+    let bad = setu(
+        d,
+        &[
+            "init",
+            "--country",
+            "XYZ",
+            "--agency",
+            "x",
+            "--data-dir",
+            "other",
+        ],
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(text(&bad).contains("--country"), "{}", text(&bad));
+
+    // A bad key in setu.toml is named.
+    std::fs::write(data.join("setu.toml"), "[store]\ncache_megs = 12\n").expect("write");
+    let o = setu(d, &["status"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("cache_megs"), "{}", text(&o));
+}
+
+#[test]
+fn an_unknown_format_version_is_refused_clearly() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let d = tmp.path();
+    init(d);
+    std::fs::write(d.join("setu-data/FORMAT"), "setu-data-format 99\n").expect("write");
+    let o = setu(d, &["query"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("format 99"), "{}", text(&o));
+}
+
+#[test]
+fn publish_revise_withdraw_show_with_citation() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let d = tmp.path();
+    init(d);
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/examples/practice.json");
+    let mut body: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&example).expect("example")).expect("json");
+    std::fs::write(d.join("b.json"), body.to_string()).expect("write");
+    let out = ok(setu(d, &["publish", "b.json", "--json"]));
+    let first: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(first["revision"], 1);
+    assert_eq!(first["seq"], 1);
+
+    // Same content again: refused, nothing signed.
+    let same = setu(d, &["publish", "b.json"]);
+    assert_eq!(same.status.code(), Some(1));
+    assert!(
+        text(&same).contains("same as the current revision"),
+        "{}",
+        text(&same)
+    );
+
+    // Changed content: revision 2, superseding revision 1.
+    body["status"] = serde_json::json!(3);
+    std::fs::write(d.join("b.json"), body.to_string()).expect("write");
+    let second: serde_json::Value =
+        serde_json::from_str(&ok(setu(d, &["publish", "b.json", "--json"]))).expect("json");
+    assert_eq!(second["revision"], 2);
+    assert_eq!(second["seq"], 2);
+
+    let shown = ok(setu(d, &["show", "BGD-A2I-0001", "--history"]));
+    assert!(shown.contains("Cite as: a2i (BGD) ("), "{shown}");
+    let short = &second["id"].as_str().expect("id")[..12];
+    assert!(
+        shown.contains(&format!("revision 2, record {short}")),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("rev   1") && shown.contains("rev   2"),
+        "{shown}"
+    );
+    // By record id, the old revision.
+    let old = ok(setu(d, &["show", first["id"].as_str().expect("id")]));
+    assert!(old.contains("revision 1"), "{old}");
+
+    let history = ok(setu(d, &["query", "--history", "--format", "jsonl"]));
+    assert_eq!(history.lines().count(), 2);
+
+    let w = ok(setu(d, &["withdraw", "BGD-A2I-0001", "--reason", "merged"]));
+    assert!(w.contains("revision 3"), "{w}");
+    let none = ok(setu(d, &["query", "--format", "jsonl"]));
+    assert_eq!(none.lines().count(), 0, "{none}");
+    let with = ok(setu(
+        d,
+        &["query", "--include-withdrawn", "--format", "jsonl"],
+    ));
+    assert_eq!(with.lines().count(), 1, "{with}");
+    let again = setu(d, &["withdraw", "BGD-A2I-0001", "--reason", "again"]);
+    assert_eq!(again.status.code(), Some(1));
+    let republish = setu(d, &["publish", "b.json"]);
+    assert_eq!(republish.status.code(), Some(1));
+    assert!(
+        text(&republish).contains("withdrawal is final"),
+        "{}",
+        text(&republish)
+    );
+
+    let status: serde_json::Value =
+        serde_json::from_str(&ok(setu(d, &["status", "--json"]))).expect("json");
+    assert_eq!(status["status"]["records"], 3);
+    assert_eq!(status["status"]["index_lag"], 0);
+    let re: serde_json::Value =
+        serde_json::from_str(&ok(setu(d, &["reindex", "--json"]))).expect("json");
+    assert_eq!(re["practices"], 1);
+}
+
+#[test]
+fn malformed_import_rows_are_reported_one_by_one_and_change_nothing_stored() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let d = tmp.path();
+    init(d);
+    let sample = sample();
+    ok(setu(d, &["import", sample.to_str().expect("path")]));
+    let before = ok(setu(d, &["query", "--all", "--format", "jsonl"]));
+
+    // Another author's practice, seen over the network: import it as a record.
+    let other = tempfile::tempdir().expect("tmp");
+    init(other.path());
+    let body = r#"{"practice_id":"RWA-OTHER-0001","revision":1,"state":"active","title":{"original":"en","text":{"en":"Other"}},"summary":{"original":"en","text":{"en":"s"}},"challenge":{"original":"en","text":{"en":"c"}},"solution":{"original":"en","text":{"en":"s"}},"countries":[{"iso3":"RWA","role":"originating"}],"sdg_targets":["16.6"],"status":2,"period":{"start":"2015"}}"#;
+    std::fs::write(other.path().join("o.json"), body).expect("write");
+    ok(setu(other.path(), &["publish", "o.json"]));
+    let store =
+        setu_store::replica::Replica::open(&other.path().join("setu-data"), Default::default())
+            .expect("open");
+    let hits = store
+        .query(&setu_store::query::Query::default())
+        .expect("query");
+    let bytes = store
+        .store()
+        .get(&hits.hits[0].id)
+        .expect("get")
+        .expect("stored");
+    drop(store);
+    let mut mine =
+        setu_store::replica::Replica::open(&d.join("setu-data"), Default::default()).expect("open");
+    let done = mine.ingest(vec![bytes], u64::MAX / 2).expect("ingest");
+    assert!(done.outcomes[0].is_stored());
+    mine.flush_index().expect("flush");
+    drop(mine);
+
+    let good = body
+        .replace("RWA-OTHER-0001", "BGD-NEW-0001")
+        .replace("RWA", "BGD");
+    let long = format!(
+        r#"{{"practice_id":"BGD-LONG-1","summary":"{}"}}"#,
+        "x".repeat(20_000)
+    );
+    let mut file: Vec<u8> = Vec::new();
+    for line in [
+        good.as_str(),
+        "{not json",
+        r#"{"practice_id":"BGD-X-1","revision":1,"state":"active","sdg_targets":["18.1"]}"#,
+        body, // another author's practice id
+        long.as_str(),
+    ] {
+        file.extend_from_slice(line.as_bytes());
+        file.push(b'\n');
+    }
+    file.extend_from_slice(b"{\"practice_id\": \"\xff\xfe\"}\n");
+    std::fs::write(d.join("bad.jsonl"), &file).expect("write");
+    let o = setu(d, &["import", "bad.jsonl"]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "rejected rows make the exit code 1: {}",
+        text(&o)
+    );
+    let t = text(&o);
+    assert!(
+        t.contains("6 rows: 1 imported, 0 skipped (unchanged), 5 rejected"),
+        "{t}"
+    );
+    assert!(t.contains("line 2:") && t.contains("not JSON"), "{t}");
+    assert!(
+        t.contains("line 3:") && t.contains(r#"body.sdg_targets[0]: "18.1" is not an SDG target"#),
+        "{t}"
+    );
+    assert!(
+        t.contains("line 4:") && t.contains("published by another author"),
+        "{t}"
+    );
+    assert!(t.contains("line 5:") && t.contains("body.summary"), "{t}");
+    assert!(
+        t.contains("line 6:") && t.contains("not valid UTF-8"),
+        "{t}"
+    );
+
+    // Everything stored before is unchanged; the good row is there.
+    let after = ok(setu(d, &["query", "--all", "--format", "jsonl"]));
+    for line in before.lines() {
+        assert!(after.contains(line), "lost or changed: {line}");
+    }
+    assert_eq!(
+        after.lines().count(),
+        before.lines().count() + 2,
+        "the new row and the other author's practice"
+    );
+
+    // --dry-run stores nothing.
+    std::fs::write(
+        d.join("dry.jsonl"),
+        good.replace("BGD-NEW-0001", "BGD-DRY-0001"),
+    )
+    .expect("write");
+    let dry = ok(setu(d, &["import", "--dry-run", "dry.jsonl"]));
+    assert!(dry.contains("1 valid (dry run, nothing stored)"), "{dry}");
+    let none = ok(setu(
+        d,
+        &["query", "--text", "BGD-DRY-0001", "--format", "jsonl"],
+    ));
+    assert!(none.is_empty(), "{none}");
+}
+
+#[test]
+fn bad_query_filters_name_the_field() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let d = tmp.path();
+    init(d);
+    for (args, needle) in [
+        (&["query", "--country", "XXX"][..], "country"),
+        (&["query", "--sdg", "18.1"], "sdg"),
+        (&["query", "--gov-level", "planet"], "gov-level"),
+        (
+            &["query", "--modified-since", "yesterday"],
+            "--modified-since",
+        ),
+        (&["query", "--publisher", "abc"], "--publisher"),
+    ] {
+        let o = setu(d, args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        assert!(text(&o).contains(needle), "{args:?}: {}", text(&o));
+    }
+}
