@@ -173,6 +173,9 @@ pub struct QueryArgs {
     /// Results to skip.
     #[arg(long, default_value_t = 0)]
     pub offset: usize,
+    /// Also count the matches by country, SDG goal, sector and status.
+    #[arg(long)]
+    pub facets: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,

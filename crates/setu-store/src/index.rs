@@ -17,7 +17,9 @@ use std::path::Path;
 
 use setu_core::ids::{AuthorKey, RecordId};
 use setu_core::practice::{LangText, Practice, date_range};
-use tantivy::collector::{Count, TopDocs};
+use tantivy::aggregation::agg_req::Aggregations;
+use tantivy::aggregation::{AggContextParams, AggregationCollector};
+use tantivy::collector::{Count, DocSetCollector, TopDocs};
 use tantivy::query::{
     AllQuery, BooleanQuery, Occur, Query as TQuery, QueryParser, RangeQuery, TermQuery,
 };
@@ -30,7 +32,7 @@ use tantivy::{DocAddress, IndexReader, IndexWriter, Order, ReloadPolicy, Tantivy
 
 use crate::Error;
 use crate::chain::Chain;
-use crate::query::{Hit, Hits, Query};
+use crate::query::{Facets, Hit, Hits, Query};
 
 /// Memory the index writer may use before it flushes a segment.
 pub const WRITER_MEMORY_BYTES: usize = 64 * 1024 * 1024;
@@ -509,9 +511,8 @@ impl Index {
         Ok(must)
     }
 
-    /// Runs a query. The caller validates it first ([`Query::problems`]).
-    pub fn search(&self, q: &Query) -> Result<Hits, Error> {
-        let searcher = self.reader.searcher();
+    /// The tantivy query for a [`Query`], and whether it has full text.
+    fn tantivy_query(&self, q: &Query) -> Result<(Box<dyn TQuery>, bool), Error> {
         let mut clauses = self.filter(q)?;
         let text = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty());
         if let Some(text) = text {
@@ -528,6 +529,13 @@ impl Index {
         } else {
             Box::new(BooleanQuery::new(clauses))
         };
+        Ok((query, text.is_some()))
+    }
+
+    /// Runs a query. The caller validates it first ([`Query::problems`]).
+    pub fn search(&self, q: &Query) -> Result<Hits, Error> {
+        let searcher = self.reader.searcher();
+        let (query, has_text) = self.tantivy_query(q)?;
         let total = searcher.search(&query, &Count).map_err(err)?;
         let limit = q.limit.min(total.saturating_sub(q.offset));
         if limit == 0 {
@@ -537,7 +545,7 @@ impl Index {
             });
         }
         let top = TopDocs::with_limit(limit).and_offset(q.offset);
-        let found: Vec<(Option<f32>, DocAddress)> = if text.is_some() {
+        let found: Vec<(Option<f32>, DocAddress)> = if has_text {
             searcher
                 .search(&query, &top.order_by_score())
                 .map_err(err)?
@@ -558,6 +566,72 @@ impl Index {
             hits.push(self.hit(&doc, score)?);
         }
         Ok(Hits { total, hits })
+    }
+
+    /// The record ids of every match, in index order (limit and offset are
+    /// ignored). Memory is 32 bytes per match; the records themselves are
+    /// read by the caller one at a time.
+    pub fn matching(&self, q: &Query) -> Result<Vec<RecordId>, Error> {
+        let searcher = self.reader.searcher();
+        let (query, _) = self.tantivy_query(q)?;
+        let mut docs: Vec<DocAddress> = searcher.search(&query, &DocSetCollector).map_err(err)?.into_iter().collect();
+        docs.sort();
+        let mut ids = Vec::with_capacity(docs.len());
+        for addr in docs {
+            let doc: TantivyDocument = searcher.doc(addr).map_err(err)?;
+            let id = doc
+                .get_first(self.f.id)
+                .and_then(|v| v.as_str())
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(|| Error::Corrupt("index document without an id".into()))?;
+            ids.push(id);
+        }
+        Ok(ids)
+    }
+
+    /// Counts of the matches by country, SDG goal, sector and status.
+    pub fn facets(&self, q: &Query) -> Result<Facets, Error> {
+        let searcher = self.reader.searcher();
+        let (query, _) = self.tantivy_query(q)?;
+        let req: Aggregations = serde_json::from_value(serde_json::json!({
+            "country": {"terms": {"field": "country", "size": 65_535}},
+            "sdg": {"terms": {"field": "sdg", "size": 65_535}},
+            "sector": {"terms": {"field": "sector", "size": 65_535}},
+            "status": {"terms": {"field": "status", "size": 16}},
+        }))
+        .map_err(err)?;
+        let collector = AggregationCollector::from_aggs(req, AggContextParams::default());
+        let res = searcher.search(&query, &collector).map_err(err)?;
+        let json = serde_json::to_value(res).map_err(err)?;
+        let buckets = |name: &str| -> Vec<(String, u64)> {
+            let mut out: Vec<(String, u64)> = json[name]["buckets"]
+                .as_array()
+                .map(|b| {
+                    b.iter()
+                        .filter_map(|x| {
+                            let key = match &x["key"] {
+                                serde_json::Value::String(s) => s.clone(),
+                                other => other.to_string(),
+                            };
+                            Some((key, x["doc_count"].as_u64()?))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            out
+        };
+        Ok(Facets {
+            // The fields hold "BGD" and "BGD:originating", "16" and "16.6",
+            // "15110" and "dac5:15110": keep one form of each.
+            country: buckets("country").into_iter().filter(|(k, _)| !k.contains(':')).collect(),
+            sdg_goal: buckets("sdg").into_iter().filter(|(k, _)| !k.contains('.')).collect(),
+            sector: buckets("sector").into_iter().filter(|(k, _)| k.contains(':')).collect(),
+            status: buckets("status")
+                .into_iter()
+                .filter_map(|(k, n)| Some((k.trim_end_matches(".0").parse().ok()?, n)))
+                .collect(),
+        })
     }
 
     fn hit(&self, doc: &TantivyDocument, score: Option<f32>) -> Result<Hit, Error> {

@@ -233,3 +233,16 @@ pub struct Hits {
     /// This page.
     pub hits: Vec<Hit>,
 }
+
+/// Counts of the result set by country, SDG goal, sector and status.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Facets {
+    /// ISO3 code → practices listing it (any role), most first.
+    pub country: Vec<(String, u64)>,
+    /// SDG goal (`"16"`) → practices with a target under it.
+    pub sdg_goal: Vec<(String, u64)>,
+    /// `vocabulary:code` → practices.
+    pub sector: Vec<(String, u64)>,
+    /// IATI activity status → practices.
+    pub status: Vec<(u64, u64)>,
+}

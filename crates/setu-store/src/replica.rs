@@ -398,6 +398,16 @@ impl<B: Backend> Replica<B> {
         self.index.search(q)
     }
 
+    /// Counts of a query's matches by country, SDG goal, sector and status.
+    pub fn facets(&self, q: &Query) -> Result<crate::query::Facets, Error> {
+        self.index.facets(q)
+    }
+
+    /// The record ids of every match of a query, in index order.
+    pub fn matching(&self, q: &Query) -> Result<Vec<RecordId>, Error> {
+        self.index.matching(q)
+    }
+
     /// A stored record, checked again (without its signature, which was
     /// verified at ingest).
     pub fn get(&self, id: &RecordId) -> Result<Option<Record>, Error> {

@@ -19,14 +19,26 @@ pub fn run(dir: &Path, args: QueryArgs) -> Result<ExitCode> {
     let data = DataDir::open(dir)?;
     let replica = data.replica()?;
     let hits = replica.query(&q)?;
+    let facets = if args.facets { Some(replica.facets(&q)?) } else { None };
     match format {
-        Format::Json => crate::cmd::print_json(&hits)?,
+        Format::Json => match &facets {
+            Some(f) => crate::cmd::print_json(&serde_json::json!({"total": hits.total, "hits": hits.hits, "facets": f}))?,
+            None => crate::cmd::print_json(&hits)?,
+        },
         Format::Jsonl => {
             for h in &hits.hits {
                 println!("{}", serde_json::to_string(h)?);
             }
+            if let Some(f) = &facets {
+                println!("{}", serde_json::json!({"facets": f}));
+            }
         }
-        Format::Table => table(&hits.hits, hits.total),
+        Format::Table => {
+            table(&hits.hits, hits.total);
+            if let Some(f) = &facets {
+                facet_table(f);
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -132,6 +144,23 @@ fn table(hits: &[Hit], total: usize) {
         );
     }
     println!("{} of {total} shown", hits.len());
+}
+
+fn facet_table(f: &setu_store::query::Facets) {
+    let line = |name: &str, items: Vec<String>| {
+        println!("{name:<9} {}", if items.is_empty() { "-".to_string() } else { items.join("  ") });
+    };
+    println!();
+    line("country", f.country.iter().map(|(k, n)| format!("{k} {n}")).collect());
+    line("sdg goal", f.sdg_goal.iter().map(|(k, n)| format!("{k} {n}")).collect());
+    line("sector", f.sector.iter().map(|(k, n)| format!("{k} {n}")).collect());
+    line(
+        "status",
+        f.status
+            .iter()
+            .map(|(k, n)| format!("{} {n}", setu_core::codes::activity_status_name(*k).unwrap_or("?")))
+            .collect(),
+    );
 }
 
 #[cfg(test)]

@@ -1,0 +1,27 @@
+//! `setu-bench`: Setu's benchmarks. Each prints a table and measures, in the
+//! same run on the same machine, a ceiling to compare with: these machines
+//! are shared and noisy, so an absolute time alone means little.
+//!
+//! ```text
+//! cargo run --release -p setu-bench -- replica [--records N]
+//! ```
+//!
+//! Run nothing else on the machine while a benchmark runs.
+
+mod replica;
+mod table;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let flag = |name: &str| -> Option<String> {
+        args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned()
+    };
+    let records: usize = flag("--records").and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    match args.first().map(String::as_str) {
+        Some("replica") => replica::run(records),
+        _ => {
+            eprintln!("usage: setu-bench replica [--records N]");
+            std::process::exit(2);
+        }
+    }
+}

@@ -1,0 +1,260 @@
+//! `setu-bench replica`: ingest, index catch-up, query latency, export, disk
+//! and memory of the local replica, each beside its ceiling.
+
+use std::time::{Duration, Instant};
+
+use setu_core::cbor::{self, Value};
+use setu_core::keys::SecretKey;
+use setu_core::practice::Practice;
+use setu_core::record;
+use setu_store::backend::sled::{DEFAULT_CACHE_BYTES, SledBackend};
+use setu_store::ingest::{self, MAX_BATCH};
+use setu_store::query::{CountryFilter, Query};
+use setu_store::replica::{Config, Replica};
+use setu_store::store::Store;
+use setu_store::synth;
+use sha2::{Digest, Sha256};
+
+use crate::table::{self, per_sec, percentile_ms, rate};
+
+/// Authors the synthetic records are spread over.
+const AUTHORS: u8 = 30;
+/// Queries timed per kind.
+const QUERIES: usize = 300;
+
+struct Signed {
+    bytes: Vec<u8>,
+    envelope: Vec<u8>,
+    sig: [u8; 64],
+    author: [u8; 32],
+}
+
+fn generate(n: usize) -> Vec<Signed> {
+    let keys: Vec<SecretKey> = (1..=AUTHORS).map(|i| SecretKey::from_seed(&[i; 32])).collect();
+    let mut seqs = vec![0u64; keys.len()];
+    (0..n)
+        .map(|i| {
+            let a = i % keys.len();
+            seqs[a] += 1;
+            let mut p: Practice = serde_json::from_value(synth::body(1, i as u64)).expect("synthetic body");
+            p.fill_defaults();
+            let rec = record::sign_practice(&keys[a], seqs[a], 1_767_225_600_000 + i as u64, &p).expect("valid");
+            let Ok(Value::Array(items)) = cbor::decode(rec.bytes()) else { unreachable!() };
+            let sig: [u8; 64] = items[1].as_bytes().and_then(|s| s.try_into().ok()).expect("sig");
+            Signed {
+                envelope: items[0].as_bytes().expect("env").to_vec(),
+                bytes: rec.bytes().to_vec(),
+                sig,
+                author: keys[a].author().0,
+            }
+        })
+        .collect()
+}
+
+/// The ceiling: batched Ed25519 verification (ed25519-dalek's own), SHA-256
+/// of the envelope, and one raw sled insert of the signed bytes per record,
+/// in batches of the same size as ingest, flushed per batch.
+fn ceiling(records: &[Signed]) -> Duration {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = sled::Config::new()
+        .path(dir.path())
+        .cache_capacity(DEFAULT_CACHE_BYTES)
+        .flush_every_ms(None)
+        .open()
+        .expect("sled");
+    let vks: Vec<ed25519_dalek::VerifyingKey> = records
+        .iter()
+        .map(|r| ed25519_dalek::VerifyingKey::from_bytes(&r.author).expect("key"))
+        .collect();
+    let start = Instant::now();
+    for (chunk, keys) in records.chunks(MAX_BATCH).zip(vks.chunks(MAX_BATCH)) {
+        let ids: Vec<[u8; 32]> = chunk.iter().map(|r| Sha256::digest(&r.envelope).into()).collect();
+        let msgs: Vec<[u8; 46]> = ids.iter().map(|id| setu_core::keys::signed_message(&setu_core::ids::RecordId(*id))).collect();
+        let msg_refs: Vec<&[u8]> = msgs.iter().map(|m| &m[..]).collect();
+        let sigs: Vec<ed25519_dalek::Signature> = chunk.iter().map(|r| ed25519_dalek::Signature::from_bytes(&r.sig)).collect();
+        ed25519_dalek::verify_batch(&msg_refs, &sigs, keys).expect("valid batch");
+        let mut batch = sled::Batch::default();
+        for (r, id) in chunk.iter().zip(&ids) {
+            batch.insert(&id[..], r.bytes.as_slice());
+        }
+        db.apply_batch(batch).expect("apply");
+        db.flush().expect("flush");
+    }
+    start.elapsed()
+}
+
+fn durable_ingest(records: &[Signed], dir: &std::path::Path) -> Duration {
+    let store = Store::new(SledBackend::open(&dir.join("db"), DEFAULT_CACHE_BYTES).expect("sled"));
+    let cfg = ingest::Config::default();
+    let start = Instant::now();
+    for chunk in records.chunks(MAX_BATCH) {
+        let done = ingest::ingest(&store, chunk.iter().map(|r| r.bytes.clone()).collect(), u64::MAX / 2, &cfg).expect("ingest");
+        assert!(done.outcomes.iter().all(|o| o.is_stored()), "every synthetic record is stored");
+    }
+    start.elapsed()
+}
+
+fn time_queries(replica: &Replica, make: &mut dyn FnMut(usize) -> Query) -> (Vec<Duration>, usize) {
+    let mut times = Vec::with_capacity(QUERIES);
+    let mut found = 0;
+    for i in 0..QUERIES {
+        let q = make(i);
+        let t = Instant::now();
+        let hits = replica.query(&q).expect("query");
+        times.push(t.elapsed());
+        found += hits.total;
+    }
+    times.sort();
+    (times, found / QUERIES)
+}
+
+pub fn run(n: usize) {
+    println!("setu-bench replica: {n} synthetic records, {AUTHORS} authors, batches of {MAX_BATCH}, one thread");
+    let t = Instant::now();
+    let records = generate(n);
+    let raw_bytes: u64 = records.iter().map(|r| r.bytes.len() as u64).sum();
+    println!(
+        "generated and signed in {:.1} s; mean record {} bytes",
+        t.elapsed().as_secs_f64(),
+        raw_bytes / n.max(1) as u64
+    );
+
+    // Ingest against the ceiling, alternating to spread the machine's noise.
+    let c1 = ceiling(&records);
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::write(dir.path().join("FORMAT"), "setu-data-format 1\n").expect("format");
+    let ingest_time = durable_ingest(&records, dir.path());
+    let c2 = ceiling(&records);
+    let ceiling_rate = rate(n, c1).max(rate(n, c2));
+    let ingest_rate = rate(n, ingest_time);
+
+    // Index catch-up: opening the replica indexes everything the store holds.
+    let t = Instant::now();
+    let mut replica = Replica::open(dir.path(), Config::default()).expect("open");
+    let index_time = t.elapsed();
+    let status = replica.status().expect("status");
+    assert_eq!(status.index_lag, 0);
+    let index_rate = rate(n, index_time);
+    table::print(
+        "Ingest",
+        &["measure", "records/s", "vs ceiling"],
+        &[
+            vec!["ceiling: batch verify + SHA-256 + raw sled insert".into(), per_sec(ceiling_rate), "100%".into()],
+            vec!["durable ingest: verify, validate, chain rules, sled".into(), per_sec(ingest_rate), format!("{:.0}%", 100.0 * ingest_rate / ceiling_rate)],
+            vec!["index catch-up (tantivy, after ingest)".into(), per_sec(index_rate), format!("{:.0}%", 100.0 * index_rate / ceiling_rate)],
+        ],
+    );
+
+    // Query latency.
+    let countries = ["BGD", "KEN", "BRA", "IDN", "IND", "RWA", "MEX", "PER"];
+    let words = ["digital", "service", "citizens centre", "online payment", "huduma", "সেবা", "trámite", "land record"];
+    let filter = |i: usize| Query {
+        countries: vec![CountryFilter { iso3: countries[i % countries.len()].into(), role: None }],
+        sdg: vec!["16".into()],
+        status: vec![1 + (i % 6) as u64],
+        ..Query::default()
+    };
+    let text = |i: usize| Query { text: Some(words[i % words.len()].into()), ..Query::default() };
+    let (f_times, f_found) = time_queries(&replica, &mut |i| filter(i));
+    let (t_times, t_found) = time_queries(&replica, &mut |i| text(i));
+    let (b_times, b_found) = time_queries(&replica, &mut |i| Query { text: text(i).text, ..filter(i) });
+    // Ceiling: the same number of point reads of the store (what any query
+    // that shows 20 results must at least do).
+    let ids: Vec<_> = replica.matching(&Query::default()).expect("ids");
+    let mut c_times = Vec::with_capacity(QUERIES);
+    for i in 0..QUERIES {
+        let t = Instant::now();
+        for k in 0..20 {
+            let _ = replica.store().get(&ids[(i * 20 + k) % ids.len()]).expect("get");
+        }
+        c_times.push(t.elapsed());
+    }
+    c_times.sort();
+    let row = |name: &str, times: &[Duration], found: usize| {
+        vec![name.into(), format!("{:.2}", percentile_ms(times, 50.0)), format!("{:.2}", percentile_ms(times, 99.0)), found.to_string()]
+    };
+    table::print(
+        &format!("Query latency ({QUERIES} queries each, 20 results shown)"),
+        &["query", "p50 ms", "p99 ms", "mean matches"],
+        &[
+            row("filter only (country + SDG goal + status)", &f_times, f_found),
+            row("full text only", &t_times, t_found),
+            row("filter and full text", &b_times, b_found),
+            row("ceiling: 20 point reads from sled", &c_times, 20),
+        ],
+    );
+
+    replica.flush_index().expect("flush");
+    let db_bytes = table::dir_bytes(&dir.path().join("db"));
+    let index_bytes = table::dir_bytes(&dir.path().join("index"));
+    table::print(
+        "Disk and memory",
+        &["measure", "value", "goal"],
+        &[
+            vec!["raw signed record bytes".into(), format!("{:.1} MiB", raw_bytes as f64 / 1_048_576.0), "".into()],
+            vec!["sled (store) bytes / raw".into(), format!("{:.2}x", db_bytes as f64 / raw_bytes as f64), "".into()],
+            vec!["tantivy (index) bytes / raw".into(), format!("{:.2}x", index_bytes as f64 / raw_bytes as f64), "".into()],
+            vec!["total on disk / raw".into(), format!("{:.2}x", (db_bytes + index_bytes) as f64 / raw_bytes as f64), "<= 2.5x".into()],
+        ],
+    );
+    drop(replica);
+    drop(records);
+    import_rss(n);
+}
+
+/// Peak RSS of a real `setu import` of `n` bodies (signing, ingest, index),
+/// read from /proc while it runs.
+fn import_rss(n: usize) {
+    let exe = std::env::current_exe().expect("exe");
+    let setu = exe.with_file_name("setu");
+    if !setu.exists() {
+        println!("\n(skipped the import RSS measure: build it with `cargo build --release -p setu-node`)");
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let file = tmp.path().join("bodies.jsonl");
+    let mut text = String::new();
+    for b in synth::bodies(2, n as u64) {
+        text.push_str(&b.to_string());
+        text.push('\n');
+    }
+    std::fs::write(&file, text).expect("write");
+    let data = tmp.path().join("data");
+    let ok = std::process::Command::new(&setu)
+        .args(["init", "--country", "BGD", "--agency", "bench", "--data-dir"])
+        .arg(&data)
+        .output()
+        .expect("init");
+    assert!(ok.status.success());
+    let start = Instant::now();
+    let mut child = std::process::Command::new(&setu)
+        .args(["import", "--json", "--data-dir"])
+        .arg(&data)
+        .arg(&file)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("import");
+    let status_path = format!("/proc/{}/status", child.id());
+    let mut peak = 0u64;
+    loop {
+        if let Ok(s) = std::fs::read_to_string(&status_path) {
+            if let Some(kb) = s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse::<u64>().ok()) {
+                peak = peak.max(kb * 1024);
+            }
+        }
+        if child.try_wait().expect("wait").is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let took = start.elapsed();
+    table::print(
+        "Memory: a real `setu import` (sign, ingest, index) of the same number of bodies",
+        &["measure", "value", "goal"],
+        &[
+            vec!["peak RSS".into(), format!("{:.0} MiB", peak as f64 / 1_048_576.0), "<= 200 MB".into()],
+            vec!["end-to-end import rate".into(), format!("{} rows/s", per_sec(rate(n, took))), "".into()],
+            vec!["sled page cache (configured)".into(), format!("{} MiB", DEFAULT_CACHE_BYTES / 1_048_576), "".into()],
+        ],
+    );
+}
