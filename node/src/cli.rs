@@ -44,6 +44,8 @@ pub enum Command {
     Query(QueryArgs),
     /// Shows a practice (by practice id or record id) with a citation.
     Show(ShowArgs),
+    /// Exports the replica (or a query's matches) as JSONL, CSV or Parquet.
+    Export(ExportArgs),
     /// Rebuilds the search index from the store.
     Reindex(JsonArg),
     /// Shows the replica's state, including how far the index lags.
@@ -119,9 +121,9 @@ pub enum Format {
     Jsonl,
 }
 
-/// Arguments of `setu query`.
+/// The filters shared by `setu query` and `setu export`.
 #[derive(Debug, Args)]
-pub struct QueryArgs {
+pub struct FilterArgs {
     /// Full text, ranked (any language).
     #[arg(long)]
     pub text: Option<String>,
@@ -164,6 +166,14 @@ pub struct QueryArgs {
     /// Include withdrawn practices.
     #[arg(long)]
     pub include_withdrawn: bool,
+}
+
+/// Arguments of `setu query`.
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// What to match.
+    #[command(flatten)]
+    pub filters: FilterArgs,
     /// Results to show.
     #[arg(long, default_value_t = 20, conflicts_with = "all")]
     pub limit: usize,
@@ -182,6 +192,31 @@ pub struct QueryArgs {
     /// Same as --format json.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Export formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// Lossless: the signed bytes in hex plus the decoded JSON, one record per line.
+    Jsonl,
+    /// One row per practice, a column per language, with a Frictionless datapackage.json.
+    Csv,
+    /// Nested lists and language maps, TCV reductions as columns.
+    Parquet,
+}
+
+/// Arguments of `setu export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Output format.
+    #[arg(long, value_enum)]
+    pub format: ExportFormat,
+    /// The file to write (CSV also writes datapackage.json beside it).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// The same filters as `setu query`.
+    #[command(flatten)]
+    pub filters: FilterArgs,
 }
 
 /// Arguments of `setu show`.

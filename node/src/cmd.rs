@@ -1,5 +1,6 @@
 //! One module per verb. `run` dispatches.
 
+mod export;
 mod import;
 mod init;
 pub mod keys;
@@ -27,6 +28,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Import(a) => import::run(&dir, a),
         Command::Query(a) => query::run(&dir, a),
         Command::Show(a) => show::run(&dir, a),
+        Command::Export(a) => export::run(&dir, a),
         Command::Reindex(a) => status::reindex(&dir, a.json),
         Command::Status(a) => status::status(&dir, a.json),
     }

@@ -574,7 +574,11 @@ impl Index {
     pub fn matching(&self, q: &Query) -> Result<Vec<RecordId>, Error> {
         let searcher = self.reader.searcher();
         let (query, _) = self.tantivy_query(q)?;
-        let mut docs: Vec<DocAddress> = searcher.search(&query, &DocSetCollector).map_err(err)?.into_iter().collect();
+        let mut docs: Vec<DocAddress> = searcher
+            .search(&query, &DocSetCollector)
+            .map_err(err)?
+            .into_iter()
+            .collect();
         docs.sort();
         let mut ids = Vec::with_capacity(docs.len());
         for addr in docs {
@@ -624,9 +628,18 @@ impl Index {
         Ok(Facets {
             // The fields hold "BGD" and "BGD:originating", "16" and "16.6",
             // "15110" and "dac5:15110": keep one form of each.
-            country: buckets("country").into_iter().filter(|(k, _)| !k.contains(':')).collect(),
-            sdg_goal: buckets("sdg").into_iter().filter(|(k, _)| !k.contains('.')).collect(),
-            sector: buckets("sector").into_iter().filter(|(k, _)| k.contains(':')).collect(),
+            country: buckets("country")
+                .into_iter()
+                .filter(|(k, _)| !k.contains(':'))
+                .collect(),
+            sdg_goal: buckets("sdg")
+                .into_iter()
+                .filter(|(k, _)| !k.contains('.'))
+                .collect(),
+            sector: buckets("sector")
+                .into_iter()
+                .filter(|(k, _)| k.contains(':'))
+                .collect(),
             status: buckets("status")
                 .into_iter()
                 .filter_map(|(k, n)| Some((k.trim_end_matches(".0").parse().ok()?, n)))

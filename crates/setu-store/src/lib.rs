@@ -13,6 +13,7 @@
 //!   rebuilt from it at will.
 //! - [`query`]: the query model.
 //! - [`replica`]: the data directory, tying the above together.
+//! - [`export`]: a query's matches as JSON Lines, CSV or Parquet, streamed.
 //! - [`synth`]: a deterministic generator of synthetic practices.
 //!
 //! ```
@@ -34,6 +35,7 @@
 
 pub mod backend;
 pub mod chain;
+pub mod export;
 pub mod index;
 pub mod ingest;
 pub mod query;

@@ -6,12 +6,14 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 use setu_store::query::{CountryFilter, Hit, MAX_LIMIT, Query};
 
-use crate::cli::{Format, QueryArgs};
+use crate::cli::{FilterArgs, Format, QueryArgs};
 use crate::datadir::DataDir;
 
 pub fn run(dir: &Path, args: QueryArgs) -> Result<ExitCode> {
     let format = if args.json { Format::Json } else { args.format };
-    let q = build(&args)?;
+    let mut q = build(&args.filters)?;
+    q.limit = if args.all { MAX_LIMIT } else { args.limit };
+    q.offset = args.offset;
     let problems = q.problems();
     if !problems.is_empty() {
         bail!("the query is not valid:\n  {}", problems.join("\n  "));
@@ -19,10 +21,16 @@ pub fn run(dir: &Path, args: QueryArgs) -> Result<ExitCode> {
     let data = DataDir::open(dir)?;
     let replica = data.replica()?;
     let hits = replica.query(&q)?;
-    let facets = if args.facets { Some(replica.facets(&q)?) } else { None };
+    let facets = if args.facets {
+        Some(replica.facets(&q)?)
+    } else {
+        None
+    };
     match format {
         Format::Json => match &facets {
-            Some(f) => crate::cmd::print_json(&serde_json::json!({"total": hits.total, "hits": hits.hits, "facets": f}))?,
+            Some(f) => crate::cmd::print_json(
+                &serde_json::json!({"total": hits.total, "hits": hits.hits, "facets": f}),
+            )?,
             None => crate::cmd::print_json(&hits)?,
         },
         Format::Jsonl => {
@@ -44,7 +52,7 @@ pub fn run(dir: &Path, args: QueryArgs) -> Result<ExitCode> {
 }
 
 /// Turns the command line into the shared query model.
-pub fn build(a: &QueryArgs) -> Result<Query> {
+pub fn build(a: &FilterArgs) -> Result<Query> {
     let publisher = match &a.publisher {
         Some(p) => Some(p.parse().map_err(|e| anyhow::anyhow!("--publisher: {e}"))?),
         None => None,
@@ -82,8 +90,7 @@ pub fn build(a: &QueryArgs) -> Result<Query> {
         text: a.text.clone(),
         history: a.history,
         include_withdrawn: a.include_withdrawn,
-        limit: if a.all { MAX_LIMIT } else { a.limit },
-        offset: a.offset,
+        ..Query::default()
     })
 }
 
@@ -148,17 +155,38 @@ fn table(hits: &[Hit], total: usize) {
 
 fn facet_table(f: &setu_store::query::Facets) {
     let line = |name: &str, items: Vec<String>| {
-        println!("{name:<9} {}", if items.is_empty() { "-".to_string() } else { items.join("  ") });
+        println!(
+            "{name:<9} {}",
+            if items.is_empty() {
+                "-".to_string()
+            } else {
+                items.join("  ")
+            }
+        );
     };
     println!();
-    line("country", f.country.iter().map(|(k, n)| format!("{k} {n}")).collect());
-    line("sdg goal", f.sdg_goal.iter().map(|(k, n)| format!("{k} {n}")).collect());
-    line("sector", f.sector.iter().map(|(k, n)| format!("{k} {n}")).collect());
+    line(
+        "country",
+        f.country.iter().map(|(k, n)| format!("{k} {n}")).collect(),
+    );
+    line(
+        "sdg goal",
+        f.sdg_goal.iter().map(|(k, n)| format!("{k} {n}")).collect(),
+    );
+    line(
+        "sector",
+        f.sector.iter().map(|(k, n)| format!("{k} {n}")).collect(),
+    );
     line(
         "status",
         f.status
             .iter()
-            .map(|(k, n)| format!("{} {n}", setu_core::codes::activity_status_name(*k).unwrap_or("?")))
+            .map(|(k, n)| {
+                format!(
+                    "{} {n}",
+                    setu_core::codes::activity_status_name(*k).unwrap_or("?")
+                )
+            })
             .collect(),
     );
 }

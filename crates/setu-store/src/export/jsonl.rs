@@ -1,0 +1,57 @@
+//! JSON Lines: one signed record per line, lossless.
+//!
+//! ```text
+//! {"id": hex, "author": hex, "seq": n, "ts": ms, "kind": "practice",
+//!  "signed_record": "<hex of the exact signed bytes>", "envelope": {...}}
+//! ```
+
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::{Progress, Rows, Temp, io_err};
+use crate::Error;
+use crate::backend::Backend;
+
+#[derive(Serialize)]
+struct Line<'a> {
+    id: String,
+    author: String,
+    seq: u64,
+    ts: u64,
+    kind: &'a str,
+    signed_record: String,
+    envelope: serde_json::Value,
+}
+
+pub(super) fn write<B: Backend>(
+    rows: &mut Rows<'_, B>,
+    out: &Path,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Vec<PathBuf>, Error> {
+    let (temp, file) = Temp::create(out)?;
+    let mut w = BufWriter::new(file);
+    let mut prog = Progress::new(rows.total(), progress);
+    rows.for_each(&mut |row| {
+        let r = &row.record;
+        let env = r.envelope();
+        let line = Line {
+            id: r.id().to_hex(),
+            author: env.author.to_hex(),
+            seq: env.seq,
+            ts: env.ts,
+            kind: &env.kind,
+            signed_record: hex::encode(r.bytes()),
+            envelope: r.envelope_json(),
+        };
+        serde_json::to_writer(&mut w, &line).map_err(|e| io_err(out, e))?;
+        w.write_all(b"\n").map_err(|e| io_err(out, e))?;
+        prog.row();
+        Ok(())
+    })?;
+    let file = w.into_inner().map_err(|e| io_err(out, e.error()))?;
+    let path = temp.persist(file)?;
+    prog.end();
+    Ok(vec![path])
+}

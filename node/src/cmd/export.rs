@@ -1,0 +1,54 @@
+//! `setu export --format jsonl|csv|parquet --out FILE [filters]`
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use setu_store::export::Format;
+
+use crate::cli::{ExportArgs, ExportFormat};
+use crate::datadir::DataDir;
+
+pub fn run(dir: &Path, args: ExportArgs) -> Result<ExitCode> {
+    let q = super::query::build(&args.filters)?;
+    let problems = q.problems();
+    if !problems.is_empty() {
+        bail!("the filters are not valid:\n  {}", problems.join("\n  "));
+    }
+    let format = match args.format {
+        ExportFormat::Jsonl => Format::Jsonl,
+        ExportFormat::Csv => Format::Csv,
+        ExportFormat::Parquet => Format::Parquet,
+    };
+    let data = DataDir::open(dir)?;
+    let replica = data.replica()?;
+    if let Some(parent) = args.out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", parent.display()))?;
+    }
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} records",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let summary = replica.export(&q, format, &args.out, &mut |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    })?;
+    bar.finish_and_clear();
+    let files: Vec<String> = summary
+        .files
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    println!(
+        "exported {} rows ({} bytes) to {}",
+        summary.rows,
+        summary.bytes,
+        files.join(", ")
+    );
+    Ok(ExitCode::SUCCESS)
+}
