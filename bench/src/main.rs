@@ -14,9 +14,14 @@ mod table;
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let flag = |name: &str| -> Option<String> {
-        args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned()
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
     };
-    let records: usize = flag("--records").and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    let records: usize = flag("--records")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
     match args.first().map(String::as_str) {
         Some("replica") => replica::run(records),
         _ => {

@@ -30,17 +30,26 @@ struct Signed {
 }
 
 fn generate(n: usize) -> Vec<Signed> {
-    let keys: Vec<SecretKey> = (1..=AUTHORS).map(|i| SecretKey::from_seed(&[i; 32])).collect();
+    let keys: Vec<SecretKey> = (1..=AUTHORS)
+        .map(|i| SecretKey::from_seed(&[i; 32]))
+        .collect();
     let mut seqs = vec![0u64; keys.len()];
     (0..n)
         .map(|i| {
             let a = i % keys.len();
             seqs[a] += 1;
-            let mut p: Practice = serde_json::from_value(synth::body(1, i as u64)).expect("synthetic body");
+            let mut p: Practice =
+                serde_json::from_value(synth::body(1, i as u64)).expect("synthetic body");
             p.fill_defaults();
-            let rec = record::sign_practice(&keys[a], seqs[a], 1_767_225_600_000 + i as u64, &p).expect("valid");
-            let Ok(Value::Array(items)) = cbor::decode(rec.bytes()) else { unreachable!() };
-            let sig: [u8; 64] = items[1].as_bytes().and_then(|s| s.try_into().ok()).expect("sig");
+            let rec = record::sign_practice(&keys[a], seqs[a], 1_767_225_600_000 + i as u64, &p)
+                .expect("valid");
+            let Ok(Value::Array(items)) = cbor::decode(rec.bytes()) else {
+                unreachable!()
+            };
+            let sig: [u8; 64] = items[1]
+                .as_bytes()
+                .and_then(|s| s.try_into().ok())
+                .expect("sig");
             Signed {
                 envelope: items[0].as_bytes().expect("env").to_vec(),
                 bytes: rec.bytes().to_vec(),
@@ -68,10 +77,19 @@ fn ceiling(records: &[Signed]) -> Duration {
         .collect();
     let start = Instant::now();
     for (chunk, keys) in records.chunks(MAX_BATCH).zip(vks.chunks(MAX_BATCH)) {
-        let ids: Vec<[u8; 32]> = chunk.iter().map(|r| Sha256::digest(&r.envelope).into()).collect();
-        let msgs: Vec<[u8; 46]> = ids.iter().map(|id| setu_core::keys::signed_message(&setu_core::ids::RecordId(*id))).collect();
+        let ids: Vec<[u8; 32]> = chunk
+            .iter()
+            .map(|r| Sha256::digest(&r.envelope).into())
+            .collect();
+        let msgs: Vec<[u8; 46]> = ids
+            .iter()
+            .map(|id| setu_core::keys::signed_message(&setu_core::ids::RecordId(*id)))
+            .collect();
         let msg_refs: Vec<&[u8]> = msgs.iter().map(|m| &m[..]).collect();
-        let sigs: Vec<ed25519_dalek::Signature> = chunk.iter().map(|r| ed25519_dalek::Signature::from_bytes(&r.sig)).collect();
+        let sigs: Vec<ed25519_dalek::Signature> = chunk
+            .iter()
+            .map(|r| ed25519_dalek::Signature::from_bytes(&r.sig))
+            .collect();
         ed25519_dalek::verify_batch(&msg_refs, &sigs, keys).expect("valid batch");
         let mut batch = sled::Batch::default();
         for (r, id) in chunk.iter().zip(&ids) {
@@ -88,8 +106,17 @@ fn durable_ingest(records: &[Signed], dir: &std::path::Path) -> Duration {
     let cfg = ingest::Config::default();
     let start = Instant::now();
     for chunk in records.chunks(MAX_BATCH) {
-        let done = ingest::ingest(&store, chunk.iter().map(|r| r.bytes.clone()).collect(), u64::MAX / 2, &cfg).expect("ingest");
-        assert!(done.outcomes.iter().all(|o| o.is_stored()), "every synthetic record is stored");
+        let done = ingest::ingest(
+            &store,
+            chunk.iter().map(|r| r.bytes.clone()).collect(),
+            u64::MAX / 2,
+            &cfg,
+        )
+        .expect("ingest");
+        assert!(
+            done.outcomes.iter().all(|o| o.is_stored()),
+            "every synthetic record is stored"
+        );
     }
     start.elapsed()
 }
@@ -109,7 +136,9 @@ fn time_queries(replica: &Replica, make: &mut dyn FnMut(usize) -> Query) -> (Vec
 }
 
 pub fn run(n: usize) {
-    println!("setu-bench replica: {n} synthetic records, {AUTHORS} authors, batches of {MAX_BATCH}, one thread");
+    println!(
+        "setu-bench replica: {n} synthetic records, {AUTHORS} authors, batches of {MAX_BATCH}, one thread"
+    );
     let t = Instant::now();
     let records = generate(n);
     let raw_bytes: u64 = records.iter().map(|r| r.bytes.len() as u64).sum();
@@ -139,25 +168,55 @@ pub fn run(n: usize) {
         "Ingest",
         &["measure", "records/s", "vs ceiling"],
         &[
-            vec!["ceiling: batch verify + SHA-256 + raw sled insert".into(), per_sec(ceiling_rate), "100%".into()],
-            vec!["durable ingest: verify, validate, chain rules, sled".into(), per_sec(ingest_rate), format!("{:.0}%", 100.0 * ingest_rate / ceiling_rate)],
-            vec!["index catch-up (tantivy, after ingest)".into(), per_sec(index_rate), format!("{:.0}%", 100.0 * index_rate / ceiling_rate)],
+            vec![
+                "ceiling: batch verify + SHA-256 + raw sled insert".into(),
+                per_sec(ceiling_rate),
+                "100%".into(),
+            ],
+            vec![
+                "durable ingest: verify, validate, chain rules, sled".into(),
+                per_sec(ingest_rate),
+                format!("{:.0}%", 100.0 * ingest_rate / ceiling_rate),
+            ],
+            vec![
+                "index catch-up (tantivy, after ingest)".into(),
+                per_sec(index_rate),
+                format!("{:.0}%", 100.0 * index_rate / ceiling_rate),
+            ],
         ],
     );
 
     // Query latency.
     let countries = ["BGD", "KEN", "BRA", "IDN", "IND", "RWA", "MEX", "PER"];
-    let words = ["digital", "service", "citizens centre", "online payment", "huduma", "সেবা", "trámite", "land record"];
+    let words = [
+        "digital",
+        "service",
+        "citizens centre",
+        "online payment",
+        "huduma",
+        "সেবা",
+        "trámite",
+        "land record",
+    ];
     let filter = |i: usize| Query {
-        countries: vec![CountryFilter { iso3: countries[i % countries.len()].into(), role: None }],
+        countries: vec![CountryFilter {
+            iso3: countries[i % countries.len()].into(),
+            role: None,
+        }],
         sdg: vec!["16".into()],
         status: vec![1 + (i % 6) as u64],
         ..Query::default()
     };
-    let text = |i: usize| Query { text: Some(words[i % words.len()].into()), ..Query::default() };
+    let text = |i: usize| Query {
+        text: Some(words[i % words.len()].into()),
+        ..Query::default()
+    };
     let (f_times, f_found) = time_queries(&replica, &mut |i| filter(i));
     let (t_times, t_found) = time_queries(&replica, &mut |i| text(i));
-    let (b_times, b_found) = time_queries(&replica, &mut |i| Query { text: text(i).text, ..filter(i) });
+    let (b_times, b_found) = time_queries(&replica, &mut |i| Query {
+        text: text(i).text,
+        ..filter(i)
+    });
     // Ceiling: the same number of point reads of the store (what any query
     // that shows 20 results must at least do).
     let ids: Vec<_> = replica.matching(&Query::default()).expect("ids");
@@ -165,19 +224,31 @@ pub fn run(n: usize) {
     for i in 0..QUERIES {
         let t = Instant::now();
         for k in 0..20 {
-            let _ = replica.store().get(&ids[(i * 20 + k) % ids.len()]).expect("get");
+            let _ = replica
+                .store()
+                .get(&ids[(i * 20 + k) % ids.len()])
+                .expect("get");
         }
         c_times.push(t.elapsed());
     }
     c_times.sort();
     let row = |name: &str, times: &[Duration], found: usize| {
-        vec![name.into(), format!("{:.2}", percentile_ms(times, 50.0)), format!("{:.2}", percentile_ms(times, 99.0)), found.to_string()]
+        vec![
+            name.into(),
+            format!("{:.2}", percentile_ms(times, 50.0)),
+            format!("{:.2}", percentile_ms(times, 99.0)),
+            found.to_string(),
+        ]
     };
     table::print(
         &format!("Query latency ({QUERIES} queries each, 20 results shown)"),
         &["query", "p50 ms", "p99 ms", "mean matches"],
         &[
-            row("filter only (country + SDG goal + status)", &f_times, f_found),
+            row(
+                "filter only (country + SDG goal + status)",
+                &f_times,
+                f_found,
+            ),
             row("full text only", &t_times, t_found),
             row("filter and full text", &b_times, b_found),
             row("ceiling: 20 point reads from sled", &c_times, 20),
@@ -191,10 +262,26 @@ pub fn run(n: usize) {
         "Disk and memory",
         &["measure", "value", "goal"],
         &[
-            vec!["raw signed record bytes".into(), format!("{:.1} MiB", raw_bytes as f64 / 1_048_576.0), "".into()],
-            vec!["sled (store) bytes / raw".into(), format!("{:.2}x", db_bytes as f64 / raw_bytes as f64), "".into()],
-            vec!["tantivy (index) bytes / raw".into(), format!("{:.2}x", index_bytes as f64 / raw_bytes as f64), "".into()],
-            vec!["total on disk / raw".into(), format!("{:.2}x", (db_bytes + index_bytes) as f64 / raw_bytes as f64), "<= 2.5x".into()],
+            vec![
+                "raw signed record bytes".into(),
+                format!("{:.1} MiB", raw_bytes as f64 / 1_048_576.0),
+                "".into(),
+            ],
+            vec![
+                "sled (store) bytes / raw".into(),
+                format!("{:.2}x", db_bytes as f64 / raw_bytes as f64),
+                "".into(),
+            ],
+            vec![
+                "tantivy (index) bytes / raw".into(),
+                format!("{:.2}x", index_bytes as f64 / raw_bytes as f64),
+                "".into(),
+            ],
+            vec![
+                "total on disk / raw".into(),
+                format!("{:.2}x", (db_bytes + index_bytes) as f64 / raw_bytes as f64),
+                "<= 2.5x".into(),
+            ],
         ],
     );
     drop(replica);
@@ -208,7 +295,9 @@ fn import_rss(n: usize) {
     let exe = std::env::current_exe().expect("exe");
     let setu = exe.with_file_name("setu");
     if !setu.exists() {
-        println!("\n(skipped the import RSS measure: build it with `cargo build --release -p setu-node`)");
+        println!(
+            "\n(skipped the import RSS measure: build it with `cargo build --release -p setu-node`)"
+        );
         return;
     }
     let tmp = tempfile::tempdir().expect("tmp");
@@ -221,7 +310,14 @@ fn import_rss(n: usize) {
     std::fs::write(&file, text).expect("write");
     let data = tmp.path().join("data");
     let ok = std::process::Command::new(&setu)
-        .args(["init", "--country", "BGD", "--agency", "bench", "--data-dir"])
+        .args([
+            "init",
+            "--country",
+            "BGD",
+            "--agency",
+            "bench",
+            "--data-dir",
+        ])
         .arg(&data)
         .output()
         .expect("init");
@@ -237,10 +333,14 @@ fn import_rss(n: usize) {
     let status_path = format!("/proc/{}/status", child.id());
     let mut peak = 0u64;
     loop {
-        if let Ok(s) = std::fs::read_to_string(&status_path) {
-            if let Some(kb) = s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse::<u64>().ok()) {
-                peak = peak.max(kb * 1024);
-            }
+        if let Ok(s) = std::fs::read_to_string(&status_path)
+            && let Some(kb) = s
+                .lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<u64>().ok())
+        {
+            peak = peak.max(kb * 1024);
         }
         if child.try_wait().expect("wait").is_some() {
             break;
@@ -252,9 +352,21 @@ fn import_rss(n: usize) {
         "Memory: a real `setu import` (sign, ingest, index) of the same number of bodies",
         &["measure", "value", "goal"],
         &[
-            vec!["peak RSS".into(), format!("{:.0} MiB", peak as f64 / 1_048_576.0), "<= 200 MB".into()],
-            vec!["end-to-end import rate".into(), format!("{} rows/s", per_sec(rate(n, took))), "".into()],
-            vec!["sled page cache (configured)".into(), format!("{} MiB", DEFAULT_CACHE_BYTES / 1_048_576), "".into()],
+            vec![
+                "peak RSS".into(),
+                format!("{:.0} MiB", peak as f64 / 1_048_576.0),
+                "<= 200 MB".into(),
+            ],
+            vec![
+                "end-to-end import rate".into(),
+                format!("{} rows/s", per_sec(rate(n, took))),
+                "".into(),
+            ],
+            vec![
+                "sled page cache (configured)".into(),
+                format!("{} MiB", DEFAULT_CACHE_BYTES / 1_048_576),
+                "".into(),
+            ],
         ],
     );
 }
