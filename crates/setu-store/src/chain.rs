@@ -85,12 +85,18 @@ impl Chain {
         let mut prev: Option<RecordId> = None;
         let mut revision = 1;
         loop {
-            // Entries are sorted by (revision, id): the first match has the lowest id.
-            let chosen = self
-                .entries
-                .iter()
-                .filter(|e| e.revision == revision)
-                .find(|e| e.supersedes == prev);
+            // Entries are sorted by (revision, id): the first match has the
+            // lowest id. A withdrawal wins over active records of the same
+            // revision, so that a withdrawal stays final even if its author
+            // equivocates.
+            let candidates = || {
+                self.entries
+                    .iter()
+                    .filter(|e| e.revision == revision && e.supersedes == prev)
+            };
+            let chosen = candidates()
+                .find(|e| e.withdrawal)
+                .or_else(|| candidates().next());
             let Some(chosen) = chosen else { break };
             state.linked.push(chosen.clone());
             if chosen.withdrawal {
@@ -153,6 +159,17 @@ mod tests {
         assert!(s.equivocated);
         assert_eq!(s.current.as_ref().map(|x| x.id), Some(RecordId([4; 32])));
         assert_eq!(s.held.len(), 2);
+    }
+
+    #[test]
+    fn a_withdrawal_wins_over_an_equivocating_active_record() {
+        let mut c = Chain::default();
+        c.insert(e(1, 1, None, false));
+        c.insert(e(2, 9, Some(1), true));
+        c.insert(e(2, 2, Some(1), false)); // lower id, but not a withdrawal
+        let s = c.state();
+        assert!(s.withdrawn && s.equivocated);
+        assert_eq!(s.current.map(|x| x.revision), Some(1));
     }
 
     #[test]

@@ -149,6 +149,25 @@ fn day_number((y, m, d): (u64, u64, u64)) -> u64 {
 pub type Loader<'a> = &'a mut dyn FnMut(&RecordId) -> Result<Option<(Practice, u64)>, Error>;
 type Clauses = Vec<(Occur, Box<dyn TQuery>)>;
 
+/// Prepares what a user typed for tantivy's query parser: text in NFC (as
+/// indexed), and words holding `:` or `^` quoted, so that `BGD:A2I:0001` is
+/// searched for rather than read as a field name or a boost. Quoted phrases
+/// and `-word` still work.
+fn plain_text_query(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let text: String = text.nfc().collect();
+    text.split_whitespace()
+        .map(|w| {
+            if (w.contains(':') || w.contains('^')) && !w.starts_with('"') {
+                format!("\"{}\"", w.replace('"', " "))
+            } else {
+                w.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// The key of a practice in the index: author hex, `/`, practice id.
 pub fn practice_key(author: &AuthorKey, practice_id: &str) -> String {
     format!("{author}/{practice_id}")
@@ -521,7 +540,7 @@ impl Index {
             let mut parser = QueryParser::for_index(&self.index, fields);
             parser.set_conjunction_by_default();
             parser.set_field_boost(self.f.title, 2.0);
-            let (tq, _errors) = parser.parse_query_lenient(text);
+            let (tq, _errors) = parser.parse_query_lenient(&plain_text_query(text));
             clauses.push((Occur::Must, tq));
         }
         let query: Box<dyn TQuery> = if clauses.is_empty() {

@@ -169,7 +169,10 @@ pub struct Status {
     pub data_dir: Option<PathBuf>,
     /// Records stored.
     pub records: u64,
-    /// Current practices in the index (active, not withdrawn).
+    /// Practices with a current, active revision (what `setu query --all` lists).
+    pub practices: u64,
+    /// Documents in the index: one per linked active revision, withdrawn
+    /// practices included.
     pub indexed_documents: u64,
     /// The store's change counter.
     pub store_change: u64,
@@ -444,6 +447,13 @@ impl<B: Backend> Replica<B> {
         Ok(Status {
             data_dir: self.dir.clone(),
             records: meta.records,
+            practices: self
+                .index
+                .search(&Query {
+                    limit: 0,
+                    ..Query::default()
+                })?
+                .total as u64,
             indexed_documents: self.index.num_docs(),
             store_change: meta.change,
             index_change,
@@ -467,6 +477,8 @@ impl<B: Backend> Replica<B> {
         body: Json,
         now: u64,
     ) -> Result<Published, PublishError> {
+        // The ownership check reads the index: make it see every ingest.
+        self.flush_index()?;
         let mut plan = Plan::default();
         let prepared = self.prepare(key, body, &mut plan)?;
         let Prepared::Sign(p) = prepared else {
@@ -543,7 +555,8 @@ impl<B: Backend> Replica<B> {
         body: Json,
         plan: &mut Plan,
     ) -> Result<Prepared, PublishError> {
-        let Json::Object(mut obj) = body else {
+        // Signing normalises text to NFC; compare and check in that form.
+        let Json::Object(mut obj) = nfc_json(body) else {
             return Err(PublishError::one("body", "must be a JSON object"));
         };
         let pid = match obj.get("practice_id") {
@@ -633,6 +646,7 @@ impl<B: Backend> Replica<B> {
         dry_run: bool,
         progress: &mut dyn FnMut(&ImportProgress, &[Row]),
     ) -> Result<ImportProgress, Error> {
+        self.flush_index()?;
         let mut prog = ImportProgress::default();
         let mut plan = Plan::default();
         let mut seq = self.store.last_seq(&key.author())?;
@@ -789,6 +803,21 @@ fn problems_of(e: &PublishError) -> Vec<String> {
     }
 }
 
+/// The same JSON with every string and key in Unicode NFC.
+fn nfc_json(v: Json) -> Json {
+    use unicode_normalization::UnicodeNormalization;
+    match v {
+        Json::String(s) => Json::String(s.nfc().collect()),
+        Json::Array(a) => Json::Array(a.into_iter().map(nfc_json).collect()),
+        Json::Object(o) => Json::Object(
+            o.into_iter()
+                .map(|(k, v)| (k.nfc().collect(), nfc_json(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
 /// Reads a practice from JSON, naming the path of the first type problem.
 pub fn parse_practice(body: Json) -> Result<Practice, PublishError> {
     serde_path_to_error::deserialize(body).map_err(|e| {
@@ -811,25 +840,31 @@ fn read_line_limited(
     limit: usize,
 ) -> std::io::Result<usize> {
     let mut consumed = 0;
+    // Bytes of the line before its '\n'; only a line that fits (with its
+    // '\r') may lose a final '\r'.
+    let mut line_len = 0usize;
     loop {
         let available = input.fill_buf()?;
-        if available.is_empty() {
-            return Ok(consumed);
-        }
         let (chunk, done) = match available.iter().position(|b| *b == b'\n') {
             Some(i) => (&available[..=i], true),
-            None => (available, false),
+            None => (available, available.is_empty()),
         };
         let take = chunk.len();
-        let room = (limit + 1).saturating_sub(buf.len());
-        let keep = if done { &chunk[..take - 1] } else { chunk };
+        let keep = if take > 0 && chunk[take - 1] == b'\n' {
+            &chunk[..take - 1]
+        } else {
+            chunk
+        };
+        let room = (limit + 2).saturating_sub(buf.len());
         buf.extend_from_slice(&keep[..keep.len().min(room)]);
+        line_len += keep.len();
         input.consume(take);
         consumed += take;
         if done {
-            if buf.last() == Some(&b'\r') {
+            if line_len <= limit + 1 && buf.last() == Some(&b'\r') {
                 buf.pop();
             }
+            buf.truncate(limit + 1);
             return Ok(consumed);
         }
     }

@@ -24,6 +24,7 @@ pub fn status(dir: &Path, json: bool) -> Result<ExitCode> {
             );
         }
         println!("records       {}", s.records);
+        println!("practices     {} current (active)", s.practices);
         println!("index docs    {}", s.indexed_documents);
         println!(
             "index lag     {} store changes (store at {}, index at {})",
