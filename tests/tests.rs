@@ -2,5 +2,6 @@
 
 mod suite {
     pub mod crash;
+    pub mod sync_vectors;
     pub mod vectors;
 }

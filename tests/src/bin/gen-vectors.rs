@@ -1,7 +1,11 @@
-//! Prints `spec/vectors/records.json`.
+//! Prints the spec's test vectors.
 //!
 //! `cargo run -p setu-tests --bin gen-vectors > spec/vectors/records.json`
+//! `cargo run -p setu-tests --bin gen-vectors -- sync > spec/vectors/sync.json`
 
 fn main() {
-    print!("{}", setu_tests::vectors::render());
+    match std::env::args().nth(1).as_deref() {
+        Some("sync") => print!("{}", setu_tests::sync_vectors::render()),
+        _ => print!("{}", setu_tests::vectors::render()),
+    }
 }
