@@ -8,6 +8,7 @@
 //!
 //! Run nothing else on the machine while a benchmark runs.
 
+mod profile;
 mod replica;
 mod table;
 
@@ -24,6 +25,7 @@ fn main() {
         .unwrap_or(100_000);
     match args.first().map(String::as_str) {
         Some("replica") => replica::run(records),
+        Some("profile") => profile::run(),
         _ => {
             eprintln!("usage: setu-bench replica [--records N]");
             std::process::exit(2);

@@ -121,6 +121,34 @@ fn durable_ingest(records: &[Signed], dir: &std::path::Path) -> Duration {
     start.elapsed()
 }
 
+/// The same ingest over the in-memory backend: what the rules cost without sled.
+fn memory_ingest(records: &[Signed]) -> Duration {
+    let store = Store::new(setu_store::backend::memory::MemoryBackend::new());
+    let cfg = ingest::Config::default();
+    let start = Instant::now();
+    for chunk in records.chunks(MAX_BATCH) {
+        let done = ingest::ingest(
+            &store,
+            chunk.iter().map(|r| r.bytes.clone()).collect(),
+            u64::MAX / 2,
+            &cfg,
+        )
+        .expect("ingest");
+        assert!(done.outcomes.iter().all(|o| o.is_stored()));
+    }
+    start.elapsed()
+}
+
+/// Only the stateless check, batched: decode, verify, validate.
+fn check_only(records: &[Signed]) -> Duration {
+    let start = Instant::now();
+    for chunk in records.chunks(MAX_BATCH) {
+        let out = record::check_batch(chunk.iter().map(|r| r.bytes.clone()).collect());
+        assert!(out.iter().all(Result::is_ok));
+    }
+    start.elapsed()
+}
+
 fn time_queries(replica: &Replica, make: &mut dyn FnMut(usize) -> Query) -> (Vec<Duration>, usize) {
     let mut times = Vec::with_capacity(QUERIES);
     let mut found = 0;
@@ -156,6 +184,8 @@ pub fn run(n: usize) {
     let c2 = ceiling(&records);
     let ceiling_rate = rate(n, c1).max(rate(n, c2));
     let ingest_rate = rate(n, ingest_time);
+    let check_rate = rate(n, check_only(&records));
+    let memory_rate = rate(n, memory_ingest(&records));
 
     // Index catch-up: opening the replica indexes everything the store holds.
     let t = Instant::now();
@@ -182,6 +212,16 @@ pub fn run(n: usize) {
                 "index catch-up (tantivy, after ingest)".into(),
                 per_sec(index_rate),
                 format!("{:.0}%", 100.0 * index_rate / ceiling_rate),
+            ],
+            vec![
+                "(part) stateless check only: decode, batch verify, validate".into(),
+                per_sec(check_rate),
+                format!("{:.0}%", 100.0 * check_rate / ceiling_rate),
+            ],
+            vec![
+                "(part) full ingest rules on the in-memory backend".into(),
+                per_sec(memory_rate),
+                format!("{:.0}%", 100.0 * memory_rate / ceiling_rate),
             ],
         ],
     );
@@ -253,6 +293,73 @@ pub fn run(n: usize) {
             row("filter and full text", &b_times, b_found),
             row("ceiling: 20 point reads from sled", &c_times, 20),
         ],
+    );
+
+    // Export: each format, against the ceiling of reading every record's
+    // bytes from the store and writing them out as hex lines.
+    let out = tempfile::tempdir().expect("tmp");
+    let everything = Query {
+        limit: setu_store::query::MAX_LIMIT,
+        ..Query::default()
+    };
+    let t = Instant::now();
+    {
+        use std::io::Write;
+        let ids = replica.matching(&everything).expect("ids");
+        let mut w = std::io::BufWriter::new(
+            std::fs::File::create(out.path().join("raw.hex")).expect("file"),
+        );
+        for id in &ids {
+            let bytes = replica.store().get(id).expect("get").expect("stored");
+            w.write_all(hex_line(&bytes).as_bytes()).expect("write");
+        }
+        w.flush().expect("flush");
+        w.get_ref().sync_all().expect("sync");
+    }
+    let ceiling_export = t.elapsed();
+    let mut rows = vec![vec![
+        "ceiling: read every record from sled, write it as hex".to_string(),
+        format!("{:.2} s", ceiling_export.as_secs_f64()),
+        "".into(),
+        "".into(),
+    ]];
+    for (name, format, file, goal) in [
+        (
+            "JSONL (signed bytes + decoded JSON)",
+            setu_store::export::Format::Jsonl,
+            "x.jsonl",
+            "<= 3 s",
+        ),
+        (
+            "CSV + datapackage.json",
+            setu_store::export::Format::Csv,
+            "x.csv",
+            "",
+        ),
+        (
+            "Parquet",
+            setu_store::export::Format::Parquet,
+            "x.parquet",
+            "",
+        ),
+    ] {
+        let t = Instant::now();
+        let summary = replica
+            .export(&everything, format, &out.path().join(file), &mut |_, _| {})
+            .expect("export");
+        let took = t.elapsed();
+        assert_eq!(summary.rows as usize, n);
+        rows.push(vec![
+            name.to_string(),
+            format!("{:.2} s", took.as_secs_f64()),
+            format!("{:.1} MiB", summary.bytes as f64 / 1_048_576.0),
+            goal.to_string(),
+        ]);
+    }
+    table::print(
+        &format!("Export of {n} records"),
+        &["format", "time", "size", "goal"],
+        &rows,
     );
 
     replica.flush_index().expect("flush");
@@ -369,4 +476,15 @@ fn import_rss(n: usize) {
             ],
         ],
     );
+}
+
+fn hex_line(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2 + 1);
+    for b in bytes {
+        s.push(HEX[usize::from(b >> 4)] as char);
+        s.push(HEX[usize::from(b & 15)] as char);
+    }
+    s.push('\n');
+    s
 }

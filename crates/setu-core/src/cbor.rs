@@ -29,7 +29,7 @@ use std::cmp::Ordering;
 
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 
-pub use serde_impl::{from_value, to_value};
+pub use serde_impl::{from_value, from_value_fast, to_value};
 
 /// Most levels of arrays and maps that may be nested inside one another.
 /// A top-level array or map is level 1.
@@ -149,6 +149,32 @@ pub fn encode(value: &Value) -> Result<Vec<u8>, EncodeError> {
     Ok(out)
 }
 
+/// Encodes a value exactly as it is: no normalisation, maps in their given
+/// order. Only for values the decoder produced, whose text is already NFC
+/// and whose keys are already in order.
+fn encode_verbatim(value: &Value, out: &mut Vec<u8>) {
+    match value {
+        Value::Text(s) => text_into(s, out),
+        Value::Array(items) => {
+            head(out, 4, items.len() as u64);
+            for item in items {
+                encode_verbatim(item, out);
+            }
+        }
+        Value::Map(entries) => {
+            head(out, 5, entries.len() as u64);
+            for (k, v) in entries {
+                text_into(k, out);
+                encode_verbatim(v, out);
+            }
+        }
+        // Scalars and bytes have one encoding.
+        other => {
+            let _ = encode_into(other, 0, out);
+        }
+    }
+}
+
 fn head(out: &mut Vec<u8>, major: u8, n: u64) {
     let m = major << 5;
     if n < 24 {
@@ -168,8 +194,13 @@ fn head(out: &mut Vec<u8>, major: u8, n: u64) {
     }
 }
 
+/// True if `s` is in NFC; ASCII (most text) is checked without tables.
+fn is_nfc(s: &str) -> bool {
+    s.is_ascii() || is_nfc_quick(s.chars()) == IsNormalized::Yes || unicode_normalization::is_nfc(s)
+}
+
 fn nfc(s: &str) -> std::borrow::Cow<'_, str> {
-    if is_nfc_quick(s.chars()) == IsNormalized::Yes {
+    if is_nfc(s) {
         std::borrow::Cow::Borrowed(s)
     } else {
         std::borrow::Cow::Owned(s.nfc().collect())
@@ -279,10 +310,12 @@ pub fn decode(bytes: &[u8]) -> Result<Value, DecodeError> {
         return Err(err);
     }
     // Belt and braces: the rules above are meant to be exactly "re-encodes
-    // to the same bytes"; check it.
-    match encode(&value) {
-        Ok(again) if again == bytes => Ok(value),
-        _ => Err(DecodeError {
+    // to the same bytes"; check it (NFC and key order were checked above).
+    let mut again = Vec::with_capacity(bytes.len());
+    encode_verbatim(&value, &mut again);
+    match again == bytes {
+        true => Ok(value),
+        false => Err(DecodeError {
             kind: DecodeErrorKind::NonCanonical,
             offset: 0,
             detail: "does not re-encode to the same bytes",
@@ -409,9 +442,7 @@ impl<'a> Decoder<'a> {
                 let bytes = self.string(start, 3, len)?;
                 let text = String::from_utf8(bytes)
                     .map_err(|_| malformed(start, "text string is not valid UTF-8"))?;
-                if is_nfc_quick(text.chars()) != IsNormalized::Yes
-                    && text.nfc().collect::<String>() != text
-                {
+                if !is_nfc(&text) {
                     self.flag(start, "text string is not in Unicode NFC");
                 }
                 Ok(Value::Text(text))

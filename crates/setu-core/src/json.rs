@@ -38,6 +38,38 @@ pub fn to_json(v: &Value) -> Json {
     }
 }
 
+/// The JSON form of a value, written by serde without building a
+/// `serde_json::Value` first (for exports of many records).
+#[derive(Debug, Clone, Copy)]
+pub struct View<'a>(pub &'a Value);
+
+impl serde::Serialize for View<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        match self.0 {
+            Value::Uint(n) => s.serialize_u64(*n),
+            Value::Nint(n) => s.serialize_i64(*n),
+            Value::Bytes(b) => s.serialize_str(&hex::encode(b)),
+            Value::Text(t) => s.serialize_str(t),
+            Value::Bool(b) => s.serialize_bool(*b),
+            Value::Array(items) => {
+                let mut seq = s.serialize_seq(Some(items.len()))?;
+                for i in items {
+                    seq.serialize_element(&View(i))?;
+                }
+                seq.end()
+            }
+            Value::Map(entries) => {
+                let mut map = s.serialize_map(Some(entries.len()))?;
+                for (k, v) in entries {
+                    map.serialize_entry(k, &View(v))?;
+                }
+                map.end()
+            }
+        }
+    }
+}
+
 /// Reads JSON as a CBOR value: integers, text, booleans, arrays and objects.
 /// `null` and fractional numbers are refused.
 pub fn from_json(j: &Json) -> Result<Value, JsonError> {
@@ -93,6 +125,15 @@ fn from_json_at(j: &Json, path: &str) -> Result<Value, JsonError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_view_writes_the_same_json() {
+        let v = Value::map([
+            ("b", Value::Bytes(vec![1, 2])),
+            ("a", Value::Array(vec![Value::Nint(-3), Value::text("x")])),
+        ]);
+        assert_eq!(serde_json::to_value(View(&v)).unwrap(), to_json(&v));
+    }
 
     #[test]
     fn json_round_trip_without_bytes() {

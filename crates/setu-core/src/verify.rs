@@ -63,10 +63,21 @@ impl VerifyError {
     }
 }
 
-/// Decodes a point, requiring its canonical encoding.
+/// True if the 255-bit y of an encoding is below p = 2^255 − 19. The only
+/// other non-canonical encodings are of x = 0 with the sign bit set, which
+/// are the points y = ±1: both of small order, refused anyway.
+fn y_is_canonical(bytes: &[u8; 32]) -> bool {
+    let top = bytes[31] & 0x7f;
+    !(top == 0x7f && bytes[1..31].iter().all(|b| *b == 0xff) && bytes[0] >= 0xed)
+}
+
+/// Decodes a point, requiring its canonical encoding (for points not of
+/// small order; callers refuse those next).
 fn canonical_point(bytes: &[u8; 32]) -> Option<EdwardsPoint> {
-    let p = CompressedEdwardsY(*bytes).decompress()?;
-    (p.compress().as_bytes() == bytes).then_some(p)
+    if !y_is_canonical(bytes) {
+        return None;
+    }
+    CompressedEdwardsY(*bytes).decompress()
 }
 
 /// Checks an author key (step 1 of the rule) and returns its point.
@@ -87,7 +98,15 @@ struct Prepared {
 }
 
 fn prepare(key: &[u8; 32], msg: &[u8], sig: &[u8; 64]) -> Result<Prepared, VerifyError> {
-    let a = check_key(key)?;
+    prepare_with(check_key(key)?, key, msg, sig)
+}
+
+fn prepare_with(
+    a: EdwardsPoint,
+    key: &[u8; 32],
+    msg: &[u8],
+    sig: &[u8; 64],
+) -> Result<Prepared, VerifyError> {
     let mut r_bytes = [0u8; 32];
     r_bytes.copy_from_slice(&sig[..32]);
     let mut s_bytes = [0u8; 32];
@@ -138,8 +157,12 @@ pub struct Item<'a> {
 pub fn verify_batch(items: &[Item<'_>]) -> Vec<Result<(), VerifyError>> {
     let mut results: Vec<Result<(), VerifyError>> = Vec::with_capacity(items.len());
     let mut prepared: Vec<(usize, Prepared)> = Vec::with_capacity(items.len());
+    // Authors repeat within a batch: check each key once.
+    let mut keys: std::collections::HashMap<[u8; 32], Result<EdwardsPoint, VerifyError>> =
+        std::collections::HashMap::new();
     for (i, item) in items.iter().enumerate() {
-        match prepare(item.key, item.msg, item.sig) {
+        let a = *keys.entry(*item.key).or_insert_with(|| check_key(item.key));
+        match a.and_then(|a| prepare_with(a, item.key, item.msg, item.sig)) {
             Ok(p) => {
                 results.push(Ok(()));
                 prepared.push((i, p));
@@ -287,6 +310,37 @@ mod tests {
                 },
             ];
             assert!(verify_batch(&items).iter().all(Result::is_ok));
+        }
+    }
+
+    #[test]
+    fn the_cheap_canonical_check_agrees_with_re_encoding() {
+        // Every y >= p, and random encodings: the byte test and
+        // decompress-then-compress agree on every point not of small order.
+        let mut cases: Vec<[u8; 32]> = Vec::new();
+        for low in 0xe0..=0xffu8 {
+            let mut b = [0xffu8; 32];
+            b[0] = low;
+            b[31] = 0x7f;
+            cases.push(b);
+            b[31] = 0xff;
+            cases.push(b);
+        }
+        let mut x = 7u64;
+        for _ in 0..2_000 {
+            let mut b = [0u8; 32];
+            for c in b.chunks_mut(8) {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+                c.copy_from_slice(&x.to_le_bytes());
+            }
+            cases.push(b);
+        }
+        for b in cases {
+            let slow = CompressedEdwardsY(b)
+                .decompress()
+                .filter(|p| p.compress().as_bytes() == &b && !p.is_small_order());
+            let fast = canonical_point(&b).filter(|p| !p.is_small_order());
+            assert_eq!(slow.is_some(), fast.is_some(), "{}", hex::encode(b));
         }
     }
 

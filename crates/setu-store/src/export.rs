@@ -139,7 +139,7 @@ impl<B: Backend> Replica<B> {
         progress: &mut dyn FnMut(u64, u64),
     ) -> Result<Summary, Error> {
         let ids = self.matching(q)?;
-        let mut rows = Rows::new(self, ids);
+        let mut rows = Rows::new(self, ids, q.include_withdrawn);
         let files = match format {
             Format::Jsonl => jsonl::write(&mut rows, out, progress)?,
             Format::Csv => csv::write(&mut rows, out, progress)?,
@@ -182,14 +182,17 @@ pub(crate) struct Rows<'a, B: Backend> {
     ids: Vec<RecordId>,
     /// The last practice looked up, and whether it was withdrawn.
     last: Option<(AuthorKey, String, bool)>,
+    /// Whether the query may return withdrawn practices.
+    include_withdrawn: bool,
 }
 
 impl<'a, B: Backend> Rows<'a, B> {
-    fn new(replica: &'a Replica<B>, ids: Vec<RecordId>) -> Rows<'a, B> {
+    fn new(replica: &'a Replica<B>, ids: Vec<RecordId>, include_withdrawn: bool) -> Rows<'a, B> {
         Rows {
             replica,
             ids,
             last: None,
+            include_withdrawn,
         }
     }
 
@@ -210,9 +213,13 @@ impl<'a, B: Backend> Rows<'a, B> {
                     "record {id} is in the search index but not in the store; run `setu reindex`"
                 ))
             })?;
+            // Without include_withdrawn the index already left withdrawn
+            // practices out: no need to ask the store.
             let withdrawn = match record.practice() {
-                Some(p) => self.withdrawn(&record.envelope().author, &p.practice_id)?,
-                None => false,
+                Some(p) if self.include_withdrawn => {
+                    self.withdrawn(&record.envelope().author, &p.practice_id)?
+                }
+                _ => false,
             };
             f(&Row { record, withdrawn })?;
         }

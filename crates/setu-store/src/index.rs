@@ -38,7 +38,7 @@ use crate::query::{Facets, Hit, Hits, Query};
 pub const WRITER_MEMORY_BYTES: usize = 64 * 1024 * 1024;
 /// Bumped whenever the schema changes: an index of another version is
 /// rebuilt from the store.
-pub const SCHEMA_VERSION: u64 = 1;
+pub const SCHEMA_VERSION: u64 = 2;
 
 /// Languages with a stemmer, and the analyzer name of each. Text in other
 /// languages (Bangla, Swahili, Indonesian, ...) is segmented and lower-cased
@@ -107,7 +107,7 @@ fn schema() -> (Schema, Fields) {
     };
     let num = || INDEXED | FAST;
     let fields = Fields {
-        id: b.add_text_field("id", STRING | STORED),
+        id: b.add_text_field("id", STRING | STORED | FAST),
         practice_key: b.add_text_field("practice_key", STRING),
         practice_id: b.add_text_field("practice_id", STRING | STORED),
         author: b.add_text_field("author", STRING | STORED),
@@ -599,15 +599,32 @@ impl Index {
             .into_iter()
             .collect();
         docs.sort();
+        // Read ids from the fast-field column, not the document store: a
+        // column read per match instead of decompressing a doc block.
         let mut ids = Vec::with_capacity(docs.len());
+        let mut column: Option<(u32, tantivy::columnar::StrColumn)> = None;
+        let mut text = String::new();
         for addr in docs {
-            let doc: TantivyDocument = searcher.doc(addr).map_err(err)?;
-            let id = doc
-                .get_first(self.f.id)
-                .and_then(|v| v.as_str())
-                .and_then(|s| s.parse().ok())
+            if column.as_ref().map(|(s, _)| *s) != Some(addr.segment_ord) {
+                let c = searcher
+                    .segment_reader(addr.segment_ord)
+                    .fast_fields()
+                    .str("id")
+                    .map_err(err)?
+                    .ok_or_else(|| Error::Corrupt("index without an id column".into()))?;
+                column = Some((addr.segment_ord, c));
+            }
+            let Some((_, c)) = &column else { continue };
+            let ord = c
+                .term_ords(addr.doc_id)
+                .next()
                 .ok_or_else(|| Error::Corrupt("index document without an id".into()))?;
-            ids.push(id);
+            text.clear();
+            c.ord_to_str(ord, &mut text).map_err(err)?;
+            ids.push(
+                text.parse()
+                    .map_err(|_| Error::Corrupt(format!("bad id {text:?} in the index")))?,
+            );
         }
         Ok(ids)
     }

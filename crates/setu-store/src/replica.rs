@@ -736,6 +736,10 @@ impl<B: Backend> Replica<B> {
                 self.import_batch(&mut pending, &mut rows, &mut prog, now)?;
                 progress(&prog, &rows);
                 rows.clear();
+                // Stored: the store answers from now on, and memory stays flat.
+                plan = Plan::default();
+            } else if dry_run && prog.rows % IMPORT_BATCH == 0 {
+                plan = Plan::default();
             }
         }
         if !pending.is_empty() {

@@ -83,6 +83,12 @@ fn from_ciborium(v: ciborium::Value, path: &mut String) -> Result<Value, SerdeEr
     })
 }
 
+/// Deserialises a serde type from a [`Value`] without tracking paths
+/// (fast); use [`from_value`] to learn where a failure is.
+pub fn from_value_fast<'de, T: serde::Deserialize<'de>>(value: &'de Value) -> Option<T> {
+    T::deserialize(value).ok()
+}
+
 /// Deserialises a serde type from a [`Value`], naming the path of the first
 /// problem.
 pub fn from_value<'de, T: serde::Deserialize<'de>>(value: &'de Value) -> Result<T, SerdeError> {

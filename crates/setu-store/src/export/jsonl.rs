@@ -22,7 +22,7 @@ struct Line<'a> {
     ts: u64,
     kind: &'a str,
     signed_record: String,
-    envelope: serde_json::Value,
+    envelope: setu_core::json::View<'a>,
 }
 
 pub(super) fn write<B: Backend>(
@@ -36,6 +36,7 @@ pub(super) fn write<B: Backend>(
     rows.for_each(&mut |row| {
         let r = &row.record;
         let env = r.envelope();
+        let env_value = env.to_value();
         let line = Line {
             id: r.id().to_hex(),
             author: env.author.to_hex(),
@@ -43,7 +44,7 @@ pub(super) fn write<B: Backend>(
             ts: env.ts,
             kind: &env.kind,
             signed_record: hex::encode(r.bytes()),
-            envelope: r.envelope_json(),
+            envelope: setu_core::json::View(&env_value),
         };
         serde_json::to_writer(&mut w, &line).map_err(|e| io_err(out, e))?;
         w.write_all(b"\n").map_err(|e| io_err(out, e))?;
