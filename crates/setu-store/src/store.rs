@@ -5,7 +5,7 @@
 //!
 //! | key | value | per |
 //! | --- | --- | --- |
-//! | `r` ‖ id | the signed record's bytes | record |
+//! | `r` ‖ id | the signed record's bytes, LZ4-compressed (see [`pack`]) | record |
 //! | `s` ‖ author ‖ seq (u64 BE) ‖ id | empty | record |
 //! | `t` ‖ ts (u64 BE) ‖ id | empty | record: the sorted (ts, id) index that reconciliation walks |
 //! | `p` ‖ author ‖ practice_id | the revision [`Chain`] (CBOR) | practice |
@@ -88,6 +88,41 @@ fn decode<T: serde::de::DeserializeOwned>(what: &str, bytes: &[u8]) -> Result<T,
     cbor::from_value(&value).map_err(|e| Error::Corrupt(format!("{what}: {e}")))
 }
 
+/// The tag of a record value compressed with LZ4 (block format, with the
+/// uncompressed size prepended). Records are mostly text and halve in size;
+/// [`unpack`] gives back exactly the signed bytes.
+const LZ4: u8 = 1;
+/// Largest size a stored record may claim when unpacked.
+const MAX_UNPACKED: usize = setu_core::record::MAX_RECORD_BYTES;
+
+/// How a record's bytes are kept on disk.
+pub fn pack(bytes: &[u8]) -> Vec<u8> {
+    let mut out = vec![LZ4];
+    out.extend(lz4_flex::compress_prepend_size(bytes));
+    out
+}
+
+/// The exact signed bytes of a stored value.
+pub fn unpack(value: &[u8]) -> Result<Vec<u8>, Error> {
+    match value.split_first() {
+        Some((&LZ4, rest)) => {
+            let claimed = rest.get(..4).map_or(usize::MAX, |n| {
+                u32::from_le_bytes([n[0], n[1], n[2], n[3]]) as usize
+            });
+            if claimed > MAX_UNPACKED {
+                return Err(Error::Corrupt(format!(
+                    "stored record claims {claimed} bytes"
+                )));
+            }
+            lz4_flex::decompress_size_prepended(rest)
+                .map_err(|e| Error::Corrupt(format!("stored record: {e}")))
+        }
+        _ => Err(Error::Corrupt(
+            "stored record of an unknown encoding".into(),
+        )),
+    }
+}
+
 fn key(prefix: u8, parts: &[&[u8]]) -> Vec<u8> {
     let mut k = Vec::with_capacity(1 + parts.iter().map(|p| p.len()).sum::<usize>());
     k.push(prefix);
@@ -132,12 +167,15 @@ impl<B: Backend> Store<B> {
 
     /// The signed bytes of a record.
     pub fn get(&self, id: &RecordId) -> Result<Option<Vec<u8>>, Error> {
-        self.backend.get(&key(RECORD, &[&id.0]))
+        self.backend
+            .get(&key(RECORD, &[&id.0]))?
+            .map(|v| unpack(&v))
+            .transpose()
     }
 
     /// Whether a record is stored.
     pub fn contains(&self, id: &RecordId) -> Result<bool, Error> {
-        Ok(self.get(id)?.is_some())
+        Ok(self.backend.get(&key(RECORD, &[&id.0]))?.is_some())
     }
 
     /// The chain of a practice.
@@ -253,7 +291,7 @@ impl<B: Backend> Store<B> {
                 Some(Vec::new()),
             ));
             writes.push((key(TS, &[&r.ts.to_be_bytes(), &r.id.0]), Some(Vec::new())));
-            writes.push((key(RECORD, &[&r.id.0]), Some(r.bytes)));
+            writes.push((key(RECORD, &[&r.id.0]), Some(pack(&r.bytes))));
         }
         for (author, pid, chain) in &batch.chains {
             writes.push((
@@ -266,5 +304,25 @@ impl<B: Backend> Store<B> {
         }
         writes.push((META.to_vec(), Some(encode(&batch.meta)?)));
         self.backend.apply(writes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pack_round_trips_and_refuses_junk() {
+        let bytes: Vec<u8> = (0..3_000u32).map(|i| (i % 7) as u8).collect();
+        let packed = pack(&bytes);
+        assert!(packed.len() < bytes.len());
+        assert_eq!(unpack(&packed).unwrap(), bytes);
+        assert!(unpack(&[]).is_err());
+        assert!(unpack(&[9, 1, 2]).is_err());
+        assert!(
+            unpack(&[LZ4, 0xff, 0xff, 0xff, 0x7f, 0]).is_err(),
+            "absurd claimed size"
+        );
+        assert!(unpack(&[LZ4, 4, 0, 0, 0, 0xff]).is_err());
     }
 }
