@@ -35,7 +35,7 @@ use crate::chain::Chain;
 use crate::query::{Facets, Hit, Hits, Query};
 
 /// Memory the index writer may use before it flushes a segment.
-pub const WRITER_MEMORY_BYTES: usize = 64 * 1024 * 1024;
+pub const WRITER_MEMORY_BYTES: usize = 24 * 1024 * 1024;
 /// Bumped whenever the schema changes: an index of another version is
 /// rebuilt from the store.
 pub const SCHEMA_VERSION: u64 = 2;

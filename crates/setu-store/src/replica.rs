@@ -874,7 +874,8 @@ fn read_line_limited(
     }
 }
 
-fn dir_size(dir: &Path) -> u64 {
+/// Bytes used by the files under `dir`.
+pub fn dir_size(dir: &Path) -> u64 {
     std::fs::read_dir(dir)
         .map(|rd| {
             rd.flatten()

@@ -48,40 +48,15 @@ fn put_bound(out: &mut Vec<u8>, b: &Bound) {
     }
 }
 
-struct R<'a> {
-    b: &'a [u8],
-    pos: usize,
+/// Bulk messages are read with the wire module's cursor, plus bounds.
+type R<'a> = crate::wire::Reader<'a>;
+
+trait BulkRead {
+    fn bound(&mut self) -> Result<Bound, WireError>;
+    fn end(&self) -> Result<(), WireError>;
 }
 
-impl R<'_> {
-    fn byte(&mut self) -> Result<u8, WireError> {
-        let x = *self.b.get(self.pos).ok_or(WireError::Truncated(self.pos))?;
-        self.pos += 1;
-        Ok(x)
-    }
-    fn varint(&mut self) -> Result<u128, WireError> {
-        let at = self.pos;
-        let mut v: u128 = 0;
-        for i in 0..10 {
-            let b = self.byte()?;
-            v |= u128::from(b & 0x7f) << (7 * i);
-            if b & 0x80 == 0 {
-                if b == 0 && i > 0 {
-                    return Err(WireError::Varint(at));
-                }
-                return Ok(v);
-            }
-        }
-        Err(WireError::Varint(at))
-    }
-    fn take(&mut self, n: usize) -> Result<&[u8], WireError> {
-        if n > self.b.len() - self.pos {
-            return Err(WireError::Truncated(self.pos));
-        }
-        let s = &self.b[self.pos..self.pos + n];
-        self.pos += n;
-        Ok(s)
-    }
+impl BulkRead for R<'_> {
     fn bound(&mut self) -> Result<Bound, WireError> {
         let at = self.pos;
         let v = self.varint()?;

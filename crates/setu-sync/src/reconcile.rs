@@ -76,18 +76,7 @@ pub const FP_CONTEXT: &[u8] = b"setu/v1/sync/fp";
 /// The fingerprint of a run of items: the first 16 bytes of
 /// `SHA-256("setu/v1/sync/fp" ‖ varint(count) ‖ id_1 ‖ … ‖ id_n)`.
 pub fn fingerprint(items: &[Item]) -> [u8; FP_BYTES] {
-    let mut h = Sha256::new();
-    h.update(FP_CONTEXT);
-    let mut n = Vec::new();
-    wire::put_varint(&mut n, items.len() as u128);
-    h.update(&n);
-    for i in items {
-        h.update(i.id);
-    }
-    let d = h.finalize();
-    let mut fp = [0u8; FP_BYTES];
-    fp.copy_from_slice(&d[..FP_BYTES]);
-    fp
+    fingerprint_ids(items.iter().map(|i| &i.id))
 }
 
 fn fingerprint_ids<'a>(ids: impl Iterator<Item = &'a Id>) -> [u8; FP_BYTES] {

@@ -135,18 +135,19 @@ pub fn varint_len(v: u128) -> usize {
     bits.div_ceil(7).max(1)
 }
 
-struct Reader<'a> {
-    b: &'a [u8],
-    pos: usize,
+/// A cursor over a message, shared with [`crate::bulk`].
+pub(crate) struct Reader<'a> {
+    pub(crate) b: &'a [u8],
+    pub(crate) pos: usize,
 }
 
 impl Reader<'_> {
-    fn byte(&mut self) -> Result<u8, WireError> {
+    pub(crate) fn byte(&mut self) -> Result<u8, WireError> {
         let x = *self.b.get(self.pos).ok_or(WireError::Truncated(self.pos))?;
         self.pos += 1;
         Ok(x)
     }
-    fn take(&mut self, n: usize) -> Result<&[u8], WireError> {
+    pub(crate) fn take(&mut self, n: usize) -> Result<&[u8], WireError> {
         if n > self.b.len() - self.pos {
             return Err(WireError::Truncated(self.pos));
         }
@@ -154,7 +155,7 @@ impl Reader<'_> {
         self.pos += n;
         Ok(s)
     }
-    fn varint(&mut self) -> Result<u128, WireError> {
+    pub(crate) fn varint(&mut self) -> Result<u128, WireError> {
         let at = self.pos;
         let mut v: u128 = 0;
         for i in 0..10 {

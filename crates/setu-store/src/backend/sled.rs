@@ -7,7 +7,7 @@ use crate::Error;
 
 /// sled's page cache, unless configured otherwise. Resident memory is about
 /// this plus sled's own overhead (see the README).
-pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+pub const DEFAULT_CACHE_BYTES: u64 = 32 * 1024 * 1024;
 
 /// A sled database holding the store's one tree.
 #[derive(Debug, Clone)]
