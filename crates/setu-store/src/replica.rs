@@ -281,11 +281,26 @@ impl<B: Backend> Replica<B> {
     /// Re-indexes the practices changed since the index's last commit.
     /// Returns how many.
     pub fn heal(&mut self) -> Result<u64, Error> {
-        let meta = self.store.meta()?;
         let watermark = self.index.watermark();
-        if watermark >= meta.change {
+        if watermark >= self.store.meta()?.change {
             return Ok(0);
         }
+        let n = self.index_changed_after(watermark)?;
+        tracing::info!(practices = n, from = watermark, "search index healed");
+        Ok(n)
+    }
+
+    /// Rebuilds the search index from the store. Returns the practices indexed.
+    pub fn reindex(&mut self) -> Result<u64, Error> {
+        self.index.clear()?;
+        self.index_changed_after(0)
+    }
+
+    /// Indexes every practice whose chain changed after `watermark`, then
+    /// commits at the store's current change counter. The chains are listed
+    /// first (a chain is small: its revisions' ids), then indexed.
+    fn index_changed_after(&mut self, watermark: u64) -> Result<u64, Error> {
+        let meta = self.store.meta()?;
         let mut changed: Vec<(AuthorKey, String, Chain)> = Vec::new();
         self.store.for_each_chain(&mut |a, p, c| {
             if c.change > watermark {
@@ -297,44 +312,6 @@ impl<B: Backend> Replica<B> {
         for (a, p, c) in changed {
             self.index_practice(&a, &p, &c)?;
         }
-        self.index.commit(meta.change)?;
-        self.pending_docs = 0;
-        tracing::info!(
-            practices = n,
-            from = watermark,
-            to = meta.change,
-            "search index healed"
-        );
-        Ok(n)
-    }
-
-    /// Rebuilds the search index from the store. Returns the practices indexed.
-    pub fn reindex(&mut self) -> Result<u64, Error> {
-        self.index.clear()?;
-        let meta = self.store.meta()?;
-        let mut n = 0u64;
-        let mut chains: Vec<(AuthorKey, String, Chain)> = Vec::new();
-        // In slices, so memory stays bounded on large stores.
-        let flush =
-            |this: &mut Self, chains: &mut Vec<(AuthorKey, String, Chain)>| -> Result<(), Error> {
-                for (a, p, c) in chains.drain(..) {
-                    this.index_practice(&a, &p, &c)?;
-                }
-                Ok(())
-            };
-        let mut all: Vec<(AuthorKey, String, Chain)> = Vec::new();
-        self.store.for_each_chain(&mut |a, p, c| {
-            all.push((a, p.to_string(), c));
-            Ok(true)
-        })?;
-        for item in all {
-            chains.push(item);
-            n += 1;
-            if chains.len() >= 1_000 {
-                flush(self, &mut chains)?;
-            }
-        }
-        flush(self, &mut chains)?;
         self.index.commit(meta.change)?;
         self.pending_docs = 0;
         Ok(n)
