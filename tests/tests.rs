@@ -2,6 +2,7 @@
 
 mod suite {
     pub mod crash;
+    pub mod net_vectors;
     pub mod sync_vectors;
     pub mod vectors;
 }

@@ -135,19 +135,35 @@ pub fn varint_len(v: u128) -> usize {
     bits.div_ceil(7).max(1)
 }
 
-/// A cursor over a message, shared with [`crate::bulk`].
-pub(crate) struct Reader<'a> {
+/// A cursor over a message, shared with [`crate::bulk`] and the network
+/// framing of `setu-net`.
+#[derive(Debug)]
+pub struct Reader<'a> {
     pub(crate) b: &'a [u8],
     pub(crate) pos: usize,
 }
 
-impl Reader<'_> {
-    pub(crate) fn byte(&mut self) -> Result<u8, WireError> {
+impl<'a> Reader<'a> {
+    /// A cursor at the start of `b`.
+    pub fn new(b: &'a [u8]) -> Reader<'a> {
+        Reader { b, pos: 0 }
+    }
+    /// The byte offset of the cursor.
+    pub fn pos(&self) -> usize {
+        self.pos
+    }
+    /// The bytes not read yet.
+    pub fn rest(&self) -> &'a [u8] {
+        &self.b[self.pos..]
+    }
+    /// Reads one byte.
+    pub fn byte(&mut self) -> Result<u8, WireError> {
         let x = *self.b.get(self.pos).ok_or(WireError::Truncated(self.pos))?;
         self.pos += 1;
         Ok(x)
     }
-    pub(crate) fn take(&mut self, n: usize) -> Result<&[u8], WireError> {
+    /// Reads `n` bytes.
+    pub fn take(&mut self, n: usize) -> Result<&'a [u8], WireError> {
         if n > self.b.len() - self.pos {
             return Err(WireError::Truncated(self.pos));
         }
@@ -155,7 +171,8 @@ impl Reader<'_> {
         self.pos += n;
         Ok(s)
     }
-    pub(crate) fn varint(&mut self) -> Result<u128, WireError> {
+    /// Reads a shortest-form varint (§1).
+    pub fn varint(&mut self) -> Result<u128, WireError> {
         let at = self.pos;
         let mut v: u128 = 0;
         for i in 0..10 {

@@ -1,0 +1,123 @@
+//! Network settings and the names derived from the network name
+//! ([`spec/net.md` §2](../../../spec/net.md)).
+
+use std::time::Duration;
+
+use libp2p::{Multiaddr, StreamProtocol};
+
+use crate::admission;
+
+/// The network name used when none is configured.
+pub const DEFAULT_NETWORK: &str = "setu-main";
+/// Longest network name.
+pub const MAX_NETWORK_NAME: usize = 32;
+/// Default interval between sync rounds with each connected peer.
+pub const DEFAULT_SYNC_INTERVAL: Duration = Duration::from_secs(60);
+/// Shortest allowed sync interval.
+pub const MIN_SYNC_INTERVAL: Duration = Duration::from_millis(200);
+/// Most bootstrap addresses.
+pub const MAX_BOOTSTRAP: usize = 64;
+/// Most listen addresses.
+pub const MAX_LISTEN: usize = 16;
+
+/// Network settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The network name: nodes of different networks never mix.
+    pub network: String,
+    /// Addresses to listen on, e.g. `/ip4/0.0.0.0/tcp/7000`.
+    pub listen: Vec<Multiaddr>,
+    /// Peers to dial at start and redial with backoff.
+    pub bootstrap: Vec<Multiaddr>,
+    /// Find peers on the local network with mDNS.
+    pub mdns: bool,
+    /// How often to reconcile with each connected peer.
+    pub sync_interval: Duration,
+    /// Which records from peers are accepted.
+    pub admission: admission::Config,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            network: DEFAULT_NETWORK.to_string(),
+            listen: Vec::new(),
+            bootstrap: Vec::new(),
+            mdns: true,
+            sync_interval: DEFAULT_SYNC_INTERVAL,
+            admission: admission::Config::default(),
+        }
+    }
+}
+
+/// Why a network setting is bad.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct ConfigError {
+    /// The setting, as named in `setu.toml`.
+    pub field: &'static str,
+    /// Why.
+    pub reason: String,
+}
+
+impl Config {
+    /// Checks every setting.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check_network_name(&self.network)?;
+        if self.listen.len() > MAX_LISTEN {
+            return Err(ConfigError {
+                field: "network.listen",
+                reason: format!("at most {MAX_LISTEN} addresses"),
+            });
+        }
+        if self.bootstrap.len() > MAX_BOOTSTRAP {
+            return Err(ConfigError {
+                field: "network.bootstrap",
+                reason: format!("at most {MAX_BOOTSTRAP} addresses"),
+            });
+        }
+        if self.sync_interval < MIN_SYNC_INTERVAL {
+            return Err(ConfigError {
+                field: "network.sync_interval_secs",
+                reason: format!("at least {} ms", MIN_SYNC_INTERVAL.as_millis()),
+            });
+        }
+        Ok(())
+    }
+
+    /// The gossip topic: `setu/NETWORK/records/1`.
+    pub fn topic(&self) -> String {
+        format!("setu/{}/records/1", self.network)
+    }
+
+    /// The request/response protocol: `/setu/NETWORK/sync/1`.
+    pub fn sync_protocol(&self) -> StreamProtocol {
+        // The name is checked by `validate`: ASCII letters, digits and '-'.
+        StreamProtocol::try_from_owned(format!("/setu/{}/sync/1", self.network))
+            .unwrap_or(StreamProtocol::new("/setu/invalid/sync/1"))
+    }
+
+    /// The identify protocol version: `/setu/NETWORK/1`.
+    pub fn identify_protocol(&self) -> String {
+        format!("/setu/{}/1", self.network)
+    }
+}
+
+/// Checks a network name: 1 to 32 of `a-z`, `0-9` and `-`.
+pub fn check_network_name(name: &str) -> Result<(), ConfigError> {
+    let ok = !name.is_empty()
+        && name.len() <= MAX_NETWORK_NAME
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError {
+            field: "network.name",
+            reason: format!(
+                "{name:?}: must be 1 to {MAX_NETWORK_NAME} characters of a-z, 0-9 and '-'"
+            ),
+        })
+    }
+}

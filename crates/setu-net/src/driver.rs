@@ -1,0 +1,1225 @@
+//! The driver: one tokio task owns the swarm and maps its events onto the
+//! replica and the sync state machines of `setu-sync`, and their outputs
+//! back onto swarm calls ([`spec/net.md`](../../../spec/net.md)).
+//!
+//! A [`Handle`] talks to the task over a bounded queue; events go out on a
+//! bounded broadcast channel (a subscriber that lags loses the oldest).
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use futures::StreamExt;
+use libp2p::gossipsub::{self, MessageAcceptance};
+use libp2p::multiaddr::Protocol;
+use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
+use libp2p::swarm::SwarmEvent;
+use libp2p::{Multiaddr, PeerId, Swarm, identify, identity, mdns};
+use serde::Serialize;
+use setu_core::ids::RecordId;
+use setu_store::backend::Backend;
+use setu_store::ingest::{Outcome, Refusal};
+use setu_store::replica::Replica;
+use setu_sync::bulk::{self, Puller};
+use setu_sync::item::{Id, Item};
+use setu_sync::reconcile::{self, Reconciler};
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use crate::Error;
+use crate::admission::Admission;
+use crate::behaviour::{self, BAD_PEER_SCORE, Behaviour, BehaviourEvent};
+use crate::config::Config;
+use crate::message::{MAX_PUSH_BYTES, MAX_PUSH_RECORDS, RefusalCode, Request, Response};
+
+/// A replica shared by the driver and the embedding code.
+pub type Shared<B> = Arc<Mutex<Replica<B>>>;
+
+/// Capacity of the command queue from handles to the driver.
+pub const COMMAND_QUEUE: usize = 64;
+/// Capacity of the event broadcast channel.
+pub const EVENT_CAPACITY: usize = 4096;
+/// How often timers are checked.
+pub const TICK: Duration = Duration::from_millis(100);
+/// Most reconciliation sessions this node answers at once.
+pub const MAX_IN_SESSIONS: usize = 32;
+/// Most sessions one peer may have open with this node.
+pub const MAX_IN_SESSIONS_PER_PEER: usize = 2;
+/// An answered session idle this long is dropped.
+pub const SESSION_TTL: Duration = Duration::from_secs(60);
+/// Most record ids queued to push to one peer; the rest wait for the next
+/// sync round.
+pub const MAX_PENDING_GIVES: usize = 100_000;
+/// Most pushes in flight to one peer.
+pub const MAX_PUSH_INFLIGHT: usize = 2;
+/// Requests one peer may make per second, on average.
+pub const PEER_REQUESTS_PER_SEC: f64 = 100.0;
+/// Requests one peer may make in a burst.
+pub const PEER_REQUEST_BURST: f64 = 400.0;
+/// How long a misbehaving peer stays blocked.
+pub const BAN_DURATION: Duration = Duration::from_secs(600);
+/// First redial delay; it doubles on each failure.
+pub const REDIAL_MIN: Duration = Duration::from_millis(500);
+/// Longest redial delay.
+pub const REDIAL_MAX: Duration = Duration::from_secs(60);
+/// Most addresses redialled.
+pub const MAX_REDIAL_TARGETS: usize = 256;
+/// Received records become searchable within about this long.
+pub const INDEX_FLUSH_INTERVAL: Duration = Duration::from_millis(300);
+/// Bulk mode is used when the peer holds more than this many times our
+/// item count (`spec/sync.md` §6).
+pub const BULK_RATIO: u64 = 4;
+/// Records per bulk batch asked for.
+pub const BULK_ITEMS: u64 = 1024;
+/// Bytes per bulk batch asked for.
+pub const BULK_BYTES: u64 = 2 * 1024 * 1024;
+/// Items read from the store per range call while listing them.
+const ITEMS_CHUNK: usize = 50_000;
+/// Most listen addresses remembered per peer (from identify).
+const MAX_PEER_ADDRS: usize = 8;
+/// How long `start` waits for the listeners to come up.
+const LISTEN_WAIT: Duration = Duration::from_secs(10);
+
+/// How a record arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Via {
+    /// Gossip.
+    Gossip,
+    /// Pushed after reconciliation.
+    Sync,
+    /// Bulk transfer.
+    Bulk,
+}
+
+/// Something that happened on the network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// A record from a peer was stored.
+    RecordReceived {
+        /// Its id.
+        id: RecordId,
+        /// How it came.
+        via: Via,
+        /// From whom.
+        peer: PeerId,
+    },
+    /// A peer connected (its first connection).
+    PeerConnected(PeerId),
+    /// A peer's last connection closed.
+    PeerDisconnected(PeerId),
+    /// A reconciliation session this node started ended.
+    SyncDone {
+        /// With whom.
+        peer: PeerId,
+        /// Whether it completed (false: it failed or was cut short).
+        ok: bool,
+        /// Records found to give the peer.
+        gave: u64,
+    },
+    /// A peer sent invalid data and was disconnected and blocked.
+    PeerBanned {
+        /// Who.
+        peer: PeerId,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Counters since the node started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counters {
+    /// Records stored from gossip.
+    pub via_gossip: u64,
+    /// Records stored from pushes after reconciliation.
+    pub via_sync: u64,
+    /// Records stored from bulk transfers.
+    pub via_bulk: u64,
+    /// Records refused as invalid (bad signature, encoding, schema).
+    pub refused_invalid: u64,
+    /// Records refused by the allow-list or quota.
+    pub refused_admission: u64,
+    /// Records refused by other ingest rules (future ts, chain, withdrawn).
+    pub refused_other: u64,
+    /// Records this node published to gossip.
+    pub gossip_published: u64,
+    /// Records pushed to peers.
+    pub records_pushed: u64,
+    /// Reconciliation sessions started.
+    pub sessions_started: u64,
+    /// Sessions started that completed.
+    pub sessions_done: u64,
+    /// Sessions started that failed.
+    pub sessions_failed: u64,
+    /// Sessions answered for peers.
+    pub sessions_answered: u64,
+    /// Bulk transfers completed.
+    pub bulk_done: u64,
+    /// Peers banned for invalid data.
+    pub peers_banned: u64,
+    /// Requests refused for rate or session limits.
+    pub requests_refused: u64,
+}
+
+/// A connected peer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PeerInfo {
+    /// Its peer id.
+    pub peer_id: String,
+    /// Its address on our connection, and the ones it listens on.
+    pub addresses: Vec<String>,
+    /// Its agent string, from identify.
+    pub agent: Option<String>,
+}
+
+/// The network side of a node's status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NetStatus {
+    /// This node's peer id.
+    pub peer_id: String,
+    /// The network name.
+    pub network: String,
+    /// Addresses this node listens on, with its peer id.
+    pub listen: Vec<String>,
+    /// Connected peers.
+    pub peers: usize,
+    /// Counters.
+    pub counters: Counters,
+}
+
+enum Command {
+    Announce(Vec<Vec<u8>>),
+    SyncNow,
+    Dial(Multiaddr, oneshot::Sender<Result<(), Error>>),
+    Peers(oneshot::Sender<Vec<PeerInfo>>),
+    Status(oneshot::Sender<NetStatus>),
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// A cloneable handle on a running driver.
+#[derive(Debug, Clone)]
+pub struct Handle {
+    tx: mpsc::Sender<Command>,
+    events: broadcast::Sender<Event>,
+    peer_id: PeerId,
+}
+
+impl Handle {
+    /// This node's peer id.
+    pub fn peer_id(&self) -> PeerId {
+        self.peer_id
+    }
+
+    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T, Error> {
+        let (tx, rx) = oneshot::channel();
+        self.tx.send(make(tx)).await.map_err(|_| Error::Stopped)?;
+        rx.await.map_err(|_| Error::Stopped)
+    }
+
+    /// Gossips records this node just stored (published or imported).
+    pub async fn announce(&self, records: Vec<Vec<u8>>) -> Result<(), Error> {
+        self.tx
+            .send(Command::Announce(records))
+            .await
+            .map_err(|_| Error::Stopped)
+    }
+
+    /// Starts a reconciliation round with every connected peer now.
+    pub async fn sync_now(&self) -> Result<(), Error> {
+        self.tx
+            .send(Command::SyncNow)
+            .await
+            .map_err(|_| Error::Stopped)
+    }
+
+    /// Dials an address, and keeps redialling it with backoff.
+    pub async fn dial(&self, addr: Multiaddr) -> Result<(), Error> {
+        self.ask(|tx| Command::Dial(addr, tx)).await?
+    }
+
+    /// Connected peers.
+    pub async fn peers(&self) -> Result<Vec<PeerInfo>, Error> {
+        self.ask(Command::Peers).await
+    }
+
+    /// The network status.
+    pub async fn status(&self) -> Result<NetStatus, Error> {
+        self.ask(Command::Status).await
+    }
+
+    /// Network events from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    /// Stops the driver: closes connections and returns once the task ends.
+    pub async fn shutdown(&self) -> Result<(), Error> {
+        self.ask(Command::Shutdown).await
+    }
+}
+
+/// Starts the driver on the current tokio runtime. Returns once every
+/// listen address is bound.
+pub async fn start<B: Backend + Send + 'static>(
+    cfg: Config,
+    key: identity::Keypair,
+    replica: Shared<B>,
+    own: Option<setu_core::ids::AuthorKey>,
+) -> Result<(Handle, tokio::task::JoinHandle<()>), Error> {
+    cfg.validate().map_err(Error::Config)?;
+    let peer_id = key.public().to_peer_id();
+    let mut swarm = behaviour::swarm(&cfg, key)?;
+    for addr in &cfg.listen {
+        swarm.listen_on(addr.clone()).map_err(|e| Error::Listen {
+            addr: addr.to_string(),
+            reason: e.to_string(),
+        })?;
+    }
+    // Wait until every listener reports an address (or fails).
+    let mut listening = Vec::new();
+    let deadline = tokio::time::Instant::now() + LISTEN_WAIT;
+    let mut up = 0;
+    while up < cfg.listen.len() {
+        let ev = tokio::time::timeout_at(deadline, swarm.select_next_some())
+            .await
+            .map_err(|_| Error::Listen {
+                addr: format!("{:?}", cfg.listen),
+                reason: "timed out waiting for the listener".into(),
+            })?;
+        match ev {
+            SwarmEvent::NewListenAddr { address, .. } => {
+                listening.push(address);
+                up += 1;
+            }
+            SwarmEvent::ListenerError { error, .. }
+            | SwarmEvent::ListenerClosed {
+                reason: Err(error), ..
+            } => {
+                return Err(Error::Listen {
+                    addr: format!("{:?}", cfg.listen),
+                    reason: error.to_string(),
+                });
+            }
+            _ => {}
+        }
+    }
+    let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
+    let (events, _) = broadcast::channel(EVENT_CAPACITY);
+    let mut driver = Driver {
+        topic: gossipsub::IdentTopic::new(cfg.topic()),
+        admission: Admission::new(cfg.admission.clone(), own),
+        sync_cfg: reconcile::Config::default(),
+        cfg,
+        swarm,
+        replica,
+        events: events.clone(),
+        listening,
+        counters: Counters::default(),
+        peers: HashMap::new(),
+        out: HashMap::new(),
+        pending: HashMap::new(),
+        inbound: HashMap::new(),
+        gives: HashMap::new(),
+        inflight: HashMap::new(),
+        banned: HashMap::new(),
+        redial: HashMap::new(),
+        next_session: 1,
+        index_dirty: false,
+        last_flush: Instant::now(),
+    };
+    for addr in driver.cfg.bootstrap.clone() {
+        driver.add_redial(addr, true);
+    }
+    let task = tokio::spawn(async move { driver.run(rx).await });
+    Ok((
+        Handle {
+            tx,
+            events,
+            peer_id,
+        },
+        task,
+    ))
+}
+
+#[derive(Debug)]
+struct Peer {
+    agent: Option<String>,
+    addrs: Vec<Multiaddr>,
+    last_sync: Option<Instant>,
+    tokens: f64,
+    refilled: Instant,
+}
+
+enum Out {
+    Reconcile {
+        session: u64,
+        rec: Reconciler,
+        first: bool,
+        after_bulk: bool,
+        gave: u64,
+    },
+    Bulk {
+        puller: Puller,
+    },
+}
+
+enum Pending {
+    Session,
+    Push,
+}
+
+struct Inbound {
+    rec: Reconciler,
+    touched: Instant,
+}
+
+struct Redial {
+    delay: Duration,
+    next_at: Instant,
+    peer: Option<PeerId>,
+}
+
+struct Driver<B: Backend> {
+    cfg: Config,
+    swarm: Swarm<Behaviour>,
+    replica: Shared<B>,
+    topic: gossipsub::IdentTopic,
+    admission: Admission,
+    sync_cfg: reconcile::Config,
+    events: broadcast::Sender<Event>,
+    listening: Vec<Multiaddr>,
+    counters: Counters,
+    peers: HashMap<PeerId, Peer>,
+    out: HashMap<PeerId, Out>,
+    pending: HashMap<OutboundRequestId, (PeerId, Pending)>,
+    inbound: HashMap<(PeerId, u64), Inbound>,
+    gives: HashMap<PeerId, VecDeque<Id>>,
+    inflight: HashMap<PeerId, usize>,
+    banned: HashMap<PeerId, Instant>,
+    redial: HashMap<Multiaddr, Redial>,
+    next_session: u64,
+    index_dirty: bool,
+    last_flush: Instant,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+fn without_p2p(addr: &Multiaddr) -> Multiaddr {
+    addr.iter()
+        .filter(|p| !matches!(p, Protocol::P2p(_)))
+        .collect()
+}
+
+fn peer_of(addr: &Multiaddr) -> Option<PeerId> {
+    addr.iter().find_map(|p| match p {
+        Protocol::P2p(id) => Some(id),
+        _ => None,
+    })
+}
+
+#[derive(Default)]
+struct Report {
+    stored: u64,
+    refused: u64,
+    invalid: Option<String>,
+}
+
+impl<B: Backend + Send + 'static> Driver<B> {
+    async fn run(&mut self, mut rx: mpsc::Receiver<Command>) {
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                cmd = rx.recv() => match cmd {
+                    Some(Command::Shutdown(done)) => {
+                        self.flush_index();
+                        let _ = done.send(());
+                        return;
+                    }
+                    Some(cmd) => self.command(cmd),
+                    None => {
+                        self.flush_index();
+                        return;
+                    }
+                },
+                ev = self.swarm.select_next_some() => self.swarm_event(ev),
+                _ = tick.tick() => self.timers(),
+            }
+        }
+    }
+
+    fn replica(&self) -> MutexGuard<'_, Replica<B>> {
+        // A panic while holding the lock leaves the replica as sled left it:
+        // every write is atomic, so the data is still consistent.
+        self.replica.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn emit(&self, e: Event) {
+        let _ = self.events.send(e);
+    }
+
+    fn command(&mut self, cmd: Command) {
+        match cmd {
+            Command::Announce(records) => {
+                for r in records {
+                    match self
+                        .swarm
+                        .behaviour_mut()
+                        .gossipsub
+                        .publish(self.topic.clone(), r)
+                    {
+                        Ok(_) => self.counters.gossip_published += 1,
+                        // No peers yet, or already sent: reconciliation
+                        // delivers it later.
+                        Err(e) => tracing::debug!("gossip publish: {e}"),
+                    }
+                }
+            }
+            Command::SyncNow => {
+                let peers: Vec<PeerId> = self.peers.keys().copied().collect();
+                for p in peers {
+                    self.start_sync(p, false);
+                }
+            }
+            Command::Dial(addr, reply) => {
+                let r = self.swarm.dial(addr.clone()).map_err(|e| Error::Dial {
+                    addr: addr.to_string(),
+                    reason: e.to_string(),
+                });
+                if r.is_ok() {
+                    self.add_redial(addr, false);
+                }
+                let _ = reply.send(r);
+            }
+            Command::Peers(reply) => {
+                let mut out: Vec<PeerInfo> = self
+                    .peers
+                    .iter()
+                    .map(|(id, p)| PeerInfo {
+                        peer_id: id.to_string(),
+                        addresses: p.addrs.iter().map(ToString::to_string).collect(),
+                        agent: p.agent.clone(),
+                    })
+                    .collect();
+                out.sort_by(|a, b| a.peer_id.cmp(&b.peer_id));
+                let _ = reply.send(out);
+            }
+            Command::Status(reply) => {
+                let me = *self.swarm.local_peer_id();
+                let _ = reply.send(NetStatus {
+                    peer_id: me.to_string(),
+                    network: self.cfg.network.clone(),
+                    listen: self
+                        .listening
+                        .iter()
+                        .map(|a| a.clone().with(Protocol::P2p(me)).to_string())
+                        .collect(),
+                    peers: self.peers.len(),
+                    counters: self.counters,
+                });
+            }
+            Command::Shutdown(_) => {}
+        }
+    }
+
+    fn add_redial(&mut self, addr: Multiaddr, dial_now: bool) {
+        if self.redial.len() >= MAX_REDIAL_TARGETS && !self.redial.contains_key(&addr) {
+            return;
+        }
+        let now = Instant::now();
+        self.redial.entry(addr).or_insert(Redial {
+            delay: REDIAL_MIN,
+            next_at: if dial_now { now } else { now + REDIAL_MIN },
+            peer: None,
+        });
+    }
+
+    fn timers(&mut self) {
+        let now = Instant::now();
+        // Redial known addresses that are not connected.
+        let due: Vec<Multiaddr> = self
+            .redial
+            .iter()
+            .filter(|(_, r)| r.next_at <= now)
+            .filter(|(_, r)| {
+                r.peer
+                    .is_none_or(|p| !self.swarm.is_connected(&p) && !self.banned.contains_key(&p))
+            })
+            .map(|(a, _)| a.clone())
+            .collect();
+        for addr in due {
+            if let Some(r) = self.redial.get_mut(&addr) {
+                r.next_at = now + r.delay;
+                r.delay = (r.delay * 2).min(REDIAL_MAX);
+            }
+            if let Err(e) = self.swarm.dial(addr.clone()) {
+                tracing::debug!("dial {addr}: {e}");
+            }
+        }
+        // Periodic sync with every connected peer.
+        let interval = self.cfg.sync_interval;
+        let due: Vec<PeerId> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| {
+                p.last_sync
+                    .is_none_or(|t| now.duration_since(t) >= interval)
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for p in due {
+            self.start_sync(p, false);
+        }
+        self.inbound
+            .retain(|_, s| now.duration_since(s.touched) < SESSION_TTL);
+        let unban: Vec<PeerId> = self
+            .banned
+            .iter()
+            .filter(|(_, t)| now.duration_since(**t) >= BAN_DURATION)
+            .map(|(p, _)| *p)
+            .collect();
+        for p in unban {
+            self.banned.remove(&p);
+            self.swarm.behaviour_mut().blocked.unblock_peer(p);
+        }
+        if self.index_dirty && now.duration_since(self.last_flush) >= INDEX_FLUSH_INTERVAL {
+            self.flush_index();
+        }
+    }
+
+    fn flush_index(&mut self) {
+        if !self.index_dirty {
+            return;
+        }
+        if let Err(e) = self.replica().flush_index() {
+            tracing::warn!("index flush: {e}");
+        }
+        self.index_dirty = false;
+        self.last_flush = Instant::now();
+    }
+
+    fn items(&self) -> Vec<Item> {
+        let replica = self.replica();
+        let mut out = Vec::new();
+        let mut after = None;
+        loop {
+            let chunk = match replica.store().ts_range(after, ITEMS_CHUNK) {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!("listing items: {e}");
+                    break;
+                }
+            };
+            let n = chunk.len();
+            out.extend(chunk.iter().map(|(ts, id)| Item { ts: *ts, id: id.0 }));
+            after = chunk.last().copied();
+            if n < ITEMS_CHUNK {
+                break;
+            }
+        }
+        out
+    }
+
+    fn record_count(&self) -> u64 {
+        self.replica()
+            .store()
+            .meta()
+            .map(|m| m.records)
+            .unwrap_or(0)
+    }
+
+    fn load(&self, id: &Id) -> Option<Vec<u8>> {
+        self.replica().store().get(&RecordId(*id)).ok().flatten()
+    }
+
+    fn punish(&mut self, peer: PeerId, reason: String) {
+        if self.banned.contains_key(&peer) {
+            return;
+        }
+        tracing::warn!(%peer, "banning peer: {reason}");
+        self.counters.peers_banned += 1;
+        let b = self.swarm.behaviour_mut();
+        b.gossipsub.set_application_score(&peer, BAD_PEER_SCORE);
+        b.blocked.block_peer(peer);
+        let _ = self.swarm.disconnect_peer_id(peer);
+        self.banned.insert(peer, Instant::now());
+        self.forget(&peer);
+        self.emit(Event::PeerBanned { peer, reason });
+    }
+
+    fn forget(&mut self, peer: &PeerId) {
+        if let Some(Out::Reconcile { .. } | Out::Bulk { .. }) = self.out.remove(peer) {
+            self.counters.sessions_failed += 1;
+        }
+        self.gives.remove(peer);
+        self.inflight.remove(peer);
+        self.inbound.retain(|(p, _), _| p != peer);
+    }
+
+    /// Admits, checks and stores records from a peer.
+    fn ingest(&mut self, peer: PeerId, records: Vec<Vec<u8>>, via: Via) -> Report {
+        let mut rep = Report::default();
+        let now = now_ms();
+        let mut admitted = Vec::with_capacity(records.len());
+        let mut authors = Vec::with_capacity(records.len());
+        for r in records {
+            if self.admission.is_active() {
+                match setu_core::record::parse(r.clone()) {
+                    Ok(p) => {
+                        let author = p.envelope().author;
+                        if let Err(e) = self.admission.check(&author, r.len(), now) {
+                            tracing::debug!(%peer, "refused: {e}");
+                            self.counters.refused_admission += 1;
+                            rep.refused += 1;
+                            continue;
+                        }
+                        authors.push(Some((author, r.len())));
+                    }
+                    Err(e) => {
+                        self.counters.refused_invalid += 1;
+                        rep.refused += 1;
+                        rep.invalid = Some(format!("invalid record: {e}"));
+                        continue;
+                    }
+                }
+            } else {
+                authors.push(None);
+            }
+            admitted.push(r);
+        }
+        if admitted.is_empty() {
+            return rep;
+        }
+        let result = self.replica().ingest(admitted, now);
+        let ingested = match result {
+            Ok(i) => i,
+            Err(e) => {
+                tracing::error!("store: {e}");
+                rep.refused += authors.len() as u64;
+                return rep;
+            }
+        };
+        for (o, author) in ingested.outcomes.into_iter().zip(authors) {
+            match o {
+                Outcome::Stored { id, .. } => {
+                    rep.stored += 1;
+                    self.index_dirty = true;
+                    if let Some((a, len)) = author {
+                        self.admission.charge(&a, len, now);
+                    }
+                    match via {
+                        Via::Gossip => self.counters.via_gossip += 1,
+                        Via::Sync => self.counters.via_sync += 1,
+                        Via::Bulk => self.counters.via_bulk += 1,
+                    }
+                    self.emit(Event::RecordReceived { id, via, peer });
+                }
+                Outcome::Duplicate(_) => {}
+                Outcome::Refused { why, .. } => {
+                    rep.refused += 1;
+                    if let Refusal::Invalid(e) = &why {
+                        self.counters.refused_invalid += 1;
+                        rep.invalid = Some(format!("invalid record: {e}"));
+                    } else {
+                        self.counters.refused_other += 1;
+                    }
+                }
+            }
+        }
+        rep
+    }
+
+    fn send(&mut self, peer: PeerId, req: Request, kind: Pending) {
+        let id = self
+            .swarm
+            .behaviour_mut()
+            .sync
+            .send_request(&peer, req.encode());
+        self.pending.insert(id, (peer, kind));
+    }
+
+    fn start_sync(&mut self, peer: PeerId, after_bulk: bool) {
+        if self.out.contains_key(&peer) || self.banned.contains_key(&peer) {
+            return;
+        }
+        if let Some(p) = self.peers.get_mut(&peer) {
+            p.last_sync = Some(Instant::now());
+        }
+        let items = self.items();
+        let count = items.len() as u64;
+        let (rec, msg) = Reconciler::initiate(items, self.sync_cfg);
+        let session = self.next_session;
+        self.next_session += 1;
+        self.counters.sessions_started += 1;
+        self.out.insert(
+            peer,
+            Out::Reconcile {
+                session,
+                rec,
+                first: true,
+                after_bulk,
+                gave: 0,
+            },
+        );
+        self.send(
+            peer,
+            Request::Sync {
+                session,
+                count,
+                msg,
+            },
+            Pending::Session,
+        );
+    }
+
+    fn end_session(&mut self, peer: PeerId, ok: bool) {
+        let gave = match self.out.remove(&peer) {
+            Some(Out::Reconcile { gave, .. }) => gave,
+            _ => 0,
+        };
+        if ok {
+            self.counters.sessions_done += 1;
+        } else {
+            self.counters.sessions_failed += 1;
+        }
+        self.emit(Event::SyncDone { peer, ok, gave });
+    }
+
+    fn queue_gives(&mut self, peer: PeerId, ids: Vec<Id>) {
+        let q = self.gives.entry(peer).or_default();
+        for id in ids {
+            if q.len() >= MAX_PENDING_GIVES {
+                break;
+            }
+            q.push_back(id);
+        }
+        self.pump(peer);
+    }
+
+    /// Sends pushes to `peer` while under the in-flight cap.
+    fn pump(&mut self, peer: PeerId) {
+        while self.inflight.get(&peer).copied().unwrap_or(0) < MAX_PUSH_INFLIGHT {
+            let mut batch = Vec::new();
+            let mut bytes = 0;
+            while batch.len() < MAX_PUSH_RECORDS && bytes < MAX_PUSH_BYTES {
+                let Some(id) = self.gives.get_mut(&peer).and_then(|q| q.pop_front()) else {
+                    break;
+                };
+                if let Some(r) = self.load(&id) {
+                    bytes += r.len();
+                    batch.push(r);
+                }
+            }
+            if batch.is_empty() {
+                return;
+            }
+            self.counters.records_pushed += batch.len() as u64;
+            *self.inflight.entry(peer).or_default() += 1;
+            self.send(peer, Request::Push(batch), Pending::Push);
+        }
+    }
+
+    fn allow_request(&mut self, peer: &PeerId) -> bool {
+        let Some(p) = self.peers.get_mut(peer) else {
+            return true;
+        };
+        let now = Instant::now();
+        let dt = now.duration_since(p.refilled).as_secs_f64();
+        p.tokens = (p.tokens + dt * PEER_REQUESTS_PER_SEC).min(PEER_REQUEST_BURST);
+        p.refilled = now;
+        if p.tokens >= 1.0 {
+            p.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn respond(&mut self, channel: ResponseChannel<Vec<u8>>, resp: Response) {
+        if self
+            .swarm
+            .behaviour_mut()
+            .sync
+            .send_response(channel, resp.encode())
+            .is_err()
+        {
+            tracing::debug!("response dropped: connection closed");
+        }
+    }
+
+    fn refuse(&mut self, channel: ResponseChannel<Vec<u8>>, code: RefusalCode, reason: String) {
+        self.respond(channel, Response::Refused { code, reason });
+    }
+
+    fn on_request(&mut self, peer: PeerId, bytes: Vec<u8>, channel: ResponseChannel<Vec<u8>>) {
+        if !self.allow_request(&peer) {
+            self.counters.requests_refused += 1;
+            return self.refuse(channel, RefusalCode::Busy, "rate limit".into());
+        }
+        let req = match Request::decode(&bytes) {
+            Ok(r) => r,
+            Err(e) => {
+                self.refuse(channel, RefusalCode::Malformed, e.to_string());
+                return self.punish(peer, format!("malformed request: {e}"));
+            }
+        };
+        match req {
+            Request::Sync {
+                session,
+                count: _,
+                msg,
+            } => {
+                let key = (peer, session);
+                if !self.inbound.contains_key(&key) {
+                    let mine = self.inbound.keys().filter(|(p, _)| *p == peer).count();
+                    if self.inbound.len() >= MAX_IN_SESSIONS || mine >= MAX_IN_SESSIONS_PER_PEER {
+                        self.counters.requests_refused += 1;
+                        return self.refuse(
+                            channel,
+                            RefusalCode::Sessions,
+                            "too many sessions".into(),
+                        );
+                    }
+                    let items = self.items();
+                    self.counters.sessions_answered += 1;
+                    self.inbound.insert(
+                        key,
+                        Inbound {
+                            rec: Reconciler::respond(items, self.sync_cfg),
+                            touched: Instant::now(),
+                        },
+                    );
+                }
+                let Some(s) = self.inbound.get_mut(&key) else {
+                    return;
+                };
+                s.touched = Instant::now();
+                match s.rec.handle(&msg) {
+                    Ok(step) => {
+                        if step.done {
+                            self.inbound.remove(&key);
+                        }
+                        let count = self.record_count();
+                        let msg = step
+                            .reply
+                            .unwrap_or_else(|| vec![setu_sync::wire::VERSION, 0, 0]);
+                        self.respond(channel, Response::Sync { count, msg });
+                        self.queue_gives(peer, step.give);
+                    }
+                    Err(e) => {
+                        self.inbound.remove(&key);
+                        self.refuse(channel, RefusalCode::Malformed, e.to_string());
+                        self.punish(peer, format!("bad sync message: {e}"));
+                    }
+                }
+            }
+            Request::Bulk(b) => match bulk::Request::decode(&b) {
+                Ok(req) => {
+                    let items = self.items();
+                    let replica = self.replica();
+                    let batch = bulk::serve(&items, &req, &mut |id| {
+                        replica.store().get(&RecordId(*id)).ok().flatten()
+                    });
+                    drop(replica);
+                    self.respond(channel, Response::Bulk(batch.encode()));
+                }
+                Err(e) => {
+                    self.refuse(channel, RefusalCode::Malformed, e.to_string());
+                    self.punish(peer, format!("bad bulk request: {e}"));
+                }
+            },
+            Request::Push(records) => {
+                let rep = self.ingest(peer, records, Via::Sync);
+                self.respond(
+                    channel,
+                    Response::PushAck {
+                        stored: rep.stored,
+                        refused: rep.refused,
+                    },
+                );
+                if let Some(why) = rep.invalid {
+                    self.punish(peer, why);
+                }
+            }
+        }
+    }
+
+    fn on_response(&mut self, peer: PeerId, id: OutboundRequestId, bytes: Vec<u8>) {
+        let Some((_, kind)) = self.pending.remove(&id) else {
+            return;
+        };
+        let resp = match Response::decode(&bytes) {
+            Ok(r) => r,
+            Err(e) => {
+                if matches!(kind, Pending::Push) {
+                    self.push_done(peer);
+                }
+                return self.punish(peer, format!("malformed response: {e}"));
+            }
+        };
+        match (kind, resp) {
+            (Pending::Push, Response::PushAck { .. }) => self.push_done(peer),
+            (Pending::Push, _) => self.push_done(peer),
+            (Pending::Session, Response::Sync { count: theirs, msg }) => {
+                self.on_sync_reply(peer, theirs, msg)
+            }
+            (Pending::Session, Response::Bulk(b)) => self.on_bulk(peer, b),
+            (Pending::Session, Response::Refused { code, reason }) => {
+                tracing::debug!(%peer, ?code, "sync refused: {reason}");
+                self.end_session(peer, false);
+            }
+            (Pending::Session, other) => {
+                self.end_session(peer, false);
+                self.punish(peer, format!("unexpected response {other:?}"));
+            }
+        }
+    }
+
+    fn push_done(&mut self, peer: PeerId) {
+        if let Some(n) = self.inflight.get_mut(&peer) {
+            *n = n.saturating_sub(1);
+        }
+        self.pump(peer);
+    }
+
+    fn on_sync_reply(&mut self, peer: PeerId, theirs: u64, msg: Vec<u8>) {
+        let mine = self.record_count();
+        let Some(Out::Reconcile {
+            session,
+            rec,
+            first,
+            after_bulk,
+            gave,
+        }) = self.out.get_mut(&peer)
+        else {
+            return;
+        };
+        let session = *session;
+        if *first && !*after_bulk {
+            if mine.saturating_mul(BULK_RATIO) < theirs {
+                // Far behind: stream everything, then reconcile once more.
+                let (puller, req) = Puller::start(BULK_ITEMS, BULK_BYTES);
+                self.out.insert(peer, Out::Bulk { puller });
+                self.send(peer, Request::Bulk(req), Pending::Session);
+                return;
+            }
+        }
+        *first = false;
+        match rec.handle(&msg) {
+            Ok(step) => {
+                *gave += step.give.len() as u64;
+                self.queue_gives(peer, step.give);
+                match step.reply {
+                    Some(reply) if !step.done => {
+                        let count = self.record_count();
+                        self.send(
+                            peer,
+                            Request::Sync {
+                                session,
+                                count,
+                                msg: reply,
+                            },
+                            Pending::Session,
+                        );
+                    }
+                    _ => self.end_session(peer, true),
+                }
+            }
+            Err(e) => {
+                self.end_session(peer, false);
+                self.punish(peer, format!("bad sync reply: {e}"));
+            }
+        }
+    }
+
+    fn on_bulk(&mut self, peer: PeerId, batch: Vec<u8>) {
+        let Some(Out::Bulk { puller }) = self.out.get_mut(&peer) else {
+            return;
+        };
+        match puller.handle(&batch) {
+            Ok(records) => {
+                let next = puller.next_request();
+                let rep = self.ingest(peer, records, Via::Bulk);
+                if let Some(why) = rep.invalid {
+                    self.end_session(peer, false);
+                    return self.punish(peer, why);
+                }
+                match next {
+                    Some(req) => self.send(peer, Request::Bulk(req), Pending::Session),
+                    None => {
+                        self.counters.bulk_done += 1;
+                        self.out.remove(&peer);
+                        self.start_sync(peer, true);
+                    }
+                }
+            }
+            Err(e) => {
+                self.end_session(peer, false);
+                self.punish(peer, format!("bad bulk batch: {e}"));
+            }
+        }
+    }
+
+    fn on_gossip(&mut self, source: PeerId, id: gossipsub::MessageId, data: Vec<u8>) {
+        let rep = self.ingest(source, vec![data], Via::Gossip);
+        let verdict = if rep.invalid.is_some() {
+            MessageAcceptance::Reject
+        } else if rep.stored > 0 {
+            MessageAcceptance::Accept
+        } else {
+            MessageAcceptance::Ignore
+        };
+        self.swarm
+            .behaviour_mut()
+            .gossipsub
+            .report_message_validation_result(&id, &source, verdict);
+        if let Some(why) = rep.invalid {
+            self.punish(source, format!("gossiped {why}"));
+        }
+    }
+
+    fn swarm_event(&mut self, ev: SwarmEvent<BehaviourEvent>) {
+        match ev {
+            SwarmEvent::NewListenAddr { address, .. } => {
+                if !self.listening.contains(&address) {
+                    self.listening.push(address);
+                }
+            }
+            SwarmEvent::ConnectionEstablished {
+                peer_id,
+                endpoint,
+                num_established,
+                ..
+            } => {
+                let remote = endpoint.get_remote_address().clone();
+                if endpoint.is_dialer() {
+                    let bare = without_p2p(&remote);
+                    for (addr, r) in self.redial.iter_mut() {
+                        if without_p2p(addr) == bare && peer_of(addr).is_none_or(|p| p == peer_id) {
+                            r.peer = Some(peer_id);
+                            r.delay = REDIAL_MIN;
+                        }
+                    }
+                }
+                if num_established.get() == 1 {
+                    self.peers.insert(
+                        peer_id,
+                        Peer {
+                            agent: None,
+                            addrs: vec![remote],
+                            last_sync: None,
+                            tokens: PEER_REQUEST_BURST,
+                            refilled: Instant::now(),
+                        },
+                    );
+                    self.emit(Event::PeerConnected(peer_id));
+                    // The dialer syncs on a new connection; the timer covers
+                    // the other side.
+                    if endpoint.is_dialer() {
+                        self.start_sync(peer_id, false);
+                    } else if let Some(p) = self.peers.get_mut(&peer_id) {
+                        p.last_sync = Some(Instant::now());
+                    }
+                }
+            }
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                num_established,
+                ..
+            } => {
+                if num_established == 0 {
+                    self.peers.remove(&peer_id);
+                    self.forget(&peer_id);
+                    self.pending.retain(|_, (p, _)| *p != peer_id);
+                    let now = Instant::now();
+                    for r in self.redial.values_mut() {
+                        if r.peer == Some(peer_id) {
+                            r.next_at = now + r.delay;
+                        }
+                    }
+                    self.emit(Event::PeerDisconnected(peer_id));
+                }
+            }
+            SwarmEvent::Behaviour(b) => self.behaviour_event(b),
+            _ => {}
+        }
+    }
+
+    fn behaviour_event(&mut self, ev: BehaviourEvent) {
+        match ev {
+            BehaviourEvent::Gossipsub(gossipsub::Event::Message {
+                propagation_source,
+                message_id,
+                message,
+            }) => self.on_gossip(propagation_source, message_id, message.data),
+            BehaviourEvent::Sync(request_response::Event::Message { peer, message, .. }) => {
+                match message {
+                    request_response::Message::Request {
+                        request, channel, ..
+                    } => self.on_request(peer, request, channel),
+                    request_response::Message::Response {
+                        request_id,
+                        response,
+                    } => self.on_response(peer, request_id, response),
+                }
+            }
+            BehaviourEvent::Sync(request_response::Event::OutboundFailure {
+                peer,
+                request_id,
+                error,
+                ..
+            }) => {
+                tracing::debug!(%peer, "request failed: {error}");
+                match self.pending.remove(&request_id) {
+                    Some((_, Pending::Push)) => self.push_done(peer),
+                    Some((_, Pending::Session)) => self.end_session(peer, false),
+                    None => {}
+                }
+            }
+            BehaviourEvent::Sync(request_response::Event::InboundFailure {
+                peer, error, ..
+            }) => {
+                if let request_response::InboundFailure::Io(e) = &error
+                    && e.kind() == std::io::ErrorKind::InvalidData
+                {
+                    self.punish(peer, format!("bad frame: {e}"));
+                }
+            }
+            BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. }) => {
+                if info.protocol_version != self.cfg.identify_protocol() {
+                    tracing::info!(%peer_id, "other network ({}); disconnecting", info.protocol_version);
+                    let _ = self.swarm.disconnect_peer_id(peer_id);
+                    return;
+                }
+                if let Some(p) = self.peers.get_mut(&peer_id) {
+                    p.agent = Some(info.agent_version.chars().take(64).collect());
+                    for a in info.listen_addrs.into_iter().take(MAX_PEER_ADDRS) {
+                        if !p.addrs.contains(&a) && p.addrs.len() < MAX_PEER_ADDRS {
+                            p.addrs.push(a);
+                        }
+                    }
+                }
+            }
+            BehaviourEvent::Mdns(mdns::Event::Discovered(list)) => {
+                let me = *self.swarm.local_peer_id();
+                let mut seen = HashSet::new();
+                for (peer, addr) in list {
+                    if peer == me || self.banned.contains_key(&peer) || !seen.insert(peer) {
+                        continue;
+                    }
+                    let addr = addr.with(Protocol::P2p(peer));
+                    self.add_redial(addr.clone(), false);
+                    if !self.swarm.is_connected(&peer) {
+                        let _ = self.swarm.dial(addr);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}

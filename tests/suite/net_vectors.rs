@@ -1,0 +1,1 @@
+//! Placeholder: the network frame vectors are being written.
