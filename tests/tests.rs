@@ -3,6 +3,7 @@
 mod suite {
     pub mod crash;
     pub mod net_vectors;
+    pub mod network;
     pub mod sync_vectors;
     pub mod vectors;
 }

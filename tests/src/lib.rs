@@ -1,6 +1,7 @@
 //! Support code for the cross-crate tests in `tests.rs`, and the generator
 //! of `spec/vectors/records.json`.
 
+pub mod net;
 pub mod sync_vectors;
 pub mod vectors;
 

@@ -1,1 +1,509 @@
-//! placeholder
+//! # setu
+//!
+//! Embed a setu node: a replica of the catalogue on disk (sled and a
+//! tantivy index) kept in step with its peers over libp2p. National portals
+//! use this crate; the `setu` daemon is built on it.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), setu::Error> {
+//! use setu::{Config, Node};
+//!
+//! let mut cfg = Config::new("my-node-data");
+//! cfg.net.listen = vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()];
+//! cfg.key = Some(setu::SecretKey::generate()); // publish as this key
+//! let node = Node::start(cfg).await?;
+//! let mut events = node.subscribe();
+//! let published = node.publish(serde_json::json!({ /* a practice body */ })).await?;
+//! let hits = node.query(setu::Query { text: Some("digital centre".into()), ..Default::default() }).await?;
+//! node.shutdown().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Every method is async and does its store work on tokio's blocking pool,
+//! so a slow disk never stalls the network task.
+
+#![deny(missing_docs)]
+
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use setu_core::ids::{AuthorKey, RecordId};
+use setu_store::backend::sled::SledBackend;
+use setu_store::chain::State;
+use setu_store::replica::{self, ImportProgress, PublishError, Published, Replica, Row};
+use tokio::sync::broadcast;
+
+pub use setu_core::keys::SecretKey;
+pub use setu_net::config::Config as NetConfig;
+pub use setu_net::driver::{Counters, Event, NetStatus, PeerInfo, Via};
+pub use setu_net::{Multiaddr, PeerId};
+pub use setu_store::query::{Facets, Hit, Hits, Query};
+
+/// The file in the data directory that holds the node's transport key
+/// (its libp2p identity, not its publishing key).
+pub const NODE_KEY_FILE: &str = "node-key";
+
+/// Node settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The data directory; created if missing.
+    pub data_dir: PathBuf,
+    /// The publishing key; without one the node replicates but cannot
+    /// publish.
+    pub key: Option<SecretKey>,
+    /// Network settings.
+    pub net: NetConfig,
+    /// Store settings.
+    pub replica: replica::Config,
+}
+
+impl Config {
+    /// Defaults, with data in `data_dir`.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Config {
+        Config {
+            data_dir: data_dir.into(),
+            key: None,
+            net: NetConfig::default(),
+            replica: replica::Config::default(),
+        }
+    }
+}
+
+/// Why a node operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The store failed.
+    #[error("{0}")]
+    Store(#[from] setu_store::Error),
+    /// Publishing failed.
+    #[error("{0}")]
+    Publish(#[from] PublishError),
+    /// The network failed.
+    #[error("{0}")]
+    Net(#[from] setu_net::Error),
+    /// The node has no publishing key.
+    #[error("this node has no publishing key (publisher.key_file in setu.toml)")]
+    NoKey,
+    /// A file could not be read or written.
+    #[error("{path}: {reason}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// A blocking task failed.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+/// A practice and its revisions, as `GET /v1/practices/{id}` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PracticeView {
+    /// The publisher.
+    pub author: AuthorKey,
+    /// The practice id.
+    pub practice_id: String,
+    /// The record shown: the one asked for, else the current revision.
+    pub record_id: RecordId,
+    /// Its revision number.
+    pub revision: u64,
+    /// When it was signed (ms since the Unix epoch).
+    pub ts: u64,
+    /// True if the practice was withdrawn.
+    pub withdrawn: bool,
+    /// The current revision's id, if the practice is active.
+    pub current: Option<RecordId>,
+    /// The body of the record shown.
+    pub body: serde_json::Value,
+    /// Every linked revision, oldest first (when asked for).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<Vec<RevisionView>>,
+}
+
+/// One revision in a history.
+#[derive(Debug, Clone, Serialize)]
+pub struct RevisionView {
+    /// Its record id.
+    pub id: RecordId,
+    /// Its revision number.
+    pub revision: u64,
+    /// When it was signed.
+    pub ts: u64,
+}
+
+/// Where a practice lookup went wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LookupError {
+    /// Nothing by that id.
+    #[error("no record or practice {0:?} in this replica")]
+    NotFound(String),
+    /// Several publishers use that practice id.
+    #[error("{} publishers have a practice {id:?}; pass publisher= one of {}", .authors.len(), .authors.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))]
+    Ambiguous {
+        /// The practice id.
+        id: String,
+        /// Its publishers.
+        authors: Vec<AuthorKey>,
+    },
+}
+
+/// Node status: the replica and the network.
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    /// The replica.
+    pub replica: replica::Status,
+    /// The network.
+    pub net: NetStatus,
+    /// The publishing key, if any.
+    pub publisher: Option<AuthorKey>,
+}
+
+struct Inner {
+    replica: setu_net::driver::Shared<SledBackend>,
+    net: setu_net::driver::Handle,
+    key: Option<SecretKey>,
+    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+/// A running node. Cheap to clone; every clone drives the same node.
+#[derive(Clone)]
+pub struct Node {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node")
+            .field("peer_id", &self.inner.net.peer_id())
+            .finish()
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+fn node_key(dir: &Path) -> Result<setu_net::identity::Keypair, Error> {
+    let path = dir.join(NODE_KEY_FILE);
+    let io = |e: std::io::Error| Error::Io {
+        path: path.clone(),
+        reason: e.to_string(),
+    };
+    let seed: [u8; 32] = match std::fs::read(&path) {
+        Ok(b) => b.try_into().map_err(|b: Vec<u8>| Error::Io {
+            path: path.clone(),
+            reason: format!("{} bytes; a node key is 32 bytes", b.len()),
+        })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let seed = SecretKey::generate().seed();
+            write_private(&path, &seed).map_err(io)?;
+            seed
+        }
+        Err(e) => return Err(io(e)),
+    };
+    setu_net::identity::Keypair::ed25519_from_bytes(seed).map_err(|e| Error::Io {
+        path,
+        reason: e.to_string(),
+    })
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    let mut f = o.open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+impl Node {
+    /// Opens (or creates) the data directory, binds the listen addresses
+    /// and starts replicating.
+    pub async fn start(cfg: Config) -> Result<Node, Error> {
+        let dir = cfg.data_dir.clone();
+        let rcfg = cfg.replica;
+        let (replica, key) = tokio::task::spawn_blocking(move || -> Result<_, Error> {
+            if !dir.join(replica::FORMAT_FILE).exists() {
+                Replica::create(&dir)?;
+            }
+            let key = node_key(&dir)?;
+            Ok((Replica::open(&dir, rcfg)?, key))
+        })
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))??;
+        let replica = Arc::new(Mutex::new(replica));
+        let own = cfg.key.as_ref().map(SecretKey::author);
+        let (net, task) = setu_net::driver::start(cfg.net, key, replica.clone(), own).await?;
+        Ok(Node {
+            inner: Arc::new(Inner {
+                replica,
+                net,
+                key: cfg.key,
+                task: Mutex::new(Some(task)),
+            }),
+        })
+    }
+
+    /// This node's peer id.
+    pub fn peer_id(&self) -> PeerId {
+        self.inner.net.peer_id()
+    }
+
+    /// The publishing key's author id, if the node has one.
+    pub fn publisher(&self) -> Option<AuthorKey> {
+        self.inner.key.as_ref().map(SecretKey::author)
+    }
+
+    /// Runs `f` on the replica on the blocking pool.
+    pub async fn with_replica<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Replica<SledBackend>) -> T + Send + 'static,
+    ) -> Result<T, Error> {
+        let r = self.inner.replica.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut g = r.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut g)
+        })
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))
+    }
+
+    fn key(&self) -> Result<SecretKey, Error> {
+        self.inner.key.clone().ok_or(Error::NoKey)
+    }
+
+    async fn announce(&self, id: RecordId) -> Result<(), Error> {
+        let bytes = self
+            .with_replica(move |r| r.store().get(&id))
+            .await??;
+        if let Some(b) = bytes {
+            self.inner.net.announce(vec![b]).await?;
+        }
+        Ok(())
+    }
+
+    /// Signs and stores a practice body (a new practice, or the next
+    /// revision of one of ours), then gossips it.
+    pub async fn publish(&self, body: serde_json::Value) -> Result<Published, Error> {
+        let key = self.key()?;
+        let p = self
+            .with_replica(move |r| r.publish(&key, body, now_ms()))
+            .await??;
+        self.announce(p.id).await?;
+        Ok(p)
+    }
+
+    /// Withdraws one of our practices (final), then gossips the withdrawal.
+    pub async fn withdraw(&self, practice_id: &str, reason: &str) -> Result<Published, Error> {
+        let key = self.key()?;
+        let (pid, reason) = (practice_id.to_string(), reason.to_string());
+        let p = self
+            .with_replica(move |r| r.withdraw(&key, &pid, &reason, now_ms()))
+            .await??;
+        self.announce(p.id).await?;
+        Ok(p)
+    }
+
+    /// Imports JSON Lines of practice bodies; then reconciles with every
+    /// peer, which carries the new records far more cheaply than gossip.
+    pub async fn import(
+        &self,
+        mut input: Box<dyn BufRead + Send>,
+        dry_run: bool,
+    ) -> Result<(ImportProgress, Vec<Row>), Error> {
+        let key = self.key()?;
+        let out = self
+            .with_replica(move |r| {
+                let mut rows = Vec::new();
+                let prog = r.import(&mut input, &key, now_ms(), dry_run, &mut |_, batch| {
+                    rows.extend_from_slice(batch)
+                })?;
+                Ok::<_, setu_store::Error>((prog, rows))
+            })
+            .await??;
+        if !dry_run && out.0.imported > 0 {
+            self.inner.net.sync_now().await?;
+        }
+        Ok(out)
+    }
+
+    /// Searches the replica.
+    pub async fn query(&self, q: Query) -> Result<Hits, Error> {
+        Ok(self.with_replica(move |r| r.query(&q)).await??)
+    }
+
+    /// Counts the matches of a query by country, SDG, sector and status.
+    pub async fn facets(&self, q: Query) -> Result<Facets, Error> {
+        Ok(self.with_replica(move |r| r.facets(&q)).await??)
+    }
+
+    /// A record's signed bytes, exactly as stored.
+    pub async fn record(&self, id: RecordId) -> Result<Option<Vec<u8>>, Error> {
+        Ok(self.with_replica(move |r| r.store().get(&id)).await??)
+    }
+
+    /// A practice by record id or practice id (with `publisher` when
+    /// several publishers use the id).
+    pub async fn get(
+        &self,
+        id: &str,
+        publisher: Option<AuthorKey>,
+        history: bool,
+    ) -> Result<Result<PracticeView, LookupError>, Error> {
+        let id = id.to_string();
+        let own = self.publisher();
+        self.with_replica(move |r| lookup(r, &id, publisher, own, history))
+            .await?
+    }
+
+    /// Connected peers.
+    pub async fn peers(&self) -> Result<Vec<PeerInfo>, Error> {
+        Ok(self.inner.net.peers().await?)
+    }
+
+    /// Dials a peer and keeps redialling it with backoff.
+    pub async fn dial(&self, addr: Multiaddr) -> Result<(), Error> {
+        Ok(self.inner.net.dial(addr).await?)
+    }
+
+    /// Starts a reconciliation round with every connected peer now.
+    pub async fn sync_now(&self) -> Result<(), Error> {
+        Ok(self.inner.net.sync_now().await?)
+    }
+
+    /// The node's status.
+    pub async fn status(&self) -> Result<Status, Error> {
+        let net = self.inner.net.status().await?;
+        let replica = self.with_replica(|r| r.status()).await??;
+        Ok(Status {
+            replica,
+            net,
+            publisher: self.publisher(),
+        })
+    }
+
+    /// Events from now on: records received, peers connected, syncs done.
+    /// A subscriber more than [`setu_net::driver::EVENT_CAPACITY`] events
+    /// behind loses the oldest.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.inner.net.subscribe()
+    }
+
+    /// Stops the network, commits the index, and flushes the store.
+    /// Everything acknowledged before is on disk.
+    pub async fn shutdown(&self) -> Result<(), Error> {
+        let _ = self.inner.net.shutdown().await;
+        let task = self
+            .inner
+            .task
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(t) = task {
+            let _ = t.await;
+        }
+        // Every store write is flushed when it is made; the index is
+        // committed here.
+        self.with_replica(|r| r.flush_index()).await??;
+        Ok(())
+    }
+}
+
+fn lookup(
+    r: &mut Replica<SledBackend>,
+    id: &str,
+    publisher: Option<AuthorKey>,
+    own: Option<AuthorKey>,
+    history: bool,
+) -> Result<Result<PracticeView, LookupError>, Error> {
+    let (author, practice_id, asked) = if let Ok(rid) = id.parse::<RecordId>() {
+        let Some(rec) = r.get(&rid)? else {
+            return Ok(Err(LookupError::NotFound(id.to_string())));
+        };
+        let Some(p) = rec.practice() else {
+            return Ok(Err(LookupError::NotFound(id.to_string())));
+        };
+        (rec.envelope().author, p.practice_id.clone(), Some(rid))
+    } else {
+        let mut authors = r.authors_of(id)?;
+        if let Some(p) = publisher {
+            authors.retain(|a| *a == p);
+        }
+        if authors.is_empty()
+            && let Some(o) = own.filter(|o| publisher.is_none_or(|p| p == *o))
+            && r.practice(&o, id)?.is_some()
+        {
+            authors.push(o);
+        }
+        match authors.as_slice() {
+            [] => return Ok(Err(LookupError::NotFound(id.to_string()))),
+            [a] => (*a, id.to_string(), None),
+            many => {
+                return Ok(Err(LookupError::Ambiguous {
+                    id: id.to_string(),
+                    authors: many.to_vec(),
+                }));
+            }
+        }
+    };
+    let Some((_, state)) = r.practice(&author, &practice_id)? else {
+        return Ok(Err(LookupError::NotFound(id.to_string())));
+    };
+    let State {
+        current,
+        linked,
+        withdrawn,
+        ..
+    } = state;
+    let shown = asked
+        .or(current.as_ref().map(|e| e.id))
+        .or(linked.last().map(|e| e.id));
+    let Some(shown) = shown else {
+        return Ok(Err(LookupError::NotFound(id.to_string())));
+    };
+    let Some(rec) = r.get(&shown)? else {
+        return Ok(Err(LookupError::NotFound(id.to_string())));
+    };
+    let body = rec
+        .practice()
+        .and_then(|p| serde_json::to_value(p).ok())
+        .unwrap_or(serde_json::Value::Null);
+    let revision = linked
+        .iter()
+        .find(|e| e.id == shown)
+        .map_or(0, |e| e.revision);
+    Ok(Ok(PracticeView {
+        author,
+        practice_id,
+        record_id: shown,
+        revision,
+        ts: rec.envelope().ts,
+        withdrawn,
+        current: current.as_ref().map(|e| e.id),
+        body,
+        history: history.then(|| {
+            linked
+                .iter()
+                .map(|e| RevisionView {
+                    id: e.id,
+                    revision: e.revision,
+                    ts: e.ts,
+                })
+                .collect()
+        }),
+    }))
+}

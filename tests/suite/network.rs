@@ -1,0 +1,163 @@
+//! Real nodes on loopback TCP with real sled directories: convergence in
+//! a line, catching up after a stop, partitions, revisions and withdrawals.
+
+use setu::{Node, SecretKey};
+use setu_tests::net::{addr, config, import, records, wait_records, wait_until, WAIT};
+use tempfile::TempDir;
+
+/// Five nodes in a line, each knowing only its left neighbour, converge on
+/// 500 records published at all five (some gossiped, most imported and
+/// carried by reconciliation).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn line_of_five_converges() {
+    let dirs: Vec<TempDir> = (0..5).map(|_| TempDir::new().expect("tempdir")).collect();
+    let mut nodes: Vec<Node> = Vec::new();
+    for (i, d) in dirs.iter().enumerate() {
+        let boot = match nodes.last() {
+            Some(prev) => vec![addr(prev).await],
+            None => vec![],
+        };
+        let cfg = config(d.path(), "test-line", Some(SecretKey::generate()), boot);
+        nodes.push(Node::start(cfg).await.unwrap_or_else(|e| panic!("node {i}: {e}")));
+    }
+    // Each node knows only its neighbours.
+    wait_until(WAIT, "the line to connect", || async {
+        for (i, n) in nodes.iter().enumerate() {
+            let want = if i == 0 || i == 4 { 1 } else { 2 };
+            if n.peers().await.expect("peers").len() != want {
+                return false;
+            }
+        }
+        true
+    })
+    .await;
+    for (i, n) in nodes.iter().enumerate() {
+        let seed = 100 + i as u64;
+        for b in setu_store::synth::bodies(seed + 1000, 10) {
+            n.publish(b).await.expect("publish");
+        }
+        assert_eq!(import(n, seed, 90).await, 90);
+    }
+    let refs: Vec<&Node> = nodes.iter().collect();
+    wait_records(&refs, 500, "all five nodes to hold 500 records").await;
+    // The ends learned from both paths.
+    let far = nodes[4].status().await.expect("status").net.counters;
+    assert!(far.via_sync + far.via_bulk > 0, "{far:?}");
+    for n in &nodes {
+        let st = n.status().await.expect("status");
+        assert_eq!(st.net.counters.refused_invalid, 0);
+        assert_eq!(st.net.counters.peers_banned, 0);
+        n.shutdown().await.expect("shutdown");
+    }
+}
+
+/// A node stopped while 1,000 records are published catches up after its
+/// restart through reconciliation (or bulk transfer), not gossip: its own
+/// counters say so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopped_node_catches_up_by_reconciliation() {
+    let (da, db) = (TempDir::new().expect("tempdir"), TempDir::new().expect("tempdir"));
+    let a = Node::start(config(da.path(), "test-catchup", Some(SecretKey::generate()), vec![]))
+        .await
+        .expect("a");
+    let a_addr = addr(&a).await;
+    let b_cfg = config(db.path(), "test-catchup", None, vec![a_addr.clone()]);
+    let b = Node::start(b_cfg.clone()).await.expect("b");
+    assert_eq!(import(&a, 1, 100).await, 100);
+    wait_records(&[&a, &b], 100, "b to hold the first 100").await;
+    b.shutdown().await.expect("stop b");
+    drop(b);
+    assert_eq!(import(&a, 2, 1000).await, 1000);
+    let b = Node::start(b_cfg).await.expect("restart b");
+    wait_records(&[&a, &b], 1100, "b to catch up to 1,100").await;
+    wait_until(WAIT, "b's follow-up reconciliation to finish", || async {
+        b.status().await.expect("status").net.counters.sessions_done >= 1
+    })
+    .await;
+    let c = b.status().await.expect("status").net.counters;
+    assert_eq!(c.via_gossip, 0, "{c:?}");
+    assert_eq!(c.via_sync + c.via_bulk, 1000, "{c:?}");
+    a.shutdown().await.expect("a");
+    b.shutdown().await.expect("b");
+}
+
+/// Three groups of two, partitioned, each publishing; then healed. All
+/// converge and nothing is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partition_heals() {
+    let dirs: Vec<TempDir> = (0..6).map(|_| TempDir::new().expect("tempdir")).collect();
+    let mut nodes = Vec::new();
+    for g in 0..3 {
+        let first = Node::start(config(dirs[2 * g].path(), "test-part", Some(SecretKey::generate()), vec![]))
+            .await
+            .expect("node");
+        let boot = vec![addr(&first).await];
+        let second = Node::start(config(dirs[2 * g + 1].path(), "test-part", Some(SecretKey::generate()), boot))
+            .await
+            .expect("node");
+        nodes.push(first);
+        nodes.push(second);
+    }
+    for (i, n) in nodes.iter().enumerate() {
+        assert_eq!(import(n, 50 + i as u64, 40).await, 40);
+        n.publish(setu_store::synth::body(900 + i as u64, 0)).await.expect("publish");
+    }
+    for g in 0..3 {
+        let pair = [&nodes[2 * g], &nodes[2 * g + 1]];
+        wait_records(&pair, 82, "each group to converge inside its partition").await;
+    }
+    // Still partitioned: no group holds another's records.
+    assert_eq!(records(&nodes[0]).await, 82);
+    // Heal: group 0 meets group 1, group 1 meets group 2.
+    nodes[0].dial(addr(&nodes[2]).await).await.expect("dial");
+    nodes[3].dial(addr(&nodes[4]).await).await.expect("dial");
+    let refs: Vec<&Node> = nodes.iter().collect();
+    wait_records(&refs, 246, "all six to hold 246 records after healing").await;
+    for n in &nodes {
+        n.shutdown().await.expect("shutdown");
+    }
+}
+
+/// Revisions and withdrawals replicate, and every node agrees on the
+/// current revision.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revisions_and_withdrawals_replicate() {
+    let dirs: Vec<TempDir> = (0..3).map(|_| TempDir::new().expect("tempdir")).collect();
+    let a = Node::start(config(dirs[0].path(), "test-rev", Some(SecretKey::generate()), vec![]))
+        .await
+        .expect("a");
+    let boot = vec![addr(&a).await];
+    let b = Node::start(config(dirs[1].path(), "test-rev", None, boot.clone())).await.expect("b");
+    let c = Node::start(config(dirs[2].path(), "test-rev", None, boot)).await.expect("c");
+    let mut body = setu_store::synth::body(7, 0);
+    let pid = body["practice_id"].as_str().expect("practice_id").to_string();
+    let other = setu_store::synth::body(7, 1);
+    let other_pid = other["practice_id"].as_str().expect("practice_id").to_string();
+    a.publish(body.clone()).await.expect("rev 1");
+    a.publish(other).await.expect("other");
+    body["summary"]["text"] = serde_json::json!({"en": "Second revision: fewer visits."});
+    body["summary"]["original"] = serde_json::json!("en");
+    a.publish(body.clone()).await.expect("rev 2");
+    body["summary"]["text"] = serde_json::json!({"en": "Third revision: no visits at all."});
+    let third = a.publish(body).await.expect("rev 3");
+    assert_eq!(third.revision, 3);
+    a.withdraw(&other_pid, "merged into another practice").await.expect("withdraw");
+    wait_records(&[&a, &b, &c], 5, "all three to hold 5 records").await;
+    for n in [&a, &b, &c] {
+        wait_until(WAIT, "the index to show revision 3", || async {
+            n.get(&pid, None, false).await.expect("get").is_ok()
+        })
+        .await;
+        let v = n.get(&pid, None, true).await.expect("get").expect("found");
+        assert_eq!(v.current, Some(third.id));
+        assert_eq!(v.revision, 3);
+        assert_eq!(v.history.as_ref().map(Vec::len), Some(3));
+        let w = n.get(&other_pid, None, false).await.expect("get").expect("found");
+        assert!(w.withdrawn);
+    }
+    let c_counters = c.status().await.expect("status").net.counters;
+    assert!(c_counters.via_gossip + c_counters.via_sync + c_counters.via_bulk >= 5);
+    for n in [&a, &b, &c] {
+        n.shutdown().await.expect("shutdown");
+    }
+}
