@@ -19,6 +19,77 @@ pub struct Config {
     pub publisher: Publisher,
     /// The local replica.
     pub store: StoreConfig,
+    /// Peers, gossip and sync.
+    pub network: NetworkConfig,
+    /// The HTTP API of `setu run`.
+    pub api: ApiConfig,
+}
+
+/// `[network]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NetworkConfig {
+    /// The network name; nodes of different networks never mix.
+    pub name: String,
+    /// libp2p addresses to listen on.
+    pub listen: Vec<String>,
+    /// Peers to dial at start and redial with backoff, as libp2p addresses.
+    pub bootstrap: Vec<String>,
+    /// Find peers on the local network with mDNS.
+    pub mdns: bool,
+    /// Seconds between reconciliation rounds with each peer.
+    pub sync_interval_secs: u64,
+    /// If set, only records by these authors (hex keys) are accepted from peers.
+    pub allow_authors: Option<Vec<String>>,
+    /// If set, most records accepted per author per hour.
+    pub quota_records_per_hour: Option<u64>,
+    /// If set, most record bytes accepted per author per hour.
+    pub quota_bytes_per_hour: Option<u64>,
+}
+
+/// The port `setu run` listens on for peers by default.
+pub const DEFAULT_P2P_PORT: u16 = 7000;
+/// The API's default address.
+pub const DEFAULT_API_LISTEN: &str = "127.0.0.1:7180";
+
+impl Default for NetworkConfig {
+    fn default() -> NetworkConfig {
+        NetworkConfig {
+            name: setu_net::config::DEFAULT_NETWORK.into(),
+            listen: vec![format!("/ip4/0.0.0.0/tcp/{DEFAULT_P2P_PORT}")],
+            bootstrap: Vec::new(),
+            mdns: true,
+            sync_interval_secs: setu_net::config::DEFAULT_SYNC_INTERVAL.as_secs(),
+            allow_authors: None,
+            quota_records_per_hour: None,
+            quota_bytes_per_hour: None,
+        }
+    }
+}
+
+/// `[api]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiConfig {
+    /// Where the HTTP API listens; loopback by default.
+    pub listen: String,
+}
+
+impl Default for ApiConfig {
+    fn default() -> ApiConfig {
+        ApiConfig {
+            listen: DEFAULT_API_LISTEN.into(),
+        }
+    }
+}
+
+fn addrs(field: &str, list: &[String]) -> Result<Vec<setu_net::Multiaddr>> {
+    list.iter()
+        .map(|a| {
+            a.parse()
+                .map_err(|e| anyhow::anyhow!("{field}: {a:?} is not a libp2p address: {e}"))
+        })
+        .collect()
 }
 
 /// `[publisher]`
@@ -98,6 +169,13 @@ impl Config {
                 self.store.cache_mb
             );
         }
+        self.net()?;
+        self.api.listen.parse::<std::net::SocketAddr>().map_err(|e| {
+            anyhow::anyhow!(
+                "api.listen: {:?} is not an address such as 127.0.0.1:7180: {e}",
+                self.api.listen
+            )
+        })?;
         if self.store.max_future_skew_secs > 7 * 24 * 3600 {
             bail!(
                 "store.max_future_skew_secs: {} is more than a week",
@@ -115,6 +193,37 @@ impl Config {
                 max_future_skew_ms: self.store.max_future_skew_secs * 1000,
             },
         }
+    }
+
+    /// The network settings this file asks for.
+    pub fn net(&self) -> Result<setu_net::config::Config> {
+        let n = &self.network;
+        let allow_authors = match &n.allow_authors {
+            Some(list) => Some(
+                list.iter()
+                    .map(|k| {
+                        k.parse().map_err(|e| {
+                            anyhow::anyhow!("network.allow_authors: {k:?} is not an author key: {e}")
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?,
+            ),
+            None => None,
+        };
+        let cfg = setu_net::config::Config {
+            network: n.name.clone(),
+            listen: addrs("network.listen", &n.listen)?,
+            bootstrap: addrs("network.bootstrap", &n.bootstrap)?,
+            mdns: n.mdns,
+            sync_interval: std::time::Duration::from_secs(n.sync_interval_secs),
+            admission: setu_net::admission::Config {
+                allow_authors,
+                max_records_per_hour: n.quota_records_per_hour,
+                max_bytes_per_hour: n.quota_bytes_per_hour,
+            },
+        };
+        cfg.validate().map_err(anyhow::Error::msg)?;
+        Ok(cfg)
     }
 
     /// The file `setu init` writes: the publisher set, every other key
@@ -137,7 +246,32 @@ agency = {agency:?}
 # cache_mb = {cache}
 # Records dated more than this many seconds in the future are refused (and may be accepted later).
 # max_future_skew_secs = {skew}
+
+[network]
+# The network name: nodes of different networks never mix.
+# name = {net:?}
+# libp2p addresses to listen on for peers.
+# listen = [{listen:?}]
+# Peers to dial at start (and redial), e.g. ["/ip4/192.0.2.10/tcp/7000/p2p/12D3KooW..."].
+# bootstrap = []
+# Find peers on the local network with mDNS.
+# mdns = true
+# Seconds between reconciliation rounds with each peer.
+# sync_interval_secs = {interval}
+# Until membership exists: accept records from peers only by these authors (hex keys)...
+# allow_authors = ["<64 hex digits>"]
+# ...and at most this many records / bytes per author per hour. Over quota: refused, not stored.
+# quota_records_per_hour = 1000
+# quota_bytes_per_hour = 50000000
+
+[api]
+# Where `setu run` serves the HTTP API. Writes need the token in the file api-token.
+# listen = {api:?}
 "#,
+            net = d.network.name,
+            listen = d.network.listen[0],
+            interval = d.network.sync_interval_secs,
+            api = d.api.listen,
             key = d.publisher.key_file,
             cache = d.store.cache_mb,
             skew = d.store.max_future_skew_secs,

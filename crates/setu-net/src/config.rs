@@ -92,7 +92,7 @@ impl Config {
 
     /// The request/response protocol: `/setu/NETWORK/sync/1`.
     pub fn sync_protocol(&self) -> StreamProtocol {
-        // The name is checked by `validate`: ASCII letters, digits and '-'.
+        // The name is checked by `validate`: a-z, 0-9 and -.
         StreamProtocol::try_from_owned(format!("/setu/{}/sync/1", self.network))
             .unwrap_or(StreamProtocol::new("/setu/invalid/sync/1"))
     }

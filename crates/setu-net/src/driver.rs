@@ -15,7 +15,7 @@ use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
 use libp2p::swarm::SwarmEvent;
 use libp2p::{Multiaddr, PeerId, Swarm, identify, identity, mdns};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use setu_core::ids::RecordId;
 use setu_store::backend::Backend;
 use setu_store::ingest::{Outcome, Refusal};
@@ -80,7 +80,7 @@ const MAX_PEER_ADDRS: usize = 8;
 const LISTEN_WAIT: Duration = Duration::from_secs(10);
 
 /// How a record arrived.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Via {
     /// Gossip.
@@ -127,7 +127,7 @@ pub enum Event {
 }
 
 /// Counters since the node started.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counters {
     /// Records stored from gossip.
     pub via_gossip: u64,
@@ -162,7 +162,7 @@ pub struct Counters {
 }
 
 /// A connected peer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PeerInfo {
     /// Its peer id.
     pub peer_id: String,
@@ -173,7 +173,7 @@ pub struct PeerInfo {
 }
 
 /// The network side of a node's status.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NetStatus {
     /// This node's peer id.
     pub peer_id: String,
@@ -666,7 +666,6 @@ impl<B: Backend + Send + 'static> Driver<B> {
         let mut rep = Report::default();
         let now = now_ms();
         let mut admitted = Vec::with_capacity(records.len());
-        let mut authors = Vec::with_capacity(records.len());
         for r in records {
             if self.admission.is_active() {
                 match setu_core::record::parse(r.clone()) {
@@ -678,7 +677,8 @@ impl<B: Backend + Send + 'static> Driver<B> {
                             rep.refused += 1;
                             continue;
                         }
-                        authors.push(Some((author, r.len())));
+                        // Charged now, so one batch cannot overrun the quota.
+                        self.admission.charge(&author, r.len(), now);
                     }
                     Err(e) => {
                         self.counters.refused_invalid += 1;
@@ -687,31 +687,27 @@ impl<B: Backend + Send + 'static> Driver<B> {
                         continue;
                     }
                 }
-            } else {
-                authors.push(None);
             }
             admitted.push(r);
         }
         if admitted.is_empty() {
             return rep;
         }
+        let n = admitted.len();
         let result = self.replica().ingest(admitted, now);
         let ingested = match result {
             Ok(i) => i,
             Err(e) => {
                 tracing::error!("store: {e}");
-                rep.refused += authors.len() as u64;
+                rep.refused += n as u64;
                 return rep;
             }
         };
-        for (o, author) in ingested.outcomes.into_iter().zip(authors) {
+        for o in ingested.outcomes {
             match o {
                 Outcome::Stored { id, .. } => {
                     rep.stored += 1;
                     self.index_dirty = true;
-                    if let Some((a, len)) = author {
-                        self.admission.charge(&a, len, now);
-                    }
                     match via {
                         Via::Gossip => self.counters.via_gossip += 1,
                         Via::Sync => self.counters.via_sync += 1,
@@ -876,8 +872,20 @@ impl<B: Backend + Send + 'static> Driver<B> {
             } => {
                 let key = (peer, session);
                 if !self.inbound.contains_key(&key) {
-                    let mine = self.inbound.keys().filter(|(p, _)| *p == peer).count();
-                    if self.inbound.len() >= MAX_IN_SESSIONS || mine >= MAX_IN_SESSIONS_PER_PEER {
+                    let mine: Vec<((PeerId, u64), Instant)> = self
+                        .inbound
+                        .iter()
+                        .filter(|((p, _), _)| *p == peer)
+                        .map(|(k, s)| (*k, s.touched))
+                        .collect();
+                    if mine.len() >= MAX_IN_SESSIONS_PER_PEER
+                        && let Some((oldest, _)) = mine.iter().min_by_key(|(_, t)| *t)
+                    {
+                        // A peer's new session supersedes its stalest one
+                        // (abandoned for bulk mode, or cut short).
+                        self.inbound.remove(oldest);
+                    }
+                    if self.inbound.len() >= MAX_IN_SESSIONS {
                         self.counters.requests_refused += 1;
                         return self.refuse(
                             channel,
@@ -997,7 +1005,8 @@ impl<B: Backend + Send + 'static> Driver<B> {
             gave,
         }) = self.out.get_mut(&peer)
         else {
-            return;
+            self.end_session(peer, false);
+            return self.punish(peer, "a sync reply to a bulk request".into());
         };
         let session = *session;
         if *first && !*after_bulk {
@@ -1039,7 +1048,8 @@ impl<B: Backend + Send + 'static> Driver<B> {
 
     fn on_bulk(&mut self, peer: PeerId, batch: Vec<u8>) {
         let Some(Out::Bulk { puller }) = self.out.get_mut(&peer) else {
-            return;
+            self.end_session(peer, false);
+            return self.punish(peer, "a bulk batch in reply to a sync request".into());
         };
         match puller.handle(&batch) {
             Ok(records) => {
@@ -1102,7 +1112,6 @@ impl<B: Backend + Send + 'static> Driver<B> {
                     for (addr, r) in self.redial.iter_mut() {
                         if without_p2p(addr) == bare && peer_of(addr).is_none_or(|p| p == peer_id) {
                             r.peer = Some(peer_id);
-                            r.delay = REDIAL_MIN;
                         }
                     }
                 }
@@ -1195,6 +1204,13 @@ impl<B: Backend + Send + 'static> Driver<B> {
                     tracing::info!(%peer_id, "other network ({}); disconnecting", info.protocol_version);
                     let _ = self.swarm.disconnect_peer_id(peer_id);
                     return;
+                }
+                // Same network: the connection is good, so redial promptly
+                // if it drops.
+                for r in self.redial.values_mut() {
+                    if r.peer == Some(peer_id) {
+                        r.delay = REDIAL_MIN;
+                    }
                 }
                 if let Some(p) = self.peers.get_mut(&peer_id) {
                     p.agent = Some(info.agent_version.chars().take(64).collect());

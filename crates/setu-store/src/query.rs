@@ -200,7 +200,7 @@ impl Query {
 }
 
 /// One result.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Hit {
     /// The record id of this revision.
     pub id: RecordId,
@@ -221,12 +221,12 @@ pub struct Hit {
     /// True if the practice was withdrawn.
     pub withdrawn: bool,
     /// Relevance, for full-text queries.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub score: Option<f32>,
 }
 
 /// A page of results.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Hits {
     /// How many match in all.
     pub total: usize,
@@ -235,7 +235,7 @@ pub struct Hits {
 }
 
 /// Counts of the result set by country, SDG goal, sector and status.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Facets {
     /// ISO3 code → practices listing it (any role), most first.
     pub country: Vec<(String, u64)>,

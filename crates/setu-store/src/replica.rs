@@ -16,7 +16,7 @@
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 use setu_core::ids::{AuthorKey, RecordId};
 use setu_core::keys::SecretKey;
@@ -107,7 +107,7 @@ impl From<RecordError> for PublishError {
 }
 
 /// A body that was signed and stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Published {
     /// The new record's id.
     pub id: RecordId,
@@ -120,7 +120,7 @@ pub struct Published {
 }
 
 /// What happened to one row of an import.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "result", rename_all = "lowercase")]
 pub enum Row {
     /// Signed and stored.
@@ -148,7 +148,7 @@ pub enum Row {
 }
 
 /// Progress of an import, reported after each durable batch.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportProgress {
     /// Rows read so far.
     pub rows: usize,
@@ -163,7 +163,7 @@ pub struct ImportProgress {
 }
 
 /// What `setu status` shows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Status {
     /// The data directory, if on disk.
     pub data_dir: Option<PathBuf>,

@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use setu_core::ids::{AuthorKey, RecordId};
 use setu_store::backend::sled::SledBackend;
 use setu_store::chain::State;
@@ -102,7 +102,7 @@ pub enum Error {
 }
 
 /// A practice and its revisions, as `GET /v1/practices/{id}` shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PracticeView {
     /// The publisher.
     pub author: AuthorKey,
@@ -116,17 +116,21 @@ pub struct PracticeView {
     pub ts: u64,
     /// True if the practice was withdrawn.
     pub withdrawn: bool,
-    /// The current revision's id, if the practice is active.
+    /// True if two records claim one revision of it.
+    pub equivocated: bool,
+    /// Records held but not linked (a gap below them, or a bad link).
+    pub held: Vec<RecordId>,
+    /// The current revision's id: the latest that is not a withdrawal.
     pub current: Option<RecordId>,
-    /// The body of the record shown.
+    /// The body of the record shown (null for a withdrawal).
     pub body: serde_json::Value,
     /// Every linked revision, oldest first (when asked for).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub history: Option<Vec<RevisionView>>,
 }
 
 /// One revision in a history.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RevisionView {
     /// Its record id.
     pub id: RecordId,
@@ -134,6 +138,8 @@ pub struct RevisionView {
     pub revision: u64,
     /// When it was signed.
     pub ts: u64,
+    /// True for a withdrawal.
+    pub withdrawal: bool,
 }
 
 /// Where a practice lookup went wrong.
@@ -154,7 +160,7 @@ pub enum LookupError {
 }
 
 /// Node status: the replica and the network.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Status {
     /// The replica.
     pub replica: replica::Status,
@@ -423,7 +429,9 @@ impl Node {
     }
 }
 
-fn lookup(
+/// Finds a practice by record id or practice id in a replica: what
+/// [`Node::get`] does, for code that holds a replica without a node.
+pub fn lookup(
     r: &mut Replica<SledBackend>,
     id: &str,
     publisher: Option<AuthorKey>,
@@ -467,7 +475,8 @@ fn lookup(
         current,
         linked,
         withdrawn,
-        ..
+        equivocated,
+        held,
     } = state;
     let shown = asked
         .or(current.as_ref().map(|e| e.id))
@@ -493,6 +502,8 @@ fn lookup(
         revision,
         ts: rec.envelope().ts,
         withdrawn,
+        equivocated,
+        held,
         current: current.as_ref().map(|e| e.id),
         body,
         history: history.then(|| {
@@ -502,6 +513,7 @@ fn lookup(
                     id: e.id,
                     revision: e.revision,
                     ts: e.ts,
+                    withdrawal: e.withdrawal,
                 })
                 .collect()
         }),
