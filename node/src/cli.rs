@@ -50,6 +50,13 @@ pub enum Command {
     Reindex(JsonArg),
     /// Shows the replica's state, including how far the index lags.
     Status(JsonArg),
+    /// Runs the node: peers, gossip, sync, and the HTTP API.
+    Run(RunArgs),
+    /// Lists the peers of the running node.
+    Peers(JsonArg),
+    /// Starts three nodes on loopback, replicates the sample catalogue
+    /// between them, and shows it happen.
+    Demo(DemoArgs),
 }
 
 /// `--json`, for verbs whose only option it is.
@@ -58,6 +65,34 @@ pub struct JsonArg {
     /// Machine-readable output.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Arguments of `setu run`. Flags override `setu.toml`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// libp2p address to listen on for peers (repeatable), e.g. /ip4/0.0.0.0/tcp/7000.
+    #[arg(long)]
+    pub listen: Vec<String>,
+    /// A peer to dial (repeatable), e.g. /ip4/127.0.0.1/tcp/7001/p2p/12D3KooW...
+    #[arg(long = "peer")]
+    pub peers: Vec<String>,
+    /// Where the HTTP API listens, e.g. 127.0.0.1:7180.
+    #[arg(long)]
+    pub api: Option<String>,
+    /// Turn off mDNS discovery.
+    #[arg(long)]
+    pub no_mdns: bool,
+    /// The network name.
+    #[arg(long)]
+    pub network: Option<String>,
+}
+
+/// Arguments of `setu demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Leave the three nodes running (until Ctrl-C) and print their HTTP addresses.
+    #[arg(long)]
+    pub keep: bool,
 }
 
 /// Arguments of `setu init`.

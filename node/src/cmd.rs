@@ -1,12 +1,15 @@
 //! One module per verb. `run` dispatches.
 
+mod demo;
 mod export;
 mod import;
 mod init;
 pub mod keys;
 mod publish;
 mod query;
+mod peers;
 mod record;
+mod run;
 mod show;
 mod status;
 
@@ -31,6 +34,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Export(a) => export::run(&dir, a),
         Command::Reindex(a) => status::reindex(&dir, a.json),
         Command::Status(a) => status::status(&dir, a.json),
+        Command::Run(a) => run::run(&dir, a),
+        Command::Peers(a) => peers::run(&dir, a.json),
+        Command::Demo(a) => demo::run(a),
     }
 }
 
