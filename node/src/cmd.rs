@@ -3,10 +3,10 @@
 mod demo;
 mod export;
 mod import;
-mod init;
+pub mod init;
 pub mod keys;
 mod publish;
-mod query;
+pub mod query;
 mod peers;
 mod record;
 mod run;

@@ -3,7 +3,9 @@
 //! Exit codes: 0 success (or a valid record), 1 an invalid record or a
 //! failed operation, 2 a usage error.
 
+mod api;
 mod cli;
+mod client;
 mod cmd;
 mod config;
 mod datadir;

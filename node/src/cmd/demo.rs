@@ -1,11 +1,195 @@
-//! `setu demo`: three nodes on loopback.
+//! `setu demo`: three real nodes on loopback, one per country, each
+//! publishing its region's part of the embedded sample catalogue; shows the
+//! records replicate, then finds on one node a practice that reached it
+//! over the network. Everything lives in a temporary directory.
 
+use std::io::Write;
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
+use setu::{Query, SecretKey};
 
 use crate::cli::DemoArgs;
+use crate::cmd::run::{Daemon, shutdown_signal};
 
-pub fn run(_args: DemoArgs) -> Result<ExitCode> {
-    bail!("setu demo: not written yet")
+/// The sample catalogue, built into the binary.
+const SAMPLE: &str = include_str!("../../data/sample/practices.jsonl");
+/// How long the demo waits for the network to converge.
+const CONVERGE_TIMEOUT: Duration = Duration::from_secs(120);
+/// The demo's network name: it never mixes with a real network.
+const NETWORK: &str = "setu-demo";
+
+struct Agency {
+    country: &'static str,
+    name: &'static str,
+    /// Originating countries of the practices it publishes.
+    region: &'static [&'static str],
+}
+
+const AGENCIES: [Agency; 3] = [
+    Agency {
+        country: "BGD",
+        name: "a2i (Bangladesh)",
+        region: &["BGD", "IDN", "IND", "PHL", "LKA", "NPL", "VNM", "PAK", "BTN"],
+    },
+    Agency {
+        country: "KEN",
+        name: "Huduma (Kenya)",
+        region: &["RWA", "KEN", "TZA", "GHA", "NGA", "ETH", "SEN", "MAR", "TUN", "ZAF"],
+    },
+    Agency {
+        country: "BRA",
+        name: "Gov.br (Brazil)",
+        region: &["BRA", "MEX", "COL", "PER", "CHL", "URY"],
+    },
+];
+
+fn origin(line: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(line).ok()?;
+    v["countries"][0]["iso3"].as_str().map(str::to_string)
+}
+
+pub fn run(args: DemoArgs) -> Result<ExitCode> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(demo(args))
+}
+
+async fn demo(args: DemoArgs) -> Result<ExitCode> {
+    let tmp = tempfile::Builder::new()
+        .prefix("setu-demo-")
+        .tempdir()
+        .context("cannot create a temporary directory")?;
+    println!("Setu demo: three agencies' nodes on loopback, data in {}", tmp.path().display());
+    // Start the nodes: the second and third dial the first, the third also the second.
+    let mut daemons: Vec<Daemon> = Vec::new();
+    for (i, a) in AGENCIES.iter().enumerate() {
+        let dir = tmp.path().join(a.country.to_lowercase());
+        let mut cfg = setu::Config::new(&dir);
+        cfg.key = Some(SecretKey::generate());
+        cfg.net.network = NETWORK.into();
+        cfg.net.mdns = false;
+        cfg.net.sync_interval = Duration::from_secs(5);
+        cfg.net.listen = vec!["/ip4/127.0.0.1/tcp/0".parse()?];
+        for d in &daemons {
+            cfg.net.bootstrap.push(d.node.status().await?.net.listen[0].parse()?);
+        }
+        let token = hex::encode(SecretKey::generate().seed());
+        let d = Daemon::start(cfg, "127.0.0.1:0", &token, None)
+            .await
+            .with_context(|| format!("starting node {}", i + 1))?;
+        println!("  node {} {:<18} peer {}  api {}", i + 1, a.name, d.node.peer_id(), d.url);
+        daemons.push(d);
+    }
+    let started = Instant::now();
+    // Each publishes its region's practices.
+    let mut published = [0u64; 3];
+    for line in SAMPLE.lines().filter(|l| !l.trim().is_empty()) {
+        let Some(c) = origin(line) else { continue };
+        let Some(i) = AGENCIES.iter().position(|a| a.region.contains(&c.as_str())) else {
+            continue;
+        };
+        let body: serde_json::Value = serde_json::from_str(line)?;
+        daemons[i].node.publish(body).await?;
+        published[i] += 1;
+    }
+    let total: u64 = published.iter().sum();
+    println!("Published {total} practices ({} / {} / {}); replicating...", published[0], published[1], published[2]);
+    let bar = indicatif::ProgressBar::new(total * 3);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("  {bar:40} {pos}/{len} records held across the three nodes")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let converged = loop {
+        let mut held = 0;
+        for d in &daemons {
+            held += d.node.status().await?.replica.records;
+        }
+        bar.set_position(held);
+        if held == total * 3 {
+            break Some(started.elapsed());
+        }
+        if started.elapsed() > CONVERGE_TIMEOUT {
+            break None;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    bar.finish();
+    println!();
+    println!("  {:<18} {:>9} {:>6} {:>7} {:>6} {:>6}", "node", "published", "held", "gossip", "sync", "peers");
+    for (i, d) in daemons.iter().enumerate() {
+        let st = d.node.status().await?;
+        let c = st.net.counters;
+        println!(
+            "  {:<18} {:>9} {:>6} {:>7} {:>6} {:>6}",
+            AGENCIES[i].name,
+            published[i],
+            st.replica.records,
+            c.via_gossip,
+            c.via_sync + c.via_bulk,
+            st.net.peers
+        );
+    }
+    let Some(took) = converged else {
+        for d in daemons {
+            d.stop().await?;
+        }
+        bail!("the nodes did not converge within {CONVERGE_TIMEOUT:?}");
+    };
+    println!("Converged in {:.2} s.", took.as_secs_f64());
+    // A query on the Brazilian node for a Bangladeshi practice it received.
+    let text = "digital centre";
+    let q = Query {
+        text: Some(text.into()),
+        limit: 3,
+        ..Query::default()
+    };
+    let last = &daemons[2].node;
+    let bgd = daemons[0].node.publisher();
+    let publishers: Vec<_> = daemons.iter().map(|d| d.node.publisher()).collect();
+    let found = {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let hits = last.query(q.clone()).await?;
+            if hits.hits.iter().any(|h| Some(h.author) == bgd) || Instant::now() > deadline {
+                break hits;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    println!("\nOn {}: setu query --text {text:?}", AGENCIES[2].name);
+    for h in &found.hits {
+        let title = h.title.as_ref().map(|t| {
+            t.text
+                .get("en")
+                .or_else(|| t.text.values().next())
+                .cloned()
+                .unwrap_or_default()
+        });
+        let from = publishers.iter().position(|p| *p == Some(h.author));
+        let how = match from {
+            Some(2) => format!("published here by {}", AGENCIES[2].name),
+            Some(i) => format!("published by {}, received over the network", AGENCIES[i].name),
+            None => "publisher unknown".into(),
+        };
+        println!("  {:<16} {}  ({how})", h.practice_id, title.unwrap_or_default());
+    }
+    let ok = found.hits.iter().any(|h| Some(h.author) == bgd);
+    if args.keep {
+        println!("\nThe nodes keep running; Ctrl-C stops them and deletes {}.", tmp.path().display());
+        for (i, d) in daemons.iter().enumerate() {
+            println!("  {:<18} {}", AGENCIES[i].name, d.url);
+        }
+        let _ = std::io::stdout().flush();
+        shutdown_signal().await;
+    }
+    for d in daemons {
+        d.stop().await?;
+    }
+    if !ok {
+        bail!("the query on {} did not find the practice published by {}", AGENCIES[2].name, AGENCIES[0].name);
+    }
+    Ok(ExitCode::SUCCESS)
 }

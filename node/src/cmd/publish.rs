@@ -4,38 +4,93 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use setu_core::practice::Problem;
 use setu_store::replica::{PublishError, Published};
 
 use crate::cli::{PublishArgs, WithdrawArgs};
+use crate::client::{self, Client};
 use crate::datadir::{DataDir, now_ms};
 use crate::io;
 
+/// Why a publish or withdrawal did not happen, from either path.
+enum Refused {
+    /// The body is not valid: every problem.
+    Invalid(Vec<Problem>),
+    /// Anything else, for a person.
+    Other(String),
+}
+
+impl From<PublishError> for Refused {
+    fn from(e: PublishError) -> Refused {
+        match e {
+            PublishError::Invalid(problems) => Refused::Invalid(problems),
+            e => Refused::Other(e.to_string()),
+        }
+    }
+}
+
+/// The node's refusals become [`Refused`]; failing to reach it stays an error.
+fn remote(result: Result<Published>) -> Result<Result<Published, Refused>> {
+    match result {
+        Ok(p) => Ok(Ok(p)),
+        Err(e) => match client::api_error(&e) {
+            Some(a) if a.code() == "invalid-body" || (a.status == 422 && !a.errors.is_empty()) => {
+                Ok(Err(Refused::Invalid(
+                    a.errors
+                        .iter()
+                        .map(|s| match s.split_once(": ") {
+                            Some((path, message)) => Problem {
+                                path: path.to_string(),
+                                message: message.to_string(),
+                            },
+                            None => Problem {
+                                path: "body".to_string(),
+                                message: s.clone(),
+                            },
+                        })
+                        .collect(),
+                )))
+            }
+            // Authorization and server failures are not refusals of the body.
+            Some(a) if a.status != 401 && a.status < 500 => Ok(Err(Refused::Other(a.to_string()))),
+            _ => Err(e),
+        },
+    }
+}
+
 pub fn publish(dir: &Path, args: PublishArgs) -> Result<ExitCode> {
-    let data = DataDir::open(dir)?;
-    let key = data.key()?;
     let text = io::read_small(&args.body, io::MAX_BODY_FILE_BYTES, "a body file")?;
     let body: serde_json::Value = serde_json::from_slice(&text)
         .with_context(|| format!("{} is not JSON", args.body.display()))?;
-    let mut replica = data.replica()?;
-    report(
-        replica.publish(&key, body, now_ms()),
-        args.json,
-        "published",
-    )
+    let result = if let Some(c) = Client::discover(dir) {
+        remote(c.post_json("/v1/practices", &body))?
+    } else {
+        let data = DataDir::open(dir)?;
+        let key = data.key()?;
+        let mut replica = data.replica()?;
+        replica.publish(&key, body, now_ms()).map_err(Refused::from)
+    };
+    report(result, args.json, "published")
 }
 
 pub fn withdraw(dir: &Path, args: WithdrawArgs) -> Result<ExitCode> {
-    let data = DataDir::open(dir)?;
-    let key = data.key()?;
-    let mut replica = data.replica()?;
-    report(
-        replica.withdraw(&key, &args.practice_id, &args.reason, now_ms()),
-        args.json,
-        "withdrew",
-    )
+    let result = if let Some(c) = Client::discover(dir) {
+        remote(c.post_json(
+            &format!("/v1/practices/{}/withdraw", client::encode(&args.practice_id)),
+            &serde_json::json!({"reason": args.reason}),
+        ))?
+    } else {
+        let data = DataDir::open(dir)?;
+        let key = data.key()?;
+        let mut replica = data.replica()?;
+        replica
+            .withdraw(&key, &args.practice_id, &args.reason, now_ms())
+            .map_err(Refused::from)
+    };
+    report(result, args.json, "withdrew")
 }
 
-fn report(result: Result<Published, PublishError>, json: bool, verb: &str) -> Result<ExitCode> {
+fn report(result: Result<Published, Refused>, json: bool, verb: &str) -> Result<ExitCode> {
     match result {
         Ok(p) => {
             if json {
@@ -48,7 +103,7 @@ fn report(result: Result<Published, PublishError>, json: bool, verb: &str) -> Re
             }
             Ok(ExitCode::SUCCESS)
         }
-        Err(PublishError::Invalid(problems)) => {
+        Err(Refused::Invalid(problems)) => {
             if json {
                 crate::cmd::print_json(
                     &serde_json::json!({"error": "invalid", "problems": problems}),
@@ -61,9 +116,9 @@ fn report(result: Result<Published, PublishError>, json: bool, verb: &str) -> Re
             }
             Ok(ExitCode::from(1))
         }
-        Err(e) => {
+        Err(Refused::Other(e)) => {
             if json {
-                crate::cmd::print_json(&serde_json::json!({"error": e.to_string()}))?;
+                crate::cmd::print_json(&serde_json::json!({"error": e}))?;
             } else {
                 eprintln!("not {verb}: {e}");
             }

@@ -4,9 +4,11 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Result, bail};
-use setu_store::query::{CountryFilter, Hit, MAX_LIMIT, Query};
+use serde::Deserialize;
+use setu_store::query::{CountryFilter, Facets, Hit, Hits, MAX_LIMIT, Query};
 
 use crate::cli::{FilterArgs, Format, QueryArgs};
+use crate::client::Client;
 use crate::datadir::DataDir;
 
 pub fn run(dir: &Path, args: QueryArgs) -> Result<ExitCode> {
@@ -18,37 +20,100 @@ pub fn run(dir: &Path, args: QueryArgs) -> Result<ExitCode> {
     if !problems.is_empty() {
         bail!("the query is not valid:\n  {}", problems.join("\n  "));
     }
-    let data = DataDir::open(dir)?;
-    let replica = data.replica()?;
-    let hits = replica.query(&q)?;
-    let facets = if args.facets {
-        Some(replica.facets(&q)?)
-    } else {
-        None
+    let (hits, facets) = match Client::discover(dir) {
+        Some(c) => remote(&c, &args, q.limit)?,
+        None => {
+            let data = DataDir::open(dir)?;
+            let replica = data.replica()?;
+            let hits = replica.query(&q)?;
+            let facets = if args.facets {
+                Some(replica.facets(&q)?)
+            } else {
+                None
+            };
+            (hits, facets)
+        }
     };
+    render(format, &hits, facets.as_ref())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A page of `GET /v1/practices`.
+#[derive(Debug, Deserialize)]
+struct Page {
+    total: usize,
+    hits: Vec<Hit>,
+    #[serde(default)]
+    next_cursor: Option<String>,
+    #[serde(default)]
+    facets: Option<Facets>,
+}
+
+/// Asks the running node, following its cursor until `limit` hits (the
+/// node may serve fewer per page than asked).
+fn remote(c: &Client, args: &QueryArgs, limit: usize) -> Result<(Hits, Option<Facets>)> {
+    let filters = serde_html_form::to_string(&args.filters)?;
+    let mut cursor = (args.offset > 0).then(|| args.offset.to_string());
+    let mut hits = Vec::new();
+    let mut facets = None;
+    let mut total = 0;
+    let mut first = true;
+    loop {
+        let mut path = format!("/v1/practices?{filters}");
+        if !filters.is_empty() {
+            path.push('&');
+        }
+        path.push_str(&format!("limit={}", limit.saturating_sub(hits.len())));
+        if let Some(c) = &cursor {
+            path.push_str(&format!("&cursor={}", crate::client::encode(c)));
+        }
+        if first && args.facets {
+            path.push_str("&facets=true");
+        }
+        let page: Page = c.get(&path)?;
+        if first {
+            facets = page.facets;
+            total = page.total;
+        }
+        first = false;
+        let got = page.hits.len();
+        hits.extend(page.hits);
+        match page.next_cursor {
+            Some(next) if got > 0 && hits.len() < limit => cursor = Some(next),
+            _ => break,
+        }
+    }
+    if args.facets && facets.is_none() {
+        bail!("the running node did not count the facets");
+    }
+    Ok((Hits { total, hits }, facets))
+}
+
+/// Prints the results, wherever they came from.
+fn render(format: Format, hits: &Hits, facets: Option<&Facets>) -> Result<()> {
     match format {
-        Format::Json => match &facets {
+        Format::Json => match facets {
             Some(f) => crate::cmd::print_json(
                 &serde_json::json!({"total": hits.total, "hits": hits.hits, "facets": f}),
             )?,
-            None => crate::cmd::print_json(&hits)?,
+            None => crate::cmd::print_json(hits)?,
         },
         Format::Jsonl => {
             for h in &hits.hits {
                 println!("{}", serde_json::to_string(h)?);
             }
-            if let Some(f) = &facets {
+            if let Some(f) = facets {
                 println!("{}", serde_json::json!({"facets": f}));
             }
         }
         Format::Table => {
             table(&hits.hits, hits.total);
-            if let Some(f) = &facets {
+            if let Some(f) = facets {
                 facet_table(f);
             }
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// Turns the command line into the shared query model.
@@ -153,7 +218,7 @@ fn table(hits: &[Hit], total: usize) {
     println!("{} of {total} shown", hits.len());
 }
 
-fn facet_table(f: &setu_store::query::Facets) {
+fn facet_table(f: &Facets) {
     let line = |name: &str, items: Vec<String>| {
         println!(
             "{name:<9} {}",

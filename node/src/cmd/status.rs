@@ -3,42 +3,122 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
+use setu::NetStatus;
+use setu_core::ids::AuthorKey;
+use setu_store::replica;
 
+use crate::client::Client;
 use crate::datadir::DataDir;
 
 pub fn status(dir: &Path, json: bool) -> Result<ExitCode> {
-    let data = DataDir::open(dir)?;
-    let replica = data.replica()?;
-    let s = replica.status()?;
-    let author = data.key().ok().map(|k| k.author());
-    if json {
-        crate::cmd::print_json(&serde_json::json!({"status": s, "publisher": author,
-            "agency": data.config.publisher.agency, "country": data.config.publisher.country}))?;
+    if let Some(c) = Client::discover(dir) {
+        let data = DataDir::open(dir)?;
+        let s: setu::Status = c.get("/v1/status")?;
+        render(
+            dir,
+            &data,
+            &s.replica,
+            s.publisher,
+            Some((&s.net, c.base())),
+            json,
+        )?;
     } else {
-        println!("data dir      {}", dir.display());
-        if let Some(a) = author {
-            println!(
-                "publisher     {a} ({}, {})",
-                data.config.publisher.agency, data.config.publisher.country
-            );
-        }
-        println!("records       {}", s.records);
-        println!("practices     {} current (active)", s.practices);
-        println!("index docs    {}", s.indexed_documents);
-        println!(
-            "index lag     {} store changes (store at {}, index at {})",
-            s.index_lag, s.store_change, s.index_change
-        );
-        println!("disk          {:.1} MiB", s.disk_bytes as f64 / 1_048_576.0);
-        if s.flagged_authors > 0 {
-            println!("flagged       {} authors equivocated", s.flagged_authors);
-        }
+        let data = DataDir::open(dir)?;
+        let replica = data.replica()?;
+        let s = replica.status()?;
+        let author = data.key().ok().map(|k| k.author());
+        render(dir, &data, &s, author, None, json)?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
+/// Prints the status: the replica, and the network when the node runs
+/// (with its API's base URL).
+fn render(
+    dir: &Path,
+    data: &DataDir,
+    s: &replica::Status,
+    author: Option<AuthorKey>,
+    net: Option<(&NetStatus, &str)>,
+    json: bool,
+) -> Result<()> {
+    if json {
+        let mut v = serde_json::json!({"status": s, "publisher": author,
+            "agency": data.config.publisher.agency, "country": data.config.publisher.country});
+        if let Some((n, api)) = net {
+            v["net"] = serde_json::to_value(n)?;
+            v["api"] = serde_json::json!(api);
+        }
+        crate::cmd::print_json(&v)?;
+        return Ok(());
+    }
+    println!("data dir      {}", dir.display());
+    if let Some(a) = author {
+        println!(
+            "publisher     {a} ({}, {})",
+            data.config.publisher.agency, data.config.publisher.country
+        );
+    }
+    println!("records       {}", s.records);
+    println!("practices     {} current (active)", s.practices);
+    println!("index docs    {}", s.indexed_documents);
+    println!(
+        "index lag     {} store changes (store at {}, index at {})",
+        s.index_lag, s.store_change, s.index_change
+    );
+    println!("disk          {:.1} MiB", s.disk_bytes as f64 / 1_048_576.0);
+    if s.flagged_authors > 0 {
+        println!("flagged       {} authors equivocated", s.flagged_authors);
+    }
+    if let Some((n, api)) = net {
+        let c = &n.counters;
+        println!();
+        println!("network       {} (running, API at {api})", n.network);
+        println!("peer id       {}", n.peer_id);
+        match n.listen.split_first() {
+            None => println!("listening     -"),
+            Some((first, rest)) => {
+                println!("listening     {first}");
+                for a in rest {
+                    println!("              {a}");
+                }
+            }
+        }
+        println!("peers         {} connected", n.peers);
+        println!(
+            "received      {} by gossip, {} by sync, {} by bulk",
+            c.via_gossip, c.via_sync, c.via_bulk
+        );
+        println!(
+            "refused       {} invalid, {} by admission, {} other",
+            c.refused_invalid, c.refused_admission, c.refused_other
+        );
+        println!(
+            "sent          {} gossiped, {} pushed",
+            c.gossip_published, c.records_pushed
+        );
+        println!(
+            "sessions      {} started, {} done, {} failed, {} answered, {} bulk",
+            c.sessions_started, c.sessions_done, c.sessions_failed, c.sessions_answered, c.bulk_done
+        );
+        if c.peers_banned > 0 || c.requests_refused > 0 {
+            println!(
+                "defence       {} peers banned, {} requests refused",
+                c.peers_banned, c.requests_refused
+            );
+        }
+    }
+    Ok(())
+}
+
 pub fn reindex(dir: &Path, json: bool) -> Result<ExitCode> {
+    if let Some(c) = Client::discover(dir) {
+        bail!(
+            "the node is running (API at {}); stop it first: `setu reindex` needs the store to itself",
+            c.base()
+        );
+    }
     let data = DataDir::open(dir)?;
     let mut replica = data.replica()?;
     let n = replica.reindex()?;
