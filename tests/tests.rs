@@ -2,6 +2,7 @@
 
 mod suite {
     pub mod crash;
+    pub mod hostile;
     pub mod net_vectors;
     pub mod network;
     pub mod sync_vectors;

@@ -32,7 +32,7 @@ pub mod config;
 pub mod driver;
 pub mod message;
 
-pub use libp2p::{Multiaddr, PeerId, identity};
+pub use libp2p::{Multiaddr, PeerId, gossipsub, identity, swarm};
 
 /// Why the driver failed.
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,232 @@
+//! Peers that misbehave: a hostile peer is disconnected and nothing it sent
+//! is stored, while honest records still converge; an unwanted author over
+//! quota (or off the allow-list) is refused, not stored.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use setu::{Event, Node, SecretKey};
+use setu_net::behaviour::{self, Behaviour, BehaviourEvent};
+use setu_net::message::{MAX_FRAME_BYTES, Request};
+use setu_net::{Multiaddr, PeerId};
+use setu_tests::net::{WAIT, addr, config, records, wait_records, wait_until};
+use tempfile::TempDir;
+
+/// A valid signed record by `key`: synthetic body `index` of catalogue 77.
+fn signed(key: &SecretKey, seq: u64, index: u64) -> Vec<u8> {
+    let p = setu_store::replica::parse_practice(setu_store::synth::body(77, index)).expect("valid body");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as u64;
+    setu_core::record::sign_practice(key, seq, now, &p)
+        .expect("signs")
+        .into_bytes()
+}
+
+/// The record bytes of a named invalid vector in spec/vectors/records.json.
+fn invalid_vector(name: &str) -> Vec<u8> {
+    let path = setu_tests::repo_root().join("spec/vectors/records.json");
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(path).expect("vectors")).expect("json");
+    let hex = v["invalid"]
+        .as_array()
+        .expect("invalid vectors")
+        .iter()
+        .find(|x| x["name"] == name)
+        .and_then(|x| x["signed_record"].as_str())
+        .expect("vector present");
+    hex::decode(hex).expect("hex")
+}
+
+enum Attack {
+    /// A push of a record whose signature was altered.
+    ForgedPush,
+    /// Gossip of non-canonical record bytes.
+    NoncanonicalGossip,
+    /// A request frame larger than the limit.
+    Oversize,
+    /// Random bytes as requests.
+    JunkFlood,
+}
+
+/// Runs one attack from a fresh identity against `target`; returns the
+/// hostile peer's id once the target has closed the connection.
+async fn attack(network: &str, target: Multiaddr, how: Attack) -> PeerId {
+    let mut cfg = setu_net::config::Config {
+        network: network.into(),
+        mdns: false,
+        ..Default::default()
+    };
+    cfg.listen.clear();
+    let key = setu_net::identity::Keypair::generate_ed25519();
+    let me = key.public().to_peer_id();
+    let mut swarm: setu_net::swarm::Swarm<Behaviour> = behaviour::swarm(&cfg, key).expect("swarm");
+    swarm.dial(target).expect("dial");
+    let topic = setu_net::gossipsub::IdentTopic::new(cfg.topic());
+    let mut sent = false;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let ev = tokio::time::timeout_at(deadline, swarm.select_next_some())
+            .await
+            .expect("the target should close the hostile connection in time");
+        match ev {
+            setu_net::swarm::SwarmEvent::ConnectionEstablished { peer_id, .. } if !sent => {
+                match how {
+                    Attack::ForgedPush => {
+                        let mut r = signed(&SecretKey::generate(), 1, 0);
+                        let last = r.len() - 1;
+                        r[last] ^= 0x55;
+                        swarm
+                            .behaviour_mut()
+                            .sync
+                            .send_request(&peer_id, Request::Push(vec![r]).encode());
+                        sent = true;
+                    }
+                    Attack::Oversize => {
+                        swarm
+                            .behaviour_mut()
+                            .sync
+                            .send_request(&peer_id, vec![0x12; MAX_FRAME_BYTES + 1024]);
+                        sent = true;
+                    }
+                    Attack::JunkFlood => {
+                        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+                        for i in 0..50usize {
+                            let junk: Vec<u8> = (0..(i * 37 % 500 + 1))
+                                .map(|_| {
+                                    x ^= x << 13;
+                                    x ^= x >> 7;
+                                    x ^= x << 17;
+                                    x as u8
+                                })
+                                .collect();
+                            swarm.behaviour_mut().sync.send_request(&peer_id, junk);
+                        }
+                        sent = true;
+                    }
+                    Attack::NoncanonicalGossip => {} // waits for the subscription
+                }
+            }
+            setu_net::swarm::SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(
+                setu_net::gossipsub::Event::Subscribed { .. },
+            )) if !sent && matches!(how, Attack::NoncanonicalGossip) => {
+                swarm
+                    .behaviour_mut()
+                    .gossipsub
+                    .publish(topic.clone(), invalid_vector("non_shortest_integer"))
+                    .expect("publish");
+                sent = true;
+            }
+            setu_net::swarm::SwarmEvent::ConnectionClosed {
+                num_established: 0, ..
+            } if sent => return me,
+            _ => {}
+        }
+    }
+}
+
+/// Forged signatures, non-canonical bytes, oversize frames and a flood of
+/// junk each get the sender disconnected and banned; nothing it sent is
+/// stored; honest records still converge.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_peer_is_banned_and_honest_records_converge() {
+    let (da, db) = (TempDir::new().expect("tempdir"), TempDir::new().expect("tempdir"));
+    let net = "test-hostile";
+    let a = Node::start(config(da.path(), net, Some(SecretKey::generate()), vec![]))
+        .await
+        .expect("a");
+    let a_addr = addr(&a).await;
+    let b = Node::start(config(db.path(), net, None, vec![a_addr.clone()]))
+        .await
+        .expect("b");
+    let mut events = a.subscribe();
+    for how in [
+        Attack::ForgedPush,
+        Attack::NoncanonicalGossip,
+        Attack::Oversize,
+        Attack::JunkFlood,
+    ] {
+        let hostile = attack(net, a_addr.clone(), how).await;
+        // The node says why it banned that peer.
+        tokio::time::timeout(WAIT, async {
+            loop {
+                match events.recv().await {
+                    Ok(Event::PeerBanned { peer, .. }) if peer == hostile => return,
+                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(e) => panic!("events: {e}"),
+                }
+            }
+        })
+        .await
+        .expect("a PeerBanned event for the hostile peer");
+        assert!(
+            !a.peers().await.expect("peers").iter().any(|p| p.peer_id == hostile.to_string()),
+            "the hostile peer is still connected"
+        );
+    }
+    assert_eq!(records(&a).await, 0, "nothing the hostile peers sent is stored");
+    let c = a.status().await.expect("status").net.counters;
+    assert_eq!(c.peers_banned, 4, "{c:?}");
+    assert!(c.refused_invalid >= 2, "{c:?}");
+    // The honest peer was never banned, and honest records converge.
+    for b_ in setu_store::synth::bodies(5, 20) {
+        a.publish(b_).await.expect("publish");
+    }
+    wait_records(&[&a, &b], 20, "honest records to converge after the attacks").await;
+    assert_eq!(b.status().await.expect("status").net.counters.peers_banned, 0);
+    a.shutdown().await.expect("a");
+    b.shutdown().await.expect("b");
+}
+
+/// A stranger's valid records beyond the per-author quota are refused and
+/// not stored; off an allow-list, none are stored. The sender, which broke
+/// no rule of the protocol, is not banned.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quota_and_allow_list_refuse_unwanted_authors() {
+    let dirs: Vec<TempDir> = (0..3).map(|_| TempDir::new().expect("tempdir")).collect();
+    let net = "test-quota";
+    let stranger = Node::start(config(dirs[0].path(), net, Some(SecretKey::generate()), vec![]))
+        .await
+        .expect("stranger");
+    let boot = vec![addr(&stranger).await];
+    let mut quota_cfg = config(dirs[1].path(), net, None, boot.clone());
+    quota_cfg.net.admission.max_records_per_hour = Some(5);
+    let quota = Node::start(quota_cfg).await.expect("quota node");
+    let mut allow_cfg = config(dirs[2].path(), net, None, boot);
+    allow_cfg.net.admission.allow_authors = Some(vec![SecretKey::generate().author()]);
+    let allow = Node::start(allow_cfg).await.expect("allow-list node");
+    wait_until(WAIT, "both to connect to the stranger", || async {
+        stranger.peers().await.expect("peers").len() == 2
+    })
+    .await;
+    for b in setu_store::synth::bodies(9, 12) {
+        stranger.publish(b).await.expect("publish");
+    }
+    wait_until(WAIT, "the quota node to refuse the rest", || async {
+        let c = quota.status().await.expect("status").net.counters;
+        c.refused_admission >= 7
+    })
+    .await;
+    wait_until(WAIT, "the allow-list node to refuse all 12", || async {
+        allow.status().await.expect("status").net.counters.refused_admission >= 12
+    })
+    .await;
+    // Another sync round changes nothing.
+    quota.sync_now().await.expect("sync");
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while quota.status().await.expect("status").net.counters.sessions_done < 2 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("a second sync round");
+    assert_eq!(records(&quota).await, 5);
+    assert_eq!(records(&allow).await, 0);
+    for n in [&quota, &allow] {
+        assert_eq!(n.status().await.expect("status").net.counters.peers_banned, 0);
+    }
+    for n in [&stranger, &quota, &allow] {
+        n.shutdown().await.expect("shutdown");
+    }
+}
