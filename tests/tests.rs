@@ -2,6 +2,7 @@
 
 mod suite {
     pub mod crash;
+    pub mod daemon;
     pub mod hostile;
     pub mod net_vectors;
     pub mod network;
