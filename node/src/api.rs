@@ -93,7 +93,10 @@ pub fn router(state: State) -> Router {
         .route("/v1/peers", get(routes::peers))
         .route("/v1/practices", get(routes::search).post(routes::publish))
         .route("/v1/practices/{id}", get(routes::practice))
-        .route("/v1/practices/{practice_id}/withdraw", post(routes::withdraw))
+        .route(
+            "/v1/practices/{practice_id}/withdraw",
+            post(routes::withdraw),
+        )
         .route(
             "/v1/import",
             post(routes::import).layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES)),

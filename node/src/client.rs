@@ -156,8 +156,8 @@ impl Client {
                     path.display()
                 )
             })?;
-        let token = String::from_utf8(bytes)
-            .with_context(|| format!("{} is not text", path.display()))?;
+        let token =
+            String::from_utf8(bytes).with_context(|| format!("{} is not text", path.display()))?;
         Ok(format!("Bearer {}", token.trim()))
     }
 
@@ -205,12 +205,8 @@ impl Client {
         sent: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
         path: &str,
     ) -> Result<T> {
-        let mut resp = sent.with_context(|| {
-            format!(
-                "the running node ({}) did not answer {path}",
-                self.base
-            )
-        })?;
+        let mut resp = sent
+            .with_context(|| format!("the running node ({}) did not answer {path}", self.base))?;
         let status = resp.status();
         if status.is_success() {
             return resp
@@ -308,8 +304,11 @@ mod tests {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = l.local_addr().expect("addr").port();
         drop(l);
-        std::fs::write(d.path().join(URL_FILE), format!("http://127.0.0.1:{port}\n"))
-            .expect("write");
+        std::fs::write(
+            d.path().join(URL_FILE),
+            format!("http://127.0.0.1:{port}\n"),
+        )
+        .expect("write");
         assert!(Client::discover(d.path()).is_none());
         std::fs::write(d.path().join(URL_FILE), "ftp://x\n").expect("write");
         assert!(Client::discover(d.path()).is_none());

@@ -5,9 +5,9 @@ mod export;
 mod import;
 pub mod init;
 pub mod keys;
+mod peers;
 mod publish;
 pub mod query;
-mod peers;
 mod record;
 mod run;
 mod show;
@@ -40,8 +40,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-/// Prints `value` as pretty JSON.
+/// Prints `value` as pretty JSON. A closed pipe (`| head`) is not an error.
 pub fn print_json(value: &impl serde::Serialize) -> Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
-    Ok(())
+    use std::io::Write;
+    let text = serde_json::to_string_pretty(value)?;
+    match writeln!(std::io::stdout().lock(), "{text}") {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
 }

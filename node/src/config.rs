@@ -170,12 +170,15 @@ impl Config {
             );
         }
         self.net()?;
-        self.api.listen.parse::<std::net::SocketAddr>().map_err(|e| {
-            anyhow::anyhow!(
-                "api.listen: {:?} is not an address such as 127.0.0.1:7180: {e}",
-                self.api.listen
-            )
-        })?;
+        self.api
+            .listen
+            .parse::<std::net::SocketAddr>()
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "api.listen: {:?} is not an address such as 127.0.0.1:7180: {e}",
+                    self.api.listen
+                )
+            })?;
         if self.store.max_future_skew_secs > 7 * 24 * 3600 {
             bail!(
                 "store.max_future_skew_secs: {} is more than a week",
@@ -203,7 +206,9 @@ impl Config {
                 list.iter()
                     .map(|k| {
                         k.parse().map_err(|e| {
-                            anyhow::anyhow!("network.allow_authors: {k:?} is not an author key: {e}")
+                            anyhow::anyhow!(
+                                "network.allow_authors: {k:?} is not an author key: {e}"
+                            )
                         })
                     })
                     .collect::<Result<Vec<_>>>()?,

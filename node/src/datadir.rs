@@ -36,6 +36,12 @@ impl DataDir {
 
     /// Opens the replica (store and index), healing the index if needed.
     pub fn replica(&self) -> Result<Replica> {
+        if let Some(c) = crate::client::Client::discover(&self.path) {
+            anyhow::bail!(
+                "the node is running (its API is {}) and holds the store; this verb needs it stopped (Ctrl-C or SIGTERM to `setu run`)",
+                c.base()
+            );
+        }
         Replica::open(&self.path, self.config.replica())
             .with_context(|| format!("cannot open the replica in {}", self.path.display()))
     }

@@ -12,7 +12,12 @@ pub const WAIT: Duration = Duration::from_secs(120);
 
 /// Settings for a test node: loopback, an ephemeral port, no mDNS, a short
 /// sync interval, and a network name of the test's own.
-pub fn config(dir: &Path, network: &str, key: Option<SecretKey>, bootstrap: Vec<Multiaddr>) -> Config {
+pub fn config(
+    dir: &Path,
+    network: &str,
+    key: Option<SecretKey>,
+    bootstrap: Vec<Multiaddr>,
+) -> Config {
     let mut cfg = Config::new(dir);
     cfg.key = key;
     cfg.net.network = network.to_string();

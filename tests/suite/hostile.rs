@@ -14,7 +14,8 @@ use tempfile::TempDir;
 
 /// A valid signed record by `key`: synthetic body `index` of catalogue 77.
 fn signed(key: &SecretKey, seq: u64, index: u64) -> Vec<u8> {
-    let p = setu_store::replica::parse_practice(setu_store::synth::body(77, index)).expect("valid body");
+    let p = setu_store::replica::parse_practice(setu_store::synth::body(77, index))
+        .expect("valid body");
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
@@ -131,7 +132,10 @@ async fn attack(network: &str, target: Multiaddr, how: Attack) -> PeerId {
 /// stored; honest records still converge.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_peer_is_banned_and_honest_records_converge() {
-    let (da, db) = (TempDir::new().expect("tempdir"), TempDir::new().expect("tempdir"));
+    let (da, db) = (
+        TempDir::new().expect("tempdir"),
+        TempDir::new().expect("tempdir"),
+    );
     let net = "test-hostile";
     let a = Node::start(config(da.path(), net, Some(SecretKey::generate()), vec![]))
         .await
@@ -161,11 +165,19 @@ async fn hostile_peer_is_banned_and_honest_records_converge() {
         .await
         .expect("a PeerBanned event for the hostile peer");
         assert!(
-            !a.peers().await.expect("peers").iter().any(|p| p.peer_id == hostile.to_string()),
+            !a.peers()
+                .await
+                .expect("peers")
+                .iter()
+                .any(|p| p.peer_id == hostile.to_string()),
             "the hostile peer is still connected"
         );
     }
-    assert_eq!(records(&a).await, 0, "nothing the hostile peers sent is stored");
+    assert_eq!(
+        records(&a).await,
+        0,
+        "nothing the hostile peers sent is stored"
+    );
     let c = a.status().await.expect("status").net.counters;
     assert_eq!(c.peers_banned, 4, "{c:?}");
     assert!(c.refused_invalid >= 2, "{c:?}");
@@ -173,8 +185,16 @@ async fn hostile_peer_is_banned_and_honest_records_converge() {
     for b_ in setu_store::synth::bodies(5, 20) {
         a.publish(b_).await.expect("publish");
     }
-    wait_records(&[&a, &b], 20, "honest records to converge after the attacks").await;
-    assert_eq!(b.status().await.expect("status").net.counters.peers_banned, 0);
+    wait_records(
+        &[&a, &b],
+        20,
+        "honest records to converge after the attacks",
+    )
+    .await;
+    assert_eq!(
+        b.status().await.expect("status").net.counters.peers_banned,
+        0
+    );
     a.shutdown().await.expect("a");
     b.shutdown().await.expect("b");
 }
@@ -186,9 +206,14 @@ async fn hostile_peer_is_banned_and_honest_records_converge() {
 async fn quota_and_allow_list_refuse_unwanted_authors() {
     let dirs: Vec<TempDir> = (0..3).map(|_| TempDir::new().expect("tempdir")).collect();
     let net = "test-quota";
-    let stranger = Node::start(config(dirs[0].path(), net, Some(SecretKey::generate()), vec![]))
-        .await
-        .expect("stranger");
+    let stranger = Node::start(config(
+        dirs[0].path(),
+        net,
+        Some(SecretKey::generate()),
+        vec![],
+    ))
+    .await
+    .expect("stranger");
     let boot = vec![addr(&stranger).await];
     let mut quota_cfg = config(dirs[1].path(), net, None, boot.clone());
     quota_cfg.net.admission.max_records_per_hour = Some(5);
@@ -209,13 +234,28 @@ async fn quota_and_allow_list_refuse_unwanted_authors() {
     })
     .await;
     wait_until(WAIT, "the allow-list node to refuse all 12", || async {
-        allow.status().await.expect("status").net.counters.refused_admission >= 12
+        allow
+            .status()
+            .await
+            .expect("status")
+            .net
+            .counters
+            .refused_admission
+            >= 12
     })
     .await;
     // Another sync round changes nothing.
     quota.sync_now().await.expect("sync");
     tokio::time::timeout(Duration::from_secs(30), async {
-        while quota.status().await.expect("status").net.counters.sessions_done < 2 {
+        while quota
+            .status()
+            .await
+            .expect("status")
+            .net
+            .counters
+            .sessions_done
+            < 2
+        {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     })
@@ -224,7 +264,10 @@ async fn quota_and_allow_list_refuse_unwanted_authors() {
     assert_eq!(records(&quota).await, 5);
     assert_eq!(records(&allow).await, 0);
     for n in [&quota, &allow] {
-        assert_eq!(n.status().await.expect("status").net.counters.peers_banned, 0);
+        assert_eq!(
+            n.status().await.expect("status").net.counters.peers_banned,
+            0
+        );
     }
     for n in [&stranger, &quota, &allow] {
         n.shutdown().await.expect("shutdown");

@@ -2,7 +2,7 @@
 //! a line, catching up after a stop, partitions, revisions and withdrawals.
 
 use setu::{Node, SecretKey};
-use setu_tests::net::{addr, config, import, records, wait_records, wait_until, WAIT};
+use setu_tests::net::{WAIT, addr, config, import, records, wait_records, wait_until};
 use tempfile::TempDir;
 
 /// Five nodes in a line, each knowing only its left neighbour, converge on
@@ -18,7 +18,11 @@ async fn line_of_five_converges() {
             None => vec![],
         };
         let cfg = config(d.path(), "test-line", Some(SecretKey::generate()), boot);
-        nodes.push(Node::start(cfg).await.unwrap_or_else(|e| panic!("node {i}: {e}")));
+        nodes.push(
+            Node::start(cfg)
+                .await
+                .unwrap_or_else(|e| panic!("node {i}: {e}")),
+        );
     }
     // Each node knows only its neighbours.
     wait_until(WAIT, "the line to connect", || async {
@@ -56,10 +60,18 @@ async fn line_of_five_converges() {
 /// counters say so.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stopped_node_catches_up_by_reconciliation() {
-    let (da, db) = (TempDir::new().expect("tempdir"), TempDir::new().expect("tempdir"));
-    let a = Node::start(config(da.path(), "test-catchup", Some(SecretKey::generate()), vec![]))
-        .await
-        .expect("a");
+    let (da, db) = (
+        TempDir::new().expect("tempdir"),
+        TempDir::new().expect("tempdir"),
+    );
+    let a = Node::start(config(
+        da.path(),
+        "test-catchup",
+        Some(SecretKey::generate()),
+        vec![],
+    ))
+    .await
+    .expect("a");
     let a_addr = addr(&a).await;
     let b_cfg = config(db.path(), "test-catchup", None, vec![a_addr.clone()]);
     let b = Node::start(b_cfg.clone()).await.expect("b");
@@ -88,19 +100,31 @@ async fn partition_heals() {
     let dirs: Vec<TempDir> = (0..6).map(|_| TempDir::new().expect("tempdir")).collect();
     let mut nodes = Vec::new();
     for g in 0..3 {
-        let first = Node::start(config(dirs[2 * g].path(), "test-part", Some(SecretKey::generate()), vec![]))
-            .await
-            .expect("node");
+        let first = Node::start(config(
+            dirs[2 * g].path(),
+            "test-part",
+            Some(SecretKey::generate()),
+            vec![],
+        ))
+        .await
+        .expect("node");
         let boot = vec![addr(&first).await];
-        let second = Node::start(config(dirs[2 * g + 1].path(), "test-part", Some(SecretKey::generate()), boot))
-            .await
-            .expect("node");
+        let second = Node::start(config(
+            dirs[2 * g + 1].path(),
+            "test-part",
+            Some(SecretKey::generate()),
+            boot,
+        ))
+        .await
+        .expect("node");
         nodes.push(first);
         nodes.push(second);
     }
     for (i, n) in nodes.iter().enumerate() {
         assert_eq!(import(n, 50 + i as u64, 40).await, 40);
-        n.publish(setu_store::synth::body(900 + i as u64, 0)).await.expect("publish");
+        n.publish(setu_store::synth::body(900 + i as u64, 0))
+            .await
+            .expect("publish");
     }
     for g in 0..3 {
         let pair = [&nodes[2 * g], &nodes[2 * g + 1]];
@@ -123,16 +147,31 @@ async fn partition_heals() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revisions_and_withdrawals_replicate() {
     let dirs: Vec<TempDir> = (0..3).map(|_| TempDir::new().expect("tempdir")).collect();
-    let a = Node::start(config(dirs[0].path(), "test-rev", Some(SecretKey::generate()), vec![]))
-        .await
-        .expect("a");
+    let a = Node::start(config(
+        dirs[0].path(),
+        "test-rev",
+        Some(SecretKey::generate()),
+        vec![],
+    ))
+    .await
+    .expect("a");
     let boot = vec![addr(&a).await];
-    let b = Node::start(config(dirs[1].path(), "test-rev", None, boot.clone())).await.expect("b");
-    let c = Node::start(config(dirs[2].path(), "test-rev", None, boot)).await.expect("c");
+    let b = Node::start(config(dirs[1].path(), "test-rev", None, boot.clone()))
+        .await
+        .expect("b");
+    let c = Node::start(config(dirs[2].path(), "test-rev", None, boot))
+        .await
+        .expect("c");
     let mut body = setu_store::synth::body(7, 0);
-    let pid = body["practice_id"].as_str().expect("practice_id").to_string();
+    let pid = body["practice_id"]
+        .as_str()
+        .expect("practice_id")
+        .to_string();
     let other = setu_store::synth::body(7, 1);
-    let other_pid = other["practice_id"].as_str().expect("practice_id").to_string();
+    let other_pid = other["practice_id"]
+        .as_str()
+        .expect("practice_id")
+        .to_string();
     a.publish(body.clone()).await.expect("rev 1");
     a.publish(other).await.expect("other");
     body["summary"]["text"] = serde_json::json!({"en": "Second revision: fewer visits."});
@@ -141,7 +180,9 @@ async fn revisions_and_withdrawals_replicate() {
     body["summary"]["text"] = serde_json::json!({"en": "Third revision: no visits at all."});
     let third = a.publish(body).await.expect("rev 3");
     assert_eq!(third.revision, 3);
-    a.withdraw(&other_pid, "merged into another practice").await.expect("withdraw");
+    a.withdraw(&other_pid, "merged into another practice")
+        .await
+        .expect("withdraw");
     wait_records(&[&a, &b, &c], 5, "all three to hold 5 records").await;
     for n in [&a, &b, &c] {
         wait_until(WAIT, "the index to show revision 3", || async {
@@ -152,7 +193,11 @@ async fn revisions_and_withdrawals_replicate() {
         assert_eq!(v.current, Some(third.id));
         assert_eq!(v.revision, 3);
         assert_eq!(v.history.as_ref().map(Vec::len), Some(3));
-        let w = n.get(&other_pid, None, false).await.expect("get").expect("found");
+        let w = n
+            .get(&other_pid, None, false)
+            .await
+            .expect("get")
+            .expect("found");
         assert!(w.withdrawn);
     }
     let c_counters = c.status().await.expect("status").net.counters;

@@ -92,11 +92,13 @@ fn gossip(cfg: &Config, key: &identity::Keypair) -> Result<gossipsub::Behaviour,
         gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Signed(key.clone()), gcfg)
             .map_err(|e| Error::Setup(format!("gossipsub: {e}")))?;
     let topic = gossipsub::IdentTopic::new(cfg.topic());
-    let mut params = gossipsub::PeerScoreParams::default();
     // Agencies behind one NAT, and every test on loopback, share an IP:
     // colocation is not evidence of a sybil here. Quotas and the
     // allow-list bound what strangers can store.
-    params.ip_colocation_factor_weight = 0.0;
+    let mut params = gossipsub::PeerScoreParams {
+        ip_colocation_factor_weight: 0.0,
+        ..Default::default()
+    };
     let topic_params = gossipsub::TopicScoreParams {
         invalid_message_deliveries_weight: -100.0,
         invalid_message_deliveries_decay: 0.5,

@@ -1009,14 +1009,12 @@ impl<B: Backend + Send + 'static> Driver<B> {
             return self.punish(peer, "a sync reply to a bulk request".into());
         };
         let session = *session;
-        if *first && !*after_bulk {
-            if mine.saturating_mul(BULK_RATIO) < theirs {
-                // Far behind: stream everything, then reconcile once more.
-                let (puller, req) = Puller::start(BULK_ITEMS, BULK_BYTES);
-                self.out.insert(peer, Out::Bulk { puller });
-                self.send(peer, Request::Bulk(req), Pending::Session);
-                return;
-            }
+        if *first && !*after_bulk && mine.saturating_mul(BULK_RATIO) < theirs {
+            // Far behind: stream everything, then reconcile once more.
+            let (puller, req) = Puller::start(BULK_ITEMS, BULK_BYTES);
+            self.out.insert(peer, Out::Bulk { puller });
+            self.send(peer, Request::Bulk(req), Pending::Session);
+            return;
         }
         *first = false;
         match rec.handle(&msg) {
@@ -1095,10 +1093,8 @@ impl<B: Backend + Send + 'static> Driver<B> {
 
     fn swarm_event(&mut self, ev: SwarmEvent<BehaviourEvent>) {
         match ev {
-            SwarmEvent::NewListenAddr { address, .. } => {
-                if !self.listening.contains(&address) {
-                    self.listening.push(address);
-                }
+            SwarmEvent::NewListenAddr { address, .. } if !self.listening.contains(&address) => {
+                self.listening.push(address);
             }
             SwarmEvent::ConnectionEstablished {
                 peer_id,
@@ -1138,21 +1134,19 @@ impl<B: Backend + Send + 'static> Driver<B> {
             }
             SwarmEvent::ConnectionClosed {
                 peer_id,
-                num_established,
+                num_established: 0,
                 ..
             } => {
-                if num_established == 0 {
-                    self.peers.remove(&peer_id);
-                    self.forget(&peer_id);
-                    self.pending.retain(|_, (p, _)| *p != peer_id);
-                    let now = Instant::now();
-                    for r in self.redial.values_mut() {
-                        if r.peer == Some(peer_id) {
-                            r.next_at = now + r.delay;
-                        }
+                self.peers.remove(&peer_id);
+                self.forget(&peer_id);
+                self.pending.retain(|_, (p, _)| *p != peer_id);
+                let now = Instant::now();
+                for r in self.redial.values_mut() {
+                    if r.peer == Some(peer_id) {
+                        r.next_at = now + r.delay;
                     }
-                    self.emit(Event::PeerDisconnected(peer_id));
                 }
+                self.emit(Event::PeerDisconnected(peer_id));
             }
             SwarmEvent::Behaviour(b) => self.behaviour_event(b),
             _ => {}

@@ -27,26 +27,28 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let portal = Node::start(portal_cfg).await?;
     let mut events = portal.subscribe();
 
-    let body: serde_json::Value = serde_json::from_str(
-        include_str!("../../../node/data/examples/practice.json"),
-    )?;
+    let body: serde_json::Value =
+        serde_json::from_str(include_str!("../../../node/data/examples/practice.json"))?;
     let published = agency.publish(body).await?;
     println!("published {} as {}", published.practice_id, published.id);
 
     // Wait (with a timeout) for the record to arrive at the portal's node.
     tokio::time::timeout(Duration::from_secs(30), async {
         loop {
-            if let Ok(Event::RecordReceived { id, via, .. }) = events.recv().await {
-                if id == published.id {
-                    println!("the portal received it by {via:?}");
-                    return;
-                }
+            if let Ok(Event::RecordReceived { id, via, .. }) = events.recv().await
+                && id == published.id
+            {
+                println!("the portal received it by {via:?}");
+                return;
             }
         }
     })
     .await?;
     // Received records are searchable within a fraction of a second.
-    let q = Query { text: Some("digital centre".into()), ..Query::default() };
+    let q = Query {
+        text: Some("digital centre".into()),
+        ..Query::default()
+    };
     let hits = tokio::time::timeout(Duration::from_secs(10), async {
         loop {
             let hits = portal.query(q.clone()).await.expect("query");
@@ -58,7 +60,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     })
     .await?;
     for h in hits.hits {
-        println!("found on the portal: {} (revision {})", h.practice_id, h.revision);
+        println!(
+            "found on the portal: {} (revision {})",
+            h.practice_id, h.revision
+        );
     }
     agency.shutdown().await?;
     portal.shutdown().await?;

@@ -293,9 +293,7 @@ impl Node {
     }
 
     async fn announce(&self, id: RecordId) -> Result<(), Error> {
-        let bytes = self
-            .with_replica(move |r| r.store().get(&id))
-            .await??;
+        let bytes = self.with_replica(move |r| r.store().get(&id)).await??;
         if let Some(b) = bytes {
             self.inner.net.announce(vec![b]).await?;
         }
@@ -407,6 +405,13 @@ impl Node {
     /// behind loses the oldest.
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.inner.net.subscribe()
+    }
+
+    /// The same events as [`Node::subscribe`], as a `Stream`; events
+    /// missed by a lagging consumer are skipped.
+    pub fn events(&self) -> impl tokio_stream::Stream<Item = Event> + Send + 'static {
+        use tokio_stream::StreamExt;
+        tokio_stream::wrappers::BroadcastStream::new(self.subscribe()).filter_map(Result::ok)
     }
 
     /// Stops the network, commits the index, and flushes the store.

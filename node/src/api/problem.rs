@@ -82,7 +82,10 @@ impl From<PublishError> for Problem {
                 let mut p = Problem::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "invalid-body",
-                    format!("the body is not a valid practice ({} problems)", problems.len()),
+                    format!(
+                        "the body is not a valid practice ({} problems)",
+                        problems.len()
+                    ),
                 );
                 p.errors = problems.iter().map(ToString::to_string).collect();
                 p
@@ -91,7 +94,9 @@ impl From<PublishError> for Problem {
                 Problem::new(StatusCode::CONFLICT, "not-owner", e.to_string())
             }
             PublishError::Unknown(_) => Problem::not_found(e.to_string()),
-            PublishError::Refused(_) => Problem::new(StatusCode::CONFLICT, "refused", e.to_string()),
+            PublishError::Refused(_) => {
+                Problem::new(StatusCode::CONFLICT, "refused", e.to_string())
+            }
             other => Problem::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",

@@ -4,6 +4,7 @@ use std::collections::HashSet;
 
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -65,7 +66,12 @@ fn check_keys(q: &str) -> Result<()> {
         if !known.contains(key) {
             return Err(Problem::bad_request(format!(
                 "query parameter {key:?} is unknown; known: {}",
-                FILTER_KEYS.iter().chain(PAGING_KEYS).copied().collect::<Vec<_>>().join(", ")
+                FILTER_KEYS
+                    .iter()
+                    .chain(PAGING_KEYS)
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         }
     }
@@ -107,16 +113,20 @@ pub async fn search(State(api): State<Api>, RawQuery(q): RawQuery) -> Result<Res
         .map_err(|e| Problem::bad_request(format!("query parameters: {e}")))?;
     let paging: Paging = serde_html_form::from_str(&q)
         .map_err(|e| Problem::bad_request(format!("query parameters: {e}")))?;
-    let mut query = crate::cmd::query::build(&filters).map_err(|e| Problem::bad_request(format!("{e:#}")))?;
+    let mut query =
+        crate::cmd::query::build(&filters).map_err(|e| Problem::bad_request(format!("{e:#}")))?;
     query.limit = paging.limit.unwrap_or(DEFAULT_PAGE);
     query.offset = match &paging.cursor {
-        Some(c) => c
-            .parse()
-            .map_err(|_| Problem::bad_request(format!("cursor: {c:?} is not a cursor this node issued")))?,
+        Some(c) => c.parse().map_err(|_| {
+            Problem::bad_request(format!("cursor: {c:?} is not a cursor this node issued"))
+        })?,
         None => 0,
     };
     if query.limit > MAX_LIMIT {
-        return Err(Problem::bad_request(format!("limit: {}; the most is {MAX_LIMIT}", query.limit)));
+        return Err(Problem::bad_request(format!(
+            "limit: {}; the most is {MAX_LIMIT}",
+            query.limit
+        )));
     }
     let problems = query.problems();
     if !problems.is_empty() {
@@ -133,11 +143,26 @@ pub async fn search(State(api): State<Api>, RawQuery(q): RawQuery) -> Result<Res
     let hits = api.node.query(query).await?;
     let next = offset + hits.hits.len();
     let next_cursor = (limit > 0 && next < hits.total).then(|| next.to_string());
-    let mut body = serde_json::json!({"total": hits.total, "hits": hits.hits, "next_cursor": next_cursor});
+    let mut body =
+        serde_json::json!({"total": hits.total, "hits": hits.hits, "next_cursor": next_cursor});
     if let Some(f) = facets {
         body["facets"] = serde_json::to_value(f).unwrap_or_default();
     }
     Ok(Json(body).into_response())
+}
+
+/// The request body, or a problem report naming why it was refused (too
+/// large: 413).
+fn body(b: std::result::Result<Bytes, BytesRejection>) -> Result<Bytes> {
+    b.map_err(|r| {
+        let status = r.status();
+        let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            "too-large"
+        } else {
+            "bad-body"
+        };
+        Problem::new(status, code, format!("body: {}", r.body_text()))
+    })
 }
 
 fn json_body(bytes: &Bytes) -> Result<serde_json::Value> {
@@ -158,8 +183,13 @@ fn json_body(bytes: &Bytes) -> Result<serde_json::Value> {
     ),
     security(("bearer" = []))
 )]
-pub async fn publish(State(api): State<Api>, headers: HeaderMap, body: Bytes) -> Result<Response> {
+pub async fn publish(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    raw: std::result::Result<Bytes, BytesRejection>,
+) -> Result<Response> {
     api.authorize(&headers)?;
+    let body = self::body(raw)?;
     let p = api.node.publish(json_body(&body)?).await?;
     Ok((StatusCode::CREATED, Json(p)).into_response())
 }
@@ -204,7 +234,11 @@ pub async fn practice(
     match api.node.get(&id, publisher, l.history).await? {
         Ok(view) => Ok(Json(view).into_response()),
         Err(e @ setu::LookupError::NotFound(_)) => Err(Problem::not_found(e.to_string())),
-        Err(e) => Err(Problem::new(StatusCode::CONFLICT, "ambiguous", e.to_string())),
+        Err(e) => Err(Problem::new(
+            StatusCode::CONFLICT,
+            "ambiguous",
+            e.to_string(),
+        )),
     }
 }
 
@@ -232,11 +266,13 @@ pub async fn withdraw(
     State(api): State<Api>,
     Path(practice_id): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    raw: std::result::Result<Bytes, BytesRejection>,
 ) -> Result<Response> {
     api.authorize(&headers)?;
-    let w: Withdrawal = serde_json::from_slice(&body)
-        .map_err(|e| Problem::bad_request(format!("body: {e}; expected {{\"reason\": \"...\"}}")))?;
+    let body = self::body(raw)?;
+    let w: Withdrawal = serde_json::from_slice(&body).map_err(|e| {
+        Problem::bad_request(format!("body: {e}; expected {{\"reason\": \"...\"}}"))
+    })?;
     if w.reason.trim().is_empty() {
         return Err(Problem::bad_request("body.reason: must not be empty"));
     }
@@ -267,9 +303,10 @@ pub async fn import(
     State(api): State<Api>,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
-    body: Bytes,
+    raw: std::result::Result<Bytes, BytesRejection>,
 ) -> Result<Response> {
     api.authorize(&headers)?;
+    let body = self::body(raw)?;
     let p: ImportParams = serde_html_form::from_str(&q.unwrap_or_default())
         .map_err(|e| Problem::bad_request(format!("query parameters: {e}")))?;
     let (progress, rows) = api
@@ -296,7 +333,9 @@ pub async fn record(State(api): State<Api>, Path(id): Path<String>) -> Result<Re
         .map_err(|e| Problem::bad_request(format!("id: {e}")))?;
     match api.node.record(rid).await? {
         Some(bytes) => Ok(([(header::CONTENT_TYPE, "application/cbor")], bytes).into_response()),
-        None => Err(Problem::not_found(format!("no record {id} in this replica"))),
+        None => Err(Problem::not_found(format!(
+            "no record {id} in this replica"
+        ))),
     }
 }
 

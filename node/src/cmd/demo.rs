@@ -31,12 +31,16 @@ const AGENCIES: [Agency; 3] = [
     Agency {
         country: "BGD",
         name: "a2i (Bangladesh)",
-        region: &["BGD", "IDN", "IND", "PHL", "LKA", "NPL", "VNM", "PAK", "BTN"],
+        region: &[
+            "BGD", "IDN", "IND", "PHL", "LKA", "NPL", "VNM", "PAK", "BTN",
+        ],
     },
     Agency {
         country: "KEN",
         name: "Huduma (Kenya)",
-        region: &["RWA", "KEN", "TZA", "GHA", "NGA", "ETH", "SEN", "MAR", "TUN", "ZAF"],
+        region: &[
+            "RWA", "KEN", "TZA", "GHA", "NGA", "ETH", "SEN", "MAR", "TUN", "ZAF",
+        ],
     },
     Agency {
         country: "BRA",
@@ -62,7 +66,10 @@ async fn demo(args: DemoArgs) -> Result<ExitCode> {
         .prefix("setu-demo-")
         .tempdir()
         .context("cannot create a temporary directory")?;
-    println!("Setu demo: three agencies' nodes on loopback, data in {}", tmp.path().display());
+    println!(
+        "Setu demo: three agencies' nodes on loopback, data in {}",
+        tmp.path().display()
+    );
     // Start the nodes: the second and third dial the first, the third also the second.
     let mut daemons: Vec<Daemon> = Vec::new();
     for (i, a) in AGENCIES.iter().enumerate() {
@@ -74,13 +81,21 @@ async fn demo(args: DemoArgs) -> Result<ExitCode> {
         cfg.net.sync_interval = Duration::from_secs(5);
         cfg.net.listen = vec!["/ip4/127.0.0.1/tcp/0".parse()?];
         for d in &daemons {
-            cfg.net.bootstrap.push(d.node.status().await?.net.listen[0].parse()?);
+            cfg.net
+                .bootstrap
+                .push(d.node.status().await?.net.listen[0].parse()?);
         }
         let token = hex::encode(SecretKey::generate().seed());
         let d = Daemon::start(cfg, "127.0.0.1:0", &token, None)
             .await
             .with_context(|| format!("starting node {}", i + 1))?;
-        println!("  node {} {:<18} peer {}  api {}", i + 1, a.name, d.node.peer_id(), d.url);
+        println!(
+            "  node {} {:<18} peer {}  api {}",
+            i + 1,
+            a.name,
+            d.node.peer_id(),
+            d.url
+        );
         daemons.push(d);
     }
     let started = Instant::now();
@@ -96,11 +111,16 @@ async fn demo(args: DemoArgs) -> Result<ExitCode> {
         published[i] += 1;
     }
     let total: u64 = published.iter().sum();
-    println!("Published {total} practices ({} / {} / {}); replicating...", published[0], published[1], published[2]);
+    println!(
+        "Published {total} practices ({} / {} / {}); replicating...",
+        published[0], published[1], published[2]
+    );
     let bar = indicatif::ProgressBar::new(total * 3);
     bar.set_style(
-        indicatif::ProgressStyle::with_template("  {bar:40} {pos}/{len} records held across the three nodes")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        indicatif::ProgressStyle::with_template(
+            "  {bar:40} {pos}/{len} records held across the three nodes",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let converged = loop {
         let mut held = 0;
@@ -118,7 +138,10 @@ async fn demo(args: DemoArgs) -> Result<ExitCode> {
     };
     bar.finish();
     println!();
-    println!("  {:<18} {:>9} {:>6} {:>7} {:>6} {:>6}", "node", "published", "held", "gossip", "sync", "peers");
+    println!(
+        "  {:<18} {:>9} {:>6} {:>7} {:>6} {:>6}",
+        "node", "published", "held", "gossip", "sync", "peers"
+    );
     for (i, d) in daemons.iter().enumerate() {
         let st = d.node.status().await?;
         let c = st.net.counters;
@@ -171,14 +194,24 @@ async fn demo(args: DemoArgs) -> Result<ExitCode> {
         let from = publishers.iter().position(|p| *p == Some(h.author));
         let how = match from {
             Some(2) => format!("published here by {}", AGENCIES[2].name),
-            Some(i) => format!("published by {}, received over the network", AGENCIES[i].name),
+            Some(i) => format!(
+                "published by {}, received over the network",
+                AGENCIES[i].name
+            ),
             None => "publisher unknown".into(),
         };
-        println!("  {:<16} {}  ({how})", h.practice_id, title.unwrap_or_default());
+        println!(
+            "  {:<16} {}  ({how})",
+            h.practice_id,
+            title.unwrap_or_default()
+        );
     }
     let ok = found.hits.iter().any(|h| Some(h.author) == bgd);
     if args.keep {
-        println!("\nThe nodes keep running; Ctrl-C stops them and deletes {}.", tmp.path().display());
+        println!(
+            "\nThe nodes keep running; Ctrl-C stops them and deletes {}.",
+            tmp.path().display()
+        );
         for (i, d) in daemons.iter().enumerate() {
             println!("  {:<18} {}", AGENCIES[i].name, d.url);
         }
@@ -189,7 +222,11 @@ async fn demo(args: DemoArgs) -> Result<ExitCode> {
         d.stop().await?;
     }
     if !ok {
-        bail!("the query on {} did not find the practice published by {}", AGENCIES[2].name, AGENCIES[0].name);
+        bail!(
+            "the query on {} did not find the practice published by {}",
+            AGENCIES[2].name,
+            AGENCIES[0].name
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

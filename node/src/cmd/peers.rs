@@ -3,8 +3,68 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
+use setu::PeerInfo;
 
-pub fn run(_dir: &Path, _json: bool) -> Result<ExitCode> {
-    bail!("setu peers: not written yet")
+use crate::client::Client;
+
+/// What `setu peers` says when no node runs on the data directory.
+const NOT_RUNNING: &str = "the node is not running (start it with `setu run`); no peers";
+
+pub fn run(dir: &Path, json: bool) -> Result<ExitCode> {
+    let Some(c) = Client::discover(dir) else {
+        if json {
+            // Standard output stays JSON; the explanation goes to stderr.
+            eprintln!("{NOT_RUNNING}");
+            println!("[]");
+        } else {
+            println!("{NOT_RUNNING}");
+        }
+        return Ok(ExitCode::SUCCESS);
+    };
+    let peers: Vec<PeerInfo> = c.get("/v1/peers")?;
+    if json {
+        crate::cmd::print_json(&peers)?;
+    } else {
+        table(&peers);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn table(peers: &[PeerInfo]) {
+    if peers.is_empty() {
+        println!("no peers connected");
+        return;
+    }
+    let id_w = peers
+        .iter()
+        .map(|p| p.peer_id.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max("PEER".len());
+    let agent_w = peers
+        .iter()
+        .map(|p| p.agent.as_deref().unwrap_or("-").chars().count())
+        .max()
+        .unwrap_or(0)
+        .clamp("AGENT".len(), 32);
+    println!("{:<id_w$}  {:<agent_w$}  ADDRESSES", "PEER", "AGENT");
+    for p in peers {
+        let agent: String = p.agent.as_deref().unwrap_or("-").chars().take(32).collect();
+        let mut addrs = p.addresses.iter();
+        println!(
+            "{:<id_w$}  {:<agent_w$}  {}",
+            p.peer_id,
+            agent,
+            addrs.next().map_or("-", String::as_str)
+        );
+        for a in addrs {
+            println!("{:<id_w$}  {:<agent_w$}  {a}", "", "");
+        }
+    }
+    println!(
+        "{} peer{} connected",
+        peers.len(),
+        if peers.len() == 1 { "" } else { "s" }
+    );
 }

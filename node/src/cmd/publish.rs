@@ -76,7 +76,10 @@ pub fn publish(dir: &Path, args: PublishArgs) -> Result<ExitCode> {
 pub fn withdraw(dir: &Path, args: WithdrawArgs) -> Result<ExitCode> {
     let result = if let Some(c) = Client::discover(dir) {
         remote(c.post_json(
-            &format!("/v1/practices/{}/withdraw", client::encode(&args.practice_id)),
+            &format!(
+                "/v1/practices/{}/withdraw",
+                client::encode(&args.practice_id)
+            ),
             &serde_json::json!({"reason": args.reason}),
         ))?
     } else {

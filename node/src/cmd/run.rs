@@ -21,12 +21,17 @@ pub fn node_config(data: &DataDir, args: &RunArgs) -> Result<setu::Config> {
         net.listen = args
             .listen
             .iter()
-            .map(|a| a.parse().map_err(|e| anyhow::anyhow!("--listen: {a:?}: {e}")))
+            .map(|a| {
+                a.parse()
+                    .map_err(|e| anyhow::anyhow!("--listen: {a:?}: {e}"))
+            })
             .collect::<Result<_>>()?;
     }
     for p in &args.peers {
-        net.bootstrap
-            .push(p.parse().map_err(|e| anyhow::anyhow!("--peer: {p:?}: {e}"))?);
+        net.bootstrap.push(
+            p.parse()
+                .map_err(|e| anyhow::anyhow!("--peer: {p:?}: {e}"))?,
+        );
     }
     if args.no_mdns {
         net.mdns = false;
@@ -39,7 +44,10 @@ pub fn node_config(data: &DataDir, args: &RunArgs) -> Result<setu::Config> {
     let key = if key_path.exists() {
         Some(data.key()?)
     } else {
-        tracing::warn!("no publisher key at {}: this node replicates but cannot publish", key_path.display());
+        tracing::warn!(
+            "no publisher key at {}: this node replicates but cannot publish",
+            key_path.display()
+        );
         None
     };
     Ok(setu::Config {
@@ -94,7 +102,12 @@ pub struct Daemon {
 impl Daemon {
     /// Starts the node and serves the API on `api_addr`. With
     /// `url_file`, writes the API's URL there.
-    pub async fn start(cfg: setu::Config, api_addr: &str, token: &str, url_file: Option<PathBuf>) -> Result<Daemon> {
+    pub async fn start(
+        cfg: setu::Config,
+        api_addr: &str,
+        token: &str,
+        url_file: Option<PathBuf>,
+    ) -> Result<Daemon> {
         let node = setu::Node::start(cfg).await?;
         let listener = tokio::net::TcpListener::bind(api_addr)
             .await
@@ -136,13 +149,17 @@ impl Daemon {
 pub fn run(dir: &Path, args: RunArgs) -> Result<ExitCode> {
     let data = DataDir::open(dir)?;
     let cfg = node_config(&data, &args)?;
-    let api_addr = args.api.clone().unwrap_or_else(|| data.config.api.listen.clone());
-    let token = std::fs::read_to_string(dir.join(crate::cmd::init::TOKEN_FILE)).with_context(|| {
-        format!(
-            "cannot read the API token {}; `setu init` creates it",
-            dir.join(crate::cmd::init::TOKEN_FILE).display()
-        )
-    })?;
+    let api_addr = args
+        .api
+        .clone()
+        .unwrap_or_else(|| data.config.api.listen.clone());
+    let token =
+        std::fs::read_to_string(dir.join(crate::cmd::init::TOKEN_FILE)).with_context(|| {
+            format!(
+                "cannot read the API token {}; `setu init` creates it",
+                dir.join(crate::cmd::init::TOKEN_FILE).display()
+            )
+        })?;
     let network = cfg.net.network.clone();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

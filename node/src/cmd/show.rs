@@ -3,118 +3,152 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{Result, bail};
+use anyhow::{Result, anyhow};
+use setu::{LookupError, PracticeView};
 use setu_core::ids::{AuthorKey, RecordId};
 use setu_core::practice::Practice;
-use setu_store::chain::State;
 
 use crate::cli::ShowArgs;
+use crate::client::{self, Client};
 use crate::datadir::DataDir;
 
 pub fn run(dir: &Path, args: ShowArgs) -> Result<ExitCode> {
+    let publisher = match &args.publisher {
+        Some(p) => Some(
+            p.parse::<AuthorKey>()
+                .map_err(|e| anyhow!("--publisher: {e}"))?,
+        ),
+        None => None,
+    };
     let data = DataDir::open(dir)?;
-    let replica = data.replica()?;
-    let local = data.key().ok().map(|k| k.author());
-    // A record id, or a practice id.
-    let (author, practice_id, asked) = if let Ok(id) = args.id.parse::<RecordId>() {
-        let Some(rec) = replica.get(&id)? else {
-            bail!("no record {id} in this replica")
+    let (view, own) = if let Some(c) = Client::discover(dir) {
+        let mut path = format!("/v1/practices/{}?history=true", client::encode(&args.id));
+        if let Some(p) = publisher {
+            path.push_str(&format!("&publisher={}", p.to_hex()));
+        }
+        let view = match c.get::<PracticeView>(&path) {
+            Ok(v) => v,
+            Err(e) => match client::api_error(&e) {
+                Some(a) if a.status == 404 => return Err(not_found(&args.id)),
+                Some(a) if a.status == 409 => {
+                    // The publishers are named in the detail (or errors).
+                    let mut authors: Vec<AuthorKey> = Vec::new();
+                    for word in std::iter::once(&a.detail)
+                        .chain(&a.errors)
+                        .flat_map(|s| s.split(|c: char| !c.is_ascii_hexdigit()))
+                    {
+                        if let Ok(k) = word.parse::<AuthorKey>()
+                            && !authors.contains(&k)
+                        {
+                            authors.push(k);
+                        }
+                    }
+                    return Err(if authors.len() > 1 {
+                        ambiguous(&args.id, &authors)
+                    } else {
+                        e
+                    });
+                }
+                _ => return Err(e),
+            },
         };
-        let Some(p) = rec.practice() else {
+        let status: setu::Status = c.get("/v1/status")?;
+        (view, status.publisher)
+    } else {
+        let mut replica = data.replica()?;
+        let own = data.key().ok().map(|k| k.author());
+        // A record of a kind this version does not know: its envelope.
+        if let Ok(id) = args.id.parse::<RecordId>()
+            && let Some(rec) = replica.get(&id)?
+            && rec.practice().is_none()
+        {
             println!(
                 "record {id} is of kind {:?}, which this version does not know; its envelope:",
                 rec.envelope().kind
             );
             crate::cmd::print_json(&rec.envelope_json())?;
             return Ok(ExitCode::SUCCESS);
+        }
+        let view = match setu::lookup(&mut replica, &args.id, publisher, own, true)? {
+            Ok(v) => v,
+            Err(LookupError::Ambiguous { id, authors }) => return Err(ambiguous(&id, &authors)),
+            Err(_) => return Err(not_found(&args.id)),
         };
-        (rec.envelope().author, p.practice_id.clone(), Some(id))
-    } else {
-        let mut authors = replica.authors_of(&args.id)?;
-        if let Some(p) = &args.publisher {
-            let want: AuthorKey = p.parse().map_err(|e| anyhow::anyhow!("--publisher: {e}"))?;
-            authors.retain(|a| *a == want);
-        }
-        if authors.is_empty()
-            && let Some(l) =
-                local.filter(|l| replica.practice(l, &args.id).ok().flatten().is_some())
-        {
-            authors.push(l);
-        }
-        match authors.as_slice() {
-            [] => bail!("no practice {:?} in this replica", args.id),
-            [a] => (*a, args.id.clone(), None),
-            many => bail!(
-                "{} publishers have a practice {:?}: pass --publisher with one of {}",
-                many.len(),
-                args.id,
-                many.iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        }
+        (view, own)
     };
-    let Some((_, state)) = replica.practice(&author, &practice_id)? else {
-        bail!("practice {practice_id:?} has no chain in this replica");
-    };
-    let shown = asked
-        .or(state.current.as_ref().map(|e| e.id))
-        .or(state.linked.last().map(|e| e.id));
-    let Some(shown) = shown else {
-        bail!("practice {practice_id:?} has no linked revision yet")
-    };
-    let Some(rec) = replica.get(&shown)? else {
-        bail!("record {shown} is missing")
-    };
-    let body = rec.practice().cloned();
-    let publisher = if Some(author) == local {
+    let name = if Some(view.author) == own {
         format!(
             "{} ({})",
             data.config.publisher.agency, data.config.publisher.country
         )
     } else {
-        format!("publisher {}", &author.to_hex()[..12])
+        format!("publisher {}", &view.author.to_hex()[..12])
     };
-    let cite = citation(
-        &publisher,
-        rec.envelope().ts,
-        body.as_ref(),
-        &practice_id,
-        shown,
-    );
+    render(&view, &name, &args)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn not_found(id: &str) -> anyhow::Error {
+    if id.parse::<RecordId>().is_ok() {
+        anyhow!("no record {id} in this replica")
+    } else {
+        anyhow!("no practice {id:?} in this replica")
+    }
+}
+
+fn ambiguous(id: &str, authors: &[AuthorKey]) -> anyhow::Error {
+    anyhow!(
+        "{} publishers have a practice {id:?}: pass --publisher with one of {}",
+        authors.len(),
+        authors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
+/// Prints a practice, wherever it came from; `publisher` names its author
+/// in the citation.
+fn render(view: &PracticeView, publisher: &str, args: &ShowArgs) -> Result<()> {
+    let body = if view.body.is_null() {
+        None
+    } else {
+        serde_json::from_value::<Practice>(view.body.clone()).ok()
+    };
+    let cite = citation(publisher, view, body.as_ref());
+    let history = view.history.as_deref().unwrap_or_default();
     if args.json {
-        let history: Vec<_> = state
-            .linked
+        let history: Vec<_> = history
             .iter()
             .map(|e| serde_json::json!({"revision": e.revision, "id": e.id, "ts": e.ts, "withdrawal": e.withdrawal}))
             .collect();
         crate::cmd::print_json(&serde_json::json!({
-            "author": author, "practice_id": practice_id, "id": shown, "withdrawn": state.withdrawn,
-            "equivocated": state.equivocated, "citation": cite, "body": body,
-            "history": if args.history { Some(history) } else { None },
+            "author": view.author, "practice_id": view.practice_id, "id": view.record_id,
+            "withdrawn": view.withdrawn, "equivocated": view.equivocated, "citation": cite,
+            "body": view.body, "history": if args.history { Some(history) } else { None },
         }))?;
     } else {
-        print_practice(body.as_ref(), &state, &cite);
+        print_practice(body.as_ref(), view, &cite);
         if args.history {
             println!("\nrevisions:");
-            for e in &state.linked {
+            for e in history {
                 let kind = if e.withdrawal { " withdrawal" } else { "" };
-                let now = if Some(e.id) == state.current.as_ref().map(|c| c.id) {
+                let now = if Some(e.id) == view.current {
                     "  <- current"
                 } else {
                     ""
                 };
                 println!("  rev {:>3}  {}  ts {}{kind}{now}", e.revision, e.id, e.ts);
             }
-            for id in &state.held {
+            for id in &view.held {
                 println!(
                     "  held     {id}  (not linked: a gap below it, a bad link, or equivocation)"
                 );
             }
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 fn year_of(ts_ms: u64) -> u64 {
@@ -130,25 +164,20 @@ fn year_of(ts_ms: u64) -> u64 {
 }
 
 /// "{publisher} ({year}). {title}. Setu practice {id}, revision {n}, record {12 hex}."
-pub fn citation(
-    publisher: &str,
-    ts: u64,
-    p: Option<&Practice>,
-    practice_id: &str,
-    id: RecordId,
-) -> String {
+pub fn citation(publisher: &str, view: &PracticeView, p: Option<&Practice>) -> String {
     let title = p
         .and_then(|p| p.title.as_ref())
         .map_or("(withdrawn)", |t| t.best("en"));
-    let rev = p.map_or(0, |p| p.revision);
+    let rev = p.map_or(view.revision, |p| p.revision);
     format!(
-        "{publisher} ({}). {title}. Setu practice {practice_id}, revision {rev}, record {}.",
-        year_of(ts),
-        id.short()
+        "{publisher} ({}). {title}. Setu practice {}, revision {rev}, record {}.",
+        year_of(view.ts),
+        view.practice_id,
+        view.record_id.short()
     )
 }
 
-fn print_practice(p: Option<&Practice>, state: &State, cite: &str) {
+fn print_practice(p: Option<&Practice>, view: &PracticeView, cite: &str) {
     let Some(p) = p else {
         println!("{cite}");
         return;
@@ -198,10 +227,10 @@ fn print_practice(p: Option<&Practice>, state: &State, cite: &str) {
             .unwrap_or_else(|| "n/a".into());
         println!("TCV {} ({}, {}): {change}", m.kind, m.stage, m.method);
     }
-    if state.withdrawn {
+    if view.withdrawn {
         println!("WITHDRAWN");
     }
-    if state.equivocated {
+    if view.equivocated {
         println!(
             "WARNING: the publisher signed two different records for one revision (equivocation)"
         );

@@ -100,7 +100,11 @@ fn render(
         );
         println!(
             "sessions      {} started, {} done, {} failed, {} answered, {} bulk",
-            c.sessions_started, c.sessions_done, c.sessions_failed, c.sessions_answered, c.bulk_done
+            c.sessions_started,
+            c.sessions_done,
+            c.sessions_failed,
+            c.sessions_answered,
+            c.bulk_done
         );
         if c.peers_banned > 0 || c.requests_refused > 0 {
             println!(
