@@ -226,6 +226,7 @@ impl Config {
                 max_records_per_hour: n.quota_records_per_hour,
                 max_bytes_per_hour: n.quota_bytes_per_hour,
             },
+            gossip: setu_net::config::Gossip::Announce,
         };
         cfg.validate().map_err(anyhow::Error::msg)?;
         Ok(cfg)

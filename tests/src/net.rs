@@ -18,6 +18,13 @@ pub fn config(
     key: Option<SecretKey>,
     bootstrap: Vec<Multiaddr>,
 ) -> Config {
+    // SETU_LOG=debug shows the nodes' logs.
+    if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_env("SETU_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_test_writer()
+            .try_init();
+    }
     let mut cfg = Config::new(dir);
     cfg.key = key;
     cfg.net.network = network.to_string();

@@ -43,7 +43,7 @@ fn invalid_vector(name: &str) -> Vec<u8> {
 enum Attack {
     /// A push of a record whose signature was altered.
     ForgedPush,
-    /// Gossip of non-canonical record bytes.
+    /// An announcement whose body, once fetched, is non-canonical bytes.
     NoncanonicalGossip,
     /// A request frame larger than the limit.
     Oversize,
@@ -115,9 +115,32 @@ async fn attack(network: &str, target: Multiaddr, how: Attack) -> PeerId {
                 swarm
                     .behaviour_mut()
                     .gossipsub
-                    .publish(topic.clone(), invalid_vector("non_shortest_integer"))
+                    .publish(
+                        topic.clone(),
+                        setu_net::message::Announcement {
+                            id: [0x42; 32],
+                            ts: 1,
+                            size: 100,
+                        }
+                        .encode(),
+                    )
                     .expect("publish");
                 sent = true;
+            }
+            setu_net::swarm::SwarmEvent::Behaviour(BehaviourEvent::Sync(
+                setu_net::request_response::Event::Message {
+                    message: setu_net::request_response::Message::Request { channel, .. },
+                    ..
+                },
+            )) => {
+                // Answer the fetch (or any request) with non-canonical bytes.
+                let body = setu_net::message::Response::Records(vec![invalid_vector(
+                    "non_shortest_integer",
+                )]);
+                let _ = swarm
+                    .behaviour_mut()
+                    .sync
+                    .send_response(channel, body.encode());
             }
             setu_net::swarm::SwarmEvent::ConnectionClosed {
                 num_established: 0, ..
@@ -164,14 +187,14 @@ async fn hostile_peer_is_banned_and_honest_records_converge() {
         })
         .await
         .expect("a PeerBanned event for the hostile peer");
-        assert!(
+        wait_until(WAIT, "the hostile peer to be disconnected", || async {
             !a.peers()
                 .await
                 .expect("peers")
                 .iter()
-                .any(|p| p.peer_id == hostile.to_string()),
-            "the hostile peer is still connected"
-        );
+                .any(|p| p.peer_id == hostile.to_string())
+        })
+        .await;
     }
     assert_eq!(
         records(&a).await,

@@ -185,8 +185,10 @@ async fn revisions_and_withdrawals_replicate() {
         .expect("withdraw");
     wait_records(&[&a, &b, &c], 5, "all three to hold 5 records").await;
     for n in [&a, &b, &c] {
-        wait_until(WAIT, "the index to show revision 3", || async {
+        // Stored is not yet searchable: wait for the index to show both.
+        wait_until(WAIT, "the index to show both practices", || async {
             n.get(&pid, None, false).await.expect("get").is_ok()
+                && n.get(&other_pid, None, false).await.expect("get").is_ok()
         })
         .await;
         let v = n.get(&pid, None, true).await.expect("get").expect("found");

@@ -20,6 +20,19 @@ pub const MAX_BOOTSTRAP: usize = 64;
 /// Most listen addresses.
 pub const MAX_LISTEN: usize = 16;
 
+/// What gossip carries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Gossip {
+    /// Announcements (id, ts, size); each node fetches the body once, from
+    /// the first peer that announced it, and forwards the announcement only
+    /// after storing the body. About one payload copy per node.
+    #[default]
+    Announce,
+    /// Whole records, as plain gossipsub does: about one copy per mesh
+    /// neighbour. Kept for comparison in the benchmarks.
+    Full,
+}
+
 /// Network settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -35,6 +48,8 @@ pub struct Config {
     pub sync_interval: Duration,
     /// Which records from peers are accepted.
     pub admission: admission::Config,
+    /// What gossip carries.
+    pub gossip: Gossip,
 }
 
 impl Default for Config {
@@ -46,6 +61,7 @@ impl Default for Config {
             mdns: true,
             sync_interval: DEFAULT_SYNC_INTERVAL,
             admission: admission::Config::default(),
+            gossip: Gossip::default(),
         }
     }
 }
@@ -85,9 +101,14 @@ impl Config {
         Ok(())
     }
 
-    /// The gossip topic: `setu/NETWORK/records/1`.
+    /// The gossip topic: `setu/NETWORK/announce/1` (announcements), or
+    /// `setu/NETWORK/records/1` (whole records). Nodes gossiping differently
+    /// never share a topic.
     pub fn topic(&self) -> String {
-        format!("setu/{}/records/1", self.network)
+        match self.gossip {
+            Gossip::Announce => format!("setu/{}/announce/1", self.network),
+            Gossip::Full => format!("setu/{}/records/1", self.network),
+        }
     }
 
     /// The request/response protocol: `/setu/NETWORK/sync/1`.

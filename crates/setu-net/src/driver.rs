@@ -28,8 +28,10 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use crate::Error;
 use crate::admission::Admission;
 use crate::behaviour::{self, BAD_PEER_SCORE, Behaviour, BehaviourEvent};
-use crate::config::Config;
-use crate::message::{MAX_PUSH_BYTES, MAX_PUSH_RECORDS, RefusalCode, Request, Response};
+use crate::config::{Config, Gossip};
+use crate::message::{
+    Announcement, MAX_FETCH_IDS, MAX_PUSH_BYTES, MAX_PUSH_RECORDS, RefusalCode, Request, Response,
+};
 
 /// A replica shared by the driver and the embedding code.
 pub type Shared<B> = Arc<Mutex<Replica<B>>>;
@@ -72,6 +74,11 @@ pub const BULK_RATIO: u64 = 4;
 pub const BULK_ITEMS: u64 = 1024;
 /// Bytes per bulk batch asked for.
 pub const BULK_BYTES: u64 = 2 * 1024 * 1024;
+/// Most announced records being fetched at once; further announcements
+/// are ignored (reconciliation delivers them later).
+pub const MAX_PENDING_FETCHES: usize = 4096;
+/// Most record bytes in one answer to a fetch.
+pub const MAX_FETCH_ANSWER_BYTES: usize = 4 * 1024 * 1024;
 /// Items read from the store per range call while listing them.
 const ITEMS_CHUNK: usize = 50_000;
 /// Most listen addresses remembered per peer (from identify).
@@ -159,6 +166,10 @@ pub struct Counters {
     pub peers_banned: u64,
     /// Requests refused for rate or session limits.
     pub requests_refused: u64,
+    /// Gossip announcements received (first copies).
+    pub announcements: u64,
+    /// Records fetched after an announcement.
+    pub fetched: u64,
 }
 
 /// A connected peer.
@@ -323,6 +334,7 @@ pub async fn start<B: Backend + Send + 'static>(
         inflight: HashMap::new(),
         banned: HashMap::new(),
         redial: HashMap::new(),
+        fetching: HashMap::new(),
         next_session: 1,
         index_dirty: false,
         last_flush: Instant::now(),
@@ -366,6 +378,7 @@ enum Out {
 enum Pending {
     Session,
     Push,
+    Fetch(Vec<Id>),
 }
 
 struct Inbound {
@@ -397,6 +410,9 @@ struct Driver<B: Backend> {
     inflight: HashMap<PeerId, usize>,
     banned: HashMap<PeerId, Instant>,
     redial: HashMap<Multiaddr, Redial>,
+    /// Announced records being fetched: the gossip message to report once
+    /// the body is stored, and who announced it.
+    fetching: HashMap<Id, (gossipsub::MessageId, PeerId)>,
     next_session: u64,
     index_dirty: bool,
     last_flush: Instant,
@@ -467,11 +483,26 @@ impl<B: Backend + Send + 'static> Driver<B> {
         match cmd {
             Command::Announce(records) => {
                 for r in records {
+                    let payload = match self.cfg.gossip {
+                        Gossip::Full => r,
+                        Gossip::Announce => match setu_core::record::parse(r.clone()) {
+                            Ok(p) => Announcement {
+                                id: p.id().0,
+                                ts: p.envelope().ts,
+                                size: r.len() as u64,
+                            }
+                            .encode(),
+                            Err(e) => {
+                                tracing::warn!("not announcing an invalid record: {e}");
+                                continue;
+                            }
+                        },
+                    };
                     match self
                         .swarm
                         .behaviour_mut()
                         .gossipsub
-                        .publish(self.topic.clone(), r)
+                        .publish(self.topic.clone(), payload)
                     {
                         Ok(_) => self.counters.gossip_published += 1,
                         // No peers yet, or already sent: reconciliation
@@ -941,6 +972,20 @@ impl<B: Backend + Send + 'static> Driver<B> {
                     self.punish(peer, format!("bad bulk request: {e}"));
                 }
             },
+            Request::Fetch(ids) => {
+                let mut records = Vec::new();
+                let mut bytes = 0;
+                for id in ids.iter().take(MAX_FETCH_IDS) {
+                    if let Some(r) = self.load(id) {
+                        if bytes + r.len() > MAX_FETCH_ANSWER_BYTES {
+                            break;
+                        }
+                        bytes += r.len();
+                        records.push(r);
+                    }
+                }
+                self.respond(channel, Response::Records(records));
+            }
             Request::Push(records) => {
                 let rep = self.ingest(peer, records, Via::Sync);
                 self.respond(
@@ -964,13 +1009,19 @@ impl<B: Backend + Send + 'static> Driver<B> {
         let resp = match Response::decode(&bytes) {
             Ok(r) => r,
             Err(e) => {
-                if matches!(kind, Pending::Push) {
-                    self.push_done(peer);
+                match kind {
+                    Pending::Push => self.push_done(peer),
+                    Pending::Fetch(ids) => self.fetch_failed(ids),
+                    Pending::Session => {}
                 }
                 return self.punish(peer, format!("malformed response: {e}"));
             }
         };
         match (kind, resp) {
+            (Pending::Fetch(ids), Response::Records(records)) => {
+                self.on_fetched(peer, ids, records)
+            }
+            (Pending::Fetch(ids), _) => self.fetch_failed(ids),
             (Pending::Push, Response::PushAck { .. }) => self.push_done(peer),
             (Pending::Push, _) => self.push_done(peer),
             (Pending::Session, Response::Sync { count: theirs, msg }) => {
@@ -1073,7 +1124,80 @@ impl<B: Backend + Send + 'static> Driver<B> {
         }
     }
 
+    fn verdict(&mut self, msg: &gossipsub::MessageId, source: &PeerId, v: MessageAcceptance) {
+        self.swarm
+            .behaviour_mut()
+            .gossipsub
+            .report_message_validation_result(msg, source, v);
+    }
+
+    /// An announcement: fetch the body from the announcer unless we hold it;
+    /// the announcement is forwarded only once the body is stored.
+    fn on_announcement(&mut self, source: PeerId, msg: gossipsub::MessageId, data: &[u8]) {
+        let a = match Announcement::decode(data) {
+            Ok(a) => a,
+            Err(e) => {
+                self.verdict(&msg, &source, MessageAcceptance::Reject);
+                return self.punish(source, format!("malformed announcement: {e}"));
+            }
+        };
+        self.counters.announcements += 1;
+        let held = self
+            .replica()
+            .store()
+            .contains(&RecordId(a.id))
+            .unwrap_or(false);
+        if held || self.fetching.contains_key(&a.id) || self.fetching.len() >= MAX_PENDING_FETCHES {
+            return self.verdict(&msg, &source, MessageAcceptance::Ignore);
+        }
+        self.fetching.insert(a.id, (msg, source));
+        self.send(
+            source,
+            Request::Fetch(vec![a.id]),
+            Pending::Fetch(vec![a.id]),
+        );
+    }
+
+    fn fetch_failed(&mut self, ids: Vec<Id>) {
+        for id in ids {
+            if let Some((msg, source)) = self.fetching.remove(&id) {
+                self.verdict(&msg, &source, MessageAcceptance::Ignore);
+            }
+        }
+    }
+
+    fn on_fetched(&mut self, peer: PeerId, ids: Vec<Id>, records: Vec<Vec<u8>>) {
+        self.counters.fetched += records.len() as u64;
+        let rep = self.ingest(peer, records, Via::Gossip);
+        let invalid = rep.invalid.is_some();
+        let held: HashSet<Id> = {
+            let replica = self.replica();
+            ids.iter()
+                .filter(|id| replica.store().contains(&RecordId(**id)).unwrap_or(false))
+                .copied()
+                .collect()
+        };
+        for id in ids {
+            if let Some((msg, source)) = self.fetching.remove(&id) {
+                let v = if held.contains(&id) {
+                    MessageAcceptance::Accept
+                } else if invalid {
+                    MessageAcceptance::Reject
+                } else {
+                    MessageAcceptance::Ignore
+                };
+                self.verdict(&msg, &source, v);
+            }
+        }
+        if let Some(why) = rep.invalid {
+            self.punish(peer, format!("fetched {why}"));
+        }
+    }
+
     fn on_gossip(&mut self, source: PeerId, id: gossipsub::MessageId, data: Vec<u8>) {
+        if self.cfg.gossip == Gossip::Announce {
+            return self.on_announcement(source, id, &data);
+        }
         let rep = self.ingest(source, vec![data], Via::Gossip);
         let verdict = if rep.invalid.is_some() {
             MessageAcceptance::Reject
@@ -1139,7 +1263,17 @@ impl<B: Backend + Send + 'static> Driver<B> {
             } => {
                 self.peers.remove(&peer_id);
                 self.forget(&peer_id);
-                self.pending.retain(|_, (p, _)| *p != peer_id);
+                let gone: Vec<OutboundRequestId> = self
+                    .pending
+                    .iter()
+                    .filter(|(_, (p, _))| *p == peer_id)
+                    .map(|(id, _)| *id)
+                    .collect();
+                for id in gone {
+                    if let Some((_, Pending::Fetch(ids))) = self.pending.remove(&id) {
+                        self.fetch_failed(ids);
+                    }
+                }
                 let now = Instant::now();
                 for r in self.redial.values_mut() {
                     if r.peer == Some(peer_id) {
@@ -1180,6 +1314,7 @@ impl<B: Backend + Send + 'static> Driver<B> {
                 tracing::debug!(%peer, "request failed: {error}");
                 match self.pending.remove(&request_id) {
                     Some((_, Pending::Push)) => self.push_done(peer),
+                    Some((_, Pending::Fetch(ids))) => self.fetch_failed(ids),
                     Some((_, Pending::Session)) => self.end_session(peer, false),
                     None => {}
                 }

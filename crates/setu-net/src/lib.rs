@@ -18,7 +18,7 @@
 //!
 //! ```
 //! let cfg = setu_net::config::Config { network: "demo".into(), ..Default::default() };
-//! assert_eq!(cfg.topic(), "setu/demo/records/1");
+//! assert_eq!(cfg.topic(), "setu/demo/announce/1");
 //! assert_eq!(cfg.sync_protocol().as_ref(), "/setu/demo/sync/1");
 //! assert!(cfg.validate().is_ok());
 //! ```
@@ -32,7 +32,7 @@ pub mod config;
 pub mod driver;
 pub mod message;
 
-pub use libp2p::{Multiaddr, PeerId, gossipsub, identity, swarm};
+pub use libp2p::{Multiaddr, PeerId, gossipsub, identity, request_response, swarm};
 
 /// Why the driver failed.
 #[derive(Debug, thiserror::Error)]

@@ -5,10 +5,14 @@
 //! request  = 0x10 ‖ varint(session) ‖ varint(count) ‖ reconcile message   sync
 //!          | bulk request (spec/sync.md §6, tag 0x02)                      bulk
 //!          | 0x12 ‖ varint(n) ‖ n × (varint(len) ‖ record)                 push
+//!          | 0x14 ‖ varint(n) ‖ n × id (32 bytes)                          fetch
 //! response = 0x11 ‖ varint(count) ‖ reconcile message                      sync reply
 //!          | bulk batch (spec/sync.md §6, tag 0x03)                        bulk
 //!          | 0x13 ‖ varint(stored) ‖ varint(refused)                       push ack
+//!          | 0x15 ‖ varint(n) ‖ n × (varint(len) ‖ record)                 records
 //!          | 0x1f ‖ varint(code) ‖ UTF-8 reason                            refused
+//! announcement (the gossip payload)
+//!          = 0x20 ‖ id (32 bytes) ‖ varint(ts) ‖ varint(size)
 //! ```
 //!
 //! Signed records travel as opaque byte strings: nothing here decodes them.
@@ -23,8 +27,16 @@ pub const SYNC_REPLY: u8 = 0x11;
 pub const PUSH: u8 = 0x12;
 /// Tag of a push acknowledgement.
 pub const PUSH_ACK: u8 = 0x13;
+/// Tag of a fetch request.
+pub const FETCH: u8 = 0x14;
+/// Tag of the records answering a fetch.
+pub const RECORDS: u8 = 0x15;
 /// Tag of a refusal.
 pub const REFUSED: u8 = 0x1f;
+/// Tag of a gossip announcement.
+pub const ANNOUNCE: u8 = 0x20;
+/// Most ids in one fetch.
+pub const MAX_FETCH_IDS: usize = 256;
 
 /// The largest frame (request or response) read from a stream: a full bulk
 /// batch (4 MiB of records, plus one record over) with room for framing.
@@ -83,6 +95,8 @@ pub enum Request {
     Bulk(Vec<u8>),
     /// Records the sender found the receiver lacks.
     Push(Vec<Vec<u8>>),
+    /// Records asked for by id (after an announcement).
+    Fetch(Vec<[u8; 32]>),
 }
 
 /// A response.
@@ -97,6 +111,9 @@ pub enum Response {
     },
     /// A bulk batch, as encoded by `setu_sync::bulk` (tag 0x03).
     Bulk(Vec<u8>),
+    /// The records asked for that the responder holds, in the order
+    /// asked.
+    Records(Vec<Vec<u8>>),
     /// How many pushed records were stored, and how many refused.
     PushAck {
         /// Stored now.
@@ -191,6 +208,60 @@ fn u64_of(v: u128, name: &'static str) -> Result<u64, FrameError> {
     })
 }
 
+fn put_records(out: &mut Vec<u8>, tag: u8, records: &[Vec<u8>]) {
+    out.push(tag);
+    put_varint(out, records.len() as u128);
+    for r in records {
+        put_varint(out, r.len() as u128);
+        out.extend_from_slice(r);
+    }
+}
+
+/// A gossip announcement: a record's id, timestamp and size. The body is
+/// fetched from the announcer ([`Request::Fetch`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Announcement {
+    /// The record id.
+    pub id: [u8; 32],
+    /// The record's `ts`.
+    pub ts: u64,
+    /// The record's size in bytes.
+    pub size: u64,
+}
+
+impl Announcement {
+    /// The payload's bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(48);
+        out.push(ANNOUNCE);
+        out.extend_from_slice(&self.id);
+        put_varint(&mut out, u128::from(self.ts));
+        put_varint(&mut out, u128::from(self.size));
+        out
+    }
+
+    /// Decodes a payload; the size must be 1 to [`MAX_RECORD_BYTES`].
+    pub fn decode(b: &[u8]) -> Result<Announcement, FrameError> {
+        let mut r = Reader::new(b);
+        match r.byte().map_err(|_| FrameError::Empty)? {
+            ANNOUNCE => {}
+            t => return Err(FrameError::Tag(t)),
+        }
+        let mut id = [0u8; 32];
+        id.copy_from_slice(r.take(32).map_err(field("id"))?);
+        let ts = u64_of(r.varint().map_err(field("ts"))?, "ts")?;
+        let size = u64_of(r.varint().map_err(field("size"))?, "size")?;
+        if size == 0 || size > MAX_RECORD_BYTES as u64 {
+            return Err(FrameError::Field {
+                field: "size",
+                reason: format!("{size}; must be 1 to {MAX_RECORD_BYTES}"),
+            });
+        }
+        end(&r)?;
+        Ok(Announcement { id, ts, size })
+    }
+}
+
 impl Request {
     /// The frame's bytes.
     pub fn encode(&self) -> Vec<u8> {
@@ -207,12 +278,12 @@ impl Request {
                 out.extend_from_slice(msg);
             }
             Request::Bulk(b) => out.extend_from_slice(b),
-            Request::Push(records) => {
-                out.push(PUSH);
-                put_varint(&mut out, records.len() as u128);
-                for r in records {
-                    put_varint(&mut out, r.len() as u128);
-                    out.extend_from_slice(r);
+            Request::Push(records) => put_records(&mut out, PUSH, records),
+            Request::Fetch(ids) => {
+                out.push(FETCH);
+                put_varint(&mut out, ids.len() as u128);
+                for id in ids {
+                    out.extend_from_slice(id);
                 }
             }
         }
@@ -239,6 +310,24 @@ impl Request {
                 end(&r)?;
                 Ok(Request::Push(records))
             }
+            FETCH => {
+                let n = r.varint().map_err(field("ids"))?;
+                if n == 0 || n > MAX_FETCH_IDS as u128 {
+                    return Err(FrameError::Field {
+                        field: "ids",
+                        reason: format!("{n} ids; must be 1 to {MAX_FETCH_IDS}"),
+                    });
+                }
+                let mut ids = Vec::with_capacity(n as usize);
+                for _ in 0..n {
+                    let b = r.take(32).map_err(field("id"))?;
+                    let mut id = [0u8; 32];
+                    id.copy_from_slice(b);
+                    ids.push(id);
+                }
+                end(&r)?;
+                Ok(Request::Fetch(ids))
+            }
             t => Err(FrameError::Tag(t)),
         }
     }
@@ -255,6 +344,7 @@ impl Response {
                 out.extend_from_slice(msg);
             }
             Response::Bulk(b) => out.extend_from_slice(b),
+            Response::Records(records) => put_records(&mut out, RECORDS, records),
             Response::PushAck { stored, refused } => {
                 out.push(PUSH_ACK);
                 put_varint(&mut out, u128::from(*stored));
@@ -285,6 +375,11 @@ impl Response {
                 })
             }
             setu_sync::bulk::BATCH => Ok(Response::Bulk(b.to_vec())),
+            RECORDS => {
+                let records = records_len(&mut r, "records")?;
+                end(&r)?;
+                Ok(Response::Records(records))
+            }
             PUSH_ACK => {
                 let stored = u64_of(r.varint().map_err(field("stored"))?, "stored")?;
                 let refused = u64_of(r.varint().map_err(field("refused"))?, "refused")?;
@@ -331,6 +426,7 @@ mod tests {
             },
             Request::Bulk(setu_sync::bulk::Puller::start(10, 1000).1),
             Request::Push(vec![vec![0xa1; 3], vec![]]),
+            Request::Fetch(vec![[7; 32], [9; 32]]),
         ];
         for q in reqs {
             assert_eq!(Request::decode(&q.encode()), Ok(q));
@@ -344,6 +440,7 @@ mod tests {
                 stored: 3,
                 refused: 1,
             },
+            Response::Records(vec![vec![1, 2, 3]]),
             Response::Refused {
                 code: RefusalCode::Busy,
                 reason: "slow down".into(),
@@ -352,6 +449,21 @@ mod tests {
         for r in resps {
             assert_eq!(Response::decode(&r.encode()), Ok(r));
         }
+    }
+
+    #[test]
+    fn announcements_round_trip_and_bound_the_size() {
+        let a = Announcement {
+            id: [3; 32],
+            ts: 1_767_225_600_000,
+            size: 2048,
+        };
+        assert_eq!(Announcement::decode(&a.encode()), Ok(a));
+        let big = Announcement {
+            size: MAX_RECORD_BYTES as u64 + 1,
+            ..a
+        };
+        assert!(Announcement::decode(&big.encode()).is_err());
     }
 
     #[test]
@@ -405,6 +517,7 @@ mod tests {
                 .collect();
             let _ = Request::decode(&junk);
             let _ = Response::decode(&junk);
+            let _ = Announcement::decode(&junk);
         }
     }
 }
