@@ -4,10 +4,12 @@
 //!
 //! ```text
 //! cargo run --release -p setu-bench -- replica [--records N]
+//! cargo run --release -p setu-bench -- net [--records N] [--nodes N] [--gossip-records N]
 //! ```
 //!
 //! Run nothing else on the machine while a benchmark runs.
 
+mod net;
 mod profile;
 mod replica;
 mod table;
@@ -26,8 +28,17 @@ fn main() {
     match args.first().map(String::as_str) {
         Some("replica") => replica::run(records),
         Some("profile") => profile::run(),
+        Some("net") => net::run(
+            records,
+            flag("--nodes").and_then(|v| v.parse().ok()).unwrap_or(30),
+            flag("--gossip-records")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(60),
+        ),
         _ => {
-            eprintln!("usage: setu-bench replica [--records N]");
+            eprintln!(
+                "usage: setu-bench replica|net [--records N] [--nodes N] [--gossip-records N]"
+            );
             std::process::exit(2);
         }
     }

@@ -22,14 +22,14 @@ const AUTHORS: u8 = 30;
 /// Queries timed per kind.
 const QUERIES: usize = 300;
 
-struct Signed {
-    bytes: Vec<u8>,
+pub(crate) struct Signed {
+    pub(crate) bytes: Vec<u8>,
     envelope: Vec<u8>,
     sig: [u8; 64],
     author: [u8; 32],
 }
 
-fn generate(n: usize) -> Vec<Signed> {
+pub(crate) fn generate(n: usize) -> Vec<Signed> {
     let keys: Vec<SecretKey> = (1..=AUTHORS)
         .map(|i| SecretKey::from_seed(&[i; 32]))
         .collect();
@@ -63,7 +63,7 @@ fn generate(n: usize) -> Vec<Signed> {
 /// The ceiling: batched Ed25519 verification (ed25519-dalek's own), SHA-256
 /// of the envelope, and one raw sled insert of the signed bytes per record,
 /// in batches of the same size as ingest, flushed per batch.
-fn ceiling(records: &[Signed]) -> Duration {
+pub(crate) fn ceiling(records: &[Signed]) -> Duration {
     let dir = tempfile::tempdir().expect("tmp");
     let db = sled::Config::new()
         .path(dir.path())

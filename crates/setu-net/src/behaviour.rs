@@ -1,12 +1,15 @@
 //! The libp2p behaviours of a node, composed declaratively, and the swarm
 //! built from them ([`spec/net.md` §3](../../../spec/net.md)).
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use crate::transport::Meter;
 
 use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::{
     Swarm, SwarmBuilder, allow_block_list, connection_limits, gossipsub, identify, identity, mdns,
-    noise, ping, request_response, tcp, yamux,
+    ping, request_response,
 };
 use sha2::{Digest, Sha256};
 
@@ -114,15 +117,21 @@ fn gossip(cfg: &Config, key: &identity::Keypair) -> Result<gossipsub::Behaviour,
 
 /// Builds the swarm: TCP with noise and yamux, and every behaviour.
 pub fn swarm(cfg: &Config, key: identity::Keypair) -> Result<Swarm<Behaviour>, Error> {
+    Ok(metered_swarm(cfg, key)?.0)
+}
+
+/// Builds the swarm, with the meter on its connections.
+pub fn metered_swarm(
+    cfg: &Config,
+    key: identity::Keypair,
+) -> Result<(Swarm<Behaviour>, Arc<Meter>), Error> {
     let peer_id = key.public().to_peer_id();
     let mdns_on = cfg.mdns;
+    let meter = Arc::new(Meter::default());
+    let m = meter.clone();
     let built = SwarmBuilder::with_existing_identity(key)
         .with_tokio()
-        .with_tcp(
-            tcp::Config::default().nodelay(true),
-            noise::Config::new,
-            yamux::Config::default,
-        )
+        .with_other_transport(move |key| crate::transport::tcp(key, m))
         .map_err(|e| Error::Setup(format!("tcp: {e}")))?
         .with_behaviour(
             |key| -> Result<Behaviour, Box<dyn std::error::Error + Send + Sync>> {
@@ -162,5 +171,5 @@ pub fn swarm(cfg: &Config, key: identity::Keypair) -> Result<Swarm<Behaviour>, E
         .map_err(|e| Error::Setup(format!("behaviour: {e}")))?
         .with_swarm_config(|c| c.with_idle_connection_timeout(IDLE_TIMEOUT))
         .build();
-    Ok(built)
+    Ok((built, meter))
 }

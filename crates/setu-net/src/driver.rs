@@ -170,6 +170,11 @@ pub struct Counters {
     pub announcements: u64,
     /// Records fetched after an announcement.
     pub fetched: u64,
+    /// Bytes received on every connection (TCP payload: noise, yamux and
+    /// all protocols included).
+    pub wire_in: u64,
+    /// Bytes sent on every connection.
+    pub wire_out: u64,
 }
 
 /// A connected peer.
@@ -279,7 +284,7 @@ pub async fn start<B: Backend + Send + 'static>(
 ) -> Result<(Handle, tokio::task::JoinHandle<()>), Error> {
     cfg.validate().map_err(Error::Config)?;
     let peer_id = key.public().to_peer_id();
-    let mut swarm = behaviour::swarm(&cfg, key)?;
+    let (mut swarm, meter) = behaviour::metered_swarm(&cfg, key)?;
     for addr in &cfg.listen {
         swarm.listen_on(addr.clone()).map_err(|e| Error::Listen {
             addr: addr.to_string(),
@@ -335,6 +340,7 @@ pub async fn start<B: Backend + Send + 'static>(
         banned: HashMap::new(),
         redial: HashMap::new(),
         fetching: HashMap::new(),
+        meter,
         next_session: 1,
         index_dirty: false,
         last_flush: Instant::now(),
@@ -413,6 +419,7 @@ struct Driver<B: Backend> {
     /// Announced records being fetched: the gossip message to report once
     /// the body is stored, and who announced it.
     fetching: HashMap<Id, (gossipsub::MessageId, PeerId)>,
+    meter: Arc<crate::transport::Meter>,
     next_session: u64,
     index_dirty: bool,
     last_flush: Instant,
@@ -551,7 +558,14 @@ impl<B: Backend + Send + 'static> Driver<B> {
                         .map(|a| a.clone().with(Protocol::P2p(me)).to_string())
                         .collect(),
                     peers: self.peers.len(),
-                    counters: self.counters,
+                    counters: {
+                        let (wire_in, wire_out) = self.meter.read();
+                        Counters {
+                            wire_in,
+                            wire_out,
+                            ..self.counters
+                        }
+                    },
                 });
             }
             Command::Shutdown(_) => {}
@@ -898,9 +912,13 @@ impl<B: Backend + Send + 'static> Driver<B> {
         match req {
             Request::Sync {
                 session,
-                count: _,
+                count: theirs,
                 msg,
             } => {
+                // A peer that holds far fewer items will switch to bulk mode
+                // after this reply and reconcile again afterwards: pushing
+                // what it lacks now would send everything twice.
+                let bulk_expected = theirs.saturating_mul(BULK_RATIO) < self.record_count();
                 let key = (peer, session);
                 if !self.inbound.contains_key(&key) {
                     let mine: Vec<((PeerId, u64), Instant)> = self
@@ -948,7 +966,9 @@ impl<B: Backend + Send + 'static> Driver<B> {
                             .reply
                             .unwrap_or_else(|| vec![setu_sync::wire::VERSION, 0, 0]);
                         self.respond(channel, Response::Sync { count, msg });
-                        self.queue_gives(peer, step.give);
+                        if !bulk_expected {
+                            self.queue_gives(peer, step.give);
+                        }
                     }
                     Err(e) => {
                         self.inbound.remove(&key);

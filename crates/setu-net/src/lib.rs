@@ -11,6 +11,7 @@
 //! | [`message`] | the request/response frames |
 //! | [`codec`] | the request_response codec (one size-capped frame per stream) |
 //! | [`admission`] | allow-list and per-author quota |
+//! | [`transport`] | TCP, noise and yamux, with a byte meter on each socket |
 //! | [`behaviour`] | the composed libp2p behaviours and the swarm |
 //! | [`driver`] | the task that owns the swarm, and its [`driver::Handle`] |
 //!
@@ -31,6 +32,7 @@ pub mod codec;
 pub mod config;
 pub mod driver;
 pub mod message;
+pub mod transport;
 
 pub use libp2p::{Multiaddr, PeerId, gossipsub, identity, request_response, swarm};
 

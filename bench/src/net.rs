@@ -1,0 +1,389 @@
+//! `setu-bench net`: the network over real libp2p on loopback. Bulk
+//! catch-up against the replica's ingest ceiling; gossip payload copies and
+//! delivery times, announcements against plain gossipsub; reconciliation
+//! over the wire against the same sets in memory. Bytes are counted on the
+//! sockets (noise, yamux and every protocol included).
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use setu::{Config, Event, Node, SecretKey};
+use setu_net::config::Gossip;
+use setu_store::replica::{self, Replica};
+use setu_sync::item::Item;
+
+use crate::replica::{Signed, ceiling, generate};
+use crate::table::{self, per_sec, percentile_ms, rate};
+
+const WAIT: Duration = Duration::from_secs(900);
+/// Long enough that no periodic round runs during a measurement.
+const QUIET_SYNC: Duration = Duration::from_secs(3600);
+
+fn config(dir: &Path, network: &str, gossip: Gossip) -> Config {
+    let mut cfg = Config::new(dir);
+    cfg.net.network = network.into();
+    cfg.net.mdns = false;
+    cfg.net.gossip = gossip;
+    cfg.net.sync_interval = QUIET_SYNC;
+    cfg.net.listen = vec!["/ip4/127.0.0.1/tcp/0".parse().expect("addr")];
+    cfg
+}
+
+/// Loads records straight into a data directory (setup, not timed).
+fn preload(dir: &Path, records: &[&Signed]) {
+    Replica::create(dir).expect("create");
+    let mut r = Replica::open(dir, replica::Config::default()).expect("open");
+    for chunk in records.chunks(setu_store::ingest::MAX_BATCH) {
+        r.ingest(
+            chunk.iter().map(|s| s.bytes.clone()).collect(),
+            u64::MAX / 2,
+        )
+        .expect("ingest");
+    }
+    r.flush_index().expect("index");
+}
+
+async fn held(n: &Node) -> u64 {
+    n.status().await.expect("status").replica.records
+}
+
+async fn wait_held(n: &Node, want: u64) {
+    let deadline = Instant::now() + WAIT;
+    while held(n).await < want {
+        assert!(Instant::now() < deadline, "timed out");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn wire(n: &Node) -> u64 {
+    let c = n.status().await.expect("status").net.counters;
+    c.wire_in + c.wire_out
+}
+
+async fn addr(n: &Node) -> setu::Multiaddr {
+    n.status().await.expect("status").net.listen[0]
+        .parse()
+        .expect("addr")
+}
+
+pub fn run(records: usize, nodes: usize, gossip_records: usize) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        bulk(records).await;
+        gossip(nodes, gossip_records).await;
+        reconcile(records).await;
+    });
+}
+
+async fn bulk(n: usize) {
+    eprintln!("generating {n} signed records...");
+    let recs = generate(n);
+    let bytes: u64 = recs.iter().map(|r| r.bytes.len() as u64).sum();
+    let ceil = ceiling(&recs);
+    let local_dir = tempfile::tempdir().expect("tmp");
+    Replica::create(local_dir.path()).expect("create");
+    let local = {
+        let mut r = Replica::open(local_dir.path(), replica::Config::default()).expect("open");
+        let start = Instant::now();
+        for chunk in recs.chunks(setu_store::ingest::MAX_BATCH) {
+            r.ingest(
+                chunk.iter().map(|s| s.bytes.clone()).collect(),
+                u64::MAX / 2,
+            )
+            .expect("ingest");
+        }
+        r.flush_index().expect("index");
+        start.elapsed()
+    };
+    let (da, db) = (
+        tempfile::tempdir().expect("tmp"),
+        tempfile::tempdir().expect("tmp"),
+    );
+    preload(da.path(), &recs.iter().collect::<Vec<_>>());
+    let a = Node::start(config(da.path(), "bench-bulk", Gossip::Announce))
+        .await
+        .expect("a");
+    let mut cb = config(db.path(), "bench-bulk", Gossip::Announce);
+    cb.net.bootstrap = vec![addr(&a).await];
+    let start = Instant::now();
+    let b = Node::start(cb).await.expect("b");
+    wait_held(&b, n as u64).await;
+    let took = start.elapsed();
+    let w = wire(&b).await;
+    let c = b.status().await.expect("status").net.counters;
+    table::print(
+        &format!("Bulk catch-up: an empty node syncs {n} records from one peer (loopback)"),
+        &["path", "time", "records/s", "vs ceiling"],
+        &[
+            vec![
+                "ceiling: batch verify + SHA-256 + raw sled insert".into(),
+                format!("{:.2} s", ceil.as_secs_f64()),
+                per_sec(rate(n, ceil)),
+                "100%".into(),
+            ],
+            vec![
+                "local Replica::ingest (store + index)".into(),
+                format!("{:.2} s", local.as_secs_f64()),
+                per_sec(rate(n, local)),
+                format!("{:.0}%", 100.0 * ceil.as_secs_f64() / local.as_secs_f64()),
+            ],
+            vec![
+                format!("over libp2p (bulk {} + sync {})", c.via_bulk, c.via_sync),
+                format!("{:.2} s", took.as_secs_f64()),
+                per_sec(rate(n, took)),
+                format!("{:.0}%", 100.0 * ceil.as_secs_f64() / took.as_secs_f64()),
+            ],
+        ],
+    );
+    println!(
+        "\nwire bytes (both directions, at the new node) / record bytes = {} / {} = {:.3}",
+        w,
+        bytes,
+        w as f64 / bytes as f64
+    );
+    a.shutdown().await.expect("a");
+    b.shutdown().await.expect("b");
+}
+
+async fn gossip(nodes: usize, count: usize) {
+    let mut rows = Vec::new();
+    for mode in [Gossip::Announce, Gossip::Full] {
+        let (row, p50, p99) = timed_gossip(nodes, count, mode).await;
+        let mut row = row;
+        row.insert(2, format!("{p50:.1} / {p99:.1} ms"));
+        rows.push(row);
+    }
+    table::print(
+        &format!("Gossip: {nodes} nodes, {count} records published round-robin (loopback)"),
+        &[
+            "mode",
+            "wire bytes per delivery, in record sizes",
+            "delivery p50 / p99",
+            "records that came by sync instead",
+        ],
+        &rows,
+    );
+}
+
+/// Runs one gossip measurement with delivery times taken as events arrive.
+async fn timed_gossip(nodes: usize, count: usize, mode: Gossip) -> (Vec<String>, f64, f64) {
+    let times = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Duration>::new()));
+    let row = {
+        let t = times.clone();
+        gossip_with_timer(nodes, count, mode, t).await
+    };
+    let mut d = times.lock().expect("lock").clone();
+    d.sort();
+    let p50 = percentile_ms(&d, 0.50);
+    let p99 = percentile_ms(&d, 0.99);
+    (row, p50, p99)
+}
+
+async fn gossip_with_timer(
+    nodes: usize,
+    count: usize,
+    mode: Gossip,
+    times: std::sync::Arc<std::sync::Mutex<Vec<Duration>>>,
+) -> Vec<String> {
+    // Delivery times: a listener per node stamps each arrival against the
+    // publish instant, shared through a map filled as records are published.
+    let published: std::sync::Arc<std::sync::Mutex<HashMap<setu_core::ids::RecordId, Instant>>> =
+        Default::default();
+    let (tx, mut rx) =
+        tokio::sync::mpsc::unbounded_channel::<(setu_core::ids::RecordId, Instant)>();
+    let listener = {
+        let published = published.clone();
+        let times = times.clone();
+        tokio::spawn(async move {
+            let mut pending: Vec<(setu_core::ids::RecordId, Instant)> = Vec::new();
+            while let Some((id, at)) = rx.recv().await {
+                pending.push((id, at));
+            }
+            // Every arrival, against its publish instant.
+            let p = published.lock().expect("lock");
+            let mut t = times.lock().expect("lock");
+            for (id, at) in pending {
+                if let Some(t0) = p.get(&id) {
+                    t.push(at.saturating_duration_since(*t0));
+                }
+            }
+        })
+    };
+    let row = gossip_run_with(nodes, count, mode, published, tx).await;
+    let _ = listener.await;
+    row
+}
+
+async fn gossip_run_with(
+    nodes: usize,
+    count: usize,
+    mode: Gossip,
+    published: std::sync::Arc<std::sync::Mutex<HashMap<setu_core::ids::RecordId, Instant>>>,
+    tx: tokio::sync::mpsc::UnboundedSender<(setu_core::ids::RecordId, Instant)>,
+) -> Vec<String> {
+    let dirs: Vec<_> = (0..nodes)
+        .map(|_| tempfile::tempdir().expect("tmp"))
+        .collect();
+    let net = match mode {
+        Gossip::Announce => "bench-announce",
+        Gossip::Full => "bench-full",
+    };
+    let mut ns: Vec<Node> = Vec::new();
+    let mut addrs: Vec<setu::Multiaddr> = Vec::new();
+    for (i, d) in dirs.iter().enumerate() {
+        let mut cfg = config(d.path(), net, mode);
+        cfg.key = Some(SecretKey::generate());
+        for j in [1usize, 3, 7] {
+            if i >= j {
+                cfg.net.bootstrap.push(addrs[i - j].clone());
+            }
+        }
+        let n = Node::start(cfg).await.expect("node");
+        addrs.push(addr(&n).await);
+        ns.push(n);
+    }
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let mut watchers = Vec::new();
+    for n in &ns {
+        let mut events = n.subscribe();
+        let tx = tx.clone();
+        watchers.push(tokio::spawn(async move {
+            while let Ok(e) = events.recv().await {
+                if let Event::RecordReceived { id, .. } = e {
+                    let _ = tx.send((id, Instant::now()));
+                }
+            }
+        }));
+    }
+    drop(tx);
+    let mut before = 0;
+    for n in &ns {
+        before += wire(n).await;
+    }
+    let mut record_bytes = 0u64;
+    let bodies: Vec<_> = setu_store::synth::bodies(4242, count as u64).collect();
+    for (i, b) in bodies.into_iter().enumerate() {
+        let n = &ns[i % nodes];
+        let t0 = Instant::now();
+        let p = n.publish(b).await.expect("publish");
+        published.lock().expect("lock").insert(p.id, t0);
+        record_bytes += n
+            .record(p.id)
+            .await
+            .expect("get")
+            .map_or(0, |r| r.len() as u64);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let deadline = Instant::now() + WAIT;
+    for n in &ns {
+        while held(n).await < count as u64 {
+            assert!(Instant::now() < deadline, "gossip did not converge");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let mut after = 0;
+    let mut via_sync = 0;
+    for n in &ns {
+        after += wire(n).await;
+        let c = n.status().await.expect("status").net.counters;
+        via_sync += c.via_sync + c.via_bulk;
+    }
+    let wire_delta = (after - before) / 2;
+    let deliveries = (count * (nodes - 1)) as f64;
+    let copies = wire_delta as f64 / (record_bytes as f64 / count as f64) / deliveries;
+    for n in ns {
+        n.shutdown().await.expect("shutdown");
+    }
+    for w in watchers {
+        w.abort();
+    }
+    vec![
+        match mode {
+            Gossip::Announce => "announce, fetch once".into(),
+            Gossip::Full => "plain gossipsub (whole records)".into(),
+        },
+        format!("{copies:.2}"),
+        via_sync.to_string(),
+    ]
+}
+
+async fn reconcile(n: usize) {
+    let diff = 100;
+    eprintln!("generating {} records for reconciliation...", n + diff);
+    let recs = generate(n + diff);
+    let (common, extra) = recs.split_at(n);
+    let (only_a, only_b) = extra.split_at(diff / 2);
+    let (da, db) = (
+        tempfile::tempdir().expect("tmp"),
+        tempfile::tempdir().expect("tmp"),
+    );
+    let set_a: Vec<&Signed> = common.iter().chain(only_a).collect();
+    let set_b: Vec<&Signed> = common.iter().chain(only_b).collect();
+    preload(da.path(), &set_a);
+    preload(db.path(), &set_b);
+    // The same sets in memory.
+    let items = |set: &[&Signed]| -> Vec<Item> {
+        let mut v: Vec<Item> = set
+            .iter()
+            .map(|s| {
+                let r = setu_core::record::check_trusted(s.bytes.clone()).expect("valid");
+                Item {
+                    ts: r.envelope().ts,
+                    id: r.id().0,
+                }
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let (ia, ib) = (items(&set_a), items(&set_b));
+    let t0 = Instant::now();
+    let t = setu_sync::reconcile::run_pair(ia, ib, Default::default(), Default::default())
+        .expect("pair");
+    let mem = t0.elapsed();
+    let a = Node::start(config(da.path(), "bench-rec", Gossip::Announce))
+        .await
+        .expect("a");
+    let b = Node::start(config(db.path(), "bench-rec", Gossip::Announce))
+        .await
+        .expect("b");
+    let (wa, wb) = (wire(&a).await, wire(&b).await);
+    let start = Instant::now();
+    b.dial(addr(&a).await).await.expect("dial");
+    let total = (n + diff) as u64;
+    wait_held(&a, total).await;
+    wait_held(&b, total).await;
+    let took = start.elapsed();
+    let w = (wire(&a).await - wa + wire(&b).await - wb) / 2;
+    let c = b.status().await.expect("status").net.counters;
+    let moved: u64 = extra.iter().map(|s| s.bytes.len() as u64).sum();
+    table::print(
+        &format!("Reconciliation: two nodes of {n} records each, differing by {diff}"),
+        &["path", "time", "bytes", "of which records", "round trips"],
+        &[
+            vec![
+                "in memory (run_pair, ids only)".into(),
+                format!("{:.0} ms", mem.as_secs_f64() * 1e3),
+                (t.bytes_up + t.bytes_down).to_string(),
+                "0".into(),
+                t.round_trips.to_string(),
+            ],
+            vec![
+                format!(
+                    "over libp2p (connect, reconcile, push; sessions done {})",
+                    c.sessions_done
+                ),
+                format!("{:.0} ms", took.as_secs_f64() * 1e3),
+                w.to_string(),
+                moved.to_string(),
+                "-".into(),
+            ],
+        ],
+    );
+    a.shutdown().await.expect("a");
+    b.shutdown().await.expect("b");
+}
