@@ -1,9 +1,9 @@
-//! `spec/vectors/net.json`: every valid frame decodes to its stated value and
-//! re-encodes to the same bytes; every invalid frame is refused, for the
-//! stated reason (spec/net.md §4, §9).
+//! `spec/vectors/net.json`: every valid frame or gossip announcement decodes
+//! to its stated value and re-encodes to the same bytes; every invalid one is
+//! refused, for the stated reason (spec/net.md §4, §7, §9).
 
 use serde_json::Value as Json;
-use setu_net::message::{FrameError, RefusalCode, Request, Response};
+use setu_net::message::{Announcement, FrameError, RefusalCode, Request, Response};
 use setu_sync::bulk;
 use setu_sync::item::Bound;
 
@@ -30,6 +30,22 @@ fn records(v: &Json) -> Vec<Vec<u8>> {
         .expect("records")
         .iter()
         .map(|r| hex::decode(r.as_str().expect("record hex")).expect("record hex"))
+        .collect()
+}
+
+fn id_of(name: &str, hex_id: &str) -> [u8; 32] {
+    hex::decode(hex_id)
+        .unwrap_or_else(|e| panic!("{name}: id hex: {e}"))
+        .try_into()
+        .unwrap_or_else(|_| panic!("{name}: an id is 32 bytes"))
+}
+
+fn ids(name: &str, v: &Json) -> Vec<[u8; 32]> {
+    v["ids"]
+        .as_array()
+        .expect("ids")
+        .iter()
+        .map(|i| id_of(name, i.as_str().expect("id hex")))
         .collect()
 }
 
@@ -83,6 +99,7 @@ fn expected_request(name: &str, frame: &[u8], d: &Json) -> Request {
             Request::Bulk(frame.to_vec())
         }
         "push" => Request::Push(records(d)),
+        "fetch" => Request::Fetch(ids(name, d)),
         t => panic!("{name}: unknown request type {t}"),
     }
 }
@@ -104,6 +121,7 @@ fn expected_response(name: &str, frame: &[u8], d: &Json) -> Response {
             assert_eq!(want.encode(), frame, "{name}: bulk batch re-encoded");
             Response::Bulk(frame.to_vec())
         }
+        "records" => Response::Records(records(d)),
         "push_ack" => Response::PushAck {
             stored: u64_of(d, "stored"),
             refused: u64_of(d, "refused"),
@@ -113,6 +131,22 @@ fn expected_response(name: &str, frame: &[u8], d: &Json) -> Response {
             reason: str_of(d, "reason").to_string(),
         },
         t => panic!("{name}: unknown response type {t}"),
+    }
+}
+
+/// The announcement a valid `announcement` vector states; also checks its
+/// gossip message id (spec/net.md §7).
+fn expected_announcement(name: &str, frame: &[u8], d: &Json) -> Announcement {
+    assert_eq!(str_of(d, "type"), "announcement", "{name}: type");
+    assert_eq!(
+        hex::encode(setu_net::behaviour::message_id(frame).0),
+        str_of(d, "message_id"),
+        "{name}: message id"
+    );
+    Announcement {
+        id: id_of(name, str_of(d, "id")),
+        ts: u64_of(d, "ts"),
+        size: u64_of(d, "size"),
     }
 }
 
@@ -137,11 +171,16 @@ fn every_frame_vector_decodes_or_fails_as_stated() {
     let doc = load();
     let vectors = doc["vectors"].as_array().expect("vectors");
     let (mut valid, mut invalid) = (0, 0);
+    let mut seen = std::collections::BTreeMap::<(String, bool), usize>::new();
     for v in vectors {
         let name = str_of(v, "name");
         let kind = str_of(v, "kind");
         let frame = bytes_of(v, "hex");
         let decoded = &v["decoded"];
+        let ty = decoded["type"].as_str().unwrap_or(kind);
+        *seen
+            .entry((ty.to_string(), !decoded.is_null()))
+            .or_default() += 1;
         if !decoded.is_null() {
             valid += 1;
             let encoded = match kind {
@@ -154,6 +193,13 @@ fn every_frame_vector_decodes_or_fails_as_stated() {
                 "response" => {
                     let want = expected_response(name, &frame, decoded);
                     let got = Response::decode(&frame).unwrap_or_else(|e| panic!("{name}: {e}"));
+                    assert_eq!(got, want, "{name}");
+                    got.encode()
+                }
+                "announcement" => {
+                    let want = expected_announcement(name, &frame, decoded);
+                    let got =
+                        Announcement::decode(&frame).unwrap_or_else(|e| panic!("{name}: {e}"));
                     assert_eq!(got, want, "{name}");
                     got.encode()
                 }
@@ -192,13 +238,28 @@ fn every_frame_vector_decodes_or_fails_as_stated() {
         let err = match kind {
             "request" => Request::decode(&frame).err(),
             "response" => Response::decode(&frame).err(),
+            "announcement" => Announcement::decode(&frame).err(),
             k => panic!("{name}: unknown kind {k}"),
         };
         let err = err.unwrap_or_else(|| panic!("{name}: accepted"));
         check_error(name, v, &frame, err);
     }
-    assert!(valid >= 7, "{valid} valid vectors");
-    assert!(invalid >= 9, "{invalid} invalid vectors");
+    assert!(valid >= 23, "{valid} valid vectors");
+    assert!(invalid >= 51, "{invalid} invalid vectors");
+    // Valid vectors count under their decoded type, invalid ones under
+    // their kind: the new frames and the announcement are all covered.
+    for ty in ["fetch", "records", "announcement"] {
+        assert!(
+            seen.contains_key(&(ty.to_string(), true)),
+            "no valid {ty} vector"
+        );
+    }
+    for kind in ["request", "response", "announcement"] {
+        assert!(
+            seen.contains_key(&(kind.to_string(), false)),
+            "no invalid {kind} vector"
+        );
+    }
 }
 
 #[test]
@@ -224,5 +285,9 @@ fn stated_limits_match_the_code() {
     assert_eq!(
         u64_of(l, "max_reason_bytes"),
         setu_net::message::MAX_REASON_BYTES as u64
+    );
+    assert_eq!(
+        u64_of(l, "max_fetch_ids"),
+        setu_net::message::MAX_FETCH_IDS as u64
     );
 }
