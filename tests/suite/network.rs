@@ -208,3 +208,45 @@ async fn revisions_and_withdrawals_replicate() {
         n.shutdown().await.expect("shutdown");
     }
 }
+
+/// A node remembers its peers across a restart: started again with no
+/// bootstrap list, it reconnects from its address book and catches up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn address_book_survives_a_restart() {
+    let (da, db) = (
+        TempDir::new().expect("tempdir"),
+        TempDir::new().expect("tempdir"),
+    );
+    let a = Node::start(config(
+        da.path(),
+        "test-book",
+        Some(SecretKey::generate()),
+        vec![],
+    ))
+    .await
+    .expect("a");
+    let b = Node::start(config(db.path(), "test-book", None, vec![addr(&a).await]))
+        .await
+        .expect("b");
+    wait_until(WAIT, "b to connect", || async {
+        b.peers().await.expect("peers").len() == 1
+    })
+    .await;
+    b.shutdown().await.expect("stop b");
+    drop(b);
+    assert!(db.path().join(setu::address_book::FILE).exists());
+    a.publish(setu_store::synth::body(31, 0))
+        .await
+        .expect("publish");
+    let b = Node::start(config(db.path(), "test-book", None, vec![]))
+        .await
+        .expect("restart b");
+    wait_records(
+        &[&a, &b],
+        1,
+        "b to reconnect from its address book and catch up",
+    )
+    .await;
+    a.shutdown().await.expect("a");
+    b.shutdown().await.expect("b");
+}

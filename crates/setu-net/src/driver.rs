@@ -77,6 +77,11 @@ pub const BULK_BYTES: u64 = 2 * 1024 * 1024;
 /// Most announced records being fetched at once; further announcements
 /// are ignored (reconciliation delivers them later).
 pub const MAX_PENDING_FETCHES: usize = 4096;
+/// A fetch unanswered this long is given up (its announcement ignored):
+/// gossipsub forgets a message awaiting its verdict after a few heartbeats,
+/// so a later verdict would be lost. The body may still arrive and is then
+/// stored; reconciliation covers the rest.
+pub const FETCH_TIMEOUT: Duration = Duration::from_secs(2);
 /// Most record bytes in one answer to a fetch.
 pub const MAX_FETCH_ANSWER_BYTES: usize = 4 * 1024 * 1024;
 /// Items read from the store per range call while listing them.
@@ -418,7 +423,7 @@ struct Driver<B: Backend> {
     redial: HashMap<Multiaddr, Redial>,
     /// Announced records being fetched: the gossip message to report once
     /// the body is stored, and who announced it.
-    fetching: HashMap<Id, (gossipsub::MessageId, PeerId)>,
+    fetching: HashMap<Id, (gossipsub::MessageId, PeerId, Instant)>,
     meter: Arc<crate::transport::Meter>,
     next_session: u64,
     index_dirty: bool,
@@ -586,6 +591,13 @@ impl<B: Backend + Send + 'static> Driver<B> {
 
     fn timers(&mut self) {
         let now = Instant::now();
+        let late: Vec<Id> = self
+            .fetching
+            .iter()
+            .filter(|(_, (_, _, at))| now.duration_since(*at) >= FETCH_TIMEOUT)
+            .map(|(id, _)| *id)
+            .collect();
+        self.fetch_failed(late);
         // Redial known addresses that are not connected.
         let due: Vec<Multiaddr> = self
             .redial
@@ -1170,7 +1182,7 @@ impl<B: Backend + Send + 'static> Driver<B> {
         if held || self.fetching.contains_key(&a.id) || self.fetching.len() >= MAX_PENDING_FETCHES {
             return self.verdict(&msg, &source, MessageAcceptance::Ignore);
         }
-        self.fetching.insert(a.id, (msg, source));
+        self.fetching.insert(a.id, (msg, source, Instant::now()));
         self.send(
             source,
             Request::Fetch(vec![a.id]),
@@ -1180,7 +1192,7 @@ impl<B: Backend + Send + 'static> Driver<B> {
 
     fn fetch_failed(&mut self, ids: Vec<Id>) {
         for id in ids {
-            if let Some((msg, source)) = self.fetching.remove(&id) {
+            if let Some((msg, source, _)) = self.fetching.remove(&id) {
                 self.verdict(&msg, &source, MessageAcceptance::Ignore);
             }
         }
@@ -1198,7 +1210,7 @@ impl<B: Backend + Send + 'static> Driver<B> {
                 .collect()
         };
         for id in ids {
-            if let Some((msg, source)) = self.fetching.remove(&id) {
+            if let Some((msg, source, _)) = self.fetching.remove(&id) {
                 let v = if held.contains(&id) {
                     MessageAcceptance::Accept
                 } else if invalid {

@@ -34,7 +34,7 @@ pub mod driver;
 pub mod message;
 pub mod transport;
 
-pub use libp2p::{Multiaddr, PeerId, gossipsub, identity, request_response, swarm};
+pub use libp2p::{Multiaddr, PeerId, gossipsub, identity, multiaddr, request_response, swarm};
 
 /// Why the driver failed.
 #[derive(Debug, thiserror::Error)]

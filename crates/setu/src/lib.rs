@@ -24,6 +24,8 @@
 
 #![deny(missing_docs)]
 
+pub mod address_book;
+
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -45,6 +47,9 @@ pub use setu_store::query::{Facets, Hit, Hits, Query};
 /// The file in the data directory that holds the node's transport key
 /// (its libp2p identity, not its publishing key).
 pub const NODE_KEY_FILE: &str = "node-key";
+/// How often the address book is written while the node runs (it is also
+/// written at shutdown).
+pub const ADDRESS_BOOK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Node settings.
 #[derive(Debug, Clone)]
@@ -174,6 +179,8 @@ struct Inner {
     replica: setu_net::driver::Shared<SledBackend>,
     net: setu_net::driver::Handle,
     key: Option<SecretKey>,
+    data_dir: PathBuf,
+    book: tokio::task::JoinHandle<()>,
     task: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
@@ -253,12 +260,39 @@ impl Node {
         .map_err(|e| Error::Internal(e.to_string()))??;
         let replica = Arc::new(Mutex::new(replica));
         let own = cfg.key.as_ref().map(SecretKey::author);
-        let (net, task) = setu_net::driver::start(cfg.net, key, replica.clone(), own).await?;
+        let mut net_cfg = cfg.net;
+        for a in address_book::load(&cfg.data_dir) {
+            if net_cfg.bootstrap.len() < setu_net::config::MAX_BOOTSTRAP
+                && !net_cfg.bootstrap.contains(&a)
+            {
+                net_cfg.bootstrap.push(a);
+            }
+        }
+        let (net, task) = setu_net::driver::start(net_cfg, key, replica.clone(), own).await?;
+        // Keep the address book current while the node runs.
+        let book = {
+            let (net, dir) = (net.clone(), cfg.data_dir.clone());
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(ADDRESS_BOOK_INTERVAL);
+                loop {
+                    tick.tick().await;
+                    let Ok(peers) = net.peers().await else { return };
+                    let current = address_book::addresses(&peers);
+                    if !current.is_empty()
+                        && let Err(e) = address_book::save(&dir, &current)
+                    {
+                        tracing::warn!("address book: {e}");
+                    }
+                }
+            })
+        };
         Ok(Node {
             inner: Arc::new(Inner {
                 replica,
                 net,
                 key: cfg.key,
+                data_dir: cfg.data_dir,
+                book,
                 task: Mutex::new(Some(task)),
             }),
         })
@@ -417,6 +451,15 @@ impl Node {
     /// Stops the network, commits the index, and flushes the store.
     /// Everything acknowledged before is on disk.
     pub async fn shutdown(&self) -> Result<(), Error> {
+        self.inner.book.abort();
+        if let Ok(peers) = self.inner.net.peers().await {
+            let current = address_book::addresses(&peers);
+            if !current.is_empty()
+                && let Err(e) = address_book::save(&self.inner.data_dir, &current)
+            {
+                tracing::warn!("address book: {e}");
+            }
+        }
         let _ = self.inner.net.shutdown().await;
         let task = self
             .inner
