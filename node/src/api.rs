@@ -105,11 +105,33 @@ pub fn router(state: State) -> Router {
         .route("/v1/openapi.json", get(routes::openapi))
         .fallback(routes::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // Writes are authorized before their body is read.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            writes_need_token,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_REQUESTS)),
             limit,
         ))
         .with_state(state)
+}
+
+/// Refuses any request but GET and HEAD without the token, before its
+/// body is read.
+async fn writes_need_token(
+    axum::extract::State(api): axum::extract::State<State>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let m = req.method();
+    if m != axum::http::Method::GET
+        && m != axum::http::Method::HEAD
+        && let Err(p) = api.authorize(req.headers())
+    {
+        return axum::response::IntoResponse::into_response(p);
+    }
+    next.run(req).await
 }
 
 /// Refuses requests beyond [`MAX_CONCURRENT_REQUESTS`] with 503.

@@ -250,3 +250,45 @@ async fn address_book_survives_a_restart() {
     a.shutdown().await.expect("a");
     b.shutdown().await.expect("b");
 }
+
+/// An import is stored a chunk at a time (so the network task never waits
+/// on a whole import), yet reports each row by its line in the whole input.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chunked_import_keeps_line_numbers() {
+    let d = TempDir::new().expect("tempdir");
+    let node = Node::start(config(
+        d.path(),
+        "test-import",
+        Some(SecretKey::generate()),
+        vec![],
+    ))
+    .await
+    .expect("node");
+    let mut input = setu_tests::net::jsonl(12, 1004);
+    // Line 1,003 (in the second chunk) is not a practice.
+    let lines: Vec<&[u8]> = input.split(|b| *b == b'\n').collect();
+    let mut edited = Vec::new();
+    for (i, l) in lines.iter().enumerate().take(1004) {
+        if i == 1002 {
+            edited.extend_from_slice(b"{\"practice_id\": 7}");
+        } else {
+            edited.extend_from_slice(l);
+        }
+        edited.push(b'\n');
+    }
+    input = edited;
+    let (prog, rows) = node
+        .import(Box::new(std::io::Cursor::new(input)), false)
+        .await
+        .expect("import");
+    assert_eq!((prog.rows, prog.imported, prog.rejected), (1004, 1003, 1));
+    let rejected: Vec<usize> = rows
+        .iter()
+        .filter_map(|r| match r {
+            setu_store::replica::Row::Rejected { line, .. } => Some(*line),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(rejected, vec![1003]);
+    node.shutdown().await.expect("shutdown");
+}

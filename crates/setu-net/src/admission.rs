@@ -147,6 +147,16 @@ impl Admission {
         self.usage.insert(*author, u);
     }
 
+    /// Gives back what [`Admission::charge`] counted for a record that was
+    /// not stored after all (a duplicate, or refused by the store), so
+    /// re-sent copies of an author's records cannot use up its quota.
+    pub fn refund(&mut self, author: &AuthorKey, bytes: usize) {
+        if let Some(u) = self.usage.get_mut(author) {
+            u.records = u.records.saturating_sub(1);
+            u.bytes = u.bytes.saturating_sub(bytes as u64);
+        }
+    }
+
     fn usage_at(&self, author: &AuthorKey, now: u64) -> Usage {
         match self.usage.get(author) {
             Some(u) if now.saturating_sub(u.window_start) < WINDOW_MS => *u,
@@ -191,6 +201,9 @@ mod tests {
         ));
         // The window rolls over.
         assert_eq!(a.check(&key(1), 10, WINDOW_MS), Ok(()));
+        // A refund (a duplicate, not stored) gives the quota back.
+        a.refund(&key(1), 10);
+        assert_eq!(a.check(&key(1), 10, 5), Ok(()));
         // The node's own key is never limited.
         for _ in 0..10 {
             assert_eq!(a.check(&key(9), 10_000, 0), Ok(()));

@@ -70,6 +70,9 @@ pub const INDEX_FLUSH_INTERVAL: Duration = Duration::from_millis(300);
 /// Bulk mode is used when the peer holds more than this many times our
 /// item count (`spec/sync.md` §6).
 pub const BULK_RATIO: u64 = 4;
+/// After a bulk transfer that stored less than half of what it received,
+/// bulk mode is not used with that peer for this long.
+pub const BULK_COOLDOWN: Duration = Duration::from_secs(3600);
 /// Records per bulk batch asked for.
 pub const BULK_ITEMS: u64 = 1024;
 /// Bytes per bulk batch asked for.
@@ -346,6 +349,7 @@ pub async fn start<B: Backend + Send + 'static>(
         redial: HashMap::new(),
         fetching: HashMap::new(),
         meter,
+        no_bulk: HashMap::new(),
         next_session: 1,
         index_dirty: false,
         last_flush: Instant::now(),
@@ -367,6 +371,7 @@ pub async fn start<B: Backend + Send + 'static>(
 #[derive(Debug)]
 struct Peer {
     agent: Option<String>,
+    dialed: bool,
     addrs: Vec<Multiaddr>,
     last_sync: Option<Instant>,
     tokens: f64,
@@ -383,6 +388,8 @@ enum Out {
     },
     Bulk {
         puller: Puller,
+        received: u64,
+        stored: u64,
     },
 }
 
@@ -425,6 +432,9 @@ struct Driver<B: Backend> {
     /// the body is stored, and who announced it.
     fetching: HashMap<Id, (gossipsub::MessageId, PeerId, Instant)>,
     meter: Arc<crate::transport::Meter>,
+    /// Peers whose last bulk transfer was mostly refused, and until when
+    /// bulk mode is not used with them.
+    no_bulk: HashMap<PeerId, Instant>,
     next_session: u64,
     index_dirty: bool,
     last_flush: Instant,
@@ -597,7 +607,7 @@ impl<B: Backend + Send + 'static> Driver<B> {
             .filter(|(_, (_, _, at))| now.duration_since(*at) >= FETCH_TIMEOUT)
             .map(|(id, _)| *id)
             .collect();
-        self.fetch_failed(late);
+        self.fetch_failed(late, None);
         // Redial known addresses that are not connected.
         let due: Vec<Multiaddr> = self
             .redial
@@ -642,7 +652,9 @@ impl<B: Backend + Send + 'static> Driver<B> {
             .collect();
         for p in unban {
             self.banned.remove(&p);
-            self.swarm.behaviour_mut().blocked.unblock_peer(p);
+            let b = self.swarm.behaviour_mut();
+            b.blocked.unblock_peer(p);
+            b.gossipsub.set_application_score(&p, 0.0);
         }
         if self.index_dirty && now.duration_since(self.last_flush) >= INDEX_FLUSH_INTERVAL {
             self.flush_index();
@@ -682,6 +694,38 @@ impl<B: Backend + Send + 'static> Driver<B> {
         out
     }
 
+    /// Up to `limit` items at or above `bound`, in order.
+    fn items_from(&self, bound: &setu_sync::item::Bound, limit: usize) -> Vec<Item> {
+        use setu_sync::item::Bound;
+        let Bound::At { ts, prefix } = bound else {
+            return Vec::new();
+        };
+        // The store's range is exclusive: start just below (ts, prefix‖0…0).
+        let mut id = [0u8; 32];
+        id[..prefix.len().min(32)].copy_from_slice(&prefix[..prefix.len().min(32)]);
+        let after = match id.iter().rposition(|b| *b != 0) {
+            Some(i) => {
+                id[i] -= 1;
+                for b in &mut id[i + 1..] {
+                    *b = 0xff;
+                }
+                Some((*ts, RecordId(id)))
+            }
+            None if *ts > 0 => Some((*ts - 1, RecordId([0xff; 32]))),
+            None => None,
+        };
+        match self.replica().store().ts_range(after, limit) {
+            Ok(r) => r
+                .iter()
+                .map(|(ts, id)| Item { ts: *ts, id: id.0 })
+                .collect(),
+            Err(e) => {
+                tracing::warn!("listing items: {e}");
+                Vec::new()
+            }
+        }
+    }
+
     fn record_count(&self) -> u64 {
         self.replica()
             .store()
@@ -710,6 +754,8 @@ impl<B: Backend + Send + 'static> Driver<B> {
     }
 
     fn forget(&mut self, peer: &PeerId) {
+        let now = Instant::now();
+        self.no_bulk.retain(|_, t| *t > now);
         if let Some(Out::Reconcile { .. } | Out::Bulk { .. }) = self.out.remove(peer) {
             self.counters.sessions_failed += 1;
         }
@@ -723,6 +769,8 @@ impl<B: Backend + Send + 'static> Driver<B> {
         let mut rep = Report::default();
         let now = now_ms();
         let mut admitted = Vec::with_capacity(records.len());
+        let mut charged: Vec<Option<(setu_core::ids::AuthorKey, usize)>> =
+            Vec::with_capacity(records.len());
         for r in records {
             if self.admission.is_active() {
                 match setu_core::record::parse(r.clone()) {
@@ -734,8 +782,10 @@ impl<B: Backend + Send + 'static> Driver<B> {
                             rep.refused += 1;
                             continue;
                         }
-                        // Charged now, so one batch cannot overrun the quota.
+                        // Charged now, so one batch cannot overrun the quota;
+                        // refunded below if not stored.
                         self.admission.charge(&author, r.len(), now);
+                        charged.push(Some((author, r.len())));
                     }
                     Err(e) => {
                         self.counters.refused_invalid += 1;
@@ -744,6 +794,8 @@ impl<B: Backend + Send + 'static> Driver<B> {
                         continue;
                     }
                 }
+            } else {
+                charged.push(None);
             }
             admitted.push(r);
         }
@@ -760,7 +812,12 @@ impl<B: Backend + Send + 'static> Driver<B> {
                 return rep;
             }
         };
-        for o in ingested.outcomes {
+        for (o, c) in ingested.outcomes.into_iter().zip(charged) {
+            if !o.is_stored()
+                && let Some((author, len)) = c
+            {
+                self.admission.refund(&author, len);
+            }
             match o {
                 Outcome::Stored { id, .. } => {
                     rep.stored += 1;
@@ -991,7 +1048,10 @@ impl<B: Backend + Send + 'static> Driver<B> {
             }
             Request::Bulk(b) => match bulk::Request::decode(&b) {
                 Ok(req) => {
-                    let items = self.items();
+                    // Only the items from the request's bound on, one more
+                    // than a batch can hold: a bulk request costs O(batch).
+                    let limit = req.max_items.min(bulk::MAX_ITEMS) as usize + 1;
+                    let items = self.items_from(&req.after, limit);
                     let replica = self.replica();
                     let batch = bulk::serve(&items, &req, &mut |id| {
                         replica.store().get(&RecordId(*id)).ok().flatten()
@@ -1043,7 +1103,7 @@ impl<B: Backend + Send + 'static> Driver<B> {
             Err(e) => {
                 match kind {
                     Pending::Push => self.push_done(peer),
-                    Pending::Fetch(ids) => self.fetch_failed(ids),
+                    Pending::Fetch(ids) => self.fetch_failed(ids, Some(peer)),
                     Pending::Session => {}
                 }
                 return self.punish(peer, format!("malformed response: {e}"));
@@ -1053,7 +1113,7 @@ impl<B: Backend + Send + 'static> Driver<B> {
             (Pending::Fetch(ids), Response::Records(records)) => {
                 self.on_fetched(peer, ids, records)
             }
-            (Pending::Fetch(ids), _) => self.fetch_failed(ids),
+            (Pending::Fetch(ids), _) => self.fetch_failed(ids, Some(peer)),
             (Pending::Push, Response::PushAck { .. }) => self.push_done(peer),
             (Pending::Push, _) => self.push_done(peer),
             (Pending::Session, Response::Sync { count: theirs, msg }) => {
@@ -1092,10 +1152,18 @@ impl<B: Backend + Send + 'static> Driver<B> {
             return self.punish(peer, "a sync reply to a bulk request".into());
         };
         let session = *session;
-        if *first && !*after_bulk && mine.saturating_mul(BULK_RATIO) < theirs {
+        let cooling = self.no_bulk.get(&peer).is_some_and(|t| Instant::now() < *t);
+        if *first && !*after_bulk && !cooling && mine.saturating_mul(BULK_RATIO) < theirs {
             // Far behind: stream everything, then reconcile once more.
             let (puller, req) = Puller::start(BULK_ITEMS, BULK_BYTES);
-            self.out.insert(peer, Out::Bulk { puller });
+            self.out.insert(
+                peer,
+                Out::Bulk {
+                    puller,
+                    received: 0,
+                    stored: 0,
+                },
+            );
             self.send(peer, Request::Bulk(req), Pending::Session);
             return;
         }
@@ -1128,14 +1196,21 @@ impl<B: Backend + Send + 'static> Driver<B> {
     }
 
     fn on_bulk(&mut self, peer: PeerId, batch: Vec<u8>) {
-        let Some(Out::Bulk { puller }) = self.out.get_mut(&peer) else {
+        let Some(Out::Bulk {
+            puller, received, ..
+        }) = self.out.get_mut(&peer)
+        else {
             self.end_session(peer, false);
             return self.punish(peer, "a bulk batch in reply to a sync request".into());
         };
         match puller.handle(&batch) {
             Ok(records) => {
                 let next = puller.next_request();
+                *received += records.len() as u64;
                 let rep = self.ingest(peer, records, Via::Bulk);
+                if let Some(Out::Bulk { stored, .. }) = self.out.get_mut(&peer) {
+                    *stored += rep.stored;
+                }
                 if let Some(why) = rep.invalid {
                     self.end_session(peer, false);
                     return self.punish(peer, why);
@@ -1144,7 +1219,15 @@ impl<B: Backend + Send + 'static> Driver<B> {
                     Some(req) => self.send(peer, Request::Bulk(req), Pending::Session),
                     None => {
                         self.counters.bulk_done += 1;
-                        self.out.remove(&peer);
+                        // Mostly refused (an allow-list or quota here):
+                        // streaming everything again would be waste.
+                        if let Some(Out::Bulk {
+                            received, stored, ..
+                        }) = self.out.remove(&peer)
+                            && stored.saturating_mul(2) < received
+                        {
+                            self.no_bulk.insert(peer, Instant::now() + BULK_COOLDOWN);
+                        }
                         self.start_sync(peer, true);
                     }
                 }
@@ -1190,9 +1273,15 @@ impl<B: Backend + Send + 'static> Driver<B> {
         );
     }
 
-    fn fetch_failed(&mut self, ids: Vec<Id>) {
+    /// Ignores the announcements of `ids` whose fetch failed. With `from`,
+    /// only fetches sent to that peer (a later announcer's may be pending).
+    fn fetch_failed(&mut self, ids: Vec<Id>, from: Option<PeerId>) {
         for id in ids {
-            if let Some((msg, source, _)) = self.fetching.remove(&id) {
+            let ours = self
+                .fetching
+                .get(&id)
+                .is_some_and(|(_, src, _)| from.is_none_or(|f| f == *src));
+            if ours && let Some((msg, source, _)) = self.fetching.remove(&id) {
                 self.verdict(&msg, &source, MessageAcceptance::Ignore);
             }
         }
@@ -1210,6 +1299,14 @@ impl<B: Backend + Send + 'static> Driver<B> {
                 .collect()
         };
         for id in ids {
+            // Only the announcement this answer was fetched for.
+            if self
+                .fetching
+                .get(&id)
+                .is_none_or(|(_, src, _)| *src != peer)
+            {
+                continue;
+            }
             if let Some((msg, source, _)) = self.fetching.remove(&id) {
                 let v = if held.contains(&id) {
                     MessageAcceptance::Accept
@@ -1272,6 +1369,7 @@ impl<B: Backend + Send + 'static> Driver<B> {
                         peer_id,
                         Peer {
                             agent: None,
+                            dialed: endpoint.is_dialer(),
                             addrs: vec![remote],
                             last_sync: None,
                             tokens: PEER_REQUEST_BURST,
@@ -1303,7 +1401,7 @@ impl<B: Backend + Send + 'static> Driver<B> {
                     .collect();
                 for id in gone {
                     if let Some((_, Pending::Fetch(ids))) = self.pending.remove(&id) {
-                        self.fetch_failed(ids);
+                        self.fetch_failed(ids, Some(peer_id));
                     }
                 }
                 let now = Instant::now();
@@ -1346,7 +1444,7 @@ impl<B: Backend + Send + 'static> Driver<B> {
                 tracing::debug!(%peer, "request failed: {error}");
                 match self.pending.remove(&request_id) {
                     Some((_, Pending::Push)) => self.push_done(peer),
-                    Some((_, Pending::Fetch(ids))) => self.fetch_failed(ids),
+                    Some((_, Pending::Fetch(ids))) => self.fetch_failed(ids, Some(peer)),
                     Some((_, Pending::Session)) => self.end_session(peer, false),
                     None => {}
                 }
@@ -1375,11 +1473,22 @@ impl<B: Backend + Send + 'static> Driver<B> {
                 }
                 if let Some(p) = self.peers.get_mut(&peer_id) {
                     p.agent = Some(info.agent_version.chars().take(64).collect());
-                    for a in info.listen_addrs.into_iter().take(MAX_PEER_ADDRS) {
-                        if !p.addrs.contains(&a) && p.addrs.len() < MAX_PEER_ADDRS {
-                            p.addrs.push(a);
-                        }
+                    // For a connection the peer made, our side of it shows
+                    // an ephemeral port: the addresses it listens on come
+                    // first, so they are what gets redialled.
+                    let mut listen: Vec<Multiaddr> = info
+                        .listen_addrs
+                        .into_iter()
+                        .filter(|a| !p.addrs.contains(a))
+                        .take(MAX_PEER_ADDRS)
+                        .collect();
+                    if p.dialed {
+                        p.addrs.append(&mut listen);
+                    } else {
+                        listen.append(&mut p.addrs);
+                        p.addrs = listen;
                     }
+                    p.addrs.truncate(MAX_PEER_ADDRS);
                 }
             }
             BehaviourEvent::Mdns(mdns::Event::Discovered(list)) => {

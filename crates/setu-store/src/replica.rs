@@ -815,7 +815,7 @@ pub fn parse_practice(body: Json) -> Result<Practice, PublishError> {
 /// Reads one line of at most `limit` bytes (plus its newline); a longer
 /// line is consumed to its end and returned as `limit + 1` bytes so the
 /// caller can refuse it. Returns the bytes consumed.
-fn read_line_limited(
+pub fn read_line_limited(
     input: &mut dyn BufRead,
     buf: &mut Vec<u8>,
     limit: usize,

@@ -358,25 +358,63 @@ impl Node {
 
     /// Imports JSON Lines of practice bodies; then reconciles with every
     /// peer, which carries the new records far more cheaply than gossip.
+    /// The input is taken [`IMPORT_CHUNK_LINES`] lines at a time, each
+    /// chunk under its own hold of the store, so the network task is never
+    /// kept waiting for a whole import.
     pub async fn import(
         &self,
         mut input: Box<dyn BufRead + Send>,
         dry_run: bool,
     ) -> Result<(ImportProgress, Vec<Row>), Error> {
         let key = self.key()?;
-        let out = self
-            .with_replica(move |r| {
-                let mut rows = Vec::new();
-                let prog = r.import(&mut input, &key, now_ms(), dry_run, &mut |_, batch| {
-                    rows.extend_from_slice(batch)
-                })?;
-                Ok::<_, setu_store::Error>((prog, rows))
+        let mut total = ImportProgress::default();
+        let mut rows: Vec<Row> = Vec::new();
+        let mut offset = 0usize;
+        loop {
+            // Read the next chunk of whole lines (outside the lock).
+            let (back, read) = tokio::task::spawn_blocking(move || {
+                let r = read_chunk(&mut input);
+                (input, r)
             })
-            .await??;
-        if !dry_run && out.0.imported > 0 {
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))?;
+            input = back;
+            let (chunk, lines, bytes, done) = read.map_err(|e| Error::Io {
+                path: PathBuf::from("<import>"),
+                reason: e.to_string(),
+            })?;
+            if lines > 0 {
+                let key = key.clone();
+                let (prog, mut got) = self
+                    .with_replica(move |r| {
+                        let mut got = Vec::new();
+                        let mut cur = std::io::Cursor::new(chunk);
+                        let prog =
+                            r.import(&mut cur, &key, now_ms(), dry_run, &mut |_, batch| {
+                                got.extend_from_slice(batch)
+                            })?;
+                        Ok::<_, setu_store::Error>((prog, got))
+                    })
+                    .await??;
+                for row in &mut got {
+                    shift_line(row, offset);
+                }
+                rows.append(&mut got);
+                total.rows += prog.rows;
+                total.imported += prog.imported;
+                total.skipped += prog.skipped;
+                total.rejected += prog.rejected;
+                total.bytes += bytes;
+                offset += lines;
+            }
+            if done {
+                break;
+            }
+        }
+        if !dry_run && total.imported > 0 {
             self.inner.net.sync_now().await?;
         }
-        Ok(out)
+        Ok((total, rows))
     }
 
     /// Searches the replica.
@@ -475,6 +513,34 @@ impl Node {
         self.with_replica(|r| r.flush_index()).await??;
         Ok(())
     }
+}
+
+/// Lines of an import stored under one hold of the store.
+pub const IMPORT_CHUNK_LINES: usize = replica::IMPORT_BATCH;
+
+/// Reads up to [`IMPORT_CHUNK_LINES`] lines: (bytes, lines, input bytes
+/// consumed, end reached). Overlong lines are cut one byte past the limit,
+/// so the import still refuses them as too long.
+fn read_chunk(input: &mut dyn BufRead) -> std::io::Result<(Vec<u8>, usize, u64, bool)> {
+    let mut out = Vec::new();
+    let mut buf = Vec::new();
+    let mut consumed = 0u64;
+    for lines in 0..IMPORT_CHUNK_LINES {
+        buf.clear();
+        let n = replica::read_line_limited(input, &mut buf, replica::MAX_IMPORT_LINE_BYTES)?;
+        if n == 0 {
+            return Ok((out, lines, consumed, true));
+        }
+        consumed += n as u64;
+        out.extend_from_slice(&buf);
+        out.push(b'\n');
+    }
+    Ok((out, IMPORT_CHUNK_LINES, consumed, false))
+}
+
+fn shift_line(row: &mut Row, offset: usize) {
+    let (Row::Imported { line, .. } | Row::Skipped { line, .. } | Row::Rejected { line, .. }) = row;
+    *line += offset;
 }
 
 /// Finds a practice by record id or practice id in a replica: what

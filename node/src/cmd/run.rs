@@ -11,6 +11,9 @@ use anyhow::{Context, Result};
 use crate::cli::RunArgs;
 use crate::datadir::DataDir;
 
+/// How long requests in flight may run on after a stop signal.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The file `setu run` writes in the data directory with its API's URL.
 pub const API_URL_FILE: &str = "api.url";
 
@@ -140,7 +143,14 @@ impl Daemon {
             let _ = std::fs::remove_file(f);
         }
         let _ = self.stop.send(());
-        let _ = self.server.await;
+        // Requests in flight get a bounded time to finish; the node is
+        // stopped (index committed) in any case.
+        if tokio::time::timeout(SHUTDOWN_GRACE, self.server)
+            .await
+            .is_err()
+        {
+            tracing::warn!("HTTP requests still running after {SHUTDOWN_GRACE:?}; stopping anyway");
+        }
         self.node.shutdown().await?;
         Ok(())
     }
