@@ -2,7 +2,6 @@
 //! and the replica.
 
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 use setu_core::keys::SecretKey;
@@ -52,9 +51,4 @@ impl DataDir {
     }
 }
 
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
+pub use setu_core::clock::now_ms;

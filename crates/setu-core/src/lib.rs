@@ -43,6 +43,7 @@
 #![deny(missing_docs)]
 
 pub mod cbor;
+pub mod clock;
 pub mod codes;
 pub mod ids;
 pub mod json;

@@ -7,7 +7,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use libp2p::gossipsub::{self, MessageAcceptance};
@@ -440,12 +440,7 @@ struct Driver<B: Backend> {
     last_flush: Instant,
 }
 
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
+use setu_core::clock::now_ms;
 
 fn without_p2p(addr: &Multiaddr) -> Multiaddr {
     addr.iter()

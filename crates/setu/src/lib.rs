@@ -29,7 +29,6 @@ pub mod address_book;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 use setu_core::ids::{AuthorKey, RecordId};
@@ -198,12 +197,7 @@ impl std::fmt::Debug for Node {
     }
 }
 
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
+use setu_core::clock::now_ms;
 
 fn node_key(dir: &Path) -> Result<setu_net::identity::Keypair, Error> {
     let path = dir.join(NODE_KEY_FILE);
