@@ -292,3 +292,48 @@ async fn chunked_import_keeps_line_numbers() {
     assert_eq!(rejected, vec![1003]);
     node.shutdown().await.expect("shutdown");
 }
+
+/// Records that reach a node by reconciliation, not gossip, are passed on
+/// to its other peers at once (`PASS_ON_DELAY`), not one hop per sync
+/// interval: with an hour-long interval, they still cross two hops.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_from_sync_are_passed_on() {
+    let dirs: Vec<TempDir> = (0..3).map(|_| TempDir::new().expect("tempdir")).collect();
+    let start = |i: usize, boot: Vec<setu::Multiaddr>| {
+        let mut cfg = config(
+            dirs[i].path(),
+            "test-pass-on",
+            Some(SecretKey::generate()),
+            boot,
+        );
+        cfg.net.sync_interval = std::time::Duration::from_secs(3600);
+        Node::start(cfg)
+    };
+    let b = start(1, vec![]).await.expect("b");
+    let c = start(2, vec![addr(&b).await]).await.expect("c");
+    wait_until(WAIT, "c to connect to b", || async {
+        b.peers().await.expect("peers").len() == 1
+    })
+    .await;
+    // a's records are stored while it has no peers, so no gossip carries
+    // them: b gets them by reconciliation when it dials a.
+    let a = start(0, vec![]).await.expect("a");
+    assert_eq!(import(&a, 7, 20).await, 20);
+    b.dial(addr(&a).await).await.expect("dial a");
+    wait_records(&[&a, &b, &c], 20, "c to hold a's 20 records, two hops away").await;
+    let bc = b.status().await.expect("status").net.counters;
+    assert_eq!(
+        (bc.via_gossip, bc.via_sync + bc.via_bulk),
+        (0, 20),
+        "{bc:?}"
+    );
+    let cc = c.status().await.expect("status").net.counters;
+    assert_eq!(
+        (cc.via_gossip, cc.via_sync + cc.via_bulk),
+        (0, 20),
+        "{cc:?}"
+    );
+    for n in [a, b, c] {
+        n.shutdown().await.expect("shutdown");
+    }
+}

@@ -65,6 +65,12 @@ pub const REDIAL_MIN: Duration = Duration::from_millis(500);
 pub const REDIAL_MAX: Duration = Duration::from_secs(60);
 /// Most addresses redialled.
 pub const MAX_REDIAL_TARGETS: usize = 256;
+/// A node that stores new records from a reconciliation or bulk session
+/// starts a session with each of its other peers after this long at most
+/// (and at least this long after its last session with that peer), so
+/// records that missed gossip still cross several hops quickly instead of
+/// one hop per sync interval.
+pub const PASS_ON_DELAY: Duration = Duration::from_secs(1);
 /// Received records become searchable within about this long.
 pub const INDEX_FLUSH_INTERVAL: Duration = Duration::from_millis(300);
 /// Bulk mode is used when the peer holds more than this many times our
@@ -374,6 +380,9 @@ struct Peer {
     dialed: bool,
     addrs: Vec<Multiaddr>,
     last_sync: Option<Instant>,
+    /// New records came from another peer by sync: reconcile with this one
+    /// soon (`PASS_ON_DELAY`).
+    pass_on: bool,
     tokens: f64,
     refilled: Instant,
 }
@@ -522,9 +531,16 @@ impl<B: Backend + Send + 'static> Driver<B> {
                         .publish(self.topic.clone(), payload)
                     {
                         Ok(_) => self.counters.gossip_published += 1,
-                        // No peers yet, or already sent: reconciliation
-                        // delivers it later.
-                        Err(e) => tracing::debug!("gossip publish: {e}"),
+                        Err(gossipsub::PublishError::Duplicate) => {}
+                        // No subscribed peer yet (a new connection whose
+                        // subscription has not arrived): reconcile with the
+                        // peers there are, soon.
+                        Err(e) => {
+                            tracing::debug!("gossip publish: {e}");
+                            for p in self.peers.values_mut() {
+                                p.pass_on = true;
+                            }
+                        }
                     }
                 }
             }
@@ -629,8 +645,10 @@ impl<B: Backend + Send + 'static> Driver<B> {
             .peers
             .iter()
             .filter(|(_, p)| {
-                p.last_sync
-                    .is_none_or(|t| now.duration_since(t) >= interval)
+                p.last_sync.is_none_or(|t| {
+                    let since = now.duration_since(t);
+                    since >= interval || (p.pass_on && since >= PASS_ON_DELAY)
+                })
             })
             .map(|(id, _)| *id)
             .collect();
@@ -836,6 +854,15 @@ impl<B: Backend + Send + 'static> Driver<B> {
                 }
             }
         }
+        if rep.stored > 0 && via != Via::Gossip {
+            // Gossip spreads what came by gossip; what came by sync is
+            // passed on by reconciling with the other peers soon.
+            for (other, p) in self.peers.iter_mut() {
+                if *other != peer {
+                    p.pass_on = true;
+                }
+            }
+        }
         rep
     }
 
@@ -854,6 +881,7 @@ impl<B: Backend + Send + 'static> Driver<B> {
         }
         if let Some(p) = self.peers.get_mut(&peer) {
             p.last_sync = Some(Instant::now());
+            p.pass_on = false;
         }
         let items = self.items();
         let count = items.len() as u64;
@@ -1367,6 +1395,7 @@ impl<B: Backend + Send + 'static> Driver<B> {
                             dialed: endpoint.is_dialer(),
                             addrs: vec![remote],
                             last_sync: None,
+                            pass_on: false,
                             tokens: PEER_REQUEST_BURST,
                             refilled: Instant::now(),
                         },
