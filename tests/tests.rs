@@ -5,6 +5,7 @@ mod suite {
     pub mod daemon;
     pub mod hostile;
     pub mod net_vectors;
+    pub mod netns;
     pub mod network;
     pub mod sync_vectors;
     pub mod vectors;

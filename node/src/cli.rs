@@ -85,6 +85,13 @@ pub struct RunArgs {
     /// The network name.
     #[arg(long)]
     pub network: Option<String>,
+    /// Serve as a circuit relay for nodes behind NAT (network.relay).
+    #[arg(long)]
+    pub relay: bool,
+    /// Reserve a slot on this relay, to be reachable through it from behind
+    /// NAT (repeatable; network.relays), e.g. /ip4/192.0.2.10/tcp/7000/p2p/12D3KooW...
+    #[arg(long = "relay-via")]
+    pub relay_via: Vec<String>,
 }
 
 /// Arguments of `setu demo`.

@@ -45,6 +45,12 @@ pub struct NetworkConfig {
     pub quota_records_per_hour: Option<u64>,
     /// If set, most record bytes accepted per author per hour.
     pub quota_bytes_per_hour: Option<u64>,
+    /// Serve as a circuit relay for nodes that cannot accept connections.
+    pub relay: bool,
+    /// Relays to reserve a slot on (full addresses ending in /p2p/PEER_ID).
+    pub relays: Vec<String>,
+    /// Find peers beyond the bootstrap list with Kademlia.
+    pub kademlia: bool,
 }
 
 /// The port `setu run` listens on for peers by default.
@@ -63,6 +69,9 @@ impl Default for NetworkConfig {
             allow_authors: None,
             quota_records_per_hour: None,
             quota_bytes_per_hour: None,
+            relay: false,
+            relays: Vec::new(),
+            kademlia: true,
         }
     }
 }
@@ -227,6 +236,9 @@ impl Config {
                 max_bytes_per_hour: n.quota_bytes_per_hour,
             },
             gossip: setu_net::config::Gossip::Announce,
+            relay: n.relay,
+            relays: addrs("network.relays", &n.relays)?,
+            kademlia: n.kademlia,
         };
         cfg.validate().map_err(anyhow::Error::msg)?;
         Ok(cfg)
@@ -269,6 +281,12 @@ agency = {agency:?}
 # ...and at most this many records / bytes per author per hour. Over quota: refused, not stored.
 # quota_records_per_hour = 1000
 # quota_bytes_per_hour = 50000000
+# Serve as a circuit relay for nodes behind NAT (needs a reachable listen address).
+# relay = false
+# Behind NAT: reserve a slot on these relays, to be reachable through them.
+# relays = ["/ip4/192.0.2.10/tcp/7000/p2p/12D3KooW..."]
+# Find peers beyond the bootstrap list with Kademlia (server mode once reachable).
+# kademlia = true
 
 [api]
 # Where `setu run` serves the HTTP API. Writes need the token in the file api-token.

@@ -8,8 +8,8 @@ use crate::transport::Meter;
 
 use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::{
-    Swarm, SwarmBuilder, allow_block_list, connection_limits, gossipsub, identify, identity, mdns,
-    ping, request_response,
+    Swarm, SwarmBuilder, allow_block_list, autonat, connection_limits, dcutr, gossipsub, identify,
+    identity, kad, mdns, noise, ping, relay, request_response, yamux,
 };
 use sha2::{Digest, Sha256};
 
@@ -36,6 +36,25 @@ pub const MAX_STREAMS: usize = 16;
 /// own framing. Raised deliberately from gossipsub's 64 KiB default, so a
 /// record of any allowed size is gossiped whole.
 pub const MAX_GOSSIP_BYTES: usize = MAX_RECORD_BYTES + 16 * 1024;
+/// Most reservations a relay holds (policy).
+pub const RELAY_MAX_RESERVATIONS: usize = 128;
+/// Most relayed connections a relay carries at once.
+pub const RELAY_MAX_CIRCUITS: usize = 64;
+/// Most relayed connections a relay carries for one peer.
+pub const RELAY_MAX_CIRCUITS_PER_PEER: usize = 8;
+/// A relayed connection is closed after this long; the nodes then dial it
+/// again (or have upgraded to a direct connection with DCUtR).
+pub const RELAY_MAX_CIRCUIT_DURATION: Duration = Duration::from_secs(30 * 60);
+/// A relayed connection is closed after carrying this many bytes each way:
+/// enough for a catch-up of several thousand records.
+pub const RELAY_MAX_CIRCUIT_BYTES: u64 = 64 * 1024 * 1024;
+/// AutoNAT's first probe comes this long after start.
+pub const AUTONAT_BOOT_DELAY: Duration = Duration::from_secs(2);
+/// AutoNAT probes again this often while unsure.
+pub const AUTONAT_RETRY: Duration = Duration::from_secs(30);
+/// The largest Kademlia message.
+pub const MAX_KAD_BYTES: usize = 16 * 1024;
+
 /// The application score given to a peer caught sending invalid data; far
 /// below gossipsub's graylist threshold.
 pub const BAD_PEER_SCORE: f64 = -10_000.0;
@@ -48,7 +67,8 @@ mod composed {
     use libp2p::swarm::NetworkBehaviour;
     use libp2p::swarm::behaviour::toggle::Toggle;
     use libp2p::{
-        allow_block_list, connection_limits, gossipsub, identify, mdns, ping, request_response,
+        allow_block_list, autonat, connection_limits, dcutr, gossipsub, identify, kad, mdns, ping,
+        relay, request_response,
     };
 
     use crate::codec::Codec;
@@ -72,6 +92,16 @@ mod composed {
         pub sync: request_response::Behaviour<Codec>,
         /// Peers on the local network.
         pub mdns: Toggle<mdns::tokio::Behaviour>,
+        /// Circuit relay server, when this node serves as a relay.
+        pub relay: Toggle<relay::Behaviour>,
+        /// Circuit relay client: reservations on relays, relayed dials.
+        pub relay_client: relay::client::Behaviour,
+        /// Hole punching: upgrades a relayed connection to a direct one.
+        pub dcutr: dcutr::Behaviour,
+        /// Whether this node is publicly reachable.
+        pub autonat: autonat::Behaviour,
+        /// Peer discovery; server mode once reachable.
+        pub kad: Toggle<kad::Behaviour<kad::store::MemoryStore>>,
     }
 }
 
@@ -115,6 +145,44 @@ fn gossip(cfg: &Config, key: &identity::Keypair) -> Result<gossipsub::Behaviour,
     Ok(g)
 }
 
+fn relay_server(peer_id: libp2p::PeerId) -> relay::Behaviour {
+    relay::Behaviour::new(
+        peer_id,
+        relay::Config {
+            max_reservations: RELAY_MAX_RESERVATIONS,
+            max_circuits: RELAY_MAX_CIRCUITS,
+            max_circuits_per_peer: RELAY_MAX_CIRCUITS_PER_PEER,
+            max_circuit_duration: RELAY_MAX_CIRCUIT_DURATION,
+            max_circuit_bytes: RELAY_MAX_CIRCUIT_BYTES,
+            ..Default::default()
+        },
+    )
+}
+
+/// Kademlia on the network's own protocol, in automatic mode: client until
+/// the node has a confirmed external address (from AutoNAT, or a relay
+/// reservation), server after. It stores no records: only peers.
+fn kademlia(cfg: &Config, peer_id: libp2p::PeerId) -> kad::Behaviour<kad::store::MemoryStore> {
+    let mut kcfg = kad::Config::new(cfg.kad_protocol());
+    kcfg.set_max_packet_size(MAX_KAD_BYTES)
+        .set_record_filtering(kad::StoreInserts::FilterBoth);
+    let store = kad::store::MemoryStore::with_config(
+        peer_id,
+        kad::store::MemoryStoreConfig {
+            max_records: 0,
+            max_provided_keys: 0,
+            ..Default::default()
+        },
+    );
+    let mut k = kad::Behaviour::with_config(peer_id, store, kcfg);
+    if cfg.relay {
+        // A relay is reachable by definition (its operator gave it a public
+        // address); it is where nodes behind NAT find each other.
+        k.set_mode(Some(kad::Mode::Server));
+    }
+    k
+}
+
 /// Builds the swarm: TCP with noise and yamux, and every behaviour.
 pub fn swarm(cfg: &Config, key: identity::Keypair) -> Result<Swarm<Behaviour>, Error> {
     Ok(metered_swarm(cfg, key)?.0)
@@ -133,8 +201,10 @@ pub fn metered_swarm(
         .with_tokio()
         .with_other_transport(move |key| crate::transport::tcp(key, m))
         .map_err(|e| Error::Setup(format!("tcp: {e}")))?
+        .with_relay_client(noise::Config::new, yamux::Config::default)
+        .map_err(|e| Error::Setup(format!("relay client: {e}")))?
         .with_behaviour(
-            |key| -> Result<Behaviour, Box<dyn std::error::Error + Send + Sync>> {
+            |key, relay_client| -> Result<Behaviour, Box<dyn std::error::Error + Send + Sync>> {
                 let limits = connection_limits::ConnectionLimits::default()
                     .with_max_established(Some(MAX_CONNECTIONS))
                     .with_max_established_per_peer(Some(MAX_CONNECTIONS_PER_PEER))
@@ -153,7 +223,8 @@ pub fn metered_swarm(
                     limits: connection_limits::Behaviour::new(limits),
                     identify: identify::Behaviour::new(
                         identify::Config::new(cfg.identify_protocol(), key.public())
-                            .with_agent_version(format!("setu/{}", env!("CARGO_PKG_VERSION"))),
+                            .with_agent_version(format!("setu/{}", env!("CARGO_PKG_VERSION")))
+                            .with_push_listen_addr_updates(true),
                     ),
                     ping: ping::Behaviour::default(),
                     gossipsub: gossip(cfg, key)?,
@@ -165,6 +236,22 @@ pub fn metered_swarm(
                             .with_max_concurrent_streams(MAX_STREAMS),
                     ),
                     mdns: Toggle::from(mdns),
+                    relay: Toggle::from(cfg.relay.then(|| relay_server(peer_id))),
+                    relay_client,
+                    dcutr: dcutr::Behaviour::new(peer_id),
+                    autonat: autonat::Behaviour::new(
+                        peer_id,
+                        autonat::Config {
+                            boot_delay: AUTONAT_BOOT_DELAY,
+                            retry_interval: AUTONAT_RETRY,
+                            // Agencies' networks and the tests use private
+                            // addresses; the dial-back goes only to the
+                            // asker's own observed IP either way.
+                            only_global_ips: false,
+                            ..Default::default()
+                        },
+                    ),
+                    kad: Toggle::from(cfg.kademlia.then(|| kademlia(cfg, peer_id))),
                 })
             },
         )

@@ -19,6 +19,8 @@ pub const MIN_SYNC_INTERVAL: Duration = Duration::from_millis(200);
 pub const MAX_BOOTSTRAP: usize = 64;
 /// Most listen addresses.
 pub const MAX_LISTEN: usize = 16;
+/// Most relays a node reserves a slot on.
+pub const MAX_RELAYS: usize = 4;
 
 /// What gossip carries.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -50,6 +52,14 @@ pub struct Config {
     pub admission: admission::Config,
     /// What gossip carries.
     pub gossip: Gossip,
+    /// Serve as a circuit relay for nodes that cannot accept connections
+    /// (`network.relay = true`).
+    pub relay: bool,
+    /// Relays to reserve a slot on, so that nodes behind NAT are reachable
+    /// through them: full addresses ending in `/p2p/PEER_ID`.
+    pub relays: Vec<Multiaddr>,
+    /// Find peers beyond the bootstrap list with Kademlia.
+    pub kademlia: bool,
 }
 
 impl Default for Config {
@@ -62,6 +72,9 @@ impl Default for Config {
             sync_interval: DEFAULT_SYNC_INTERVAL,
             admission: admission::Config::default(),
             gossip: Gossip::default(),
+            relay: false,
+            relays: Vec::new(),
+            kademlia: true,
         }
     }
 }
@@ -92,6 +105,18 @@ impl Config {
                 reason: format!("at most {MAX_BOOTSTRAP} addresses"),
             });
         }
+        if self.relays.len() > MAX_RELAYS {
+            return Err(ConfigError {
+                field: "network.relays",
+                reason: format!("at most {MAX_RELAYS} relays"),
+            });
+        }
+        for r in &self.relays {
+            relay_peer(r).map_err(|reason| ConfigError {
+                field: "network.relays",
+                reason,
+            })?;
+        }
         if self.sync_interval < MIN_SYNC_INTERVAL {
             return Err(ConfigError {
                 field: "network.sync_interval_secs",
@@ -118,9 +143,32 @@ impl Config {
             .unwrap_or(StreamProtocol::new("/setu/invalid/sync/1"))
     }
 
+    /// The Kademlia protocol: `/setu/NETWORK/kad/1`.
+    pub fn kad_protocol(&self) -> StreamProtocol {
+        StreamProtocol::try_from_owned(format!("/setu/{}/kad/1", self.network))
+            .unwrap_or(StreamProtocol::new("/setu/invalid/kad/1"))
+    }
+
     /// The identify protocol version: `/setu/NETWORK/1`.
     pub fn identify_protocol(&self) -> String {
         format!("/setu/{}/1", self.network)
+    }
+}
+
+/// The relay's peer id, from a relay address, which must end in
+/// `/p2p/PEER_ID` and must not itself be a circuit address.
+pub fn relay_peer(addr: &Multiaddr) -> Result<libp2p::PeerId, String> {
+    use libp2p::multiaddr::Protocol;
+    if addr.iter().any(|p| p == Protocol::P2pCircuit) {
+        return Err(format!(
+            "{addr}: a relay address cannot itself go through a relay"
+        ));
+    }
+    match addr.iter().last() {
+        Some(Protocol::P2p(id)) => Ok(id),
+        _ => Err(format!(
+            "{addr}: must end in /p2p/PEER_ID (the relay's peer id, from its `setu status`)"
+        )),
     }
 }
 

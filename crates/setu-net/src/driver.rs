@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
+use libp2p::core::ConnectedPoint;
 use libp2p::gossipsub::{self, MessageAcceptance};
 use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
@@ -189,6 +190,18 @@ pub struct Counters {
     pub wire_in: u64,
     /// Bytes sent on every connection.
     pub wire_out: u64,
+    /// Slots reserved on relays.
+    pub relay_reservations: u64,
+    /// Connections made through a relay, either way.
+    pub relayed_connections: u64,
+    /// Circuits this node relayed for others (as a relay).
+    pub circuits_relayed: u64,
+    /// Relayed connections upgraded to direct ones by hole punching.
+    pub holepunch_succeeded: u64,
+    /// Hole punching attempts that failed (the relayed connection stays).
+    pub holepunch_failed: u64,
+    /// Peers dialled after Kademlia found them.
+    pub peers_discovered: u64,
 }
 
 /// A connected peer.
@@ -200,6 +213,9 @@ pub struct PeerInfo {
     pub addresses: Vec<String>,
     /// Its agent string, from identify.
     pub agent: Option<String>,
+    /// The connection goes through a relay (no direct connection yet).
+    #[serde(default)]
+    pub relayed: bool,
 }
 
 /// The network side of a node's status.
@@ -213,6 +229,15 @@ pub struct NetStatus {
     pub listen: Vec<String>,
     /// Connected peers.
     pub peers: usize,
+    /// Whether peers can dial this node, as AutoNAT judged.
+    pub reachability: reach::Reachability,
+    /// Kademlia's mode: server (reachable), client, or off.
+    pub kad_mode: String,
+    /// Addresses confirmed reachable from outside (by AutoNAT, or a relay
+    /// slot).
+    pub external: Vec<String>,
+    /// Relays on which this node holds a slot.
+    pub relays: Vec<String>,
     /// Counters.
     pub counters: Counters,
 }
@@ -335,6 +360,7 @@ pub async fn start<B: Backend + Send + 'static>(
     }
     let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
     let (events, _) = broadcast::channel(EVENT_CAPACITY);
+    let relays = cfg.relays.clone();
     let mut driver = Driver {
         topic: gossipsub::IdentTopic::new(cfg.topic()),
         admission: Admission::new(cfg.admission.clone(), own),
@@ -359,8 +385,16 @@ pub async fn start<B: Backend + Send + 'static>(
         next_session: 1,
         index_dirty: false,
         last_flush: Instant::now(),
+        reach: reach::Reach::new(&relays),
     };
-    for addr in driver.cfg.bootstrap.clone() {
+    for addr in driver
+        .cfg
+        .bootstrap
+        .iter()
+        .chain(&driver.cfg.relays)
+        .cloned()
+        .collect::<Vec<_>>()
+    {
         driver.add_redial(addr, true);
     }
     let task = tokio::spawn(async move { driver.run(rx).await });
@@ -383,6 +417,8 @@ struct Peer {
     /// New records came from another peer by sync: reconcile with this one
     /// soon (`PASS_ON_DELAY`).
     pass_on: bool,
+    /// Connected only through a relay.
+    relayed: bool,
     tokens: f64,
     refilled: Instant,
 }
@@ -447,14 +483,27 @@ struct Driver<B: Backend> {
     next_session: u64,
     index_dirty: bool,
     last_flush: Instant,
+    reach: reach::Reach,
 }
 
 use setu_core::clock::now_ms;
+
+mod reach;
+pub use reach::Reachability;
 
 fn without_p2p(addr: &Multiaddr) -> Multiaddr {
     addr.iter()
         .filter(|p| !matches!(p, Protocol::P2p(_)))
         .collect()
+}
+
+/// The address with `/p2p/PEER` at its end, unless it ends in one already
+/// (as a circuit address does).
+fn with_peer(addr: &Multiaddr, me: PeerId) -> Multiaddr {
+    match addr.iter().last() {
+        Some(Protocol::P2p(_)) => addr.clone(),
+        _ => addr.clone().with(Protocol::P2p(me)),
+    }
 }
 
 fn peer_of(addr: &Multiaddr) -> Option<PeerId> {
@@ -568,6 +617,7 @@ impl<B: Backend + Send + 'static> Driver<B> {
                         peer_id: id.to_string(),
                         addresses: p.addrs.iter().map(ToString::to_string).collect(),
                         agent: p.agent.clone(),
+                        relayed: p.relayed,
                     })
                     .collect();
                 out.sort_by(|a, b| a.peer_id.cmp(&b.peer_id));
@@ -581,9 +631,17 @@ impl<B: Backend + Send + 'static> Driver<B> {
                     listen: self
                         .listening
                         .iter()
-                        .map(|a| a.clone().with(Protocol::P2p(me)).to_string())
+                        .map(|a| with_peer(a, me).to_string())
                         .collect(),
                     peers: self.peers.len(),
+                    reachability: self.reach.reachability,
+                    kad_mode: self.kad_mode(),
+                    external: self
+                        .swarm
+                        .external_addresses()
+                        .map(|a| with_peer(a, me).to_string())
+                        .collect(),
+                    relays: self.reach.reserved(),
                     counters: {
                         let (wire_in, wire_out) = self.meter.read();
                         Counters {
@@ -619,6 +677,7 @@ impl<B: Backend + Send + 'static> Driver<B> {
             .map(|(id, _)| *id)
             .collect();
         self.fetch_failed(late, None);
+        self.reach_timers(now);
         // Redial known addresses that are not connected.
         let due: Vec<Multiaddr> = self
             .redial
@@ -1379,6 +1438,14 @@ impl<B: Backend + Send + 'static> Driver<B> {
                 ..
             } => {
                 let remote = endpoint.get_remote_address().clone();
+                let relayed = reach::is_relayed(&remote)
+                    || matches!(&endpoint, ConnectedPoint::Listener { local_addr, .. }
+                        if reach::is_relayed(local_addr));
+                if !relayed && let Some(p) = self.peers.get_mut(&peer_id) {
+                    // A direct connection beside a relayed one: hole
+                    // punching worked.
+                    p.relayed = false;
+                }
                 if endpoint.is_dialer() {
                     let bare = without_p2p(&remote);
                     for (addr, r) in self.redial.iter_mut() {
@@ -1396,6 +1463,7 @@ impl<B: Backend + Send + 'static> Driver<B> {
                             addrs: vec![remote],
                             last_sync: None,
                             pass_on: false,
+                            relayed,
                             tokens: PEER_REQUEST_BURST,
                             refilled: Instant::now(),
                         },
@@ -1437,6 +1505,17 @@ impl<B: Backend + Send + 'static> Driver<B> {
                 self.emit(Event::PeerDisconnected(peer_id));
             }
             SwarmEvent::Behaviour(b) => self.behaviour_event(b),
+            SwarmEvent::ListenerClosed {
+                listener_id,
+                addresses,
+                reason,
+            } => self.listener_closed(listener_id, &addresses, reason.as_ref().map(|_| ())),
+            SwarmEvent::ExpiredListenAddr { address, .. } => {
+                self.listening.retain(|a| *a != address);
+            }
+            SwarmEvent::ExternalAddrConfirmed { address } => {
+                tracing::info!("reachable at {address}");
+            }
             _ => {}
         }
     }
@@ -1488,6 +1567,7 @@ impl<B: Backend + Send + 'static> Driver<B> {
                     let _ = self.swarm.disconnect_peer_id(peer_id);
                     return;
                 }
+                self.kad_learn(peer_id, &info);
                 // Same network: the connection is good, so redial promptly
                 // if it drops.
                 for r in self.redial.values_mut() {
@@ -1515,6 +1595,11 @@ impl<B: Backend + Send + 'static> Driver<B> {
                     p.addrs.truncate(MAX_PEER_ADDRS);
                 }
             }
+            BehaviourEvent::RelayClient(e) => self.relay_client_event(e),
+            BehaviourEvent::Relay(e) => self.relay_server_event(e),
+            BehaviourEvent::Dcutr(e) => self.dcutr_event(e),
+            BehaviourEvent::Autonat(e) => self.autonat_event(e),
+            BehaviourEvent::Kad(e) => self.kad_event(e),
             BehaviourEvent::Mdns(mdns::Event::Discovered(list)) => {
                 let me = *self.swarm.local_peer_id();
                 let mut seen = HashSet::new();

@@ -47,10 +47,18 @@ fn table(peers: &[PeerInfo]) {
         .map(|p| p.agent.as_deref().unwrap_or("-").chars().count())
         .max()
         .unwrap_or(0)
-        .clamp("AGENT".len(), 32);
+        .clamp("AGENT".len(), 32)
+        + if peers.iter().any(|p| p.relayed) {
+            10
+        } else {
+            0
+        };
     println!("{:<id_w$}  {:<agent_w$}  ADDRESSES", "PEER", "AGENT");
     for p in peers {
-        let agent: String = p.agent.as_deref().unwrap_or("-").chars().take(32).collect();
+        let mut agent: String = p.agent.as_deref().unwrap_or("-").chars().take(32).collect();
+        if p.relayed {
+            agent.push_str(" (relayed)");
+        }
         let mut addrs = p.addresses.iter();
         println!(
             "{:<id_w$}  {:<agent_w$}  {}",

@@ -39,6 +39,15 @@ pub fn node_config(data: &DataDir, args: &RunArgs) -> Result<setu::Config> {
     if args.no_mdns {
         net.mdns = false;
     }
+    if args.relay {
+        net.relay = true;
+    }
+    for r in &args.relay_via {
+        net.relays.push(
+            r.parse()
+                .map_err(|e| anyhow::anyhow!("--relay-via: {r:?}: {e}"))?,
+        );
+    }
     if let Some(n) = &args.network {
         net.network = n.clone();
     }

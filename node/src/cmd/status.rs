@@ -87,6 +87,30 @@ fn render(
         }
         println!("peers         {} connected", n.peers);
         println!(
+            "reach         {} (AutoNAT), kademlia {}",
+            serde_json::to_value(n.reachability)?
+                .as_str()
+                .unwrap_or("unknown"),
+            n.kad_mode
+        );
+        for a in &n.external {
+            println!("  reachable at {a}");
+        }
+        for r in &n.relays {
+            println!("  relay slot   {r}");
+        }
+        if c.relayed_connections + c.circuits_relayed + c.holepunch_succeeded + c.holepunch_failed
+            > 0
+        {
+            println!(
+                "relaying      {} relayed connections, {} circuits relayed for others, hole punching {} ok / {} failed",
+                c.relayed_connections,
+                c.circuits_relayed,
+                c.holepunch_succeeded,
+                c.holepunch_failed
+            );
+        }
+        println!(
             "received      {} by gossip, {} by sync, {} by bulk",
             c.via_gossip, c.via_sync, c.via_bulk
         );
