@@ -62,7 +62,10 @@ impl Default for NetworkConfig {
     fn default() -> NetworkConfig {
         NetworkConfig {
             name: setu_net::config::DEFAULT_NETWORK.into(),
-            listen: vec![format!("/ip4/0.0.0.0/tcp/{DEFAULT_P2P_PORT}")],
+            listen: vec![
+                format!("/ip4/0.0.0.0/tcp/{DEFAULT_P2P_PORT}"),
+                format!("/ip4/0.0.0.0/udp/{DEFAULT_P2P_PORT}/quic-v1"),
+            ],
             bootstrap: Vec::new(),
             mdns: true,
             sync_interval_secs: setu_net::config::DEFAULT_SYNC_INTERVAL.as_secs(),
@@ -268,8 +271,8 @@ agency = {agency:?}
 [network]
 # The network name: nodes of different networks never mix.
 # name = {net:?}
-# libp2p addresses to listen on for peers.
-# listen = [{listen:?}]
+# libp2p addresses to listen on for peers: TCP and QUIC (UDP) on the same port.
+# listen = [{listen:?}, {quic:?}]
 # Peers to dial at start (and redial), e.g. ["/ip4/192.0.2.10/tcp/7000/p2p/12D3KooW..."].
 # bootstrap = []
 # Find peers on the local network with mDNS.
@@ -294,6 +297,7 @@ agency = {agency:?}
 "#,
             net = d.network.name,
             listen = d.network.listen[0],
+            quic = d.network.listen[1],
             interval = d.network.sync_interval_secs,
             api = d.api.listen,
             key = d.publisher.key_file,

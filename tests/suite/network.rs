@@ -337,3 +337,38 @@ async fn records_from_sync_are_passed_on() {
         n.shutdown().await.expect("shutdown");
     }
 }
+
+/// QUIC alongside TCP: a node that listens only on QUIC and one that dials
+/// it over QUIC replicate, and their connection is a QUIC one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_replicate_over_quic() {
+    let (da, db) = (
+        TempDir::new().expect("tempdir"),
+        TempDir::new().expect("tempdir"),
+    );
+    let mut ca = config(da.path(), "test-quic", Some(SecretKey::generate()), vec![]);
+    ca.net.listen = vec!["/ip4/127.0.0.1/udp/0/quic-v1".parse().expect("multiaddr")];
+    let a = Node::start(ca).await.expect("a");
+    let a_addr = addr(&a).await;
+    assert!(a_addr.to_string().contains("/quic-v1/"), "{a_addr}");
+    let mut cb = config(
+        db.path(),
+        "test-quic",
+        Some(SecretKey::generate()),
+        vec![a_addr],
+    );
+    cb.net.listen = vec!["/ip4/127.0.0.1/udp/0/quic-v1".parse().expect("multiaddr")];
+    let b = Node::start(cb).await.expect("b");
+    assert_eq!(import(&a, 11, 50).await, 50);
+    assert_eq!(import(&b, 12, 50).await, 50);
+    wait_records(&[&a, &b], 100, "both nodes to hold 100 records over QUIC").await;
+    let peers = b.peers().await.expect("peers");
+    assert_eq!(peers.len(), 1);
+    assert!(
+        peers[0].addresses[0].contains("/quic-v1"),
+        "{:?}",
+        peers[0].addresses
+    );
+    a.shutdown().await.expect("a");
+    b.shutdown().await.expect("b");
+}

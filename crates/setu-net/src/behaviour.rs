@@ -199,6 +199,7 @@ pub fn metered_swarm(
     let m = meter.clone();
     let built = SwarmBuilder::with_existing_identity(key)
         .with_tokio()
+        .with_quic()
         .with_other_transport(move |key| crate::transport::tcp(key, m))
         .map_err(|e| Error::Setup(format!("tcp: {e}")))?
         .with_relay_client(noise::Config::new, yamux::Config::default)
