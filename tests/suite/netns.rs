@@ -177,7 +177,7 @@ impl Daemon {
             .args(args)
             .env(
                 "SETU_LOG",
-                "info,libp2p_relay=debug,libp2p_dcutr=debug,libp2p_kad=info",
+                "info,libp2p_relay=debug,libp2p_dcutr=debug,libp2p_kad=info,setu_net::driver::reach=debug",
             )
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).expect("log file"))
@@ -407,6 +407,15 @@ fn relay_joins_hosts_that_cannot_reach_each_other() {
             .contains("BGD-RELAY-0001")
     });
     phase("A and B hold each other's records");
+    if std::env::var_os("SETU_NETNS_LOGS").is_some() {
+        for d in [&a, &b] {
+            println!(
+                "=== {} log\n{}",
+                d.host,
+                std::fs::read_to_string(&d.log).unwrap_or_default()
+            );
+        }
+    }
     // R stored none of them: they crossed on the relayed connection.
     assert_eq!(records(&hosts, &relay), 0, "R stored records");
     let aid = a.status(&hosts)["net"]["peer_id"]

@@ -372,3 +372,84 @@ async fn nodes_replicate_over_quic() {
     a.shutdown().await.expect("a");
     b.shutdown().await.expect("b");
 }
+
+/// Dials reuse the listening port, so that the address a NAT maps for a
+/// node's listener is the one hole punching dials (`spec/net.md` §3.4): the
+/// dialled side sees the dialler's connection come from its listen port.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dials_reuse_the_listening_port() {
+    let (da, db) = (
+        TempDir::new().expect("tempdir"),
+        TempDir::new().expect("tempdir"),
+    );
+    let a = Node::start(config(da.path(), "test-port", None, vec![]))
+        .await
+        .expect("a");
+    let b = Node::start(config(db.path(), "test-port", None, vec![addr(&a).await]))
+        .await
+        .expect("b");
+    let b_listen = addr(&b).await.to_string();
+    let b_port = b_listen.split('/').nth(4).expect("tcp port").to_string();
+    wait_until(WAIT, "a to see b's connection", || async {
+        a.peers().await.expect("peers").len() == 1
+    })
+    .await;
+    let seen = &a.peers().await.expect("peers")[0].addresses;
+    // The connection's remote address is listed first until identify adds
+    // the listen addresses; with port reuse, both carry b's listen port.
+    assert!(
+        seen.iter()
+            .all(|x| x.split('/').nth(4) == Some(b_port.as_str())),
+        "b listens on {b_listen}, a sees {seen:?}"
+    );
+    a.shutdown().await.expect("a");
+    b.shutdown().await.expect("b");
+}
+
+/// Kademlia finds peers beyond the bootstrap list: b and c know only a,
+/// and end up connected to each other directly. (On loopback, AutoNAT's
+/// dial-backs succeed, so each node turns Kademlia server.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kademlia_finds_peers_beyond_the_bootstrap_list() {
+    let dirs: Vec<TempDir> = (0..3).map(|_| TempDir::new().expect("tempdir")).collect();
+    let a = Node::start(config(dirs[0].path(), "test-kad", None, vec![]))
+        .await
+        .expect("a");
+    let a_addr = addr(&a).await;
+    let b = Node::start(config(
+        dirs[1].path(),
+        "test-kad",
+        None,
+        vec![a_addr.clone()],
+    ))
+    .await
+    .expect("b");
+    let c = Node::start(config(dirs[2].path(), "test-kad", None, vec![a_addr]))
+        .await
+        .expect("c");
+    let c_id = c.status().await.expect("status").net.peer_id;
+    wait_until(WAIT, "b to find c through a's Kademlia", || async {
+        b.peers()
+            .await
+            .expect("peers")
+            .iter()
+            .any(|p| p.peer_id == c_id)
+    })
+    .await;
+    let st = b.status().await.expect("status").net;
+    assert_eq!(st.kad_mode, "server", "{st:?}");
+    assert_eq!(st.reachability, setu_net::driver::Reachability::Public);
+    assert!(
+        st.counters.peers_discovered
+            + c.status()
+                .await
+                .expect("status")
+                .net
+                .counters
+                .peers_discovered
+            >= 1
+    );
+    for n in [a, b, c] {
+        n.shutdown().await.expect("shutdown");
+    }
+}

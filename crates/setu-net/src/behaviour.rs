@@ -20,8 +20,9 @@ use crate::message::MAX_RECORD_BYTES;
 
 /// Most established connections in all.
 pub const MAX_CONNECTIONS: u32 = 128;
-/// Most established connections to one peer.
-pub const MAX_CONNECTIONS_PER_PEER: u32 = 2;
+/// Most established connections to one peer: room for a dial each way, an
+/// AutoNAT dial-back, and a direct connection beside a relayed one.
+pub const MAX_CONNECTIONS_PER_PEER: u32 = 4;
 /// Most pending (handshaking) connections, each way.
 pub const MAX_PENDING: u32 = 32;
 /// A connection with no open stream closes after this long. It is longer
@@ -52,6 +53,9 @@ pub const RELAY_MAX_CIRCUIT_BYTES: u64 = 64 * 1024 * 1024;
 pub const AUTONAT_BOOT_DELAY: Duration = Duration::from_secs(2);
 /// AutoNAT probes again this often while unsure.
 pub const AUTONAT_RETRY: Duration = Duration::from_secs(30);
+/// A Kademlia lookup gives up after this long (peers that do not answer,
+/// such as addresses behind NAT, would otherwise hold it for a minute).
+pub const KAD_QUERY_TIMEOUT: Duration = Duration::from_secs(15);
 /// The largest Kademlia message.
 pub const MAX_KAD_BYTES: usize = 16 * 1024;
 
@@ -165,6 +169,7 @@ fn relay_server(peer_id: libp2p::PeerId) -> relay::Behaviour {
 fn kademlia(cfg: &Config, peer_id: libp2p::PeerId) -> kad::Behaviour<kad::store::MemoryStore> {
     let mut kcfg = kad::Config::new(cfg.kad_protocol());
     kcfg.set_max_packet_size(MAX_KAD_BYTES)
+        .set_query_timeout(KAD_QUERY_TIMEOUT)
         .set_record_filtering(kad::StoreInserts::FilterBoth);
     let store = kad::store::MemoryStore::with_config(
         peer_id,

@@ -22,7 +22,7 @@ use setu_store::backend::Backend;
 use setu_store::ingest::{Outcome, Refusal};
 use setu_store::replica::Replica;
 use setu_sync::bulk::{self, Puller};
-use setu_sync::item::{Id, Item};
+use setu_sync::item::Id;
 use setu_sync::reconcile::{self, Reconciler};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
@@ -94,8 +94,6 @@ pub const MAX_PENDING_FETCHES: usize = 4096;
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(2);
 /// Most record bytes in one answer to a fetch.
 pub const MAX_FETCH_ANSWER_BYTES: usize = 4 * 1024 * 1024;
-/// Items read from the store per range call while listing them.
-const ITEMS_CHUNK: usize = 50_000;
 /// Most listen addresses remembered per peer (from identify).
 const MAX_PEER_ADDRS: usize = 8;
 /// How long `start` waits for the listeners to come up.
@@ -200,7 +198,7 @@ pub struct Counters {
     pub holepunch_succeeded: u64,
     /// Hole punching attempts that failed (the relayed connection stays).
     pub holepunch_failed: u64,
-    /// Peers dialled after Kademlia found them.
+    /// Peers Kademlia added to its routing table.
     pub peers_discovered: u64,
 }
 
@@ -386,6 +384,7 @@ pub async fn start<B: Backend + Send + 'static>(
         index_dirty: false,
         last_flush: Instant::now(),
         reach: reach::Reach::new(&relays),
+        items: items::Cache::default(),
     };
     for addr in driver
         .cfg
@@ -484,10 +483,12 @@ struct Driver<B: Backend> {
     index_dirty: bool,
     last_flush: Instant,
     reach: reach::Reach,
+    items: items::Cache,
 }
 
 use setu_core::clock::now_ms;
 
+mod items;
 mod reach;
 pub use reach::Reachability;
 
@@ -744,60 +745,6 @@ impl<B: Backend + Send + 'static> Driver<B> {
         self.last_flush = Instant::now();
     }
 
-    fn items(&self) -> Vec<Item> {
-        let replica = self.replica();
-        let mut out = Vec::new();
-        let mut after = None;
-        loop {
-            let chunk = match replica.store().ts_range(after, ITEMS_CHUNK) {
-                Ok(c) => c,
-                Err(e) => {
-                    tracing::warn!("listing items: {e}");
-                    break;
-                }
-            };
-            let n = chunk.len();
-            out.extend(chunk.iter().map(|(ts, id)| Item { ts: *ts, id: id.0 }));
-            after = chunk.last().copied();
-            if n < ITEMS_CHUNK {
-                break;
-            }
-        }
-        out
-    }
-
-    /// Up to `limit` items at or above `bound`, in order.
-    fn items_from(&self, bound: &setu_sync::item::Bound, limit: usize) -> Vec<Item> {
-        use setu_sync::item::Bound;
-        let Bound::At { ts, prefix } = bound else {
-            return Vec::new();
-        };
-        // The store's range is exclusive: start just below (ts, prefix‖0…0).
-        let mut id = [0u8; 32];
-        id[..prefix.len().min(32)].copy_from_slice(&prefix[..prefix.len().min(32)]);
-        let after = match id.iter().rposition(|b| *b != 0) {
-            Some(i) => {
-                id[i] -= 1;
-                for b in &mut id[i + 1..] {
-                    *b = 0xff;
-                }
-                Some((*ts, RecordId(id)))
-            }
-            None if *ts > 0 => Some((*ts - 1, RecordId([0xff; 32]))),
-            None => None,
-        };
-        match self.replica().store().ts_range(after, limit) {
-            Ok(r) => r
-                .iter()
-                .map(|(ts, id)| Item { ts: *ts, id: id.0 })
-                .collect(),
-            Err(e) => {
-                tracing::warn!("listing items: {e}");
-                Vec::new()
-            }
-        }
-    }
-
     fn record_count(&self) -> u64 {
         self.replica()
             .store()
@@ -875,7 +822,17 @@ impl<B: Backend + Send + 'static> Driver<B> {
             return rep;
         }
         let n = admitted.len();
-        let result = self.replica().ingest(admitted, now);
+        let result = {
+            let mut replica = self.replica();
+            let before = replica.store().meta().map(|m| m.change);
+            let result = replica.ingest(admitted, now);
+            let after = replica.store().meta().map(|m| m.change);
+            drop(replica);
+            if let (Ok(before), Ok(after), Ok(done)) = (before, after, &result) {
+                self.items.note_stored(before, after, &done.stored);
+            }
+            result
+        };
         let ingested = match result {
             Ok(i) => i,
             Err(e) => {

@@ -125,6 +125,9 @@ pub struct Ingested {
     pub outcomes: Vec<Outcome>,
     /// Practices whose chain changed: the search index must see them.
     pub touched: Vec<(AuthorKey, String)>,
+    /// `(ts, id)` of each record stored, in input order: what a cached
+    /// list of the store's items must add.
+    pub stored: Vec<(u64, RecordId)>,
 }
 
 /// Checks and stores a batch of signed records in one atomic write.
@@ -145,7 +148,7 @@ pub fn ingest<B: Backend>(
                     why: Refusal::BatchTooLarge,
                 })
                 .collect(),
-            touched: Vec::new(),
+            ..Ingested::default()
         });
     }
     let mut meta = store.meta()?;
@@ -247,7 +250,7 @@ pub fn ingest<B: Backend>(
     if batch.records.is_empty() {
         return Ok(Ingested {
             outcomes,
-            touched: Vec::new(),
+            ..Ingested::default()
         });
     }
     meta.records += batch.records.len() as u64;
@@ -263,8 +266,13 @@ pub fn ingest<B: Backend>(
         .collect();
     batch.flags = flags.into_iter().collect();
     batch.meta = meta;
+    let stored = batch.records.iter().map(|r| (r.ts, r.id)).collect();
     store.apply(batch)?;
-    Ok(Ingested { outcomes, touched })
+    Ok(Ingested {
+        outcomes,
+        touched,
+        stored,
+    })
 }
 
 /// The chain rules of `spec/store.md` §4.3 for one practice record.

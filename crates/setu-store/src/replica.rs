@@ -355,6 +355,7 @@ impl<B: Backend> Replica<B> {
             }
             all.outcomes.extend(done.outcomes);
             all.touched.extend(done.touched);
+            all.stored.extend(done.stored);
             rest = tail;
         }
         if self.pending_docs >= INDEX_COMMIT_EVERY {

@@ -39,7 +39,7 @@ use tokio::sync::broadcast;
 
 pub use setu_core::keys::SecretKey;
 pub use setu_net::config::Config as NetConfig;
-pub use setu_net::driver::{Counters, Event, NetStatus, PeerInfo, Via};
+pub use setu_net::driver::{Counters, Event, NetStatus, PeerInfo, Reachability, Via};
 pub use setu_net::{Multiaddr, PeerId};
 pub use setu_store::query::{Facets, Hit, Hits, Query};
 

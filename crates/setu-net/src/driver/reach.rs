@@ -3,7 +3,7 @@
 //! relays, hole punching (DCUtR), AutoNAT's verdict, and Kademlia
 //! discovery.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use libp2p::core::transport::ListenerId;
@@ -26,6 +26,8 @@ pub const TARGET_PEERS: usize = 8;
 pub const DISCOVERY_INTERVAL: Duration = Duration::from_secs(30);
 /// The shortest gap between two discovery queries.
 pub const DISCOVERY_MIN_GAP: Duration = Duration::from_secs(2);
+/// Most Kademlia lookups in flight at once.
+pub const MAX_DISCOVERY_QUERIES: usize = 2;
 /// Most addresses of one peer given to Kademlia.
 const MAX_KAD_ADDRS: usize = 8;
 
@@ -48,7 +50,11 @@ pub(super) struct Reach {
     relays: HashMap<Multiaddr, RelaySlot>,
     pub(super) reachability: Reachability,
     last_discovery: Option<Instant>,
-    discovering: bool,
+    /// Lookups in flight.
+    discovering: HashSet<kad::QueryId>,
+    /// A lookup was asked for too soon after the last: run it when the gap
+    /// has passed.
+    soon: bool,
 }
 
 struct RelaySlot {
@@ -78,7 +84,8 @@ impl Reach {
                 .collect(),
             reachability: Reachability::Unknown,
             last_discovery: None,
-            discovering: false,
+            discovering: HashSet::new(),
+            soon: false,
         }
     }
 
@@ -122,7 +129,8 @@ impl<B: Backend + Send + 'static> Driver<B> {
                 }
             }
         }
-        self.discover(now, false);
+        let soon = self.reach.soon;
+        self.discover(now, soon);
     }
 
     /// A listener closed: if it was a relay's, it is opened again later.
@@ -151,10 +159,7 @@ impl<B: Backend + Send + 'static> Driver<B> {
     /// has few peers and the last query is old enough (`DISCOVERY_MIN_GAP`
     /// when `soon`, else `DISCOVERY_INTERVAL`).
     pub(super) fn discover(&mut self, now: Instant, soon: bool) {
-        if !self.swarm.behaviour().kad.is_enabled()
-            || self.reach.discovering
-            || self.peers.len() >= TARGET_PEERS
-        {
+        if !self.swarm.behaviour().kad.is_enabled() || self.peers.len() >= TARGET_PEERS {
             return;
         }
         let gap = if soon {
@@ -162,17 +167,21 @@ impl<B: Backend + Send + 'static> Driver<B> {
         } else {
             DISCOVERY_INTERVAL
         };
-        if self
-            .reach
-            .last_discovery
-            .is_some_and(|t| now.duration_since(t) < gap)
+        if self.reach.discovering.len() >= MAX_DISCOVERY_QUERIES
+            || self
+                .reach
+                .last_discovery
+                .is_some_and(|t| now.duration_since(t) < gap)
         {
+            self.reach.soon |= soon;
             return;
         }
+        self.reach.soon = false;
         if let Some(kad) = self.swarm.behaviour_mut().kad.as_mut() {
             self.reach.last_discovery = Some(now);
-            self.reach.discovering = true;
-            kad.get_closest_peers(PeerId::random());
+            let id = kad.get_closest_peers(PeerId::random());
+            tracing::debug!(?id, "kademlia: looking for peers");
+            self.reach.discovering.insert(id);
         }
     }
 
@@ -274,6 +283,7 @@ impl<B: Backend + Send + 'static> Driver<B> {
     pub(super) fn kad_event(&mut self, ev: kad::Event) {
         match ev {
             kad::Event::OutboundQueryProgressed {
+                id,
                 result: kad::QueryResult::GetClosestPeers(r),
                 step,
                 ..
@@ -282,6 +292,7 @@ impl<B: Backend + Send + 'static> Driver<B> {
                     Ok(ok) => ok.peers,
                     Err(kad::GetClosestPeersError::Timeout { peers, .. }) => peers,
                 };
+                tracing::debug!(?id, last = step.last, "kademlia: found {peers:?}");
                 let me = *self.swarm.local_peer_id();
                 let room = TARGET_PEERS.saturating_sub(self.peers.len());
                 let mut dialled = 0;
@@ -301,13 +312,15 @@ impl<B: Backend + Send + 'static> Driver<B> {
                         .build();
                     if self.swarm.dial(opts).is_ok() {
                         dialled += 1;
-                        self.counters.peers_discovered += 1;
                     }
                 }
                 if step.last {
-                    self.reach.discovering = false;
+                    self.reach.discovering.remove(&id);
                 }
             }
+            kad::Event::RoutingUpdated {
+                is_new_peer: true, ..
+            } => self.counters.peers_discovered += 1,
             kad::Event::ModeChanged { new_mode } => {
                 tracing::info!("kademlia: {new_mode} mode");
             }
