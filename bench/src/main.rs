@@ -5,6 +5,7 @@
 //! ```text
 //! cargo run --release -p setu-bench -- replica [--records N]
 //! cargo run --release -p setu-bench -- net [--records N] [--nodes N] [--gossip-records N]
+//!     [--only bulk|gossip|reconcile]
 //! ```
 //!
 //! Run nothing else on the machine while a benchmark runs.
@@ -34,10 +35,11 @@ fn main() {
             flag("--gossip-records")
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(60),
+            flag("--only"),
         ),
         _ => {
             eprintln!(
-                "usage: setu-bench replica|net [--records N] [--nodes N] [--gossip-records N]"
+                "usage: setu-bench replica|net [--records N] [--nodes N] [--gossip-records N] [--only bulk|gossip|reconcile]"
             );
             std::process::exit(2);
         }

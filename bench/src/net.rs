@@ -68,15 +68,22 @@ async fn addr(n: &Node) -> setu::Multiaddr {
         .expect("addr")
 }
 
-pub fn run(records: usize, nodes: usize, gossip_records: usize) {
+pub fn run(records: usize, nodes: usize, gossip_records: usize, only: Option<String>) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("runtime");
+    let on = |part: &str| only.as_deref().is_none_or(|o| o == part);
     rt.block_on(async {
-        bulk(records).await;
-        gossip(nodes, gossip_records).await;
-        reconcile(records).await;
+        if on("bulk") {
+            bulk(records).await;
+        }
+        if on("gossip") {
+            gossip(nodes, gossip_records).await;
+        }
+        if on("reconcile") {
+            reconcile(records).await;
+        }
     });
 }
 
@@ -141,11 +148,20 @@ async fn bulk(n: usize) {
 
 async fn gossip(nodes: usize, count: usize) {
     let mut rows = Vec::new();
-    for mode in [Gossip::Announce, Gossip::Full] {
-        let (row, p50, p99) = timed_gossip(nodes, count, mode).await;
-        let mut row = row;
-        row.insert(2, format!("{p50:.1} / {p99:.1} ms"));
-        rows.push(row);
+    // First on the fixed topology alone (each node dials three earlier
+    // ones), then with Kademlia on, as a node runs by default: it dials
+    // more peers (up to 8), so the mesh is denser and discovery and AutoNAT
+    // traffic is counted too.
+    for kad in [false, true] {
+        for mode in [Gossip::Announce, Gossip::Full] {
+            let (row, p50, p99) = timed_gossip(nodes, count, mode, kad).await;
+            let mut row = row;
+            row.insert(2, format!("{p50:.1} / {p99:.1} ms"));
+            if kad {
+                row[0].push_str(", with Kademlia (default)");
+            }
+            rows.push(row);
+        }
     }
     table::print(
         &format!("Gossip: {nodes} nodes, {count} records published round-robin (loopback)"),
@@ -160,11 +176,16 @@ async fn gossip(nodes: usize, count: usize) {
 }
 
 /// Runs one gossip measurement with delivery times taken as events arrive.
-async fn timed_gossip(nodes: usize, count: usize, mode: Gossip) -> (Vec<String>, f64, f64) {
+async fn timed_gossip(
+    nodes: usize,
+    count: usize,
+    mode: Gossip,
+    kad: bool,
+) -> (Vec<String>, f64, f64) {
     let times = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Duration>::new()));
     let row = {
         let t = times.clone();
-        gossip_with_timer(nodes, count, mode, t).await
+        gossip_with_timer(nodes, count, mode, kad, t).await
     };
     let mut d = times.lock().expect("lock").clone();
     d.sort();
@@ -177,6 +198,7 @@ async fn gossip_with_timer(
     nodes: usize,
     count: usize,
     mode: Gossip,
+    kad: bool,
     times: std::sync::Arc<std::sync::Mutex<Vec<Duration>>>,
 ) -> Vec<String> {
     // Delivery times: a listener per node stamps each arrival against the
@@ -203,7 +225,7 @@ async fn gossip_with_timer(
             }
         })
     };
-    let row = gossip_run_with(nodes, count, mode, published, tx).await;
+    let row = gossip_run_with(nodes, count, mode, kad, published, tx).await;
     let _ = listener.await;
     row
 }
@@ -212,6 +234,7 @@ async fn gossip_run_with(
     nodes: usize,
     count: usize,
     mode: Gossip,
+    kad: bool,
     published: std::sync::Arc<std::sync::Mutex<HashMap<setu_core::ids::RecordId, Instant>>>,
     tx: tokio::sync::mpsc::UnboundedSender<(setu_core::ids::RecordId, Instant)>,
 ) -> Vec<String> {
@@ -226,6 +249,7 @@ async fn gossip_run_with(
     let mut addrs: Vec<setu::Multiaddr> = Vec::new();
     for (i, d) in dirs.iter().enumerate() {
         let mut cfg = config(d.path(), net, mode);
+        cfg.net.kademlia = kad;
         cfg.key = Some(SecretKey::generate());
         for j in [1usize, 3, 7] {
             if i >= j {
@@ -351,6 +375,46 @@ async fn reconcile(n: usize) {
     let w = (wire(&a).await - wa + wire(&b).await - wb) / 2;
     let c = b.status().await.expect("status").net.counters;
     let moved: u64 = extra.iter().map(|s| s.bytes.len() as u64).sum();
+    // A later round on the open connection, as every sync interval runs
+    // one: no set-up, the item lists already in memory, equal sets.
+    let (wa, wb) = (wire(&a).await, wire(&b).await);
+    let done = c.sessions_done;
+    let start = Instant::now();
+    b.sync_now().await.expect("sync");
+    let deadline = Instant::now() + WAIT;
+    while b.status().await.expect("status").net.counters.sessions_done <= done {
+        assert!(Instant::now() < deadline, "timed out");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let again = start.elapsed();
+    // What each round paid before the item list was kept in memory:
+    // listing every item from the store.
+    let listing = a
+        .with_replica(|r| {
+            let t = Instant::now();
+            let mut after = None;
+            let mut n = 0;
+            loop {
+                let chunk = r.store().ts_range(after, 50_000).expect("range");
+                n += chunk.len();
+                after = chunk.last().copied();
+                if chunk.len() < 50_000 {
+                    break;
+                }
+            }
+            (t.elapsed(), n)
+        })
+        .await
+        .expect("replica");
+    let w2 = (wire(&a).await - wa + wire(&b).await - wb) / 2;
+    let all: Vec<&Signed> = recs.iter().collect();
+    let t2 = setu_sync::reconcile::run_pair(
+        items(&all),
+        items(&all),
+        Default::default(),
+        Default::default(),
+    )
+    .expect("pair");
     table::print(
         &format!("Reconciliation: two nodes of {n} records each, differing by {diff}"),
         &["path", "time", "bytes", "of which records", "round trips"],
@@ -370,6 +434,30 @@ async fn reconcile(n: usize) {
                 format!("{:.0} ms", took.as_secs_f64() * 1e3),
                 w.to_string(),
                 moved.to_string(),
+                "-".into(),
+            ],
+            vec![
+                "in memory, equal sets (run_pair)".into(),
+                "-".into(),
+                (t2.bytes_up + t2.bytes_down).to_string(),
+                "0".into(),
+                t2.round_trips.to_string(),
+            ],
+            vec![
+                format!(
+                    "baseline: listing the {} items from sled, as every round did before",
+                    listing.1
+                ),
+                format!("{:.1} ms", listing.0.as_secs_f64() * 1e3),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+            ],
+            vec![
+                "over libp2p, a later round on the open connection (equal sets)".into(),
+                format!("{:.1} ms", again.as_secs_f64() * 1e3),
+                w2.to_string(),
+                "0".into(),
                 "-".into(),
             ],
         ],

@@ -8,7 +8,8 @@
 //! It needs root (or CAP_NET_ADMIN) and iproute2, so it is `#[ignore]`d in
 //! the plain test run; `.ci/run` runs it with `--ignored` as root. Where the
 //! namespaces cannot be made, it prints `SKIPPED:` with the reason and
-//! returns, and `.ci/run` shows that line.
+//! returns, and `.ci/run` shows that line. `SETU_NETNS_LOGS=1` prints A's
+//! and B's daemon logs once the records have crossed.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
