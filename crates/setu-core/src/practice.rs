@@ -24,6 +24,7 @@
 //! assert_eq!(problems[1].to_string(), r#"body.sdg_targets[1]: "18.1" is not an SDG target"#);
 //! ```
 
+pub mod text;
 mod validate;
 
 use std::collections::BTreeMap;
