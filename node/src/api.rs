@@ -1,28 +1,88 @@
-//! The HTTP API of `setu run` (axum): one route per CLI verb, JSON in and
-//! out, `application/problem+json` errors, an OpenAPI 3.1 document
-//! generated from the handlers at `/v1/openapi.json`.
+//! The HTTP API of `setu run` (axum over hyper): one route per CLI verb,
+//! JSON in and out, `application/problem+json` errors, an OpenAPI 3.1
+//! document generated from the handlers and their types at
+//! `/v1/openapi.json`.
 //!
-//! Routes live in `api/routes.rs`; errors in `api/problem.rs`.
+//! Routes live in `api/routes.rs`, errors in `api/problem.rs`, the
+//! documented shapes of the answers in `api/schema.rs`, and the accept
+//! loop with its timeouts and connection cap in `api/serve.rs`.
+//!
+//! Everything a client can make the daemon hold is bounded: connections
+//! ([`MAX_CONNECTIONS`]), the time to send headers ([`HEADER_TIMEOUT`]) and
+//! to stay idle ([`IDLE_TIMEOUT`]), request bodies, requests at once, and
+//! the size of a page of results. Requests that carry the API token (the
+//! operator's CLI, and every write) are admitted from their own pool, so
+//! anonymous readers at their cap cannot lock the operator out.
 
 mod problem;
 mod routes;
+mod schema;
+mod serve;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use subtle::ConstantTimeEq;
+use tokio::sync::Semaphore;
 use utoipa::OpenApi;
 
 pub use problem::Problem;
+pub use serve::serve;
 
 /// Largest JSON request body.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Largest import body (JSON Lines).
 pub const MAX_IMPORT_BYTES: usize = 64 * 1024 * 1024;
-/// Most concurrent requests served.
-pub const MAX_CONCURRENT_REQUESTS: usize = 64;
+/// Most connections open at once; more wait in the listen backlog.
+pub const MAX_CONNECTIONS: usize = 256;
+/// How long a client has to send a request's headers (also the longest a
+/// kept-alive connection waits for its next request).
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// A connection with no request in flight that moves no byte for this
+/// long is closed.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Most anonymous requests (no token) served at once.
+pub const MAX_ANONYMOUS_REQUESTS: usize = 48;
+/// Most requests carrying the API token served at once; a pool of their
+/// own, so anonymous readers cannot starve the operator.
+pub const MAX_AUTHORIZED_REQUESTS: usize = 16;
+/// The `Retry-After` (seconds) of a 503.
+pub const RETRY_AFTER_SECS: u64 = 1;
+
+/// The API's bounds. [`Limits::default`] is the named constants above;
+/// tests shrink them.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Most connections open at once.
+    pub max_connections: usize,
+    /// How long a request's headers may take.
+    pub header_timeout: Duration,
+    /// How long a connection may sit idle.
+    pub idle_timeout: Duration,
+    /// Most anonymous requests at once.
+    pub max_anonymous: usize,
+    /// Most requests with the token at once.
+    pub max_authorized: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_connections: MAX_CONNECTIONS,
+            header_timeout: HEADER_TIMEOUT,
+            idle_timeout: IDLE_TIMEOUT,
+            max_anonymous: MAX_ANONYMOUS_REQUESTS,
+            max_authorized: MAX_AUTHORIZED_REQUESTS,
+        }
+    }
+}
 
 /// What every handler sees.
 #[derive(Clone)]
@@ -30,42 +90,57 @@ pub struct State {
     /// The node.
     pub node: setu::Node,
     token: Arc<Vec<u8>>,
+    anonymous: Arc<Semaphore>,
+    authorized: Arc<Semaphore>,
 }
 
 impl State {
     /// `token` is the content of the data directory's `api-token` file.
-    pub fn new(node: setu::Node, token: &str) -> State {
+    pub fn new(node: setu::Node, token: &str, limits: Limits) -> State {
         State {
             node,
             token: Arc::new(token.trim().as_bytes().to_vec()),
+            anonymous: Arc::new(Semaphore::new(limits.max_anonymous)),
+            authorized: Arc::new(Semaphore::new(limits.max_authorized)),
         }
     }
 
-    /// Checks `Authorization: Bearer TOKEN` in constant time.
-    pub fn authorize(&self, headers: &axum::http::HeaderMap) -> Result<(), Problem> {
+    /// True if the request carries `Authorization: Bearer TOKEN` (checked
+    /// in constant time).
+    fn carries_token(&self, headers: &axum::http::HeaderMap) -> bool {
         let given = headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim)
             .unwrap_or("");
-        if !self.token.is_empty() && bool::from(given.as_bytes().ct_eq(&self.token)) {
+        !self.token.is_empty() && bool::from(given.as_bytes().ct_eq(&self.token))
+    }
+
+    /// Checks `Authorization: Bearer TOKEN`; 401 without it.
+    pub fn authorize(&self, headers: &axum::http::HeaderMap) -> Result<(), Problem> {
+        if self.carries_token(headers) {
             Ok(())
         } else {
-            Err(Problem::new(
-                axum::http::StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "writes need `Authorization: Bearer TOKEN`, with the token from the data directory's api-token file",
-            ))
+            Err(unauthorized())
         }
     }
+}
+
+/// 401.
+fn unauthorized() -> Problem {
+    Problem::new(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "writes need `Authorization: Bearer TOKEN`, with the token from the data directory's api-token file",
+    )
 }
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "Setu node API",
-        description = "A Setu node's replica of the practice catalogue: search, read, publish, withdraw, import. Writes need `Authorization: Bearer TOKEN` (the data directory's api-token file). Errors are application/problem+json (RFC 9457)."
+        description = "A Setu node's replica of the practice catalogue: search, read, publish, withdraw, import. Writes need `Authorization: Bearer TOKEN` (the data directory's api-token file). Errors are application/problem+json (RFC 9457). A 503 (busy) carries Retry-After."
     ),
     paths(
         routes::status,
@@ -77,9 +152,30 @@ impl State {
         routes::import,
         routes::record,
         routes::openapi
-    )
+    ),
+    components(schemas(Problem)),
+    modifiers(&BearerScheme)
 )]
 struct Doc;
+
+/// Declares the `bearer` security scheme the write routes name.
+struct BearerScheme;
+
+impl utoipa::Modify for BearerScheme {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("The content of the data directory's api-token file"))
+                    .build(),
+            ),
+        );
+    }
+}
 
 /// The OpenAPI document.
 pub fn openapi() -> utoipa::openapi::OpenApi {
@@ -88,6 +184,11 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// The router.
 pub fn router(state: State) -> Router {
+    layered(routes(), state)
+}
+
+/// The routes, without their guards.
+fn routes() -> Router<State> {
     Router::new()
         .route("/v1/status", get(routes::status))
         .route("/v1/peers", get(routes::peers))
@@ -103,49 +204,75 @@ pub fn router(state: State) -> Router {
         )
         .route("/v1/records/{id}", get(routes::record))
         .route("/v1/openapi.json", get(routes::openapi))
+}
+
+/// `routes` with the body limit and admission in front.
+fn layered(routes: Router<State>, state: State) -> Router {
+    routes
         .fallback(routes::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        // Writes are authorized before their body is read.
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            writes_need_token,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_REQUESTS)),
-            limit,
-        ))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), admit))
         .with_state(state)
 }
 
-/// Refuses any request but GET and HEAD without the token, before its
-/// body is read.
-async fn writes_need_token(
+/// True for the routes that write: `POST` on publish, withdraw, import.
+fn is_write(method: &Method, path: &str) -> bool {
+    if method != Method::POST {
+        return false;
+    }
+    let segments: Vec<&str> = path.split('/').collect();
+    matches!(
+        segments.as_slice(),
+        ["", "v1", "practices"] | ["", "v1", "import"] | ["", "v1", "practices", _, "withdraw"]
+    ) && !segments.iter().skip(1).any(|s| s.is_empty())
+}
+
+/// Admission, before any body is read: a write without the token is 401;
+/// a request with the token takes a slot of [`MAX_AUTHORIZED_REQUESTS`],
+/// any other one of [`MAX_ANONYMOUS_REQUESTS`]; without a free slot, 503
+/// with `Retry-After`. A method a route does not have is 405 with `Allow`
+/// whatever the token.
+async fn admit(
     axum::extract::State(api): axum::extract::State<State>,
     req: axum::extract::Request,
     next: axum::middleware::Next,
-) -> axum::response::Response {
-    let m = req.method();
-    if m != axum::http::Method::GET
-        && m != axum::http::Method::HEAD
-        && let Err(p) = api.authorize(req.headers())
-    {
-        return axum::response::IntoResponse::into_response(p);
+) -> Response {
+    let authorized = api.carries_token(req.headers());
+    if !authorized && is_write(req.method(), req.uri().path()) {
+        return unauthorized().into_response();
     }
-    next.run(req).await
+    let pool = if authorized {
+        &api.authorized
+    } else {
+        &api.anonymous
+    };
+    let Ok(_permit) = pool.clone().try_acquire_owned() else {
+        let who = if authorized { "operator" } else { "anonymous" };
+        return Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            format!("the node is serving as many {who} requests as it can; retry shortly"),
+        )
+        .into_response();
+    };
+    let resp = next.run(req).await;
+    if resp.status() == StatusCode::METHOD_NOT_ALLOWED {
+        return method_not_allowed(resp);
+    }
+    resp
 }
 
-/// Refuses requests beyond [`MAX_CONCURRENT_REQUESTS`] with 503.
-async fn limit(
-    axum::extract::State(permits): axum::extract::State<Arc<tokio::sync::Semaphore>>,
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    match permits.try_acquire_owned() {
-        Ok(_permit) => next.run(req).await,
-        Err(_) => axum::response::IntoResponse::into_response(Problem::new(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            "busy",
-            format!("more than {MAX_CONCURRENT_REQUESTS} requests at once; retry shortly"),
-        )),
+/// axum's bare 405 as a problem report, keeping its `Allow`.
+fn method_not_allowed(resp: Response) -> Response {
+    let allow = resp.headers().get(axum::http::header::ALLOW).cloned();
+    let detail = match allow.as_ref().and_then(|a| a.to_str().ok()) {
+        Some(a) => format!("this route answers {a}"),
+        None => "this route does not answer that method".to_string(),
+    };
+    let mut out =
+        Problem::new(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", detail).into_response();
+    if let Some(a) = allow {
+        out.headers_mut().insert(axum::http::header::ALLOW, a);
     }
+    out
 }

@@ -1,24 +1,32 @@
 //! `application/problem+json` errors (RFC 9457).
+//!
+//! A 500 never carries the error itself (it may name files of the data
+//! directory): the detail is logged with an error id, and the client gets
+//! the id.
 
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use setu_store::replica::PublishError;
 
 /// A problem report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(title = "Problem")]
 pub struct Problem {
     /// A URI naming the kind of problem.
     #[serde(rename = "type")]
+    #[schema(rename = "type")]
     pub kind: String,
     /// A short summary.
     pub title: String,
     /// The HTTP status.
+    #[schema(minimum = 100, maximum = 599)]
     pub status: u16,
     /// What went wrong, for a person.
     pub detail: String,
     /// Each problem with a field, as `path: message`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(required = false)]
     pub errors: Vec<String>,
 }
 
@@ -43,18 +51,37 @@ impl Problem {
     pub fn not_found(detail: impl Into<String>) -> Problem {
         Problem::new(StatusCode::NOT_FOUND, "not-found", detail)
     }
+
+    /// 500: `error` goes to the log under a fresh id; the client gets only
+    /// the id.
+    pub fn internal(error: &dyn std::fmt::Display) -> Problem {
+        let id = format!("{:016x}", rand::random::<u64>());
+        tracing::error!(error_id = %id, "api: {error}");
+        Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("internal error {id}; the node's log has the details"),
+        )
+    }
 }
 
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = serde_json::to_vec(&self).unwrap_or_default();
-        (
+        let mut resp = (
             status,
             [(header::CONTENT_TYPE, "application/problem+json")],
             body,
         )
-            .into_response()
+            .into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            resp.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(super::RETRY_AFTER_SECS),
+            );
+        }
+        resp
     }
 }
 
@@ -63,14 +90,7 @@ impl From<setu::Error> for Problem {
         match e {
             setu::Error::Publish(p) => p.into(),
             setu::Error::NoKey => Problem::new(StatusCode::FORBIDDEN, "no-key", e.to_string()),
-            other => {
-                tracing::error!("api: {other}");
-                Problem::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    other.to_string(),
-                )
-            }
+            other => Problem::internal(&other),
         }
     }
 }
@@ -97,11 +117,36 @@ impl From<PublishError> for Problem {
             PublishError::Refused(_) => {
                 Problem::new(StatusCode::CONFLICT, "refused", e.to_string())
             }
-            other => Problem::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                other.to_string(),
-            ),
+            other => Problem::internal(&other),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_500_does_not_carry_the_error() {
+        let e = setu::Error::Io {
+            path: "/srv/setu/data/secret-key".into(),
+            reason: "permission denied".into(),
+        };
+        let p = Problem::from(e);
+        assert_eq!(p.status, 500);
+        assert!(!p.detail.contains('/'), "{}", p.detail);
+        assert!(!p.detail.contains("permission"), "{}", p.detail);
+        assert!(p.detail.starts_with("internal error "), "{}", p.detail);
+    }
+
+    #[test]
+    fn a_503_says_when_to_retry() {
+        let r = Problem::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "busy").into_response();
+        assert_eq!(
+            r.headers()
+                .get(header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok()),
+            Some("1")
+        );
     }
 }

@@ -10,24 +10,39 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use setu_core::ids::{AuthorKey, RecordId};
-use setu_store::query::MAX_LIMIT;
 
+use super::schema;
 use super::{Problem, State as Api};
 use crate::cli::FilterArgs;
 
 /// Results per page when `limit` is not given.
 pub const DEFAULT_PAGE: usize = 20;
+/// Most results in one page (`limit`), as documented.
+pub const MAX_PAGE: usize = 10_000;
+/// Most bytes of hits in one page: a page stops early (with a
+/// `next_cursor`) rather than pass this, whatever `limit` asked for.
+pub const MAX_PAGE_BYTES: usize = 8 * 1024 * 1024;
+/// Longest withdrawal reason, in characters.
+pub const MAX_REASON_CHARS: usize = 1000;
 
 type Result<T> = std::result::Result<T, Problem>;
 
 /// Node status: the replica and the network.
-#[utoipa::path(get, path = "/v1/status", responses((status = 200, description = "The node's status", content_type = "application/json")))]
+#[utoipa::path(get, path = "/v1/status", responses(
+    (status = 200, description = "The node's status", body = schema::Status),
+    (status = 500, description = "Internal error (details in the node's log)", body = Problem, content_type = "application/problem+json"),
+    (status = 503, description = "Busy; see Retry-After", body = Problem, content_type = "application/problem+json"),
+))]
 pub async fn status(State(api): State<Api>) -> Result<Response> {
     Ok(Json(api.node.status().await?).into_response())
 }
 
 /// Connected peers.
-#[utoipa::path(get, path = "/v1/peers", responses((status = 200, description = "Connected peers", content_type = "application/json")))]
+#[utoipa::path(get, path = "/v1/peers", responses(
+    (status = 200, description = "Connected peers", body = Vec<schema::PeerInfo>),
+    (status = 500, description = "Internal error (details in the node's log)", body = Problem, content_type = "application/problem+json"),
+    (status = 503, description = "Busy; see Retry-After", body = Problem, content_type = "application/problem+json"),
+))]
 pub async fn peers(State(api): State<Api>) -> Result<Response> {
     Ok(Json(api.node.peers().await?).into_response())
 }
@@ -36,7 +51,7 @@ pub async fn peers(State(api): State<Api>) -> Result<Response> {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct Paging {
-    limit: Option<usize>,
+    limit: Option<String>,
     cursor: Option<String>,
     facets: bool,
 }
@@ -62,7 +77,11 @@ const PAGING_KEYS: &[&str] = &["limit", "cursor", "facets"];
 fn check_keys(q: &str) -> Result<()> {
     let known: HashSet<&str> = FILTER_KEYS.iter().chain(PAGING_KEYS).copied().collect();
     for pair in q.split('&').filter(|p| !p.is_empty()) {
-        let key = pair.split('=').next().unwrap_or("");
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        // serde_html_form reads `limit=` as no limit at all.
+        if PAGING_KEYS.contains(&key) && value.is_empty() {
+            return Err(Problem::bad_request(format!("{key}: empty")));
+        }
         if !known.contains(key) {
             return Err(Problem::bad_request(format!(
                 "query parameter {key:?} is unknown; known: {}",
@@ -97,13 +116,15 @@ fn check_keys(q: &str) -> Result<()> {
         ("no_tcv" = Option<bool>, Query, description = "Only practices without TCV metrics"),
         ("history" = Option<bool>, Query, description = "Every revision, not only the current one"),
         ("include_withdrawn" = Option<bool>, Query, description = "Include withdrawn practices"),
-        ("limit" = Option<usize>, Query, description = "Results per page (default 20, at most 10000)"),
+        ("limit" = Option<u32>, Query, maximum = 10000, description = "Results per page (default 20, at most 10000); a page also stops before 8 MiB of hits, with a next_cursor"),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
         ("facets" = Option<bool>, Query, description = "Also count matches by country, SDG, sector and status"),
     ),
     responses(
-        (status = 200, description = "{total, hits, next_cursor, facets?}", content_type = "application/json"),
-        (status = 400, description = "A bad parameter, named", content_type = "application/problem+json")
+        (status = 200, description = "One page of matches", body = schema::SearchPage),
+        (status = 400, description = "A bad parameter, named", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "Internal error (details in the node's log)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Busy; see Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn search(State(api): State<Api>, RawQuery(q): RawQuery) -> Result<Response> {
@@ -113,21 +134,29 @@ pub async fn search(State(api): State<Api>, RawQuery(q): RawQuery) -> Result<Res
         .map_err(|e| Problem::bad_request(format!("query parameters: {e}")))?;
     let paging: Paging = serde_html_form::from_str(&q)
         .map_err(|e| Problem::bad_request(format!("query parameters: {e}")))?;
+    if filters.has_tcv && filters.no_tcv {
+        return Err(Problem::bad_request(
+            "has_tcv and no_tcv: give at most one of them",
+        ));
+    }
     let mut query =
         crate::cmd::query::build(&filters).map_err(|e| Problem::bad_request(format!("{e:#}")))?;
-    query.limit = paging.limit.unwrap_or(DEFAULT_PAGE);
+    query.limit = match paging.limit.as_deref() {
+        None => DEFAULT_PAGE,
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n <= MAX_PAGE)
+            .ok_or_else(|| {
+                Problem::bad_request(format!("limit: {l:?} is not a number from 0 to {MAX_PAGE}"))
+            })?,
+    };
     query.offset = match &paging.cursor {
         Some(c) => c.parse().map_err(|_| {
             Problem::bad_request(format!("cursor: {c:?} is not a cursor this node issued"))
         })?,
         None => 0,
     };
-    if query.limit > MAX_LIMIT {
-        return Err(Problem::bad_request(format!(
-            "limit: {}; the most is {MAX_LIMIT}",
-            query.limit
-        )));
-    }
     let problems = query.problems();
     if !problems.is_empty() {
         let mut p = Problem::bad_request("the query is not valid");
@@ -140,13 +169,24 @@ pub async fn search(State(api): State<Api>, RawQuery(q): RawQuery) -> Result<Res
     } else {
         None
     };
-    let hits = api.node.query(query).await?;
-    let next = offset + hits.hits.len();
-    let next_cursor = (limit > 0 && next < hits.total).then(|| next.to_string());
+    let found = api.node.query(query).await?;
+    // Hits are encoded one by one, and the page ends before MAX_PAGE_BYTES.
+    let mut hits = Vec::with_capacity(found.hits.len());
+    let mut bytes = 0;
+    for h in &found.hits {
+        let v = serde_json::to_value(h).map_err(|e| Problem::internal(&e))?;
+        bytes += v.to_string().len();
+        if bytes > MAX_PAGE_BYTES && !hits.is_empty() {
+            break;
+        }
+        hits.push(v);
+    }
+    let next = offset + hits.len();
+    let next_cursor = (limit > 0 && next < found.total).then(|| next.to_string());
     let mut body =
-        serde_json::json!({"total": hits.total, "hits": hits.hits, "next_cursor": next_cursor});
+        serde_json::json!({"total": found.total, "hits": hits, "next_cursor": next_cursor});
     if let Some(f) = facets {
-        body["facets"] = serde_json::to_value(f).unwrap_or_default();
+        body["facets"] = serde_json::to_value(f).map_err(|e| Problem::internal(&e))?;
     }
     Ok(Json(body).into_response())
 }
@@ -174,12 +214,17 @@ fn json_body(bytes: &Bytes) -> Result<serde_json::Value> {
 #[utoipa::path(
     post,
     path = "/v1/practices",
-    request_body(content = String, description = "A practice body (spec/record.md §6)", content_type = "application/json"),
+    request_body(content = schema::PracticeBody, description = "A practice body (spec/record.md §6)", content_type = "application/json"),
     responses(
-        (status = 201, description = "Signed and stored: {id, practice_id, revision, seq}", content_type = "application/json"),
-        (status = 401, description = "No or wrong token", content_type = "application/problem+json"),
-        (status = 422, description = "The body is not valid; every problem with its path", content_type = "application/problem+json"),
-        (status = 409, description = "Another publisher owns the practice id, or it was withdrawn", content_type = "application/problem+json")
+        (status = 201, description = "Signed and stored", body = schema::Published),
+        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No or wrong token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "This node has no publishing key", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Another publisher owns the practice id, or it was withdrawn", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 1 MiB", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The body is not valid; every problem with its path", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "Internal error (details in the node's log)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Busy; see Retry-After", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -212,9 +257,12 @@ struct Lookup {
         ("publisher" = Option<String>, Query, description = "The publisher's key, when several publishers use the practice id")
     ),
     responses(
-        (status = 200, description = "The practice", content_type = "application/json"),
-        (status = 404, description = "No such practice or record", content_type = "application/problem+json"),
-        (status = 409, description = "Several publishers use this practice id", content_type = "application/problem+json")
+        (status = 200, description = "The practice", body = schema::PracticeView),
+        (status = 400, description = "A bad parameter, named", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such practice or record", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Several publishers use this practice id", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "Internal error (details in the node's log)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Busy; see Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn practice(
@@ -242,23 +290,22 @@ pub async fn practice(
     }
 }
 
-/// The body of a withdrawal.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Withdrawal {
-    reason: String,
-}
-
 /// Withdraw one of this node's practices. Final.
 #[utoipa::path(
     post,
     path = "/v1/practices/{practice_id}/withdraw",
     params(("practice_id" = String, Path, description = "One of this node's practice ids")),
-    request_body(content = String, description = "{\"reason\": \"...\"}", content_type = "application/json"),
+    request_body(content = schema::Withdrawal, description = "Why the practice is withdrawn", content_type = "application/json"),
     responses(
-        (status = 200, description = "The withdrawal record: {id, practice_id, revision, seq}", content_type = "application/json"),
-        (status = 404, description = "No such practice of this node's", content_type = "application/problem+json"),
-        (status = 409, description = "Already withdrawn", content_type = "application/problem+json")
+        (status = 200, description = "The withdrawal record", body = schema::Published),
+        (status = 400, description = "The body is not an object with a non-blank string `reason`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No or wrong token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "This node has no publishing key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such practice of this node's", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already withdrawn, or not this node's", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 1 MiB", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "Internal error (details in the node's log)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Busy; see Retry-After", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -270,13 +317,41 @@ pub async fn withdraw(
 ) -> Result<Response> {
     api.authorize(&headers)?;
     let body = self::body(raw)?;
-    let w: Withdrawal = serde_json::from_slice(&body).map_err(|e| {
-        Problem::bad_request(format!("body: {e}; expected {{\"reason\": \"...\"}}"))
-    })?;
-    if w.reason.trim().is_empty() {
-        return Err(Problem::bad_request("body.reason: must not be empty"));
+    let reason = withdrawal_reason(&body)?;
+    Ok(Json(api.node.withdraw(&practice_id, &reason).await?).into_response())
+}
+
+/// The `reason` of a withdrawal body: a JSON object with exactly one
+/// member, a non-blank string of at most [`MAX_REASON_CHARS`] characters.
+/// (A derived `Deserialize` would also take `["reason"]`, an array.)
+fn withdrawal_reason(body: &[u8]) -> Result<String> {
+    let expected = "expected {\"reason\": \"...\"}";
+    let v: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| Problem::bad_request(format!("body: not JSON: {e}; {expected}")))?;
+    let Some(obj) = v.as_object() else {
+        return Err(Problem::bad_request(format!(
+            "body: not a JSON object; {expected}"
+        )));
+    };
+    if let Some(k) = obj.keys().find(|k| *k != "reason") {
+        return Err(Problem::bad_request(format!(
+            "body.{k}: unknown field; {expected}"
+        )));
     }
-    Ok(Json(api.node.withdraw(&practice_id, &w.reason).await?).into_response())
+    let reason = match obj.get("reason") {
+        None => return Err(Problem::bad_request("body.reason: missing")),
+        Some(serde_json::Value::String(s)) => s,
+        Some(_) => return Err(Problem::bad_request("body.reason: must be a string")),
+    };
+    if reason.trim().is_empty() {
+        return Err(Problem::bad_request("body.reason: must not be blank"));
+    }
+    if reason.chars().count() > MAX_REASON_CHARS {
+        return Err(Problem::bad_request(format!(
+            "body.reason: longer than {MAX_REASON_CHARS} characters"
+        )));
+    }
+    Ok(reason.clone())
 }
 
 /// The parameters of `POST /v1/import`.
@@ -294,8 +369,13 @@ struct ImportParams {
     params(("dry_run" = Option<bool>, Query, description = "Validate only; store nothing")),
     request_body(content = String, description = "JSON Lines, one practice body per line (at most 64 MiB)", content_type = "application/x-ndjson"),
     responses(
-        (status = 200, description = "{progress, rows}: one row per line, imported, skipped or rejected with its problems", content_type = "application/json"),
-        (status = 413, description = "Body too large")
+        (status = 200, description = "One row per line: imported, skipped or rejected with its problems", body = schema::ImportReport),
+        (status = 400, description = "A bad parameter, named", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No or wrong token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "This node has no publishing key", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 64 MiB", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "Internal error (details in the node's log)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Busy; see Retry-After", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -306,9 +386,9 @@ pub async fn import(
     raw: std::result::Result<Bytes, BytesRejection>,
 ) -> Result<Response> {
     api.authorize(&headers)?;
-    let body = self::body(raw)?;
     let p: ImportParams = serde_html_form::from_str(&q.unwrap_or_default())
         .map_err(|e| Problem::bad_request(format!("query parameters: {e}")))?;
+    let body = self::body(raw)?;
     let (progress, rows) = api
         .node
         .import(Box::new(std::io::Cursor::new(body)), p.dry_run)
@@ -323,8 +403,11 @@ pub async fn import(
     path = "/v1/records/{id}",
     params(("id" = String, Path, description = "The record id, 64 hex digits")),
     responses(
-        (status = 200, description = "The signed record", content_type = "application/cbor"),
-        (status = 404, description = "Not in this replica", content_type = "application/problem+json")
+        (status = 200, description = "The signed record", body = schema::RecordBytes, content_type = "application/cbor"),
+        (status = 400, description = "Not a record id", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not in this replica", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "Internal error (details in the node's log)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Busy; see Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn record(State(api): State<Api>, Path(id): Path<String>) -> Result<Response> {
@@ -340,7 +423,10 @@ pub async fn record(State(api): State<Api>, Path(id): Path<String>) -> Result<Re
 }
 
 /// This document.
-#[utoipa::path(get, path = "/v1/openapi.json", responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json")))]
+#[utoipa::path(get, path = "/v1/openapi.json", responses(
+    (status = 200, description = "The OpenAPI 3.1 document", body = Object),
+    (status = 503, description = "Busy; see Retry-After", body = Problem, content_type = "application/problem+json"),
+))]
 pub async fn openapi() -> Response {
     Json(super::openapi()).into_response()
 }

@@ -125,15 +125,12 @@ impl Daemon {
             .await
             .with_context(|| format!("api.listen: cannot listen on {api_addr}"))?;
         let url = format!("http://{}", listener.local_addr()?);
-        let app = crate::api::router(crate::api::State::new(node.clone(), token));
+        let limits = crate::api::Limits::default();
+        let app = crate::api::router(crate::api::State::new(node.clone(), token, limits));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await
-        });
+        let server = tokio::spawn(crate::api::serve(listener, app, limits, async {
+            let _ = stopped.await;
+        }));
         if let Some(f) = &url_file {
             write_atomic(f, &format!("{url}\n"))?;
         }

@@ -1,0 +1,503 @@
+//! The API over real sockets: a node on a temporary directory, the real
+//! accept loop on 127.0.0.1:0, and requests written by hand so that slow,
+//! half-sent and odd requests can be made. Every wait is on a condition,
+//! with a deadline.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::get;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+use super::schema;
+use super::{Limits, State};
+
+/// The longest any test waits for a condition.
+const WAIT: Duration = Duration::from_secs(20);
+const EXAMPLE: &str = include_str!("../../data/examples/practice.json");
+
+struct Server {
+    addr: std::net::SocketAddr,
+    token: String,
+    node: setu::Node,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    /// A node and its API, with `extra` routes behind the same guards.
+    async fn start(limits: Limits, extra: Router<State>) -> Server {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut cfg = setu::Config::new(dir.path());
+        cfg.net.listen = vec!["/ip4/127.0.0.1/tcp/0".parse().expect("addr")];
+        cfg.net.mdns = false;
+        cfg.net.kademlia = false;
+        cfg.net.network = "test-api".into();
+        cfg.key = Some(setu::SecretKey::generate());
+        let node = setu::Node::start(cfg).await.expect("node starts");
+        let token = "test-token-0123456789".to_string();
+        let state = State::new(node.clone(), &token, limits);
+        let app = super::layered(super::routes().merge(extra), state);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(super::serve(listener, app, limits, async {
+            let _ = stopped.await;
+        }));
+        Server {
+            addr,
+            token,
+            node,
+            stop: Some(stop),
+            task,
+            _dir: dir,
+        }
+    }
+
+    async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        tokio::time::timeout(WAIT, &mut self.task)
+            .await
+            .expect("the server stops")
+            .expect("join")
+            .expect("serve");
+        self.node.shutdown().await.expect("node stops");
+    }
+
+    fn bearer(&self) -> String {
+        format!("Authorization: Bearer {}\r\n", self.token)
+    }
+
+    /// One request on its own connection; `headers` end in `\r\n`.
+    async fn send(&self, method: &str, path: &str, headers: &str, body: &[u8]) -> Answer {
+        let mut s = TcpStream::connect(self.addr).await.expect("connect");
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n{headers}Content-Length: {}\r\n\r\n",
+            body.len()
+        );
+        s.write_all(head.as_bytes()).await.expect("write");
+        s.write_all(body).await.expect("write");
+        let mut raw = Vec::new();
+        tokio::time::timeout(WAIT, s.read_to_end(&mut raw))
+            .await
+            .expect("an answer in time")
+            .expect("read");
+        Answer::parse(&raw)
+    }
+
+    async fn get(&self, path: &str) -> Answer {
+        self.send("GET", path, "", b"").await
+    }
+
+    async fn post_json(&self, path: &str, body: &Value) -> Answer {
+        let h = format!("{}Content-Type: application/json\r\n", self.bearer());
+        self.send("POST", path, &h, body.to_string().as_bytes())
+            .await
+    }
+}
+
+#[derive(Debug)]
+struct Answer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn parse(raw: &[u8]) -> Answer {
+        let end = raw
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .unwrap_or_else(|| panic!("no head in {:?}", String::from_utf8_lossy(raw)));
+        let head = String::from_utf8_lossy(&raw[..end]).to_string();
+        let mut lines = head.split("\r\n");
+        let status = lines
+            .next()
+            .and_then(|l| l.split(' ').nth(1))
+            .and_then(|c| c.parse().ok())
+            .expect("status line");
+        let headers = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+            .collect();
+        let mut body = raw[end + 4..].to_vec();
+        if head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked")
+        {
+            body = dechunk(&body);
+        }
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "HTTP {}: not JSON ({e}): {}",
+                self.status,
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    /// The `detail` and `errors` of a problem report, as one string.
+    fn problem(&self) -> String {
+        let p = self.json();
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "{p}"
+        );
+        assert_eq!(p["status"], self.status, "{p}");
+        format!("{} {}", p["detail"], p["errors"])
+    }
+}
+
+fn dechunk(mut b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let Some(nl) = b.windows(2).position(|w| w == b"\r\n") else {
+            return out;
+        };
+        let n = usize::from_str_radix(String::from_utf8_lossy(&b[..nl]).trim(), 16).unwrap_or(0);
+        if n == 0 {
+            return out;
+        }
+        out.extend_from_slice(&b[nl + 2..nl + 2 + n]);
+        b = &b[nl + 2 + n + 2..];
+    }
+}
+
+/// Reads `s` until the server closes it; the time since `t`.
+async fn until_closed(mut s: TcpStream, t: Instant) -> Duration {
+    let mut buf = [0u8; 1024];
+    tokio::time::timeout(WAIT, async {
+        loop {
+            match s.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await
+    .expect("the server closes the connection");
+    t.elapsed()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_headers_and_idle_connections_are_closed_and_the_cap_holds() {
+    let limits = Limits {
+        max_connections: 4,
+        header_timeout: Duration::from_millis(600),
+        idle_timeout: Duration::from_millis(900),
+        ..Limits::default()
+    };
+    let srv = Server::start(limits, Router::new()).await;
+    // Twice the cap of connections that never finish their headers: the
+    // first four are served (and cut), the rest wait in the backlog and
+    // are then cut in their turn.
+    let mut slow = Vec::new();
+    for _ in 0..2 * limits.max_connections {
+        let t = Instant::now();
+        let mut s = TcpStream::connect(srv.addr).await.expect("connect");
+        s.write_all(b"GET /v1/status HTTP/1.1\r\nHost: t\r\n")
+            .await
+            .expect("write");
+        slow.push(tokio::spawn(until_closed(s, t)));
+    }
+    // A client that connects and says nothing.
+    let silent = tokio::spawn(until_closed(
+        TcpStream::connect(srv.addr).await.expect("connect"),
+        Instant::now(),
+    ));
+    for s in slow {
+        let took = s.await.expect("join");
+        assert!(took >= limits.header_timeout, "closed after {took:?}");
+    }
+    silent.await.expect("join");
+    // A kept-alive connection that goes quiet after a request is closed too.
+    let mut kept = TcpStream::connect(srv.addr).await.expect("connect");
+    kept.write_all(b"GET /v1/status HTTP/1.1\r\nHost: t\r\n\r\n")
+        .await
+        .expect("write");
+    let mut buf = [0u8; 12];
+    kept.read_exact(&mut buf).await.expect("an answer");
+    assert_eq!(&buf, b"HTTP/1.1 200");
+    until_closed(kept, Instant::now()).await;
+    // And the server still answers.
+    let a = srv.get("/v1/status").await;
+    assert_eq!(a.status, 200, "{a:?}");
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anonymous_readers_at_their_cap_do_not_starve_the_operator() {
+    let limits = Limits {
+        max_anonymous: 2,
+        max_authorized: 2,
+        ..Limits::default()
+    };
+    // A route that holds its request until released.
+    let entered = Arc::new(AtomicUsize::new(0));
+    let (release, released) = tokio::sync::watch::channel(false);
+    let hold = {
+        let entered = entered.clone();
+        Router::new().route(
+            "/v1/test/hold",
+            get(move || {
+                let entered = entered.clone();
+                let mut released = released.clone();
+                async move {
+                    entered.fetch_add(1, Ordering::SeqCst);
+                    let _ = released.wait_for(|r| *r).await;
+                    "released"
+                }
+            }),
+        )
+    };
+    let srv = Arc::new(Server::start(limits, hold).await);
+    let holders: Vec<_> = (0..limits.max_anonymous)
+        .map(|_| {
+            let srv = srv.clone();
+            tokio::spawn(async move { srv.get("/v1/test/hold").await })
+        })
+        .collect();
+    let deadline = Instant::now() + WAIT;
+    while entered.load(Ordering::SeqCst) < limits.max_anonymous {
+        assert!(Instant::now() < deadline, "holders never arrived");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Anonymous readers are at their cap: one more is 503, with Retry-After.
+    let a = srv.get("/v1/status").await;
+    assert_eq!(a.status, 503, "{a:?}");
+    assert_eq!(a.header("retry-after"), Some("1"));
+    assert!(a.problem().contains("retry"));
+    // The operator is not: a read and a write with the token get through.
+    let a = srv.send("GET", "/v1/status", &srv.bearer(), b"").await;
+    assert_eq!(a.status, 200, "{a:?}");
+    let a = srv.post_json("/v1/practices", &json!({})).await;
+    assert_eq!(a.status, 422, "{a:?}");
+    let _ = release.send(true);
+    for h in holders {
+        assert_eq!(h.await.expect("join").status, 200);
+    }
+    let srv = Arc::into_inner(srv).expect("the only handle");
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loose_inputs_are_refused_naming_the_parameter() {
+    let srv = Server::start(Limits::default(), Router::new()).await;
+    for q in [
+        "limit=",
+        "limit=10001",
+        "limit=1000000",
+        "limit=-1",
+        "limit=x",
+    ] {
+        let a = srv.get(&format!("/v1/practices?{q}")).await;
+        assert_eq!(a.status, 400, "{q}: {a:?}");
+        assert!(a.problem().contains("limit"), "{q}: {}", a.problem());
+    }
+    let a = srv.get("/v1/practices?limit=10000").await;
+    assert_eq!(a.status, 200, "{a:?}");
+    let a = srv.get("/v1/practices?has_tcv=true&no_tcv=true").await;
+    assert_eq!(a.status, 400, "{a:?}");
+    let p = a.problem();
+    assert!(p.contains("has_tcv") && p.contains("no_tcv"), "{p}");
+
+    // Withdraw takes only {"reason": "non-blank string"}.
+    let body: Value = serde_json::from_str(EXAMPLE).expect("example");
+    let a = srv.post_json("/v1/practices", &body).await;
+    assert_eq!(a.status, 201, "{a:?}");
+    let path = "/v1/practices/BGD-A2I-0001/withdraw";
+    for (bad, field) in [
+        (json!(["garbage"]), "body"),
+        (json!("garbage"), "body"),
+        (json!({}), "reason"),
+        (json!({"reason": 5}), "reason"),
+        (json!({"reason": "  "}), "reason"),
+        (
+            json!({"reason": "x".repeat(super::routes::MAX_REASON_CHARS + 1)}),
+            "reason",
+        ),
+        (json!({"reason": "ok", "extra": 1}), "extra"),
+    ] {
+        let a = srv.post_json(path, &bad).await;
+        assert_eq!(a.status, 400, "{bad}: {a:?}");
+        assert!(a.problem().contains(field), "{bad}: {}", a.problem());
+    }
+    let a = srv.get("/v1/practices/BGD-A2I-0001").await;
+    assert_eq!(a.json()["withdrawn"], false, "a refused body withdrew it");
+    let a = srv.post_json(path, &json!({"reason": "merged"})).await;
+    assert_eq!(a.status, 200, "{a:?}");
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn methods_a_route_lacks_are_405_with_allow_not_401() {
+    let srv = Server::start(Limits::default(), Router::new()).await;
+    for (method, path, allow) in [
+        ("DELETE", "/v1/practices", "GET,HEAD,POST"),
+        ("PUT", "/v1/status", "GET,HEAD"),
+        ("POST", "/v1/status", "GET,HEAD"),
+        ("PATCH", "/v1/practices/X-1/withdraw", "POST"),
+        ("GET", "/v1/import", "POST"),
+    ] {
+        let a = srv.send(method, path, "", b"").await;
+        assert_eq!(a.status, 405, "{method} {path}: {a:?}");
+        let got: Vec<String> = a
+            .header("allow")
+            .unwrap_or("")
+            .split(',')
+            .map(|m| m.trim().to_string())
+            .collect();
+        let want: Vec<String> = allow.split(',').map(str::to_string).collect();
+        let mut got_sorted = got.clone();
+        got_sorted.sort();
+        assert_eq!(got_sorted, want, "{method} {path}");
+        a.problem();
+    }
+    // Real writes without the token are still 401.
+    for path in ["/v1/practices", "/v1/import", "/v1/practices/X-1/withdraw"] {
+        let a = srv.send("POST", path, "", b"{}").await;
+        assert_eq!(a.status, 401, "{path}: {a:?}");
+    }
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_match_their_documented_schemas() {
+    let srv = Server::start(Limits::default(), Router::new()).await;
+    /// Decodes `v` as `T` (unknown fields refused) and checks that it
+    /// encodes back to `v`.
+    fn same<T: serde::de::DeserializeOwned + serde::Serialize>(what: &str, v: &Value) {
+        let t: T = serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("{what}: {e}: {v}"));
+        assert_eq!(&serde_json::to_value(&t).expect("encode"), v, "{what}");
+    }
+    let body: Value = serde_json::from_str(EXAMPLE).expect("example");
+    let a = srv.post_json("/v1/practices", &body).await;
+    assert_eq!(a.status, 201, "{a:?}");
+    same::<schema::Published>("publish", &a.json());
+    same::<schema::Status>("status", &srv.get("/v1/status").await.json());
+    same::<Vec<schema::PeerInfo>>("peers", &srv.get("/v1/peers").await.json());
+    let page = srv
+        .get("/v1/practices?text=digital&facets=true&history=true")
+        .await
+        .json();
+    assert_eq!(page["total"], 1, "{page}");
+    same::<schema::SearchPage>("search", &page);
+    same::<schema::SearchPage>("search", &srv.get("/v1/practices?limit=0").await.json());
+    let mut next = body.clone();
+    next["revision"] = json!(2);
+    next["summary"]["text"]["en"] = json!("A second revision, with a new summary.");
+    let mut bad = body.clone();
+    bad["practice_id"] = json!("");
+    let lines = format!("{body}\n{next}\n{bad}\n");
+    let h = format!("{}Content-Type: application/x-ndjson\r\n", srv.bearer());
+    let a = srv.send("POST", "/v1/import", &h, lines.as_bytes()).await;
+    assert_eq!(a.status, 200, "{a:?}");
+    let report = a.json();
+    let mut results: Vec<&str> = report["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .filter_map(|r| r["result"].as_str())
+        .collect();
+    results.sort_unstable();
+    assert_eq!(results, ["imported", "rejected", "skipped"], "{report}");
+    same::<schema::ImportReport>("import", &report);
+    let a = srv
+        .post_json(
+            "/v1/practices/BGD-A2I-0001/withdraw",
+            &json!({"reason": "merged"}),
+        )
+        .await;
+    same::<schema::Published>("withdraw", &a.json());
+    let view = srv
+        .get("/v1/practices/BGD-A2I-0001?history=true")
+        .await
+        .json();
+    assert!(view["history"].is_array(), "{view}");
+    same::<schema::PracticeView>("practice", &view);
+    let a = srv.get("/v1/practices/NOPE").await;
+    assert_eq!(a.status, 404);
+    same::<Value>("problem", &a.json());
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_declares_its_schemes_types_and_statuses() {
+    let srv = Server::start(Limits::default(), Router::new()).await;
+    let doc = srv.get("/v1/openapi.json").await.json();
+    let scheme = &doc["components"]["securitySchemes"]["bearer"];
+    assert_eq!(scheme["type"], "http", "{doc}");
+    assert_eq!(scheme["scheme"], "bearer", "{doc}");
+    let ops = |path: &str, method: &str| doc["paths"][path][method].clone();
+    let statuses = |op: &Value| -> Vec<String> {
+        op["responses"]
+            .as_object()
+            .map(|r| r.keys().cloned().collect())
+            .unwrap_or_default()
+    };
+    let writes = [
+        ("/v1/practices", "post"),
+        ("/v1/practices/{practice_id}/withdraw", "post"),
+        ("/v1/import", "post"),
+    ];
+    for (path, method) in writes {
+        let op = ops(path, method);
+        let s = statuses(&op);
+        for want in ["400", "401", "413", "500", "503"] {
+            assert!(s.contains(&want.to_string()), "{method} {path}: {s:?}");
+        }
+        assert_eq!(op["security"], json!([{"bearer": []}]), "{path}");
+    }
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("operations") {
+            let s = statuses(op);
+            assert!(s.contains(&"503".to_string()), "{method} {path}: {s:?}");
+            for (code, r) in op["responses"].as_object().expect("responses") {
+                let content = r["content"].as_object();
+                assert!(content.is_some(), "{method} {path} {code}: no content");
+                for (ct, c) in content.into_iter().flatten() {
+                    assert!(c["schema"].is_object(), "{method} {path} {code} {ct}");
+                }
+            }
+        }
+    }
+    let withdraw = ops("/v1/practices/{practice_id}/withdraw", "post");
+    assert_eq!(
+        withdraw["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/Withdrawal"
+    );
+    let publish = ops("/v1/practices", "post");
+    assert_ne!(
+        publish["requestBody"]["content"]["application/json"]["schema"]["type"],
+        "string"
+    );
+    let w = &doc["components"]["schemas"]["Withdrawal"]["properties"]["reason"];
+    assert_eq!(w["maxLength"], super::routes::MAX_REASON_CHARS, "{w}");
+    srv.stop().await;
+}
