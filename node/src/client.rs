@@ -4,6 +4,12 @@
 //! verbs go through the daemon instead. The daemon writes its base URL to
 //! `DATA_DIR/api.url` while it runs; [`Client::discover`] reads it and
 //! checks that the daemon answers, so a file left by a crash is ignored.
+//!
+//! A daemon that answers 503 (busy) or accepts the connection but is slow
+//! to answer is still running: only a refused connection (or no `api.url`)
+//! means "not running", and only then does a verb open the store itself.
+//! The CLI sends the API token with every request it can, so the daemon
+//! admits it from the operator's pool rather than the anonymous readers'.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -32,6 +38,10 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_RESPONSE_BYTES: u64 = 1024 * 1024 * 1024;
 /// Largest error answer read.
 const MAX_PROBLEM_BYTES: u64 = 1024 * 1024;
+/// How often a read refused with 503 (busy) is retried.
+const BUSY_RETRIES: u32 = 3;
+/// Longest wait before a retry, whatever `Retry-After` says.
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(5);
 
 /// An error answer of the API (`application/problem+json`, RFC 9457).
 #[derive(Debug, Clone, Default, serde::Deserialize)]
@@ -57,6 +67,11 @@ impl ApiError {
     /// The last segment of `type`, e.g. `invalid-body`.
     pub fn code(&self) -> &str {
         self.kind.rsplit('/').next().unwrap_or("")
+    }
+
+    /// True for a 503: the daemon runs but is serving all it can.
+    pub fn is_busy(&self) -> bool {
+        self.status == 503
     }
 }
 
@@ -94,7 +109,10 @@ pub struct Client {
 
 impl Client {
     /// The client of the daemon running on `data_dir`, if one is: `api.url`
-    /// exists and `GET /v1/status` answers within [`DISCOVER_TIMEOUT`].
+    /// exists and something accepts connections there. A daemon that
+    /// answers `GET /v1/status` with 503, or not within
+    /// [`DISCOVER_TIMEOUT`], is busy, not gone: it is returned, and the
+    /// verb's own request reports it.
     pub fn discover(data_dir: &Path) -> Option<Client> {
         let (bytes, over) =
             crate::io::read_limited(&data_dir.join(URL_FILE), MAX_URL_FILE_BYTES).ok()?;
@@ -111,10 +129,16 @@ impl Client {
             base: base.to_string(),
             dir: data_dir.to_path_buf(),
         };
-        match client.request::<setu::Status>(
-            agent(DISCOVER_TIMEOUT).get(client.url("/v1/status")).call(),
-            "/v1/status",
-        ) {
+        let probe = client
+            .authorized(agent(DISCOVER_TIMEOUT).get(client.url("/v1/status")))
+            .call();
+        if let Err(e) = &probe
+            && !refused(e)
+        {
+            tracing::debug!("{URL_FILE}: {base} is slow to answer ({e}); taking it as busy");
+            return Some(client);
+        }
+        match client.request::<setu::Status>(probe, "/v1/status") {
             Ok(s) => {
                 // A stale file may point at a port another daemon took since:
                 // make sure it serves this data directory (when both paths
@@ -129,6 +153,11 @@ impl Client {
                     );
                     return None;
                 }
+                Some(client)
+            }
+            Err(e) if api_error(&e).is_some() => {
+                // It speaks our API: running, though it refused the probe.
+                tracing::debug!("{URL_FILE}: {base} answered the probe with {e:#}");
                 Some(client)
             }
             Err(e) => {
@@ -161,12 +190,30 @@ impl Client {
         Ok(format!("Bearer {}", token.trim()))
     }
 
-    /// `GET path_and_query`, decoding the JSON answer.
+    /// Adds the API token, when this user can read it: the daemon then
+    /// admits the request from the operator's pool.
+    fn authorized<B>(&self, req: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
+        match self.bearer() {
+            Ok(auth) => req.header("Authorization", auth),
+            Err(_) => req,
+        }
+    }
+
+    /// `GET path_and_query`, decoding the JSON answer. A 503 is retried
+    /// [`BUSY_RETRIES`] times after its `Retry-After`.
     pub fn get<T: DeserializeOwned>(&self, path_and_query: &str) -> Result<T> {
-        self.request(
-            agent(REQUEST_TIMEOUT).get(self.url(path_and_query)).call(),
-            path_and_query,
-        )
+        let mut tries = 0;
+        loop {
+            let sent = self
+                .authorized(agent(REQUEST_TIMEOUT).get(self.url(path_and_query)))
+                .call();
+            let wait = match &sent {
+                Ok(r) if r.status().as_u16() == 503 && tries < BUSY_RETRIES => retry_after(r),
+                _ => return self.request(sent, path_and_query),
+            };
+            tries += 1;
+            std::thread::sleep(wait);
+        }
     }
 
     /// `POST path` with a JSON body (authorized), decoding the JSON answer.
@@ -241,6 +288,17 @@ impl Client {
         if problem.status == 0 {
             problem.status = status.as_u16();
         }
+        if problem.is_busy() {
+            problem.detail = format!(
+                "the daemon ({}) is busy, retry{}",
+                self.base,
+                if problem.detail.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", problem.detail)
+                }
+            );
+        }
         Err(problem.into())
     }
 }
@@ -256,6 +314,32 @@ fn agent(timeout: Duration) -> Agent {
         .max_redirects(0)
         .build()
         .into()
+}
+
+/// True if `e` means nothing listens there (the daemon is not running).
+fn refused(e: &ureq::Error) -> bool {
+    match e {
+        ureq::Error::Io(io) => matches!(
+            io.kind(),
+            std::io::ErrorKind::ConnectionRefused
+                | std::io::ErrorKind::ConnectionReset
+                | std::io::ErrorKind::AddrNotAvailable
+        ),
+        ureq::Error::Timeout(ureq::Timeout::Connect | ureq::Timeout::Resolve) => true,
+        ureq::Error::ConnectionFailed | ureq::Error::HostNotFound | ureq::Error::BadUri(_) => true,
+        _ => false,
+    }
+}
+
+/// The `Retry-After` of a response (whole seconds), at most
+/// [`MAX_RETRY_WAIT`].
+fn retry_after(r: &ureq::http::Response<ureq::Body>) -> Duration {
+    r.headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(Duration::from_secs(1), Duration::from_secs)
+        .min(MAX_RETRY_WAIT)
 }
 
 /// The API error inside `e`, if that is what it is.
@@ -312,6 +396,54 @@ mod tests {
         assert!(Client::discover(d.path()).is_none());
         std::fs::write(d.path().join(URL_FILE), "ftp://x\n").expect("write");
         assert!(Client::discover(d.path()).is_none());
+    }
+
+    /// A daemon answering every request with 503 and `Retry-After: 0`;
+    /// returns its URL and how many requests it served so far.
+    fn busy_daemon() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use std::io::{Read, Write};
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}", l.local_addr().expect("addr"));
+        let served = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = served.clone();
+        std::thread::spawn(move || {
+            for s in l.incoming() {
+                let Ok(mut s) = s else { return };
+                let mut buf = [0u8; 4096];
+                let mut head = Vec::new();
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let body = r#"{"type":"https://setu.invalid/problems/busy","title":"Service Unavailable","status":503,"detail":"the node is serving as many anonymous requests as it can; retry shortly"}"#;
+                let _ = write!(
+                    s,
+                    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json\r\nRetry-After: 0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        });
+        (url, served)
+    }
+
+    #[test]
+    fn a_busy_daemon_is_running_and_reported_busy() {
+        let d = tempfile::tempdir().expect("tmp");
+        let (url, served) = busy_daemon();
+        std::fs::write(d.path().join(URL_FILE), format!("{url}\n")).expect("write");
+        let c = Client::discover(d.path()).expect("a busy daemon is still a running one");
+        let e = c.get::<serde_json::Value>("/v1/status").expect_err("busy");
+        let p = api_error(&e).expect("an API error");
+        assert!(p.is_busy(), "{p:?}");
+        assert!(e.to_string().contains("is busy, retry"), "{e}");
+        // The probe, then the first try and BUSY_RETRIES retries.
+        assert_eq!(
+            served.load(std::sync::atomic::Ordering::SeqCst),
+            2 + BUSY_RETRIES as usize
+        );
     }
 
     #[test]
