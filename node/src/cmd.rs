@@ -40,10 +40,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-/// Prints `value` as pretty JSON. A closed pipe (`| head`) is not an error.
+/// Prints `value` as pretty JSON, safe for a terminal ([`crate::term`]).
+/// A closed pipe (`| head`) is not an error.
 pub fn print_json(value: &impl serde::Serialize) -> Result<()> {
     use std::io::Write;
-    let text = serde_json::to_string_pretty(value)?;
+    let text = crate::term::json_pretty(value)?;
     match writeln!(std::io::stdout().lock(), "{text}") {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => Ok(other?),

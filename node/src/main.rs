@@ -10,6 +10,7 @@ mod cmd;
 mod config;
 mod datadir;
 mod io;
+mod term;
 
 use std::process::ExitCode;
 
@@ -27,7 +28,8 @@ fn main() -> ExitCode {
     match cmd::run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // Errors may quote what a peer or a file said.
+            eprintln!("error: {}", term::block(&format!("{e:#}")));
             ExitCode::from(1)
         }
     }

@@ -202,8 +202,8 @@ async fn demo(args: DemoArgs) -> Result<ExitCode> {
         };
         println!(
             "  {:<16} {}  ({how})",
-            h.practice_id,
-            title.unwrap_or_default()
+            crate::term::line(&h.practice_id),
+            crate::term::line(&title.unwrap_or_default())
         );
     }
     let ok = found.hits.iter().any(|h| Some(h.author) == bgd);

@@ -7,6 +7,7 @@ use anyhow::Result;
 use setu::PeerInfo;
 
 use crate::client::Client;
+use crate::term::line;
 
 /// What `setu peers` says when no node runs on the data directory.
 const NOT_RUNNING: &str = "the node is not running (start it with `setu run`); no peers";
@@ -31,20 +32,28 @@ pub fn run(dir: &Path, json: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The table. Agents and addresses are what peers said of themselves:
+/// through [`line`] before their widths are measured.
 fn table(peers: &[PeerInfo]) {
     if peers.is_empty() {
         println!("no peers connected");
         return;
     }
+    let agent_of = |p: &PeerInfo| -> String {
+        line(p.agent.as_deref().unwrap_or("-"))
+            .chars()
+            .take(32)
+            .collect()
+    };
     let id_w = peers
         .iter()
-        .map(|p| p.peer_id.chars().count())
+        .map(|p| line(&p.peer_id).chars().count())
         .max()
         .unwrap_or(0)
         .max("PEER".len());
     let agent_w = peers
         .iter()
-        .map(|p| p.agent.as_deref().unwrap_or("-").chars().count())
+        .map(|p| agent_of(p).chars().count())
         .max()
         .unwrap_or(0)
         .clamp("AGENT".len(), 32)
@@ -55,19 +64,19 @@ fn table(peers: &[PeerInfo]) {
         };
     println!("{:<id_w$}  {:<agent_w$}  ADDRESSES", "PEER", "AGENT");
     for p in peers {
-        let mut agent: String = p.agent.as_deref().unwrap_or("-").chars().take(32).collect();
+        let mut agent = agent_of(p);
         if p.relayed {
             agent.push_str(" (relayed)");
         }
         let mut addrs = p.addresses.iter();
         println!(
             "{:<id_w$}  {:<agent_w$}  {}",
-            p.peer_id,
+            line(&p.peer_id),
             agent,
-            addrs.next().map_or("-", String::as_str)
+            line(addrs.next().map_or("-", String::as_str))
         );
         for a in addrs {
-            println!("{:<id_w$}  {:<agent_w$}  {a}", "", "");
+            println!("{:<id_w$}  {:<agent_w$}  {}", "", "", line(a));
         }
     }
     println!(

@@ -10,6 +10,7 @@ use setu_store::query::{CountryFilter, Facets, Hit, Hits, MAX_LIMIT, Query};
 use crate::cli::{FilterArgs, Format, QueryArgs};
 use crate::client::Client;
 use crate::datadir::DataDir;
+use crate::term;
 
 pub fn run(dir: &Path, args: QueryArgs) -> Result<ExitCode> {
     let format = if args.json { Format::Json } else { args.format };
@@ -100,10 +101,10 @@ fn render(format: Format, hits: &Hits, facets: Option<&Facets>) -> Result<()> {
         },
         Format::Jsonl => {
             for h in &hits.hits {
-                println!("{}", serde_json::to_string(h)?);
+                println!("{}", term::json_line(h)?);
             }
             if let Some(f) = facets {
-                println!("{}", serde_json::json!({"facets": f}));
+                println!("{}", term::json_line(&serde_json::json!({"facets": f}))?);
             }
         }
         Format::Table => {
@@ -176,7 +177,9 @@ pub fn parse_time(s: &str) -> Option<u64> {
     u64::try_from(days).ok().map(|d| d * 86_400_000)
 }
 
+/// `s` made safe for a terminal ([`term::line`]), then cut to `n` characters.
 fn cut(s: &str, n: usize) -> String {
+    let s = term::line(s);
     if s.chars().count() <= n {
         s.to_string()
     } else {
@@ -225,7 +228,7 @@ fn facet_table(f: &Facets) {
             if items.is_empty() {
                 "-".to_string()
             } else {
-                items.join("  ")
+                term::line(&items.join("  ")).into_owned()
             }
         );
     };

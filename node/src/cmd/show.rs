@@ -11,6 +11,7 @@ use setu_core::practice::Practice;
 use crate::cli::ShowArgs;
 use crate::client::{self, Client};
 use crate::datadir::DataDir;
+use crate::term;
 
 pub fn run(dir: &Path, args: ShowArgs) -> Result<ExitCode> {
     let publisher = match &args.publisher {
@@ -63,8 +64,8 @@ pub fn run(dir: &Path, args: ShowArgs) -> Result<ExitCode> {
             && rec.practice().is_none()
         {
             println!(
-                "record {id} is of kind {:?}, which this version does not know; its envelope:",
-                rec.envelope().kind
+                "record {id} is of kind \"{}\", which this version does not know; its envelope:",
+                term::line(&rec.envelope().kind)
             );
             crate::cmd::print_json(&rec.envelope_json())?;
             return Ok(ExitCode::SUCCESS);
@@ -177,24 +178,27 @@ pub fn citation(publisher: &str, view: &PracticeView, p: Option<&Practice>) -> S
     )
 }
 
+/// Prints a practice for a person. Every text is the author's, so every
+/// one goes through [`term`]: the long texts as blocks, the rest as lines.
 fn print_practice(p: Option<&Practice>, view: &PracticeView, cite: &str) {
+    let cite = term::line(cite);
     let Some(p) = p else {
         println!("{cite}");
         return;
     };
     let title = p.title.as_ref().map_or("", |t| t.best("en"));
-    println!("{title}");
+    println!("{}", term::line(title));
     if let Some(t) = &p.title {
         for (lang, text) in &t.text {
             if text != title {
-                println!("  [{lang}] {text}");
+                println!("  [{}] {}", term::line(lang), term::line(text));
             }
         }
     }
     println!();
     let field = |name: &str, v: Option<&setu_core::practice::LangText>| {
         if let Some(v) = v {
-            println!("{name}: {}", v.best("en"));
+            println!("{name}: {}", term::block(v.best("en")));
         }
     };
     field("Summary", p.summary.as_ref());
@@ -205,8 +209,8 @@ fn print_practice(p: Option<&Practice>, view: &PracticeView, cite: &str) {
         .iter()
         .map(|c| format!("{} ({})", c.iso3, c.role))
         .collect();
-    println!("Countries: {}", countries.join(", "));
-    println!("SDG targets: {}", p.sdg_targets.join(", "));
+    println!("Countries: {}", term::line(&countries.join(", ")));
+    println!("SDG targets: {}", term::line(&p.sdg_targets.join(", ")));
     if let Some(s) = p.status {
         println!(
             "Status: {}",
@@ -216,8 +220,8 @@ fn print_practice(p: Option<&Practice>, view: &PracticeView, cite: &str) {
     if let Some(period) = &p.period {
         println!(
             "Period: {} – {}",
-            period.start,
-            period.end.as_deref().unwrap_or("ongoing")
+            term::line(&period.start),
+            term::line(period.end.as_deref().unwrap_or("ongoing"))
         );
     }
     for m in &p.metrics {
@@ -225,7 +229,10 @@ fn print_practice(p: Option<&Practice>, view: &PracticeView, cite: &str) {
             .change_bp()
             .map(|bp| format!("{:+.2}%", bp as f64 / 100.0))
             .unwrap_or_else(|| "n/a".into());
-        println!("TCV {} ({}, {}): {change}", m.kind, m.stage, m.method);
+        println!(
+            "TCV {}",
+            term::line(&format!("{} ({}, {}): {change}", m.kind, m.stage, m.method))
+        );
     }
     if view.withdrawn {
         println!("WITHDRAWN");
