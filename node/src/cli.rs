@@ -272,6 +272,9 @@ pub struct ExportArgs {
     /// The file to write (CSV also writes datapackage.json beside it).
     #[arg(long)]
     pub out: PathBuf,
+    /// Replace the file (and datapackage.json) if it exists.
+    #[arg(long)]
+    pub force: bool,
     /// The same filters as `setu query`.
     #[command(flatten)]
     pub filters: FilterArgs,
@@ -350,8 +353,12 @@ pub struct SignArgs {
     /// The body, as JSON; `-` for standard input.
     pub body: PathBuf,
     /// Where to write the signed record [default: standard output, if it is not a terminal].
+    /// Never the key or the body.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Replace the --out file if it exists.
+    #[arg(long, requires = "out")]
+    pub force: bool,
     /// Write hex instead of raw bytes.
     #[arg(long)]
     pub hex: bool,

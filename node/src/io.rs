@@ -1,8 +1,8 @@
 //! Reading and writing the files the CLI is given, with size limits.
 
 use std::io::{Read, Write};
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
@@ -61,10 +61,88 @@ pub fn record_bytes(raw: Vec<u8>) -> Vec<u8> {
     raw
 }
 
+/// May a verb write `out`? Every verb that writes a file asks this first.
+///
+/// Refused, even with `force`: `out` is one of the verb's `inputs` (the
+/// same file by canonical path or by device and inode, so symbolic and hard
+/// links count), or lies inside an input that is a directory (the data
+/// directory of `export`). Refused without `force`: `out` exists. `-`
+/// among the inputs (standard input) is no file and is skipped.
+pub fn check_output(out: &Path, inputs: &[&Path], force: bool) -> Result<()> {
+    let out_at = resolve(out);
+    let out_meta = std::fs::metadata(out).ok();
+    for input in inputs.iter().filter(|p| **p != Path::new("-")) {
+        let Ok(meta) = std::fs::metadata(input) else {
+            continue;
+        };
+        let same = out_meta
+            .as_ref()
+            .is_some_and(|o| o.dev() == meta.dev() && o.ino() == meta.ino());
+        let input_at = resolve(input);
+        if same || out_at == input_at {
+            bail!(
+                "{} is an input of this command; refusing to overwrite it, even with --force",
+                out.display()
+            );
+        }
+        if meta.is_dir() && out_at.starts_with(&input_at) {
+            bail!(
+                "{} is inside {}, which this command reads; refusing to write there, even with --force",
+                out.display(),
+                input.display()
+            );
+        }
+    }
+    if !force && out.symlink_metadata().is_ok() {
+        bail!(
+            "{} already exists; pass --force to replace it",
+            out.display()
+        );
+    }
+    Ok(())
+}
+
+/// `path` made absolute with links resolved, as far as it exists: the
+/// nearest existing ancestor is canonicalized and the rest appended.
+fn resolve(path: &Path) -> PathBuf {
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut rest = Vec::new();
+    let mut at = abs.as_path();
+    loop {
+        if let Ok(real) = at.canonicalize() {
+            return rest.iter().rev().fold(real, |p, part| p.join(part));
+        }
+        match (at.parent(), at.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                at = parent;
+            }
+            _ => return abs,
+        }
+    }
+}
+
+/// Writes `bytes` to `path` after [`check_output`]: a new file, or with
+/// `force` a replaced one, with mode `mode` when created.
+pub fn write_output(
+    path: &Path,
+    bytes: &[u8],
+    inputs: &[&Path],
+    force: bool,
+    mode: u32,
+) -> Result<()> {
+    check_output(path, inputs, force)?;
+    write_mode(path, bytes, force, mode)
+}
+
 /// Writes `bytes` to a new file with mode 0600 (replacing it only if `force`).
 pub fn write_private(path: &Path, bytes: &[u8], force: bool) -> Result<()> {
+    write_mode(path, bytes, force, 0o600)
+}
+
+fn write_mode(path: &Path, bytes: &[u8], force: bool, mode: u32) -> Result<()> {
     let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).mode(0o600);
+    opts.write(true).mode(mode);
     if force {
         opts.create(true).truncate(true);
     } else {

@@ -224,3 +224,89 @@ fn usage_errors_exit_2() {
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
     }
 }
+
+#[test]
+fn record_sign_never_overwrites_its_inputs_nor_a_file_without_force() {
+    let d = tmp("overwrite");
+    assert!(
+        setu(&d, &["keys", "generate", "--out", "agency.pem"])
+            .status
+            .success()
+    );
+    let key = std::fs::read(d.join("agency.pem")).expect("key");
+    std::fs::copy(example(), d.join("body.json")).expect("copy");
+    std::os::unix::fs::symlink("agency.pem", d.join("link.pem")).expect("symlink");
+    std::fs::hard_link(d.join("agency.pem"), d.join("hard.pem")).expect("hard link");
+    // Onto its key or its body (by any name): refused, even with --force.
+    for out in [
+        "agency.pem",
+        "./agency.pem",
+        "link.pem",
+        "hard.pem",
+        "body.json",
+    ] {
+        for force in [false, true] {
+            let mut args = vec![
+                "record",
+                "sign",
+                "--key",
+                "agency.pem",
+                "body.json",
+                "--out",
+                out,
+            ];
+            if force {
+                args.push("--force");
+            }
+            let o = setu(&d, &args);
+            assert_eq!(o.status.code(), Some(1), "{args:?}: {}", text(&o));
+            assert!(
+                text(&o).contains("is an input of this command"),
+                "{args:?}: {}",
+                text(&o)
+            );
+        }
+    }
+    assert_eq!(std::fs::read(d.join("agency.pem")).expect("key"), key);
+    assert!(
+        setu(&d, &["keys", "show", "agency.pem"]).status.success(),
+        "the key still works"
+    );
+
+    // Onto another existing file: only with --force.
+    std::fs::write(d.join("old.rec"), "old").expect("write");
+    let sign = |extra: &[&str]| {
+        let mut args = vec![
+            "record",
+            "sign",
+            "--key",
+            "agency.pem",
+            "body.json",
+            "--out",
+            "old.rec",
+        ];
+        args.extend_from_slice(extra);
+        setu(&d, &args)
+    };
+    let o = sign(&[]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("old.rec already exists; pass --force"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(std::fs::read(d.join("old.rec")).expect("old"), b"old");
+    let o = sign(&["--force"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v = setu(&d, &["record", "verify", "old.rec"]);
+    assert_eq!(v.status.code(), Some(0), "{}", text(&v));
+
+    // keys generate onto an existing file: only with --force.
+    let o = setu(&d, &["keys", "generate", "--out", "old.rec"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        setu(&d, &["keys", "generate", "--out", "old.rec", "--force"])
+            .status
+            .success()
+    );
+}

@@ -21,6 +21,14 @@ pub fn run(dir: &Path, args: ExportArgs) -> Result<ExitCode> {
         ExportFormat::Csv => Format::Csv,
         ExportFormat::Parquet => Format::Parquet,
     };
+    // Never over the replica it reads; an existing file only with --force.
+    crate::io::check_output(&args.out, &[dir], args.force)?;
+    if format == Format::Csv {
+        let package = args
+            .out
+            .with_file_name(setu_store::export::DATAPACKAGE_FILE);
+        crate::io::check_output(&package, &[dir], args.force)?;
+    }
     let data = DataDir::open(dir)?;
     let replica = data.replica()?;
     if let Some(parent) = args.out.parent().filter(|p| !p.as_os_str().is_empty()) {

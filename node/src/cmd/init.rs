@@ -32,10 +32,16 @@ pub fn run(dir: &Path, args: InitArgs) -> Result<ExitCode> {
             dir.display()
         );
     }
-    Replica::create(dir)?;
     let cfg = Config::default();
-    let key = SecretKey::generate();
     let key_path = dir.join(&cfg.publisher.key_file);
+    let toml_path = dir.join(config::FILE);
+    // Every file init writes is new: check them all before creating any.
+    for path in [&key_path, &dir.join(TOKEN_FILE), &toml_path] {
+        io::check_output(path, &[], false)
+            .with_context(|| format!("{} is not an empty data directory", dir.display()))?;
+    }
+    Replica::create(dir)?;
+    let key = SecretKey::generate();
     io::write_private(&key_path, key.to_pkcs8_pem()?.as_bytes(), false)?;
     let token: [u8; 32] = rand::random();
     io::write_private(
@@ -43,9 +49,13 @@ pub fn run(dir: &Path, args: InitArgs) -> Result<ExitCode> {
         format!("{}\n", hex::encode(token)).as_bytes(),
         false,
     )?;
-    let toml_path = dir.join(config::FILE);
-    std::fs::write(&toml_path, Config::template(&country, agency))
-        .with_context(|| format!("cannot write {}", toml_path.display()))?;
+    io::write_output(
+        &toml_path,
+        Config::template(&country, agency).as_bytes(),
+        &[],
+        false,
+        0o644,
+    )?;
     // Create the store and the index now, so that the first use is fast and
     // any problem shows here.
     crate::datadir::DataDir::open(dir)?.replica()?;

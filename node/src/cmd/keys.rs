@@ -14,7 +14,7 @@ pub fn run(cmd: KeysCommand) -> Result<ExitCode> {
         KeysCommand::Generate { out, force } => {
             let key = SecretKey::generate();
             let pem = key.to_pkcs8_pem()?;
-            io::write_private(&out, pem.as_bytes(), force)?;
+            io::write_output(&out, pem.as_bytes(), &[], force, 0o600)?;
             println!("{}", key.author());
             eprintln!("wrote {} (PKCS#8 v1 PEM, mode 0600)", out.display());
         }

@@ -10,6 +10,7 @@ use setu_core::record::{self, Body, Record, RecordError};
 
 use crate::cli::{RecordCommand, SignArgs};
 use crate::io;
+use crate::term;
 
 pub fn run(cmd: RecordCommand) -> Result<ExitCode> {
     match cmd {
@@ -46,7 +47,7 @@ pub fn run(cmd: RecordCommand) -> Result<ExitCode> {
                     json!({"valid": false, "reason": e.reason, "problems": e.problems, "envelope": envelope})
                 }
             };
-            println!("{}", serde_json::to_string_pretty(&out)?);
+            println!("{}", term::json_pretty(&out)?);
             Ok(if result.is_ok() {
                 ExitCode::SUCCESS
             } else {
@@ -70,6 +71,11 @@ fn too_big() -> RecordError {
 }
 
 fn sign(args: SignArgs) -> Result<ExitCode> {
+    let inputs = [args.key.as_path(), args.body.as_path()];
+    if let Some(out) = &args.out {
+        // Before any work: a refused --out should not cost a signature.
+        io::check_output(out, &inputs, args.force)?;
+    }
     let key = super::keys::load(&args.key)?;
     let text = io::read_small(&args.body, io::MAX_BODY_FILE_BYTES, "a body file")?;
     let ts = args.ts.unwrap_or_else(crate::datadir::now_ms);
@@ -101,8 +107,7 @@ fn sign(args: SignArgs) -> Result<ExitCode> {
     };
     match &args.out {
         Some(path) => {
-            std::fs::write(path, &bytes)
-                .with_context(|| format!("cannot write {}", path.display()))?;
+            io::write_output(path, &bytes, &inputs, args.force, 0o644)?;
             eprintln!(
                 "signed {} ({} bytes) -> {}",
                 rec.id(),
@@ -138,10 +143,11 @@ fn parse_practice(text: &[u8]) -> Result<Practice> {
 
 fn print_problems(e: &RecordError) {
     for p in &e.problems {
-        eprintln!("  [{}] {p}", e.reason);
+        eprintln!("  [{}] {}", e.reason, term::line(&p.to_string()));
     }
 }
 
+/// One line about a valid record; the author's text goes through [`term`].
 fn summary(rec: &Record) -> String {
     let env = rec.envelope();
     match rec.body() {
@@ -156,7 +162,9 @@ fn summary(rec: &Record) -> String {
                 } else {
                     ""
                 },
-                title.map(|t| format!(" \"{t}\"")).unwrap_or_default(),
+                title
+                    .map(|t| format!(" \"{}\"", term::line(&t)))
+                    .unwrap_or_default(),
                 rec.id(),
                 env.author,
                 env.seq,
@@ -164,8 +172,8 @@ fn summary(rec: &Record) -> String {
             )
         }
         _ => format!(
-            "valid: record of unknown kind {:?} | id {} | author {} | seq {} | ts {} | only the envelope and signature were checked",
-            env.kind,
+            "valid: record of unknown kind \"{}\" | id {} | author {} | seq {} | ts {} | only the envelope and signature were checked",
+            term::line(&env.kind),
             rec.id(),
             env.author,
             env.seq,
@@ -179,18 +187,22 @@ fn verify_report(result: &Result<Record, RecordError>, as_json: bool) {
         (Ok(rec), false) => println!("{}", summary(rec)),
         (Ok(rec), true) => println!(
             "{}",
-            json!({"valid": true, "id": rec.id(), "kind": rec.envelope().kind,
-                   "known_kind": matches!(rec.body(), Body::Practice(_))})
+            term::json_line(
+                &json!({"valid": true, "id": rec.id(), "kind": rec.envelope().kind,
+                       "known_kind": matches!(rec.body(), Body::Practice(_))})
+            )
+            .unwrap_or_default()
         ),
         (Err(e), false) => {
             println!("invalid: {}", e.reason);
             for p in &e.problems {
-                println!("  [{}] {p}", e.reason);
+                println!("  [{}] {}", e.reason, term::line(&p.to_string()));
             }
         }
         (Err(e), true) => println!(
             "{}",
-            json!({"valid": false, "reason": e.reason, "problems": e.problems})
+            term::json_line(&json!({"valid": false, "reason": e.reason, "problems": e.problems}))
+                .unwrap_or_default()
         ),
     }
 }
