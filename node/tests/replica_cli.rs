@@ -382,3 +382,293 @@ fn bad_query_filters_name_the_field() {
         assert!(text(&o).contains(needle), "{args:?}: {}", text(&o));
     }
 }
+
+// ---------------------------------------------------------------------------
+// Hostile text, overwrites and import rules (issue 12 §5, §6, §8)
+// ---------------------------------------------------------------------------
+
+/// The example body with `practice_id` and some texts replaced.
+fn example_with(pid: &str, title_en: &str, summary_en: &str) -> serde_json::Value {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/examples/practice.json");
+    let mut body: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&example).expect("example")).expect("json");
+    body["practice_id"] = serde_json::json!(pid);
+    body["title"]["text"]["en"] = serde_json::json!(title_en);
+    body["summary"]["text"]["en"] = serde_json::json!(summary_en);
+    body
+}
+
+/// Bytes a terminal would act on: ESC, BEL, CR, C1 (as UTF-8) or a bidi control.
+fn raw_controls(out: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(out);
+    text.chars()
+        .filter(|c| {
+            (c.is_control() && *c != '\n' && *c != '\t')
+                || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+        })
+        .map(|c| format!("U+{:04X}", u32::from(c)))
+        .collect()
+}
+
+const PWNED: &str = "\x1b]0;PWNED\x07\x1b[2J";
+
+#[test]
+fn hostile_text_from_another_author_is_shown_escaped() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let d = tmp.path();
+    init(d);
+    // Another author signs a record with escape sequences, a CR and a bidi
+    // override: valid on the network, so it arrives by sync. `record sign`
+    // is not the publish path, so it signs it.
+    ok(setu(d, &["keys", "generate", "--out", "other.pem"]));
+    let body = example_with(
+        "BGD-EVIL-0001",
+        &format!("Evil{PWNED} title"),
+        "fine\rverified by UNDP \u{202E}txet desrever",
+    );
+    std::fs::write(d.join("evil.json"), body.to_string()).expect("write");
+    ok(setu(
+        d,
+        &[
+            "record",
+            "sign",
+            "--key",
+            "other.pem",
+            "evil.json",
+            "--out",
+            "evil.rec",
+        ],
+    ));
+    let bytes = std::fs::read(d.join("evil.rec")).expect("record");
+    let mut mine =
+        setu_store::replica::Replica::open(&d.join("setu-data"), Default::default()).expect("open");
+    let done = mine.ingest(vec![bytes], u64::MAX / 2).expect("ingest");
+    assert!(done.outcomes[0].is_stored(), "{:?}", done.outcomes);
+    mine.flush_index().expect("flush");
+    drop(mine);
+
+    for args in [
+        &["show", "BGD-EVIL-0001"][..],
+        &["show", "BGD-EVIL-0001", "--history"],
+        &["show", "BGD-EVIL-0001", "--json"],
+        &["query", "--text", "evil"],
+        &["query", "--all", "--format", "jsonl"],
+        &["query", "--all", "--json"],
+        &["record", "verify", "evil.rec"],
+        &["record", "verify", "--json", "evil.rec"],
+        &["record", "inspect", "evil.rec"],
+    ] {
+        let o = setu(d, args);
+        assert!(o.status.success(), "{args:?}: {}", text(&o));
+        let raw = raw_controls(&o.stdout);
+        assert!(raw.is_empty(), "{args:?} printed {raw:?}: {}", text(&o));
+        assert!(raw_controls(&o.stderr).is_empty(), "{args:?}: {}", text(&o));
+    }
+    let shown = ok(setu(d, &["show", "BGD-EVIL-0001"]));
+    assert!(
+        shown.contains("Evil\\u{1b}]0;PWNED\\u{7}\\u{1b}[2J title"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("fine\\rverified by UNDP <U+202E>txet desrever"),
+        "{shown}"
+    );
+    let table = ok(setu(d, &["query", "--text", "evil"]));
+    assert!(table.contains("Evil\\u{1b}]0;PWNED"), "{table}");
+    // JSON keeps the value exactly, escaped.
+    let j: serde_json::Value =
+        serde_json::from_str(&ok(setu(d, &["show", "BGD-EVIL-0001", "--json"]))).expect("json");
+    assert_eq!(
+        j["body"]["title"]["text"]["en"],
+        format!("Evil{PWNED} title")
+    );
+}
+
+#[test]
+fn publish_and_import_refuse_control_and_bidi_text_naming_the_field() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let d = tmp.path();
+    init(d);
+    std::fs::write(
+        d.join("evil.json"),
+        example_with("BGD-EVIL-0001", PWNED, "fine").to_string(),
+    )
+    .expect("write");
+    let o = setu(d, &["publish", "evil.json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let t = text(&o);
+    assert!(
+        t.contains("body.title.text.en: contains control character U+001B at offset 0"),
+        "{t}"
+    );
+    assert!(raw_controls(t.as_bytes()).is_empty(), "{t}");
+
+    let bidi = example_with("BGD-BIDI-0001", "Title", "abc\u{202E}fed");
+    let title_nl = example_with("BGD-NL-0001", "Two\nlines", "fine");
+    // CRLF in a multi-line text is normalised, and tab kept: imported.
+    let crlf = example_with("BGD-CRLF-0001", "Fine", "One.\r\nTwo.\rThree.\tEnd.");
+    let rows = [&bidi, &title_nl, &crlf]
+        .iter()
+        .map(|b| format!("{b}\n"))
+        .collect::<String>();
+    std::fs::write(d.join("rows.jsonl"), rows).expect("write");
+    let o = setu(d, &["import", "rows.jsonl"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let t = text(&o);
+    assert!(
+        t.contains("3 rows: 1 imported, 0 skipped (unchanged), 2 rejected"),
+        "{t}"
+    );
+    assert!(
+        t.contains("body.summary.text.en: contains bidi control U+202E at offset 3"),
+        "{t}"
+    );
+    assert!(
+        t.contains("body.title.text.en: contains control character U+000A at offset 3"),
+        "{t}"
+    );
+    let j: serde_json::Value =
+        serde_json::from_str(&ok(setu(d, &["show", "BGD-CRLF-0001", "--json"]))).expect("json");
+    assert_eq!(
+        j["body"]["summary"]["text"]["en"],
+        "One.\nTwo.\nThree.\tEnd."
+    );
+
+    // A withdrawal's reason is one line too.
+    let o = setu(d, &["withdraw", "BGD-CRLF-0001", "--reason", "a\x1b[2Jb"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("body.reason: contains control character U+001B at offset 1"),
+        "{}",
+        text(&o)
+    );
+}
+
+fn records(d: &Path) -> u64 {
+    let s: serde_json::Value =
+        serde_json::from_str(&ok(setu(d, &["status", "--json"]))).expect("json");
+    s["status"]["records"].as_u64().expect("records")
+}
+
+#[test]
+fn importing_a_file_twice_adds_nothing_the_second_time() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let d = tmp.path();
+    init(d);
+    // Two rows for one practice id: the second is refused, naming the first.
+    let a = example_with("BGD-TWICE-0001", "First", "first");
+    let b = example_with("BGD-TWICE-0001", "Second", "second");
+    let c = example_with("BGD-ONCE-0001", "Other", "other");
+    // A leading byte order mark is skipped.
+    let file = format!("\u{feff}{a}\n{c}\n{b}\n");
+    std::fs::write(d.join("twice.jsonl"), file).expect("write");
+    let o = setu(d, &["import", "twice.jsonl"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let t = text(&o);
+    assert!(
+        t.contains("3 rows: 2 imported, 0 skipped (unchanged), 1 rejected"),
+        "{t}"
+    );
+    assert!(
+        t.contains("line 3:") && t.contains("\"BGD-TWICE-0001\" is already on line 1"),
+        "{t}"
+    );
+    let stored = records(d);
+    assert_eq!(stored, 2);
+
+    let o = setu(d, &["import", "twice.jsonl"]);
+    let t = text(&o);
+    assert!(
+        t.contains("3 rows: 0 imported, 2 skipped (unchanged), 1 rejected"),
+        "{t}"
+    );
+    assert_eq!(records(d), stored, "the second import added records");
+    let shown = ok(setu(d, &["show", "BGD-TWICE-0001"]));
+    assert!(shown.starts_with("First"), "{shown}");
+}
+
+#[test]
+fn an_empty_import_file_is_an_error() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let d = tmp.path();
+    init(d);
+    for (name, content) in [
+        ("empty.jsonl", ""),
+        ("blank.jsonl", "\n  \n"),
+        ("bom.jsonl", "\u{feff}"),
+    ] {
+        std::fs::write(d.join(name), content).expect("write");
+        let o = setu(d, &["import", name]);
+        assert_eq!(o.status.code(), Some(1), "{name}: {}", text(&o));
+        assert!(
+            text(&o).contains(&format!("no rows in {name}: nothing imported")),
+            "{name}: {}",
+            text(&o)
+        );
+    }
+    let o = setu(d, &["import", "--json", "empty.jsonl"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let last = out.lines().last().unwrap_or_default();
+    let j: serde_json::Value = serde_json::from_str(last).expect("json summary");
+    assert_eq!(j["summary"]["rows"], 0);
+}
+
+#[test]
+fn export_never_overwrites_without_force_nor_writes_into_the_data_dir() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let d = tmp.path();
+    init(d);
+    ok(setu(d, &["import", sample().to_str().expect("path")]));
+    std::fs::write(d.join("out.jsonl"), "keep").expect("write");
+    let o = setu(d, &["export", "--format", "jsonl", "--out", "out.jsonl"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("already exists; pass --force"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(
+        std::fs::read_to_string(d.join("out.jsonl")).expect("kept"),
+        "keep"
+    );
+    ok(setu(
+        d,
+        &[
+            "export",
+            "--format",
+            "jsonl",
+            "--out",
+            "out.jsonl",
+            "--force",
+        ],
+    ));
+    assert_ne!(
+        std::fs::read_to_string(d.join("out.jsonl")).expect("new"),
+        "keep"
+    );
+    // CSV writes datapackage.json beside it: that is checked too.
+    std::fs::write(d.join("datapackage.json"), "keep").expect("write");
+    let o = setu(d, &["export", "--format", "csv", "--out", "new.csv"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("datapackage.json already exists"),
+        "{}",
+        text(&o)
+    );
+    // Into the data directory it reads: never, even with --force.
+    for out in [
+        "setu-data/publisher.pem",
+        "setu-data/x/new.jsonl",
+        "./setu-data/../setu-data/FORMAT",
+    ] {
+        let o = setu(d, &["export", "--format", "jsonl", "--out", out, "--force"]);
+        assert_eq!(o.status.code(), Some(1), "{out}: {}", text(&o));
+        assert!(
+            text(&o).contains("which this command reads"),
+            "{out}: {}",
+            text(&o)
+        );
+    }
+    assert!(!d.join("setu-data/x").exists());
+}

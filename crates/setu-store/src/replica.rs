@@ -44,6 +44,8 @@ pub const INDEX_COMMIT_EVERY: usize = 20_000;
 pub const IMPORT_BATCH: usize = 1_000;
 /// Longest line of an import file.
 pub const MAX_IMPORT_LINE_BYTES: usize = 1024 * 1024;
+/// The UTF-8 byte order mark, skipped at the start of an import file.
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Replica settings.
 #[derive(Debug, Clone, Copy)]
@@ -534,7 +536,11 @@ impl<B: Backend> Replica<B> {
         plan: &mut Plan,
     ) -> Result<Prepared, PublishError> {
         // Signing normalises text to NFC; compare and check in that form.
-        let Json::Object(mut obj) = nfc_json(body) else {
+        let mut body = nfc_json(body);
+        // The local text rule (not a network rule): no control or bidi
+        // characters in what this node signs; line ends normalised.
+        let text_problems = practice::text::check(&mut body);
+        let Json::Object(mut obj) = body else {
             return Err(PublishError::one("body", "must be a JSON object"));
         };
         let pid = match obj.get("practice_id") {
@@ -587,7 +593,8 @@ impl<B: Backend> Replica<B> {
         }
         let mut p = parse_practice(Json::Object(obj))?;
         p.fill_defaults();
-        let problems = practice::validate(&p);
+        let mut problems = text_problems;
+        problems.extend(practice::validate(&p));
         if !problems.is_empty() {
             return Err(PublishError::Invalid(problems));
         }
@@ -616,6 +623,12 @@ impl<B: Backend> Replica<B> {
     /// never stops the good ones; each is reported with its problems. With
     /// `dry_run`, rows are validated and nothing is stored. `progress` is
     /// called after each durable batch.
+    ///
+    /// Importing the same file again changes nothing: a row whose content
+    /// is the current revision is skipped, and a second row for a practice
+    /// id already on an earlier line is refused (two rows would otherwise
+    /// add two revisions on every run). One leading UTF-8 byte order mark
+    /// is skipped.
     pub fn import(
         &mut self,
         input: &mut dyn BufRead,
@@ -632,6 +645,9 @@ impl<B: Backend> Replica<B> {
         let mut rows: Vec<Row> = Vec::new();
         let mut line_no = 0usize;
         let mut buf = Vec::new();
+        // The line of each practice id seen: one entry per row of the file.
+        let mut first_line: std::collections::HashMap<String, usize> =
+            std::collections::HashMap::new();
         loop {
             buf.clear();
             let n = read_line_limited(input, &mut buf, MAX_IMPORT_LINE_BYTES)
@@ -641,6 +657,9 @@ impl<B: Backend> Replica<B> {
             }
             line_no += 1;
             prog.bytes += n as u64;
+            if line_no == 1 && buf.starts_with(UTF8_BOM) {
+                buf.drain(..UTF8_BOM.len());
+            }
             let too_long = buf.len() > MAX_IMPORT_LINE_BYTES;
             let text = String::from_utf8(std::mem::take(&mut buf));
             let line = match (too_long, text) {
@@ -666,9 +685,27 @@ impl<B: Backend> Replica<B> {
             prog.rows += 1;
             let row = match serde_json::from_str::<Json>(&line) {
                 Err(e) => Err(vec![format!("line: not JSON: {e}")]),
-                Ok(body) => self
-                    .prepare(key, body, &mut plan)
-                    .map_err(|e| problems_of(&e)),
+                Ok(body) => {
+                    let earlier = match body.get("practice_id").and_then(Json::as_str) {
+                        Some(pid) => match first_line.entry(pid.to_string()) {
+                            std::collections::hash_map::Entry::Occupied(e) => Some(format!(
+                                "body.practice_id: {pid:?} is already on line {} of this file; give each practice one row, so that importing the file again changes nothing",
+                                e.get()
+                            )),
+                            std::collections::hash_map::Entry::Vacant(e) => {
+                                e.insert(line_no);
+                                None
+                            }
+                        },
+                        None => None,
+                    };
+                    match earlier {
+                        Some(problem) => Err(vec![problem]),
+                        None => self
+                            .prepare(key, body, &mut plan)
+                            .map_err(|e| problems_of(&e)),
+                    }
+                }
             };
             match row {
                 Err(problems) => {

@@ -10,8 +10,9 @@ use serde::Deserialize;
 use setu_store::replica::{ImportProgress, Row};
 
 use crate::cli::ImportArgs;
-use crate::client::Client;
+use crate::client::{self, Client};
 use crate::datadir::{DataDir, now_ms};
+use crate::term;
 
 /// Rejected rows listed in the human summary (all are in `--json`).
 const MAX_REJECTED_SHOWN: usize = 50;
@@ -43,15 +44,60 @@ fn remote(c: &Client, args: &ImportArgs) -> Result<ExitCode> {
             c.base()
         );
     }
-    let done: Imported = c.post_body(
+    // The node's record count, to say how far an import cut off got.
+    let records = || {
+        c.get::<setu::Status>("/v1/status")
+            .ok()
+            .map(|s| s.replica.records)
+    };
+    let before = records();
+    let done: Imported = match c.post_body(
         &format!("/v1/import?dry_run={}", args.dry_run),
         &body,
         "application/x-ndjson",
-    )?;
+    ) {
+        Ok(done) => done,
+        // No answer at all (the connection was cut): say what is known.
+        Err(e) if client::api_error(&e).is_none() => {
+            return Err(e.context(cut_off(args, before, records())));
+        }
+        Err(e) => return Err(e),
+    };
     let mut report = Report::new(args);
     report.rows(&done.rows);
     report.progress(&done.progress);
     report.finish(&done.progress)
+}
+
+/// What to tell the operator when a remote import got no answer: what was
+/// stored (as far as the node's record count tells) and that running it
+/// again is safe.
+fn cut_off(args: &ImportArgs, before: Option<u64>, after: Option<u64>) -> String {
+    let file = file_name(&args.file);
+    if args.dry_run {
+        return format!(
+            "the dry run of {file} was cut off before the node answered; nothing was stored"
+        );
+    }
+    let stored = match (before, after) {
+        (Some(b), Some(a)) => format!(
+            "{} rows were stored before the cut (the node holds that many more records than before the import; records from peers count too)",
+            a.saturating_sub(b)
+        ),
+        _ => "the node did not answer afterwards, so how many rows it stored is not known".into(),
+    };
+    format!(
+        "the import of {file} was cut off before the node answered; {stored}. Rows stored stay stored, and running the same import again is safe: they are skipped as unchanged"
+    )
+}
+
+/// How a file is named to the operator.
+fn file_name(path: &Path) -> String {
+    if path == Path::new("-") {
+        "standard input".into()
+    } else {
+        term::line(&path.display().to_string()).into_owned()
+    }
 }
 
 /// Straight into the store, with a progress bar.
@@ -98,6 +144,8 @@ fn local(dir: &Path, args: &ImportArgs) -> Result<ExitCode> {
 
 /// What the user sees of an import, from either path.
 struct Report {
+    /// The file, as named to the operator.
+    file: String,
     json: bool,
     dry_run: bool,
     /// The first rejected rows, for the human summary.
@@ -108,6 +156,7 @@ struct Report {
 impl Report {
     fn new(args: &ImportArgs) -> Report {
         Report {
+            file: file_name(&args.file),
             json: args.json,
             dry_run: args.dry_run,
             rejected: Vec::new(),
@@ -121,11 +170,7 @@ impl Report {
         for r in rows {
             if matches!(r, Row::Rejected { .. }) {
                 if self.json {
-                    let _ = writeln!(
-                        self.stdout,
-                        "{}",
-                        serde_json::to_string(r).unwrap_or_default()
-                    );
+                    let _ = writeln!(self.stdout, "{}", term::json_line(r).unwrap_or_default());
                 } else if self.rejected.len() < MAX_REJECTED_SHOWN {
                     self.rejected.push(r.clone());
                 }
@@ -141,8 +186,19 @@ impl Report {
         }
     }
 
-    /// The summary, and the exit code.
+    /// The summary, and the exit code: 1 if a row was rejected, or if the
+    /// file held no rows at all (more likely a mistake than an import).
     fn finish(self, done: &ImportProgress) -> Result<ExitCode> {
+        if done.rows == 0 {
+            if self.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"summary": done, "dry_run": self.dry_run})
+                );
+            }
+            eprintln!("no rows in {}: nothing imported", self.file);
+            return Ok(ExitCode::from(1));
+        }
         if self.json {
             println!(
                 "{}",
@@ -162,7 +218,8 @@ impl Report {
                 if let Row::Rejected { line, problems } = r {
                     println!("  line {line}:");
                     for p in problems {
-                        println!("    {p}");
+                        // Problems quote the file's text.
+                        println!("    {}", term::line(p));
                     }
                 }
             }

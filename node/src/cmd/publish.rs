@@ -11,6 +11,7 @@ use crate::cli::{PublishArgs, WithdrawArgs};
 use crate::client::{self, Client};
 use crate::datadir::{DataDir, now_ms};
 use crate::io;
+use crate::term;
 
 /// Why a publish or withdrawal did not happen, from either path.
 enum Refused {
@@ -74,7 +75,12 @@ pub fn publish(dir: &Path, args: PublishArgs) -> Result<ExitCode> {
 }
 
 pub fn withdraw(dir: &Path, args: WithdrawArgs) -> Result<ExitCode> {
-    let result = if let Some(c) = Client::discover(dir) {
+    // The local text rule of publishing applies to the reason too.
+    let problems =
+        setu_core::practice::text::check(&mut serde_json::json!({"reason": args.reason}));
+    let result = if !problems.is_empty() {
+        Err(Refused::Invalid(problems))
+    } else if let Some(c) = Client::discover(dir) {
         remote(c.post_json(
             &format!(
                 "/v1/practices/{}/withdraw",
@@ -101,7 +107,10 @@ fn report(result: Result<Published, Refused>, json: bool, verb: &str) -> Result<
             } else {
                 println!(
                     "{verb} {} revision {} | id {} | seq {}",
-                    p.practice_id, p.revision, p.id, p.seq
+                    term::line(&p.practice_id),
+                    p.revision,
+                    p.id,
+                    p.seq
                 );
             }
             Ok(ExitCode::SUCCESS)
@@ -114,7 +123,7 @@ fn report(result: Result<Published, Refused>, json: bool, verb: &str) -> Result<
             } else {
                 eprintln!("not {verb}: the body is not valid");
                 for p in problems {
-                    eprintln!("  {p}");
+                    eprintln!("  {}", term::line(&p.to_string()));
                 }
             }
             Ok(ExitCode::from(1))
@@ -123,7 +132,7 @@ fn report(result: Result<Published, Refused>, json: bool, verb: &str) -> Result<
             if json {
                 crate::cmd::print_json(&serde_json::json!({"error": e}))?;
             } else {
-                eprintln!("not {verb}: {e}");
+                eprintln!("not {verb}: {}", term::block(&e));
             }
             Ok(ExitCode::from(1))
         }

@@ -10,6 +10,7 @@ use setu_store::replica;
 
 use crate::client::Client;
 use crate::datadir::DataDir;
+use crate::term::line;
 
 pub fn status(dir: &Path, json: bool) -> Result<ExitCode> {
     if let Some(c) = Client::discover(dir) {
@@ -53,11 +54,14 @@ fn render(
         crate::cmd::print_json(&v)?;
         return Ok(());
     }
-    println!("data dir      {}", dir.display());
+    // Addresses and names come from peers or from files: all through
+    // `term::line`.
+    println!("data dir      {}", line(&dir.display().to_string()));
     if let Some(a) = author {
         println!(
             "publisher     {a} ({}, {})",
-            data.config.publisher.agency, data.config.publisher.country
+            line(&data.config.publisher.agency),
+            line(&data.config.publisher.country)
         );
     }
     println!("records       {}", s.records);
@@ -74,14 +78,18 @@ fn render(
     if let Some((n, api)) = net {
         let c = &n.counters;
         println!();
-        println!("network       {} (running, API at {api})", n.network);
-        println!("peer id       {}", n.peer_id);
+        println!(
+            "network       {} (running, API at {})",
+            line(&n.network),
+            line(api)
+        );
+        println!("peer id       {}", line(&n.peer_id));
         match n.listen.split_first() {
             None => println!("listening     -"),
             Some((first, rest)) => {
-                println!("listening     {first}");
+                println!("listening     {}", line(first));
                 for a in rest {
-                    println!("              {a}");
+                    println!("              {}", line(a));
                 }
             }
         }
@@ -91,13 +99,13 @@ fn render(
             serde_json::to_value(n.reachability)?
                 .as_str()
                 .unwrap_or("unknown"),
-            n.kad_mode
+            line(&n.kad_mode)
         );
         for a in &n.external {
-            println!("  reachable at {a}");
+            println!("  reachable at {}", line(a));
         }
         for r in &n.relays {
-            println!("  relay slot   {r}");
+            println!("  relay slot   {}", line(r));
         }
         if c.relayed_connections + c.circuits_relayed + c.holepunch_succeeded + c.holepunch_failed
             > 0
