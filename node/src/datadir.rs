@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use setu_core::keys::SecretKey;
 use setu_store::replica::Replica;
 
@@ -41,14 +41,31 @@ impl DataDir {
                 c.base()
             );
         }
-        Replica::open(&self.path, self.config.replica())
-            .with_context(|| format!("cannot open the replica in {}", self.path.display()))
+        Replica::open(&self.path, self.config.replica()).map_err(|e| {
+            in_use(&self.path, &e).unwrap_or_else(|| {
+                anyhow::Error::new(e).context(format!(
+                    "cannot open the replica in {}",
+                    self.path.display()
+                ))
+            })
+        })
     }
 
     /// The publisher's key.
     pub fn key(&self) -> Result<SecretKey> {
         crate::cmd::keys::load(&self.path.join(&self.config.publisher.key_file))
     }
+}
+
+/// The one-line error for a store another process holds (sled's lock),
+/// if that is what `e` is.
+pub fn in_use(dir: &Path, e: &dyn std::fmt::Display) -> Option<anyhow::Error> {
+    e.to_string().contains("could not acquire lock").then(|| {
+        anyhow::anyhow!(
+            "{} is in use by another setu process (a running `setu run`?); stop it first (Ctrl-C or SIGTERM), or pass another --data-dir",
+            dir.display()
+        )
+    })
 }
 
 pub use setu_core::clock::now_ms;

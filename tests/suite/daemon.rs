@@ -273,3 +273,40 @@ fn daemons_replicate_and_the_cli_goes_through_the_api() {
     let o = ok(&setu(a_dir, &["peers"]));
     assert!(o.contains("not running"), "{o}");
 }
+
+#[test]
+fn a_second_daemon_or_a_verb_on_a_held_store_says_it_is_in_use_once() {
+    let t = TempDir::new().expect("tempdir");
+    let dir = t.path();
+    ok(&setu(dir, &["init", "--country", "BGD", "--agency", "a2i"]));
+    let d = Daemon::start(dir, &[]);
+    let lines = |o: &Output| -> String {
+        assert!(!o.status.success(), "it should fail");
+        String::from_utf8_lossy(&o.stderr).trim().to_string()
+    };
+    let second = setu(
+        dir,
+        &[
+            "run",
+            "--listen",
+            "/ip4/127.0.0.1/tcp/0",
+            "--api",
+            "127.0.0.1:0",
+            "--no-mdns",
+        ],
+    );
+    let err = lines(&second);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("in use by another setu process"), "{err}");
+    assert!(!err.contains("could not acquire lock"), "{err}");
+    // Without api.url the verb cannot find the daemon and tries the store:
+    // the same one line.
+    let url = dir.join("api.url");
+    let saved = std::fs::read(&url).expect("api.url");
+    std::fs::remove_file(&url).expect("rm");
+    let err = lines(&setu(dir, &["status"]));
+    std::fs::write(&url, saved).expect("restore api.url");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("in use by another setu process"), "{err}");
+    d.stop();
+}

@@ -159,7 +159,11 @@ pub struct Counters {
     pub refused_invalid: u64,
     /// Records refused by the allow-list or quota.
     pub refused_admission: u64,
-    /// Records refused by other ingest rules (future ts, chain, withdrawn).
+    /// Records refused for a `ts` too far ahead of this node's clock; they
+    /// may be accepted later, so they are not counted as other refusals.
+    #[serde(default)]
+    pub refused_future: u64,
+    /// Records refused by other ingest rules (chain, withdrawn, full chain).
     pub refused_other: u64,
     /// Records this node published to gossip.
     pub gossip_published: u64,
@@ -861,11 +865,13 @@ impl<B: Backend + Send + 'static> Driver<B> {
                 Outcome::Duplicate(_) => {}
                 Outcome::Refused { why, .. } => {
                     rep.refused += 1;
-                    if let Refusal::Invalid(e) = &why {
-                        self.counters.refused_invalid += 1;
-                        rep.invalid = Some(format!("invalid record: {e}"));
-                    } else {
-                        self.counters.refused_other += 1;
+                    match &why {
+                        Refusal::Invalid(e) => {
+                            self.counters.refused_invalid += 1;
+                            rep.invalid = Some(format!("invalid record: {e}"));
+                        }
+                        Refusal::Future { .. } => self.counters.refused_future += 1,
+                        _ => self.counters.refused_other += 1,
                     }
                 }
             }

@@ -120,7 +120,10 @@ impl Daemon {
         token: &str,
         url_file: Option<PathBuf>,
     ) -> Result<Daemon> {
-        let node = setu::Node::start(cfg).await?;
+        let dir = cfg.data_dir.clone();
+        let node = setu::Node::start(cfg)
+            .await
+            .map_err(|e| crate::datadir::in_use(&dir, &e).unwrap_or_else(|| e.into()))?;
         let listener = tokio::net::TcpListener::bind(api_addr)
             .await
             .with_context(|| format!("api.listen: cannot listen on {api_addr}"))?;
