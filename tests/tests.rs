@@ -3,6 +3,7 @@
 mod suite {
     pub mod crash;
     pub mod daemon;
+    pub mod faults;
     pub mod hostile;
     pub mod net_vectors;
     pub mod netns;

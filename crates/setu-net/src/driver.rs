@@ -742,8 +742,13 @@ impl<B: Backend + Send + 'static> Driver<B> {
         if !self.index_dirty {
             return;
         }
-        if let Err(e) = self.replica().flush_index() {
-            tracing::warn!("index flush: {e}");
+        let flushed = self.replica().flush_index();
+        if let Err(e) = flushed {
+            // Still behind: stays dirty, so the next interval retries (the
+            // replica logs the failure once, and `status` shows it).
+            tracing::debug!("index flush: {e}");
+            self.last_flush = Instant::now();
+            return;
         }
         self.index_dirty = false;
         self.last_flush = Instant::now();
@@ -905,7 +910,11 @@ impl<B: Backend + Send + 'static> Driver<B> {
             p.last_sync = Some(Instant::now());
             p.pass_on = false;
         }
-        let items = self.items();
+        // A store that cannot list its items would look empty and be sent
+        // everything: wait for the next interval instead.
+        let Some(items) = self.items() else {
+            return;
+        };
         let count = items.len() as u64;
         let (rec, msg) = Reconciler::initiate(items, self.sync_cfg);
         let session = self.next_session;
@@ -1056,7 +1065,14 @@ impl<B: Backend + Send + 'static> Driver<B> {
                             "too many sessions".into(),
                         );
                     }
-                    let items = self.items();
+                    let Some(items) = self.items() else {
+                        self.counters.requests_refused += 1;
+                        return self.refuse(
+                            channel,
+                            RefusalCode::Internal,
+                            "the store cannot list its records; try later".into(),
+                        );
+                    };
                     self.counters.sessions_answered += 1;
                     self.inbound.insert(
                         key,

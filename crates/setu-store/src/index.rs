@@ -195,36 +195,52 @@ impl std::fmt::Debug for Index {
 }
 
 impl Index {
-    /// Opens the index in `dir`, creating it (empty) if it is missing or of
-    /// another schema version. Returns the index and whether it was created.
-    pub fn open(dir: &Path) -> Result<(Index, bool), Error> {
-        let (schema, f) = schema();
+    /// Opens the index in `dir`, creating it (empty) if it is missing, of
+    /// another schema version, or damaged (a file missing, truncated, or
+    /// failing its checksum). Returns the index and, if it was created, why.
+    /// The index is derived data: the caller rebuilds it from the store.
+    pub fn open(dir: &Path) -> Result<(Index, Option<String>), Error> {
         std::fs::create_dir_all(dir).map_err(|e| Error::Io(format!("{}: {e}", dir.display())))?;
-        let existing = tantivy::Index::open_in_dir(dir)
-            .ok()
-            .filter(|i| i.schema() == schema);
-        let (index, created) = match existing {
-            Some(i) => (i, false),
-            None => {
-                // Derived data: start again from empty.
-                for entry in std::fs::read_dir(dir)
-                    .map_err(|e| Error::Io(e.to_string()))?
-                    .flatten()
-                {
-                    let p = entry.path();
-                    let _ = if p.is_dir() {
-                        std::fs::remove_dir_all(&p)
-                    } else {
-                        std::fs::remove_file(&p)
-                    };
-                }
-                (
-                    tantivy::Index::create_in_dir(dir, schema).map_err(err)?,
-                    true,
-                )
-            }
+        let why = match Index::open_existing(dir) {
+            Ok(index) => return Ok((index, None)),
+            Err(why) => why,
         };
-        Ok((Index::wrap(index, f)?, created))
+        // Derived data: start again from empty.
+        for entry in std::fs::read_dir(dir)
+            .map_err(|e| Error::Io(format!("{}: {e}", dir.display())))?
+            .flatten()
+        {
+            let p = entry.path();
+            let _ = if p.is_dir() {
+                std::fs::remove_dir_all(&p)
+            } else {
+                std::fs::remove_file(&p)
+            };
+        }
+        let (schema, f) = schema();
+        let index = tantivy::Index::create_in_dir(dir, schema).map_err(err)?;
+        Ok((Index::wrap(index, f)?, Some(why)))
+    }
+
+    /// The index in `dir` if it is there, of this schema, and whole; else why not.
+    fn open_existing(dir: &Path) -> Result<Index, String> {
+        let (schema, f) = schema();
+        if !dir.join("meta.json").exists() {
+            return Err("no index yet".into());
+        }
+        let index = tantivy::Index::open_in_dir(dir).map_err(|e| format!("cannot open: {e}"))?;
+        if index.schema() != schema {
+            return Err("the index is of another schema version".into());
+        }
+        // Every file of the last commit must be whole (a missing one fails
+        // below, when the reader opens the segments).
+        let damaged = index
+            .validate_checksum()
+            .map_err(|e| format!("cannot check: {e}"))?;
+        if let Some(path) = damaged.iter().next() {
+            return Err(format!("{} is damaged", path.display()));
+        }
+        Index::wrap(index, f).map_err(|e| format!("cannot open: {e}"))
     }
 
     /// An index in memory, for tests and simulations.
@@ -255,12 +271,24 @@ impl Index {
     /// The store change counter this index has caught up to (0 if never
     /// committed).
     pub fn watermark(&self) -> u64 {
-        self.index
-            .load_metas()
-            .ok()
-            .and_then(|m| m.payload)
-            .and_then(|p| p.strip_prefix("change=").and_then(|n| n.parse().ok()))
-            .unwrap_or(0)
+        self.committed().0
+    }
+
+    /// What the last commit says it reflects: the store's change counter,
+    /// and the incarnation id of the store it was built from (`None` for an
+    /// index that never committed, or was written before incarnations).
+    pub fn committed(&self) -> (u64, Option<String>) {
+        let payload = self.index.load_metas().ok().and_then(|m| m.payload);
+        let mut change = 0;
+        let mut store = None;
+        for part in payload.as_deref().unwrap_or("").split(';') {
+            if let Some(n) = part.strip_prefix("change=") {
+                change = n.parse().unwrap_or(0);
+            } else if let Some(id) = part.strip_prefix("store=") {
+                store = Some(id.to_string());
+            }
+        }
+        (change, store)
     }
 
     /// Replaces a practice's documents with those of its current chain.
@@ -396,12 +424,21 @@ impl Index {
     }
 
     /// Commits pending changes, recording the store change counter they
-    /// reflect, and makes them visible to searches.
-    pub fn commit(&mut self, watermark: u64) -> Result<(), Error> {
+    /// reflect and the incarnation of that store, and makes them visible to
+    /// searches.
+    pub fn commit(&mut self, watermark: u64, store: &str) -> Result<(), Error> {
         let mut prepared = self.writer.prepare_commit().map_err(err)?;
-        prepared.set_payload(&format!("change={watermark}"));
+        prepared.set_payload(&format!("change={watermark};store={store}"));
         prepared.commit().map_err(err)?;
         self.reader.reload().map_err(err)?;
+        self.dirty = false;
+        Ok(())
+    }
+
+    /// Forgets every change since the last commit (after a failed write, whose
+    /// effect on the uncommitted state is unknown).
+    pub fn rollback(&mut self) -> Result<(), Error> {
+        self.writer.rollback().map_err(err)?;
         self.dirty = false;
         Ok(())
     }

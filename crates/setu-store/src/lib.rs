@@ -62,4 +62,7 @@ pub enum Error {
     /// The data directory is missing, or of a format this version cannot read.
     #[error("{0}")]
     Format(String),
+    /// Another process holds the data directory (a running `setu run`).
+    #[error("{0}")]
+    Locked(String),
 }

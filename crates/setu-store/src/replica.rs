@@ -9,9 +9,16 @@
 //! ```
 //!
 //! The search index may lag the store. Each index commit records the store
-//! change counter it reflects; on open, practices changed after it are
-//! re-indexed, so a crash between a store write and an index commit heals
-//! without a manual step.
+//! change counter it reflects, and the incarnation id of the store; on open,
+//! practices changed after it are re-indexed, so a crash between a store
+//! write and an index commit heals without a manual step. An index that is
+//! damaged, claims more than the store holds, or was built from another
+//! store is rebuilt from the store on open. A failed index write is never
+//! silent: the watermark stays at the last good commit (so it shows as lag),
+//! and the next flush re-indexes everything after it.
+//!
+//! A failed store write leaves no trace: the sled backend forgets it and
+//! reopens from disk, and writes work again once the disk has room.
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -40,6 +47,9 @@ pub const FORMAT_VERSION: u32 = 1;
 const FORMAT_PREFIX: &str = "setu-data-format ";
 /// Index documents added before the index commits on its own.
 pub const INDEX_COMMIT_EVERY: usize = 20_000;
+/// Least time between two attempts to repair a failed index, in ms of the
+/// clock passed to [`Replica::ingest`].
+pub const INDEX_RETRY_MS: u64 = 5_000;
 /// Rows of an import signed and stored in one atomic batch.
 pub const IMPORT_BATCH: usize = 1_000;
 /// Longest line of an import file.
@@ -186,6 +196,14 @@ pub struct Status {
     pub disk_bytes: u64,
     /// Authors flagged for equivocation.
     pub flagged_authors: usize,
+    /// The last store write failed with this (a full disk, say), and no write
+    /// has succeeded since.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store_error: Option<String>,
+    /// The search index failed with this and is behind the store (it shows
+    /// in `index_lag`) until a retry succeeds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index_error: Option<String>,
 }
 
 /// The replica over a backend: sled on disk, or memory.
@@ -196,6 +214,15 @@ pub struct Replica<B: Backend = SledBackend> {
     cfg: Config,
     dir: Option<PathBuf>,
     pending_docs: usize,
+    /// The store's incarnation id, which index commits name.
+    incarnation: String,
+    /// The last store write error, until a write succeeds.
+    store_failed: Option<String>,
+    /// The last index error, until a repair succeeds. While set, the index
+    /// holds nothing past its committed watermark that can be trusted.
+    index_failed: Option<String>,
+    /// No repair before this time (ms).
+    index_retry_at: u64,
 }
 
 fn io_err(path: &Path, e: std::io::Error) -> Error {
@@ -248,15 +275,29 @@ impl Replica<SledBackend> {
             }
         }
         let backend = SledBackend::open(&dir.join("db"), cfg.cache_bytes)?;
-        let (index, _created) = Index::open(&dir.join("index"))?;
+        let store = Store::new(backend);
+        let incarnation = store.incarnation()?;
+        let (index, created) = Index::open(&dir.join("index"))?;
         let mut r = Replica {
-            store: Store::new(backend),
+            store,
             index,
             cfg,
             dir: Some(dir.to_path_buf()),
             pending_docs: 0,
+            incarnation,
+            store_failed: None,
+            index_failed: None,
+            index_retry_at: 0,
         };
-        r.heal()?;
+        match created {
+            Some(why) if why != "no index yet" => {
+                tracing::warn!("search index: {why}; rebuilding it from the store");
+                r.reindex()?;
+            }
+            _ => {
+                r.heal()?;
+            }
+        }
         Ok(r)
     }
 }
@@ -264,12 +305,18 @@ impl Replica<SledBackend> {
 impl Replica<MemoryBackend> {
     /// A replica in memory, for tests and simulations.
     pub fn in_memory(cfg: Config) -> Result<Replica<MemoryBackend>, Error> {
+        let store = Store::new(MemoryBackend::new());
+        let incarnation = store.incarnation()?;
         Ok(Replica {
-            store: Store::new(MemoryBackend::new()),
+            store,
             index: Index::in_memory()?,
             cfg,
             dir: None,
             pending_docs: 0,
+            incarnation,
+            store_failed: None,
+            index_failed: None,
+            index_retry_at: 0,
         })
     }
 }
@@ -280,11 +327,23 @@ impl<B: Backend> Replica<B> {
         &self.store
     }
 
-    /// Re-indexes the practices changed since the index's last commit.
-    /// Returns how many.
+    /// Re-indexes the practices changed since the index's last commit, or
+    /// every practice if the index claims more than the store holds or was
+    /// built from another store. Returns how many.
     pub fn heal(&mut self) -> Result<u64, Error> {
-        let watermark = self.index.watermark();
-        if watermark >= self.store.meta()?.change {
+        let change = self.store.meta()?.change;
+        let (watermark, built_from) = self.index.committed();
+        if built_from.as_deref() != Some(self.incarnation.as_str()) && watermark > 0 {
+            tracing::warn!("search index: built from another store; rebuilding it from this one");
+            return self.reindex();
+        }
+        if watermark > change {
+            tracing::warn!(
+                "search index: claims store change {watermark}, the store is at {change}; rebuilding it"
+            );
+            return self.reindex();
+        }
+        if watermark == change {
             return Ok(0);
         }
         let n = self.index_changed_after(watermark)?;
@@ -294,8 +353,63 @@ impl<B: Backend> Replica<B> {
 
     /// Rebuilds the search index from the store. Returns the practices indexed.
     pub fn reindex(&mut self) -> Result<u64, Error> {
-        self.index.clear()?;
-        self.index_changed_after(0)
+        let n = self.guard_index(|r| {
+            r.index.rollback()?;
+            r.index.clear()?;
+            r.index_changed_after(0)
+        })?;
+        self.index_failed = None;
+        Ok(n)
+    }
+
+    /// Runs an index operation; a failure is remembered (it shows in
+    /// `status`, and the next flush repairs from the last good commit).
+    fn guard_index<T>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let r = f(self);
+        if let Err(e) = &r {
+            if self.index_failed.is_none() {
+                tracing::warn!(
+                    "search index: {e}; it is behind the store until a retry succeeds"
+                );
+            }
+            self.index_failed = Some(e.to_string());
+        }
+        r
+    }
+
+    /// Notes how a store operation went: a success clears the remembered
+    /// error, a failure is logged once and remembered for `status`.
+    fn note_store_result<T>(&mut self, r: &Result<T, Error>) {
+        match r {
+            Ok(_) => {
+                if self.store_failed.take().is_some() {
+                    tracing::info!("store: writes work again");
+                }
+            }
+            Err(e) => {
+                if self.store_failed.is_none() {
+                    tracing::warn!("store: a write failed: {e}");
+                }
+                self.store_failed = Some(e.to_string());
+            }
+        }
+    }
+
+    /// Brings a failed index back: forgets its uncommitted state and
+    /// re-indexes everything changed after its last good commit.
+    fn repair_index(&mut self) -> Result<u64, Error> {
+        let n = self.guard_index(|r| {
+            r.index.rollback()?;
+            r.pending_docs = 0;
+            let (watermark, _) = r.index.committed();
+            r.index_changed_after(watermark)
+        })?;
+        self.index_failed = None;
+        tracing::info!(practices = n, "search index repaired");
+        Ok(n)
     }
 
     /// Indexes every practice whose chain changed after `watermark`, then
@@ -314,7 +428,7 @@ impl<B: Backend> Replica<B> {
         for (a, p, c) in changed {
             self.index_practice(&a, &p, &c)?;
         }
-        self.index.commit(meta.change)?;
+        self.index.commit(meta.change, &self.incarnation)?;
         self.pending_docs = 0;
         Ok(n)
     }
@@ -344,36 +458,67 @@ impl<B: Backend> Replica<B> {
     /// then brings the index up to date with what changed. The index is
     /// committed every [`INDEX_COMMIT_EVERY`] documents or by
     /// [`Replica::flush_index`].
+    ///
+    /// A store failure is returned, and leaves nothing stored from the
+    /// failing batch (earlier batches of the call stay stored). An index
+    /// failure is not: the records are stored, the index is behind (it shows
+    /// in `status`), and it is repaired at the next flush or ingest after
+    /// [`INDEX_RETRY_MS`].
     pub fn ingest(&mut self, records: Vec<Vec<u8>>, now: u64) -> Result<Ingested, Error> {
         let mut all = Ingested::default();
         let mut rest = records;
         while !rest.is_empty() {
             let tail = rest.split_off(rest.len().min(ingest::MAX_BATCH));
-            let done = ingest::ingest(&self.store, rest, now, &self.cfg.ingest)?;
-            for (a, p) in &done.touched {
-                if let Some(chain) = self.store.chain(a, p)? {
-                    self.index_practice(a, p, &chain)?;
-                }
+            let done = ingest::ingest(&self.store, rest, now, &self.cfg.ingest);
+            self.note_store_result(&done);
+            let done = done?;
+            if self.index_failed.is_none() {
+                let touched = done.touched.clone();
+                let _ = self.guard_index(|r| {
+                    for (a, p) in &touched {
+                        if let Some(chain) = r.store.chain(a, p)? {
+                            r.index_practice(a, p, &chain)?;
+                        }
+                    }
+                    Ok(())
+                });
             }
             all.outcomes.extend(done.outcomes);
             all.touched.extend(done.touched);
             all.stored.extend(done.stored);
             rest = tail;
         }
-        if self.pending_docs >= INDEX_COMMIT_EVERY {
-            self.flush_index()?;
+        if self.index_failed.is_some() {
+            if now >= self.index_retry_at {
+                self.index_retry_at = now.saturating_add(INDEX_RETRY_MS);
+                let _ = self.repair_index();
+            }
+        } else if self.pending_docs >= INDEX_COMMIT_EVERY {
+            let _ = self.flush_index();
         }
         Ok(all)
     }
 
-    /// Commits the index so searches see everything stored.
+    /// Commits the index so searches see everything stored, repairing it
+    /// first if an index write failed. An error means the index is still
+    /// behind the store; it is retried at the next call.
     pub fn flush_index(&mut self) -> Result<(), Error> {
+        if self.index_failed.is_some() {
+            return self.repair_index().map(|_| ());
+        }
         let change = self.store.meta()?.change;
         if self.index.is_dirty() || self.index.watermark() < change {
-            self.index.commit(change)?;
+            let inc = self.incarnation.clone();
+            self.guard_index(|r| r.index.commit(change, &inc))?;
         }
         self.pending_docs = 0;
         Ok(())
+    }
+
+    /// Whether the index is behind the store after a failure, and needs a
+    /// [`Replica::flush_index`] to catch up.
+    pub fn index_failed(&self) -> bool {
+        self.index_failed.is_some()
     }
 
     /// Runs a query.
@@ -440,6 +585,8 @@ impl<B: Backend> Replica<B> {
             index_lag: meta.change.saturating_sub(index_change),
             disk_bytes: self.store.backend().size_on_disk() + index_bytes,
             flagged_authors: self.store.flagged()?.len(),
+            store_error: self.store_failed.clone(),
+            index_error: self.index_failed.clone(),
         })
     }
 
@@ -467,7 +614,7 @@ impl<B: Backend> Replica<B> {
                 "is the same as the current revision; nothing to publish",
             ));
         };
-        let seq = self.store.last_seq(&key.author())? + 1;
+        let seq = self.reserve_seqs(&key.author(), 1, now)?;
         let rec = record::sign_practice(key, seq, now, &p)?;
         let published = Published {
             id: rec.id(),
@@ -476,7 +623,8 @@ impl<B: Backend> Replica<B> {
             seq,
         };
         self.store_own(vec![rec.into_bytes()], now)?;
-        self.flush_index()?;
+        // Stored: an index failure now shows as lag and is retried.
+        let _ = self.flush_index();
         Ok(published)
     }
 
@@ -504,7 +652,7 @@ impl<B: Backend> Replica<B> {
             .last()
             .ok_or_else(|| PublishError::Unknown(practice_id.to_string()))?;
         let w = Practice::withdrawal(practice_id, current.revision + 1, current.id, reason);
-        let seq = self.store.last_seq(&key.author())? + 1;
+        let seq = self.reserve_seqs(&key.author(), 1, now)?;
         let rec = record::sign_practice(key, seq, now, &w)?;
         let published = Published {
             id: rec.id(),
@@ -513,7 +661,8 @@ impl<B: Backend> Replica<B> {
             seq,
         };
         self.store_own(vec![rec.into_bytes()], now)?;
-        self.flush_index()?;
+        // Stored: an index failure now shows as lag and is retried.
+        let _ = self.flush_index();
         Ok(published)
     }
 
@@ -640,7 +789,9 @@ impl<B: Backend> Replica<B> {
         self.flush_index()?;
         let mut prog = ImportProgress::default();
         let mut plan = Plan::default();
-        let mut seq = self.store.last_seq(&key.author())?;
+        // Seqs are reserved durably a batch at a time, before signing.
+        let mut seq = 0u64;
+        let mut reserved_to = 0u64;
         let mut pending: Vec<(usize, Vec<u8>, Published)> = Vec::new();
         let mut rows: Vec<Row> = Vec::new();
         let mut line_no = 0usize;
@@ -726,9 +877,11 @@ impl<B: Backend> Replica<B> {
                     plan.note(&p, RecordId([0; 32]));
                     prog.imported += 1;
                 }
-                Ok(Prepared::Sign(p)) => match record::sign_practice(key, seq + 1, now, &p) {
+                Ok(Prepared::Sign(p)) => match self
+                    .next_import_seq(key, &mut seq, &mut reserved_to, now)
+                    .map(|next| record::sign_practice(key, next, now, &p))?
+                {
                     Ok(rec) => {
-                        seq += 1;
                         plan.note(&p, rec.id());
                         let published = Published {
                             id: rec.id(),
@@ -760,9 +913,38 @@ impl<B: Backend> Replica<B> {
         if !pending.is_empty() {
             self.import_batch(&mut pending, &mut rows, &mut prog, now)?;
         }
-        self.flush_index()?;
+        // Stored: an index failure now shows as lag and is retried.
+        let _ = self.flush_index();
         progress(&prog, &rows);
         Ok(prog)
+    }
+
+    /// The next `seq` of an import, reserving [`IMPORT_BATCH`] more when
+    /// the last reservation is used up. A seq handed out is used or lost,
+    /// never handed out again.
+    fn next_import_seq(
+        &mut self,
+        key: &SecretKey,
+        seq: &mut u64,
+        reserved_to: &mut u64,
+        now: u64,
+    ) -> Result<u64, Error> {
+        if *seq == 0 || *seq >= *reserved_to {
+            let first = self.reserve_seqs(&key.author(), IMPORT_BATCH as u64, now)?;
+            *seq = first;
+            *reserved_to = first + IMPORT_BATCH as u64 - 1;
+        } else {
+            *seq += 1;
+        }
+        Ok(*seq)
+    }
+
+    /// Reserves `n` seqs for `author` (durably), reopening the store if the
+    /// write failed.
+    fn reserve_seqs(&mut self, author: &AuthorKey, n: u64, now: u64) -> Result<u64, Error> {
+        let r = self.store.reserve_seqs(author, n, now);
+        self.note_store_result(&r);
+        r
     }
 
     fn import_batch(

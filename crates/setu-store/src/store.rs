@@ -11,6 +11,8 @@
 //! | `p` ‖ author ‖ practice_id | the revision [`Chain`] (CBOR) | practice |
 //! | `f` ‖ author | [`AuthorFlags`] (CBOR) | flagged author |
 //! | `m` | [`Meta`] (CBOR) | store |
+//! | `h` ‖ author | highest `seq` this node reserved for its key (u64 BE): local, never replicated | own key |
+//! | `i` | the store's incarnation id (16 random bytes): the search index names it | store |
 
 use serde::{Deserialize, Serialize};
 use setu_core::cbor;
@@ -26,6 +28,15 @@ const TS: u8 = b't';
 const PRACTICE: u8 = b'p';
 const FLAGS: u8 = b'f';
 const META: &[u8] = b"m";
+const RESERVED: u8 = b'h';
+const INCARNATION: &[u8] = b"i";
+
+/// The `seq` floor per millisecond of the signing clock: a node signs
+/// `seq ≥ now_ms × SEQ_PER_MS`, so a data directory restored from an old
+/// backup, or a key moved to a new server, does not sign a `seq` it already
+/// used unless it once signed more than this many records per millisecond
+/// (spec/store.md §5).
+pub const SEQ_PER_MS: u64 = 1_000;
 
 /// Store-wide counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -163,6 +174,47 @@ impl<B: Backend> Store<B> {
     /// The backend.
     pub fn backend(&self) -> &B {
         &self.backend
+    }
+
+    /// The store's incarnation id, made (and stored) on first use. A new
+    /// database, or one replaced by another, has another id; the search
+    /// index records the id it was built from.
+    pub fn incarnation(&self) -> Result<String, Error> {
+        if let Some(v) = self.backend.get(INCARNATION)? {
+            return Ok(hex::encode(v));
+        }
+        let id: [u8; 16] = rand::random();
+        self.backend
+            .apply(vec![(INCARNATION.to_vec(), Some(id.to_vec()))])?;
+        Ok(hex::encode(id))
+    }
+
+    /// Reserves `n` fresh `seq` numbers for `author` and returns the first.
+    /// The reservation is durable before this returns, so a `seq` handed out
+    /// is never handed out again, even if signing or storing then fails.
+    /// The first is above every `seq` stored or reserved for the author, and
+    /// at least `now_ms × SEQ_PER_MS`.
+    pub fn reserve_seqs(&self, author: &AuthorKey, n: u64, now_ms: u64) -> Result<u64, Error> {
+        let k = key(RESERVED, &[&author.0]);
+        let reserved = match self.backend.get(&k)? {
+            Some(v) => u64_at(&v, 0)?,
+            None => 0,
+        };
+        let floor = now_ms.saturating_mul(SEQ_PER_MS);
+        let first = self
+            .last_seq(author)?
+            .max(reserved)
+            .max(floor.saturating_sub(1))
+            .saturating_add(1);
+        let last = first.saturating_add(n.max(1) - 1);
+        if last == u64::MAX {
+            return Err(Error::Corrupt(format!(
+                "seq for {author} would pass 2^64-1"
+            )));
+        }
+        self.backend
+            .apply(vec![(k, Some(last.to_be_bytes().to_vec()))])?;
+        Ok(first)
     }
 
     /// The signed bytes of a record.

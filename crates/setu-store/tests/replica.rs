@@ -24,7 +24,7 @@ use setu_store::chain::Chain;
 use setu_store::ingest::{Outcome, Refusal};
 use setu_store::query::Query;
 use setu_store::replica::{Config, ImportProgress, PublishError, Replica, Row};
-use setu_store::store::Meta;
+use setu_store::store::{Meta, SEQ_PER_MS};
 
 /// 2026-01-01T00:00:00Z, in ms.
 const NOW: u64 = 1_767_225_600_000;
@@ -842,7 +842,8 @@ mod publishing {
         let p1 = r.publish(&k, body.clone(), NOW).expect("publish");
         assert_eq!(
             (p1.revision, p1.seq, p1.practice_id.as_str()),
-            (1, 1, pid.as_str())
+            (1, NOW * SEQ_PER_MS, pid.as_str()),
+            "the first seq is the clock floor (spec/store.md §6)"
         );
         let rec1 = r.get(&p1.id).expect("get").expect("stored");
         assert_eq!(rec1.envelope().ts, NOW);
@@ -856,7 +857,7 @@ mod publishing {
         let mut changed = body.clone();
         changed["title"]["text"]["en"] = json!("A better title");
         let p2 = r.publish(&k, changed.clone(), NOW + 1).expect("publish");
-        assert_eq!((p2.revision, p2.seq), (2, 2));
+        assert_eq!((p2.revision, p2.seq), (2, (NOW + 1) * SEQ_PER_MS));
         let rec2 = r.get(&p2.id).expect("get").expect("stored");
         assert_eq!(rec2.practice().expect("p").supersedes, Some(p1.id));
         assert_eq!(rec2.practice().expect("p").revision, 2);
@@ -881,7 +882,7 @@ mod publishing {
 
         // Back to the first content: a new revision (it differs from the current one).
         let p3 = r.publish(&k, body, NOW + 3).expect("publish");
-        assert_eq!((p3.revision, p3.seq), (3, 3));
+        assert_eq!((p3.revision, p3.seq), (3, (NOW + 3) * SEQ_PER_MS));
 
         let hits = r.query(&all()).expect("query");
         assert_eq!(hits.total, 1);
@@ -1071,8 +1072,12 @@ mod publishing {
             .expect("p")
             .expect("kept");
         assert_eq!(state.current.map(|e| e.id), Some(mine.id));
-        // seqs continue from the key's last one.
-        assert_eq!(r.store().last_seq(&k.author()).expect("seq"), 1 + 4);
+        // seqs are fresh: above the key's last one and the clock floor, in
+        // one reservation of IMPORT_BATCH.
+        assert_eq!(
+            r.store().last_seq(&k.author()).expect("seq"),
+            NOW * SEQ_PER_MS + 4
+        );
     }
 
     fn import_dry_run_stores_nothing<B: Backend>(mk: Mk<B>) {

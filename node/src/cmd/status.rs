@@ -72,6 +72,18 @@ fn render(
         s.index_lag, s.store_change, s.index_change
     );
     println!("disk          {:.1} MiB", s.disk_bytes as f64 / 1_048_576.0);
+    if let Some(e) = &s.store_error {
+        println!(
+            "store error   {} (writes fail until one succeeds; free disk space, no restart needed)",
+            line(e)
+        );
+    }
+    if let Some(e) = &s.index_error {
+        println!(
+            "index error   {} (search is behind by the lag above; retried every few seconds)",
+            line(e)
+        );
+    }
     if s.flagged_authors > 0 {
         println!("flagged       {} authors equivocated", s.flagged_authors);
     }

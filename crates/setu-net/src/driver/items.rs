@@ -73,17 +73,19 @@ fn merge(a: Vec<Item>, b: Vec<Item>) -> Vec<Item> {
 impl<B: Backend + Send + 'static> Driver<B> {
     /// Every item in the store, in order: the cached list when it reflects
     /// the store's current change, else read from the store (and cached).
-    pub(super) fn items(&mut self) -> Vec<Item> {
+    /// `None` if the store cannot list them (a partial list would make peers
+    /// push what this node already holds).
+    pub(super) fn items(&mut self) -> Option<Vec<Item>> {
         let replica = self.replica();
         let change = match replica.store().meta() {
             Ok(m) => m.change,
             Err(e) => {
                 tracing::warn!("listing items: {e}");
-                return Vec::new();
+                return None;
             }
         };
         if self.items.change == Some(change) {
-            return self.items.items.clone();
+            return Some(self.items.items.clone());
         }
         let mut out = Vec::new();
         let mut after = None;
@@ -92,7 +94,7 @@ impl<B: Backend + Send + 'static> Driver<B> {
                 Ok(c) => c,
                 Err(e) => {
                     tracing::warn!("listing items: {e}");
-                    return out;
+                    return None;
                 }
             };
             let n = chunk.len();
@@ -109,7 +111,7 @@ impl<B: Backend + Send + 'static> Driver<B> {
                 change: Some(change),
             };
         }
-        out
+        Some(out)
     }
 
     /// Up to `limit` items at or above `bound`, in order, from the store.

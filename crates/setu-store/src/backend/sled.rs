@@ -1,6 +1,15 @@
 //! The sled backend: one tree, atomic batches, flushed before returning.
+//!
+//! sled cannot undo a batch that reached its memory but failed to flush (a
+//! full disk, say), and after such an error it refuses every later write
+//! until the process restarts. So a failed write *closes* the database: the
+//! handle is dropped, which forgets whatever the failed batch left in memory,
+//! and the next call reopens it from disk. A write that failed thus leaves
+//! no trace that a reader can see, and writes work again, without a restart,
+//! as soon as the disk has room ([`spec/store.md` §4.3](../../../../spec/store.md)).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 
 use super::{Backend, Entries, Visit, Write};
 use crate::Error;
@@ -12,69 +21,139 @@ pub const DEFAULT_CACHE_BYTES: u64 = 32 * 1024 * 1024;
 /// A sled database holding the store's one tree.
 #[derive(Debug, Clone)]
 pub struct SledBackend {
-    db: sled::Db,
+    dir: PathBuf,
+    cache_bytes: u64,
+    /// `None` after a failed write, until the next call reopens it.
+    db: Arc<RwLock<Option<sled::Db>>>,
+}
+
+fn open_db(dir: &Path, cache_bytes: u64) -> Result<sled::Db, Error> {
+    sled::Config::new()
+        .path(dir)
+        .cache_capacity(cache_bytes)
+        .flush_every_ms(None)
+        .open()
+        .map_err(|e| match e {
+            // sled's words for a database another process holds.
+            sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
+                Error::Locked(format!(
+                    "{} is in use by another setu process (is `setu run` running on this data directory?)",
+                    dir.display()
+                ))
+            }
+            e => Error::Backend(format!(
+                "cannot open the database in {}: {}",
+                dir.display(),
+                describe(&e)
+            )),
+        })
+}
+
+/// sled's error, with a full disk named as such.
+fn describe(e: &sled::Error) -> String {
+    match e {
+        sled::Error::Io(io) if is_no_space(io) => format!("{NO_SPACE} ({io})"),
+        e => e.to_string(),
+    }
+}
+
+/// How a full disk is named in errors, so callers can tell it apart.
+pub const NO_SPACE: &str = "no space left on the device";
+
+fn is_no_space(io: &std::io::Error) -> bool {
+    io.kind() == std::io::ErrorKind::StorageFull || io.raw_os_error() == Some(28)
+}
+
+fn err(e: sled::Error) -> Error {
+    Error::Backend(describe(&e))
 }
 
 impl SledBackend {
     /// Opens (or creates) the database in `dir` with a page cache capped at
     /// `cache_bytes`.
     pub fn open(dir: &Path, cache_bytes: u64) -> Result<SledBackend, Error> {
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(cache_bytes)
-            .flush_every_ms(None)
-            .open()
-            .map_err(|e| {
-                Error::Backend(format!(
-                    "cannot open the database in {}: {e}",
-                    dir.display()
-                ))
-            })?;
-        Ok(SledBackend { db })
+        let db = open_db(dir, cache_bytes)?;
+        Ok(SledBackend {
+            dir: dir.to_path_buf(),
+            cache_bytes,
+            db: Arc::new(RwLock::new(Some(db))),
+        })
     }
-}
 
-fn err(e: sled::Error) -> Error {
-    Error::Backend(e.to_string())
+    /// Runs `f` on the open database, reopening it first if a failed write
+    /// closed it.
+    fn with<T>(&self, f: impl FnOnce(&sled::Db) -> Result<T, Error>) -> Result<T, Error> {
+        {
+            let g = self.db.read().unwrap_or_else(|p| p.into_inner());
+            if let Some(db) = g.as_ref() {
+                return f(db);
+            }
+        }
+        let mut g = self.db.write().unwrap_or_else(|p| p.into_inner());
+        if g.is_none() {
+            let db = open_db(&self.dir, self.cache_bytes).map_err(|e| {
+                Error::Backend(format!("reopening after a failed write: {e}"))
+            })?;
+            tracing::info!(dir = %self.dir.display(), "database reopened after a failed write");
+            *g = Some(db);
+        }
+        match g.as_ref() {
+            Some(db) => f(db),
+            None => Err(Error::Backend("database closed".into())),
+        }
+    }
+
+    /// Forgets the in-memory state of a failed write: drops the handle, so
+    /// the next call reopens the database from what is on disk.
+    fn close(&self) {
+        let mut g = self.db.write().unwrap_or_else(|p| p.into_inner());
+        if g.take().is_some() {
+            tracing::warn!(dir = %self.dir.display(), "a write failed: database closed, to be reopened from disk");
+        }
+    }
 }
 
 impl Backend for SledBackend {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, Error> {
-        Ok(self.db.get(key).map_err(err)?.map(|v| v.to_vec()))
+        self.with(|db| Ok(db.get(key).map_err(err)?.map(|v| v.to_vec())))
     }
 
     fn range(&self, from: &[u8], to: &[u8], rev: bool, limit: usize) -> Result<Entries, Error> {
-        let iter = self.db.range(from..to);
-        let mut out = Vec::new();
-        let mut push = |kv: sled::Result<(sled::IVec, sled::IVec)>| -> Result<bool, Error> {
-            let (k, v) = kv.map_err(err)?;
-            out.push((k.to_vec(), v.to_vec()));
-            Ok(out.len() < limit)
-        };
-        if rev {
-            for kv in iter.rev() {
-                if !push(kv)? {
-                    break;
+        self.with(|db| {
+            let iter = db.range(from..to);
+            let mut out = Vec::new();
+            let mut push = |kv: sled::Result<(sled::IVec, sled::IVec)>| -> Result<bool, Error> {
+                let (k, v) = kv.map_err(err)?;
+                out.push((k.to_vec(), v.to_vec()));
+                Ok(out.len() < limit)
+            };
+            if rev {
+                for kv in iter.rev() {
+                    if !push(kv)? {
+                        break;
+                    }
+                }
+            } else {
+                for kv in iter {
+                    if !push(kv)? {
+                        break;
+                    }
                 }
             }
-        } else {
-            for kv in iter {
-                if !push(kv)? {
-                    break;
-                }
-            }
-        }
-        Ok(out)
+            Ok(out)
+        })
     }
 
     fn scan_prefix(&self, prefix: &[u8], f: Visit<'_>) -> Result<(), Error> {
-        for kv in self.db.scan_prefix(prefix) {
-            let (k, v) = kv.map_err(err)?;
-            if !f(&k, &v)? {
-                break;
+        self.with(|db| {
+            for kv in db.scan_prefix(prefix) {
+                let (k, v) = kv.map_err(err)?;
+                if !f(&k, &v)? {
+                    break;
+                }
             }
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     fn apply(&self, writes: Vec<Write>) -> Result<(), Error> {
@@ -85,12 +164,19 @@ impl Backend for SledBackend {
                 None => batch.remove(k),
             }
         }
-        self.db.apply_batch(batch).map_err(err)?;
-        self.db.flush().map_err(err)?;
-        Ok(())
+        let done = self.with(|db| {
+            db.apply_batch(batch).map_err(err)?;
+            db.flush().map_err(err)?;
+            Ok(())
+        });
+        if done.is_err() {
+            self.close();
+        }
+        done
     }
 
     fn size_on_disk(&self) -> u64 {
-        self.db.size_on_disk().unwrap_or(0)
+        self.with(|db| Ok(db.size_on_disk().unwrap_or(0)))
+            .unwrap_or(0)
     }
 }
