@@ -254,7 +254,7 @@ struct Lookup {
     params(
         ("id" = String, Path, description = "A practice id, or a record id (64 hex digits)"),
         ("history" = Option<bool>, Query, description = "List every linked revision"),
-        ("publisher" = Option<String>, Query, description = "The publisher's key, when several publishers use the practice id")
+        ("publisher" = Option<String>, Query, pattern = "^[0-9a-f]{64}$", description = "The publisher's key (64 lowercase hex digits), when several publishers use the practice id")
     ),
     responses(
         (status = 200, description = "The practice", body = schema::PracticeView),
@@ -401,7 +401,7 @@ pub async fn import(
 #[utoipa::path(
     get,
     path = "/v1/records/{id}",
-    params(("id" = String, Path, description = "The record id, 64 hex digits")),
+    params(("id" = String, Path, pattern = "^[0-9a-f]{64}$", description = "The record id, 64 lowercase hex digits")),
     responses(
         (status = 200, description = "The signed record", body = schema::RecordBytes, content_type = "application/cbor"),
         (status = 400, description = "Not a record id", body = Problem, content_type = "application/problem+json"),
