@@ -155,8 +155,13 @@ impl Client {
                 }
                 Some(client)
             }
-            Err(e) if api_error(&e).is_some() => {
-                // It speaks our API: running, though it refused the probe.
+            Err(e)
+                if api_error(&e).is_some_and(|p| {
+                    p.is_busy() || p.kind.starts_with("https://setu.invalid/problems/")
+                }) =>
+            {
+                // Busy, or it speaks our API: running, though it refused
+                // the probe.
                 tracing::debug!("{URL_FILE}: {base} answered the probe with {e:#}");
                 Some(client)
             }
