@@ -7,7 +7,7 @@ use setu_core::cbor::{self, Value};
 use setu_core::keys::SecretKey;
 use setu_core::practice::Practice;
 use setu_core::record;
-use setu_store::backend::sled::{DEFAULT_CACHE_BYTES, SledBackend};
+use setu_store::backend::sled::{DEFAULT_CACHE_BYTES, DEFAULT_MIN_FREE_BYTES, SledBackend};
 use setu_store::ingest::{self, MAX_BATCH};
 use setu_store::query::{CountryFilter, Query};
 use setu_store::replica::{Config, Replica};
@@ -102,7 +102,9 @@ pub(crate) fn ceiling(records: &[Signed]) -> Duration {
 }
 
 fn durable_ingest(records: &[Signed], dir: &std::path::Path) -> Duration {
-    let store = Store::new(SledBackend::open(&dir.join("db"), DEFAULT_CACHE_BYTES).expect("sled"));
+    let store = Store::new(
+        SledBackend::open(&dir.join("db"), DEFAULT_CACHE_BYTES, DEFAULT_MIN_FREE_BYTES).expect("sled"),
+    );
     let cfg = ingest::Config::default();
     let start = Instant::now();
     for chunk in records.chunks(MAX_BATCH) {

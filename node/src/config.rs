@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 pub const FILE: &str = "setu.toml";
 /// The largest configuration file read.
 pub const MAX_FILE_BYTES: u64 = 256 * 1024;
+/// Largest `store.min_free_mb` (1 TiB).
+pub const MAX_MIN_FREE_MB: u64 = 1024 * 1024;
 
 /// The whole file.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -134,6 +136,9 @@ pub struct StoreConfig {
     pub cache_mb: u64,
     /// Records dated more than this far in the future are refused, in seconds.
     pub max_future_skew_secs: u64,
+    /// Store writes are refused while the data directory's filesystem has
+    /// less free space than this, in MiB (0: never refuse up front).
+    pub min_free_mb: u64,
 }
 
 impl Default for StoreConfig {
@@ -141,6 +146,7 @@ impl Default for StoreConfig {
         StoreConfig {
             cache_mb: setu_store::backend::sled::DEFAULT_CACHE_BYTES / (1024 * 1024),
             max_future_skew_secs: setu_store::ingest::DEFAULT_MAX_FUTURE_SKEW_MS / 1000,
+            min_free_mb: setu_store::backend::sled::DEFAULT_MIN_FREE_BYTES / (1024 * 1024),
         }
     }
 }
@@ -181,6 +187,12 @@ impl Config {
                 self.store.cache_mb
             );
         }
+        if self.store.min_free_mb > MAX_MIN_FREE_MB {
+            bail!(
+                "store.min_free_mb: {} is more than {MAX_MIN_FREE_MB} (1 TiB)",
+                self.store.min_free_mb
+            );
+        }
         self.net()?;
         self.api
             .listen
@@ -204,6 +216,7 @@ impl Config {
     pub fn replica(&self) -> setu_store::replica::Config {
         setu_store::replica::Config {
             cache_bytes: self.store.cache_mb * 1024 * 1024,
+            min_free_bytes: self.store.min_free_mb * 1024 * 1024,
             ingest: setu_store::ingest::Config {
                 max_future_skew_ms: self.store.max_future_skew_secs * 1000,
             },
@@ -267,6 +280,8 @@ agency = {agency:?}
 # cache_mb = {cache}
 # Records dated more than this many seconds in the future are refused (and may be accepted later).
 # max_future_skew_secs = {skew}
+# Writes are refused (reads go on) while the data directory's disk has less than this many MiB free.
+# min_free_mb = {min_free}
 
 [network]
 # The network name: nodes of different networks never mix.
@@ -303,6 +318,7 @@ agency = {agency:?}
             key = d.publisher.key_file,
             cache = d.store.cache_mb,
             skew = d.store.max_future_skew_secs,
+            min_free = d.store.min_free_mb,
         )
     }
 }

@@ -62,6 +62,10 @@ pub enum Error {
     /// The data directory is missing, or of a format this version cannot read.
     #[error("{0}")]
     Format(String),
+    /// The disk is full, or short of the space this node keeps free:
+    /// nothing was written.
+    #[error("storage: {0}")]
+    NoSpace(String),
     /// Another process holds the data directory (a running `setu run`).
     #[error("{0}")]
     Locked(String),

@@ -33,7 +33,7 @@ use setu_core::record::{self, Record, RecordError};
 use crate::Error;
 use crate::backend::Backend;
 use crate::backend::memory::MemoryBackend;
-use crate::backend::sled::{DEFAULT_CACHE_BYTES, SledBackend};
+use crate::backend::sled::{DEFAULT_CACHE_BYTES, DEFAULT_MIN_FREE_BYTES, SledBackend};
 use crate::chain::{Chain, State};
 use crate::index::Index;
 use crate::ingest::{self, Ingested, Outcome, Refusal};
@@ -62,6 +62,9 @@ const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 pub struct Config {
     /// sled's page cache.
     pub cache_bytes: u64,
+    /// Store writes are refused while the data directory's filesystem has
+    /// less free space than this (0: never refuse up front).
+    pub min_free_bytes: u64,
     /// Ingest rules.
     pub ingest: ingest::Config,
 }
@@ -70,6 +73,7 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             cache_bytes: DEFAULT_CACHE_BYTES,
+            min_free_bytes: DEFAULT_MIN_FREE_BYTES,
             ingest: ingest::Config::default(),
         }
     }
@@ -274,7 +278,7 @@ impl Replica<SledBackend> {
                 )));
             }
         }
-        let backend = SledBackend::open(&dir.join("db"), cfg.cache_bytes)?;
+        let backend = SledBackend::open(&dir.join("db"), cfg.cache_bytes, cfg.min_free_bytes)?;
         let store = Store::new(backend);
         let incarnation = store.incarnation()?;
         let (index, created) = Index::open(&dir.join("index"))?;

@@ -90,8 +90,22 @@ impl From<setu::Error> for Problem {
         match e {
             setu::Error::Publish(p) => p.into(),
             setu::Error::NoKey => Problem::new(StatusCode::FORBIDDEN, "no-key", e.to_string()),
+            setu::Error::Store(setu_store::Error::NoSpace(why)) => Problem::no_space(&why),
             other => Problem::internal(&other),
         }
+    }
+}
+
+impl Problem {
+    /// 507: the node's disk is full (or short of the space it keeps free);
+    /// nothing was written. The detail names no file: the log has them.
+    pub fn no_space(error: &str) -> Problem {
+        tracing::warn!("api: {error}");
+        Problem::new(
+            StatusCode::INSUFFICIENT_STORAGE,
+            "insufficient-storage",
+            "the node's disk is full or short of the space it keeps free; nothing was written. Writes resume by themselves once there is room (the operator sees `store error` in `setu status`)",
+        )
     }
 }
 
@@ -117,6 +131,7 @@ impl From<PublishError> for Problem {
             PublishError::Refused(_) => {
                 Problem::new(StatusCode::CONFLICT, "refused", e.to_string())
             }
+            PublishError::Store(setu_store::Error::NoSpace(why)) => Problem::no_space(&why),
             other => Problem::internal(&other),
         }
     }
@@ -137,6 +152,20 @@ mod tests {
         assert!(!p.detail.contains('/'), "{}", p.detail);
         assert!(!p.detail.contains("permission"), "{}", p.detail);
         assert!(p.detail.starts_with("internal error "), "{}", p.detail);
+    }
+
+    #[test]
+    fn a_full_disk_is_507_and_names_no_file() {
+        let why = "cannot open the database in /srv/setu/data/db: no space left on the device";
+        for p in [
+            Problem::from(setu::Error::Store(setu_store::Error::NoSpace(why.into()))),
+            Problem::from(PublishError::Store(setu_store::Error::NoSpace(why.into()))),
+        ] {
+            assert_eq!(p.status, 507, "{p:?}");
+            assert!(p.kind.ends_with("/insufficient-storage"), "{p:?}");
+            assert!(!p.detail.contains('/'), "{}", p.detail);
+            assert!(p.detail.contains("nothing was written"), "{}", p.detail);
+        }
     }
 
     #[test]

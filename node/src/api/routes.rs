@@ -224,6 +224,7 @@ fn json_body(bytes: &Bytes) -> Result<serde_json::Value> {
         (status = 413, description = "Body over 1 MiB", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The body is not valid; every problem with its path", body = Problem, content_type = "application/problem+json"),
         (status = 500, description = "Internal error (details in the node's log)", body = Problem, content_type = "application/problem+json"),
+        (status = 507, description = "The node's disk is full, or short of the space it keeps free; nothing was written", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Busy; see Retry-After", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -305,6 +306,7 @@ pub async fn practice(
         (status = 409, description = "Already withdrawn, or not this node's", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over 1 MiB", body = Problem, content_type = "application/problem+json"),
         (status = 500, description = "Internal error (details in the node's log)", body = Problem, content_type = "application/problem+json"),
+        (status = 507, description = "The node's disk is full, or short of the space it keeps free; nothing was written", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Busy; see Retry-After", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -375,6 +377,7 @@ struct ImportParams {
         (status = 403, description = "This node has no publishing key", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over 64 MiB", body = Problem, content_type = "application/problem+json"),
         (status = 500, description = "Internal error (details in the node's log)", body = Problem, content_type = "application/problem+json"),
+        (status = 507, description = "The node's disk is full, or short of the space it keeps free; nothing was written", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Busy; see Retry-After", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))

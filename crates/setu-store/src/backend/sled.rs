@@ -6,10 +6,17 @@
 //! handle is dropped, which forgets whatever the failed batch left in memory,
 //! and the next call reopens it from disk. A write that failed thus leaves
 //! no trace that a reader can see, and writes work again, without a restart,
-//! as soon as the disk has room ([`spec/store.md` §4.3](../../../../spec/store.md)).
+//! as soon as the disk has room ([`spec/store.md` §7](../../../../spec/store.md)).
+//!
+//! Better still, sled never meets a full disk: a write is refused up front,
+//! with the database untouched and reads still served, while the free space
+//! on its filesystem is below a floor ([`DEFAULT_MIN_FREE_BYTES`]). Reopening
+//! after a failed write needs room too; while there is none, calls fail with
+//! the reason, and a reopen is tried again at most every [`REOPEN_RETRY`].
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use super::{Backend, Entries, Visit, Write};
 use crate::Error;
@@ -17,14 +24,24 @@ use crate::Error;
 /// sled's page cache, unless configured otherwise. Resident memory is about
 /// this plus sled's own overhead (see the README).
 pub const DEFAULT_CACHE_BYTES: u64 = 32 * 1024 * 1024;
+/// Writes are refused while the database's filesystem has less free space
+/// than this, unless configured otherwise: room for sled to reopen, for the
+/// search index to commit, and for the operator to act.
+pub const DEFAULT_MIN_FREE_BYTES: u64 = 64 * 1024 * 1024;
+/// Least time between two attempts to reopen a database closed by a failed
+/// write.
+pub const REOPEN_RETRY: Duration = Duration::from_secs(1);
 
 /// A sled database holding the store's one tree.
 #[derive(Debug, Clone)]
 pub struct SledBackend {
     dir: PathBuf,
     cache_bytes: u64,
-    /// `None` after a failed write, until the next call reopens it.
+    min_free_bytes: u64,
+    /// `None` after a failed write, until a call reopens it.
     db: Arc<RwLock<Option<sled::Db>>>,
+    /// The last failed reopen: when, and its error.
+    reopen_failed: Arc<Mutex<Option<(Instant, Error)>>>,
 }
 
 fn open_db(dir: &Path, cache_bytes: u64) -> Result<sled::Db, Error> {
@@ -41,11 +58,13 @@ fn open_db(dir: &Path, cache_bytes: u64) -> Result<sled::Db, Error> {
                     dir.display()
                 ))
             }
-            e => Error::Backend(format!(
-                "cannot open the database in {}: {}",
-                dir.display(),
-                describe(&e)
-            )),
+            e => {
+                let why = format!("cannot open the database in {}: {}", dir.display(), describe(&e));
+                match e {
+                    sled::Error::Io(io) if is_no_space(&io) => Error::NoSpace(why),
+                    _ => Error::Backend(why),
+                }
+            }
         })
 }
 
@@ -65,19 +84,43 @@ fn is_no_space(io: &std::io::Error) -> bool {
 }
 
 fn err(e: sled::Error) -> Error {
-    Error::Backend(describe(&e))
+    match &e {
+        sled::Error::Io(io) if is_no_space(io) => Error::NoSpace(describe(&e)),
+        _ => Error::Backend(describe(&e)),
+    }
 }
 
 impl SledBackend {
     /// Opens (or creates) the database in `dir` with a page cache capped at
-    /// `cache_bytes`.
-    pub fn open(dir: &Path, cache_bytes: u64) -> Result<SledBackend, Error> {
+    /// `cache_bytes`, refusing writes while its filesystem has less than
+    /// `min_free_bytes` free (0: never refuse up front).
+    pub fn open(dir: &Path, cache_bytes: u64, min_free_bytes: u64) -> Result<SledBackend, Error> {
         let db = open_db(dir, cache_bytes)?;
         Ok(SledBackend {
             dir: dir.to_path_buf(),
             cache_bytes,
+            min_free_bytes,
             db: Arc::new(RwLock::new(Some(db))),
+            reopen_failed: Arc::new(Mutex::new(None)),
         })
+    }
+
+    /// Refuses a write while the filesystem is short of space.
+    fn check_room(&self) -> Result<(), Error> {
+        if self.min_free_bytes == 0 {
+            return Ok(());
+        }
+        let free = fs2::available_space(&self.dir).map_err(|e| {
+            Error::Backend(format!("cannot tell the free space of {}: {e}", self.dir.display()))
+        })?;
+        if free < self.min_free_bytes {
+            return Err(Error::NoSpace(format!(
+                "{NO_SPACE}: {} KiB free, below the {} KiB this node keeps free (store.min_free_mb); nothing was written, and writes resume by themselves once there is room",
+                free / 1024,
+                self.min_free_bytes / 1024
+            )));
+        }
+        Ok(())
     }
 
     /// Runs `f` on the open database, reopening it first if a failed write
@@ -91,9 +134,27 @@ impl SledBackend {
         }
         let mut g = self.db.write().unwrap_or_else(|p| p.into_inner());
         if g.is_none() {
-            let db = open_db(&self.dir, self.cache_bytes).map_err(|e| {
-                Error::Backend(format!("reopening after a failed write: {e}"))
-            })?;
+            let mut failed = self.reopen_failed.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((at, e)) = failed.as_ref()
+                && at.elapsed() < REOPEN_RETRY
+            {
+                return Err(e.clone());
+            }
+            let db = match open_db(&self.dir, self.cache_bytes) {
+                Ok(db) => db,
+                Err(e) => {
+                    let why = format!(
+                        "the database is closed after a failed write, and cannot be reopened yet: {e}"
+                    );
+                    let e = match e {
+                        Error::NoSpace(_) => Error::NoSpace(why),
+                        _ => Error::Backend(why),
+                    };
+                    *failed = Some((Instant::now(), e.clone()));
+                    return Err(e);
+                }
+            };
+            *failed = None;
             tracing::info!(dir = %self.dir.display(), "database reopened after a failed write");
             *g = Some(db);
         }
@@ -164,6 +225,7 @@ impl Backend for SledBackend {
                 None => batch.remove(k),
             }
         }
+        self.check_room()?;
         let done = self.with(|db| {
             db.apply_batch(batch).map_err(err)?;
             db.flush().map_err(err)?;
