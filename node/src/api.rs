@@ -34,6 +34,7 @@ use tokio::sync::Semaphore;
 use utoipa::OpenApi;
 
 pub use problem::Problem;
+pub use routes::MAX_PAGE;
 pub use serve::serve;
 
 /// Largest JSON request body.

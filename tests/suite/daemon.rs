@@ -195,6 +195,9 @@ fn daemons_replicate_and_the_cli_goes_through_the_api() {
         let o = setu(b_dir, &["query", "--text", "digital centre", "--json"]);
         o.status.success() && String::from_utf8_lossy(&o.stdout).contains("BGD-A2I-0001")
     });
+    // --all asks for more than the API's page; the CLI pages through.
+    let all = ok(&setu(b_dir, &["query", "--all", "--json"]));
+    assert!(all.contains("BGD-A2I-0001"), "{all}");
     let shown = ok(&setu(b_dir, &["show", "BGD-A2I-0001"]));
     assert!(shown.contains("Union Digital Centres"), "{shown}");
     let peers = ok(&setu(b_dir, &["peers", "--json"]));

@@ -64,7 +64,8 @@ fn remote(c: &Client, args: &QueryArgs, limit: usize) -> Result<(Hits, Option<Fa
         if !filters.is_empty() {
             path.push('&');
         }
-        path.push_str(&format!("limit={}", limit.saturating_sub(hits.len())));
+        let want = limit.saturating_sub(hits.len()).min(crate::api::MAX_PAGE);
+        path.push_str(&format!("limit={want}"));
         if let Some(c) = &cursor {
             path.push_str(&format!("&cursor={}", crate::client::encode(c)));
         }
