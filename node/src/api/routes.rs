@@ -170,17 +170,7 @@ pub async fn search(State(api): State<Api>, RawQuery(q): RawQuery) -> Result<Res
         None
     };
     let found = api.node.query(query).await?;
-    // Hits are encoded one by one, and the page ends before MAX_PAGE_BYTES.
-    let mut hits = Vec::with_capacity(found.hits.len());
-    let mut bytes = 0;
-    for h in &found.hits {
-        let v = serde_json::to_value(h).map_err(|e| Problem::internal(&e))?;
-        bytes += v.to_string().len();
-        if bytes > MAX_PAGE_BYTES && !hits.is_empty() {
-            break;
-        }
-        hits.push(v);
-    }
+    let hits = page(&found.hits, MAX_PAGE_BYTES)?;
     let next = offset + hits.len();
     let next_cursor = (limit > 0 && next < found.total).then(|| next.to_string());
     let mut body =
@@ -437,4 +427,35 @@ pub async fn openapi() -> Response {
 /// Any other path.
 pub async fn not_found() -> Problem {
     Problem::not_found("no such route; see /v1/openapi.json")
+}
+
+/// The first of `hits`, encoded one by one, that fit in `budget` bytes of
+/// JSON (at least one, so paging always moves on).
+fn page<T: serde::Serialize>(hits: &[T], budget: usize) -> Result<Vec<serde_json::Value>> {
+    let mut out = Vec::with_capacity(hits.len());
+    let mut bytes = 0;
+    for h in hits {
+        let v = serde_json::to_value(h).map_err(|e| Problem::internal(&e))?;
+        bytes += v.to_string().len();
+        if bytes > budget && !out.is_empty() {
+            break;
+        }
+        out.push(v);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_stops_at_its_byte_budget_but_always_moves_on() {
+        let hits = vec!["x".repeat(100); 10];
+        // Each hit is 102 bytes of JSON.
+        assert_eq!(page(&hits, 1_000_000).expect("page").len(), 10);
+        assert_eq!(page(&hits, 350).expect("page").len(), 3);
+        assert_eq!(page(&hits, 10).expect("page").len(), 1);
+        assert!(page::<String>(&[], 10).expect("page").is_empty());
+    }
 }
