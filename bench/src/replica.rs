@@ -103,7 +103,8 @@ pub(crate) fn ceiling(records: &[Signed]) -> Duration {
 
 fn durable_ingest(records: &[Signed], dir: &std::path::Path) -> Duration {
     let store = Store::new(
-        SledBackend::open(&dir.join("db"), DEFAULT_CACHE_BYTES, DEFAULT_MIN_FREE_BYTES).expect("sled"),
+        SledBackend::open(&dir.join("db"), DEFAULT_CACHE_BYTES, DEFAULT_MIN_FREE_BYTES)
+            .expect("sled"),
     );
     let cfg = ingest::Config::default();
     let start = Instant::now();

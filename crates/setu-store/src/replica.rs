@@ -375,9 +375,7 @@ impl<B: Backend> Replica<B> {
         let r = f(self);
         if let Err(e) = &r {
             if self.index_failed.is_none() {
-                tracing::warn!(
-                    "search index: {e}; it is behind the store until a retry succeeds"
-                );
+                tracing::warn!("search index: {e}; it is behind the store until a retry succeeds");
             }
             self.index_failed = Some(e.to_string());
         }

@@ -37,8 +37,7 @@ fn fill(r: &mut Replica<SledBackend>, k: &SecretKey, seed: u64, n: u64, first_se
     let records: Vec<Vec<u8>> = synth::bodies(seed, n)
         .enumerate()
         .map(|(i, b)| {
-            let p: setu_core::practice::Practice =
-                serde_json::from_value(b).expect("a practice");
+            let p: setu_core::practice::Practice = serde_json::from_value(b).expect("a practice");
             record::sign_practice(k, first_seq + i as u64, NOW, &p)
                 .expect("sign")
                 .into_bytes()
@@ -242,10 +241,16 @@ fn seqs_are_never_reused_after_a_restore() {
         .publish(&k, body("SEQ-C"), NOW + 60_000)
         .expect("publish")
         .seq;
-    assert!(third > second, "seq {third} after a restore reuses {second}");
+    assert!(
+        third > second,
+        "seq {third} after a restore reuses {second}"
+    );
     // Reservations are durable: the next seq is above any reserved one,
     // whether or not a record was stored with it.
-    let reserved = r.store().reserve_seqs(&k.author(), 10, NOW).expect("reserve");
+    let reserved = r
+        .store()
+        .reserve_seqs(&k.author(), 10, NOW)
+        .expect("reserve");
     assert_eq!(reserved, third + 1);
     drop(r);
     let mut r = reopen(dir.path());

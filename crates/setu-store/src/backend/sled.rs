@@ -111,7 +111,10 @@ impl SledBackend {
             return Ok(());
         }
         let free = fs2::available_space(&self.dir).map_err(|e| {
-            Error::Backend(format!("cannot tell the free space of {}: {e}", self.dir.display()))
+            Error::Backend(format!(
+                "cannot tell the free space of {}: {e}",
+                self.dir.display()
+            ))
         })?;
         if free < self.min_free_bytes {
             return Err(Error::NoSpace(format!(
