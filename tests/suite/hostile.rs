@@ -296,3 +296,72 @@ async fn quota_and_allow_list_refuse_unwanted_authors() {
         n.shutdown().await.expect("shutdown");
     }
 }
+
+/// A record dated too far in the future is refused as `future` (it may be
+/// accepted later), counted apart from other refusals, and not a ban
+/// offence. Before, it was counted under `refused_other`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_future_record_is_counted_as_future_and_not_punished() {
+    let da = TempDir::new().expect("tempdir");
+    let net = "test-future";
+    let a = Node::start(config(da.path(), net, None, vec![]))
+        .await
+        .expect("a");
+    let a_addr = addr(&a).await;
+
+    let p =
+        setu_store::replica::parse_practice(setu_store::synth::body(78, 0)).expect("valid body");
+    let day_ahead = setu_core::clock::now_ms() + 24 * 3600 * 1000;
+    let record = setu_core::record::sign_practice(&SecretKey::generate(), 1, day_ahead, &p)
+        .expect("signs")
+        .into_bytes();
+
+    let mut cfg = setu_net::config::Config {
+        network: net.into(),
+        mdns: false,
+        ..Default::default()
+    };
+    cfg.listen.clear();
+    let key = setu_net::identity::Keypair::generate_ed25519();
+    let mut swarm: setu_net::swarm::Swarm<Behaviour> = behaviour::swarm(&cfg, key).expect("swarm");
+    swarm.dial(a_addr).expect("dial");
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let answer = loop {
+        let ev = tokio::time::timeout_at(deadline, swarm.select_next_some())
+            .await
+            .expect("a answers the push in time");
+        match ev {
+            setu_net::swarm::SwarmEvent::ConnectionEstablished { peer_id, .. } => {
+                swarm
+                    .behaviour_mut()
+                    .sync
+                    .send_request(&peer_id, Request::Push(vec![record.clone()]).encode());
+            }
+            setu_net::swarm::SwarmEvent::Behaviour(BehaviourEvent::Sync(
+                setu_net::request_response::Event::Message {
+                    message: setu_net::request_response::Message::Response { response, .. },
+                    ..
+                },
+            )) => break response,
+            setu_net::swarm::SwarmEvent::ConnectionClosed {
+                num_established: 0, ..
+            } => panic!("a closed the connection: a future record is no offence"),
+            _ => {}
+        }
+    };
+    assert_eq!(
+        setu_net::message::Response::decode(&answer).expect("a push ack"),
+        setu_net::message::Response::PushAck {
+            stored: 0,
+            refused: 1
+        }
+    );
+    let c = a.status().await.expect("status").net.counters;
+    assert_eq!(
+        (c.refused_future, c.refused_other, c.peers_banned),
+        (1, 0, 0),
+        "{c:?}"
+    );
+    assert_eq!(records(&a).await, 0);
+    a.shutdown().await.expect("stop a");
+}
