@@ -7,6 +7,7 @@
 //! by whatever transport it uses.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
@@ -110,9 +111,12 @@ fn bitmap(n: usize, set: impl Fn(usize) -> bool) -> Vec<u8> {
 }
 
 /// One side of a reconciliation session over a sorted set of items.
+///
+/// The items are shared, not copied: a node hands every session the same
+/// `Arc` snapshot of its list.
 #[derive(Debug)]
 pub struct Reconciler {
-    items: Vec<Item>,
+    items: Arc<Vec<Item>>,
     cfg: Config,
     initiator: bool,
     rounds: u32,
@@ -122,9 +126,9 @@ pub struct Reconciler {
 impl Reconciler {
     /// Starts a session as the initiator; returns the first message.
     /// `items` must be sorted by (ts, id) without duplicates.
-    pub fn initiate(items: Vec<Item>, cfg: Config) -> (Reconciler, Vec<u8>) {
+    pub fn initiate(items: impl Into<Arc<Vec<Item>>>, cfg: Config) -> (Reconciler, Vec<u8>) {
         let r = Reconciler {
-            items,
+            items: items.into(),
             cfg,
             initiator: true,
             rounds: 0,
@@ -137,9 +141,9 @@ impl Reconciler {
     }
 
     /// Prepares the responder's side.
-    pub fn respond(items: Vec<Item>, cfg: Config) -> Reconciler {
+    pub fn respond(items: impl Into<Arc<Vec<Item>>>, cfg: Config) -> Reconciler {
         Reconciler {
-            items,
+            items: items.into(),
             cfg,
             initiator: false,
             rounds: 0,

@@ -1,7 +1,10 @@
 //! The store's `(ts, id)` items, as reconciliation needs them: the whole
 //! list for a session (kept in memory and updated as records are stored,
-//! instead of read from the store for every session), and ranges for bulk
-//! transfer (read from the store).
+//! instead of read from the store for every session; every session shares
+//! one snapshot, copied only when records are stored while sessions hold
+//! it), and ranges for bulk transfer (read from the store).
+
+use std::sync::Arc;
 
 use setu_core::ids::RecordId;
 use setu_store::backend::Backend;
@@ -18,7 +21,7 @@ pub const MAX_CACHED_ITEMS: usize = 4_000_000;
 /// The sorted item list and the store change it reflects.
 #[derive(Default)]
 pub(super) struct Cache {
-    items: Vec<Item>,
+    items: Arc<Vec<Item>>,
     /// The store's change counter when `items` was last made whole; `None`
     /// when there is no list.
     change: Option<u64>,
@@ -31,7 +34,7 @@ impl Cache {
     pub(super) fn note_stored(&mut self, before: u64, after: u64, stored: &[(u64, RecordId)]) {
         if self.change != Some(before) || self.items.len() + stored.len() > MAX_CACHED_ITEMS {
             self.change = None;
-            self.items = Vec::new();
+            self.items = Arc::default();
             return;
         }
         let mut new: Vec<Item> = stored
@@ -40,12 +43,14 @@ impl Cache {
             .collect();
         new.sort_unstable();
         match (self.items.last(), new.first()) {
-            // Bulk transfer and fresh records arrive in order: append.
-            (Some(last), Some(first)) if last < first => self.items.extend(new),
-            (None, _) => self.items = new,
+            // Bulk transfer and fresh records arrive in order: append (a
+            // copy only if a session still holds the snapshot).
+            (Some(last), Some(first)) if last < first => Arc::make_mut(&mut self.items).extend(new),
+            (None, _) => self.items = Arc::new(new),
             _ => {
-                let old = std::mem::take(&mut self.items);
-                self.items = merge(old, new);
+                let old = Arc::try_unwrap(std::mem::take(&mut self.items))
+                    .unwrap_or_else(|shared| shared.as_ref().clone());
+                self.items = Arc::new(merge(old, new));
             }
         }
         self.change = Some(after);
@@ -75,7 +80,7 @@ impl<B: Backend + Send + 'static> Driver<B> {
     /// the store's current change, else read from the store (and cached).
     /// `None` if the store cannot list them (a partial list would make peers
     /// push what this node already holds).
-    pub(super) fn items(&mut self) -> Option<Vec<Item>> {
+    pub(super) fn items(&mut self) -> Option<Arc<Vec<Item>>> {
         let replica = self.replica();
         let change = match replica.store().meta() {
             Ok(m) => m.change,
@@ -85,7 +90,7 @@ impl<B: Backend + Send + 'static> Driver<B> {
             }
         };
         if self.items.change == Some(change) {
-            return Some(self.items.items.clone());
+            return Some(Arc::clone(&self.items.items));
         }
         let mut out = Vec::new();
         let mut after = None;
@@ -105,9 +110,10 @@ impl<B: Backend + Send + 'static> Driver<B> {
             }
         }
         drop(replica);
+        let out = Arc::new(out);
         if out.len() <= MAX_CACHED_ITEMS {
             self.items = Cache {
-                items: out.clone(),
+                items: Arc::clone(&out),
                 change: Some(change),
             };
         }
@@ -161,15 +167,21 @@ mod tests {
     #[test]
     fn the_list_follows_the_store_or_is_dropped() {
         let mut c = Cache {
-            items: vec![item(1, 1), item(5, 5)],
+            items: Arc::new(vec![item(1, 1), item(5, 5)]),
             change: Some(7),
         };
+        // A session's snapshot: shared, not copied...
+        let session = Arc::clone(&c.items);
         // In order: appended.
         c.note_stored(7, 8, &stored(&[item(9, 9), item(6, 6)]));
         assert_eq!(
-            c.items,
+            *c.items,
             vec![item(1, 1), item(5, 5), item(6, 6), item(9, 9)]
         );
+        // ...and unchanged by what was stored after it was taken.
+        assert_eq!(*session, vec![item(1, 1), item(5, 5)]);
+        let shared = Arc::clone(&c.items);
+        assert!(Arc::ptr_eq(&shared, &c.items), "no copy while unchanged");
         assert_eq!(c.change, Some(8));
         // Out of order: merged.
         c.note_stored(8, 9, &stored(&[item(2, 2), item(7, 7)]));
