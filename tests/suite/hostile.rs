@@ -53,7 +53,15 @@ enum Attack {
 
 /// Runs one attack from a fresh identity against `target`; returns the
 /// hostile peer's id once the target has closed the connection.
-async fn attack(network: &str, target: Multiaddr, how: Attack) -> PeerId {
+/// A bare swarm of a fresh identity on `network`, dialling `target`; its
+/// gossip topic.
+fn raw_peer(
+    network: &str,
+    target: Multiaddr,
+) -> (
+    setu_net::swarm::Swarm<Behaviour>,
+    setu_net::gossipsub::IdentTopic,
+) {
     let mut cfg = setu_net::config::Config {
         network: network.into(),
         mdns: false,
@@ -61,10 +69,14 @@ async fn attack(network: &str, target: Multiaddr, how: Attack) -> PeerId {
     };
     cfg.listen.clear();
     let key = setu_net::identity::Keypair::generate_ed25519();
-    let me = key.public().to_peer_id();
     let mut swarm: setu_net::swarm::Swarm<Behaviour> = behaviour::swarm(&cfg, key).expect("swarm");
     swarm.dial(target).expect("dial");
-    let topic = setu_net::gossipsub::IdentTopic::new(cfg.topic());
+    (swarm, setu_net::gossipsub::IdentTopic::new(cfg.topic()))
+}
+
+async fn attack(network: &str, target: Multiaddr, how: Attack) -> PeerId {
+    let (mut swarm, topic) = raw_peer(network, target);
+    let me = *swarm.local_peer_id();
     let mut sent = false;
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
@@ -316,15 +328,7 @@ async fn a_future_record_is_counted_as_future_and_not_punished() {
         .expect("signs")
         .into_bytes();
 
-    let mut cfg = setu_net::config::Config {
-        network: net.into(),
-        mdns: false,
-        ..Default::default()
-    };
-    cfg.listen.clear();
-    let key = setu_net::identity::Keypair::generate_ed25519();
-    let mut swarm: setu_net::swarm::Swarm<Behaviour> = behaviour::swarm(&cfg, key).expect("swarm");
-    swarm.dial(a_addr).expect("dial");
+    let (mut swarm, _) = raw_peer(net, a_addr);
     let deadline = tokio::time::Instant::now() + WAIT;
     let answer = loop {
         let ev = tokio::time::timeout_at(deadline, swarm.select_next_some())
