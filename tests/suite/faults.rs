@@ -140,6 +140,18 @@ fn is_no_space(e: &str) -> bool {
     e.contains("no space") || e.contains("space left")
 }
 
+/// A new replica on `fs`, keeping `min_free_bytes` free.
+fn replica_on(fs: &Tmpfs, min_free_bytes: u64) -> (PathBuf, Replica<SledBackend>) {
+    let data = fs.point.join("data");
+    Replica::create(&data).expect("create");
+    let cfg = Config {
+        min_free_bytes,
+        ..Config::default()
+    };
+    let r = Replica::open(&data, cfg).expect("open");
+    (data, r)
+}
+
 /// Fills the store until a write fails; returns the failed batch, its
 /// number, the error, and how many records were acknowledged before it.
 fn fill_until_full(
@@ -196,13 +208,7 @@ fn recovers(fs: &Tmpfs, mut r: Replica<SledBackend>, data: &Path, k: &SecretKey,
 #[ignore = "needs root to mount a tmpfs; .ci/run runs it"]
 fn a_store_short_of_space_refuses_writes_and_keeps_serving() {
     let fs = Tmpfs::mount(None, "6m");
-    let data = fs.point.join("data");
-    Replica::create(&data).expect("create");
-    let cfg = Config {
-        min_free_bytes: 3 * 512 * 1024,
-        ..Config::default()
-    };
-    let mut r = Replica::open(&data, cfg).expect("open");
+    let (data, mut r) = replica_on(&fs, 3 * 512 * 1024);
     let k = key();
     let (n_failed, records, error, acked) = fill_until_full(&mut r, &k);
     assert!(
@@ -239,13 +245,7 @@ fn a_store_short_of_space_refuses_writes_and_keeps_serving() {
 #[ignore = "needs root to mount a tmpfs; .ci/run runs it"]
 fn a_full_store_loses_nothing_and_recovers_without_a_restart() {
     let fs = Tmpfs::mount(None, "3m");
-    let data = fs.point.join("data");
-    Replica::create(&data).expect("create");
-    let cfg = Config {
-        min_free_bytes: 0,
-        ..Config::default()
-    };
-    let mut r = Replica::open(&data, cfg).expect("open");
+    let (data, mut r) = replica_on(&fs, 0);
     let k = key();
     let (n_failed, records, error, acked) = fill_until_full(&mut r, &k);
     assert!(
