@@ -7,6 +7,7 @@ use setu_core::cbor::{self, Value};
 use setu_core::keys::SecretKey;
 use setu_core::practice::Practice;
 use setu_core::record;
+use setu_export::Export;
 use setu_store::backend::sled::{DEFAULT_CACHE_BYTES, DEFAULT_MIN_FREE_BYTES, SledBackend};
 use setu_store::ingest::{self, MAX_BATCH};
 use setu_store::query::{CountryFilter, Query};
@@ -329,22 +330,17 @@ pub fn run(n: usize) {
     for (name, format, file, goal) in [
         (
             "JSONL (signed bytes + decoded JSON)",
-            setu_store::export::Format::Jsonl,
+            setu_export::Format::Jsonl,
             "x.jsonl",
             "<= 3 s",
         ),
         (
             "CSV + datapackage.json",
-            setu_store::export::Format::Csv,
+            setu_export::Format::Csv,
             "x.csv",
             "",
         ),
-        (
-            "Parquet",
-            setu_store::export::Format::Parquet,
-            "x.parquet",
-            "",
-        ),
+        ("Parquet", setu_export::Format::Parquet, "x.parquet", ""),
     ] {
         let t = Instant::now();
         let summary = replica

@@ -13,7 +13,6 @@
 //!   rebuilt from it at will.
 //! - [`query`]: the query model.
 //! - [`replica`]: the data directory, tying the above together.
-//! - [`export`]: a query's matches as JSON Lines, CSV or Parquet, streamed.
 //! - [`synth`]: a deterministic generator of synthetic practices.
 //!
 //! ```
@@ -35,7 +34,6 @@
 
 pub mod backend;
 pub mod chain;
-pub mod export;
 pub mod index;
 pub mod ingest;
 pub mod query;

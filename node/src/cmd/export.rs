@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
-use setu_store::export::Format;
+use setu_export::{Export, Format};
 
 use crate::cli::{ExportArgs, ExportFormat};
 use crate::datadir::DataDir;
@@ -24,9 +24,7 @@ pub fn run(dir: &Path, args: ExportArgs) -> Result<ExitCode> {
     // Never over the replica it reads; an existing file only with --force.
     crate::io::check_output(&args.out, &[dir], args.force)?;
     if format == Format::Csv {
-        let package = args
-            .out
-            .with_file_name(setu_store::export::DATAPACKAGE_FILE);
+        let package = args.out.with_file_name(setu_export::DATAPACKAGE_FILE);
         crate::io::check_output(&package, &[dir], args.force)?;
     }
     let data = DataDir::open(dir)?;

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::{Progress, Rows, Temp, io_err};
-use crate::Error;
-use crate::backend::Backend;
+use setu_store::Error;
+use setu_store::backend::Backend;
 
 #[derive(Serialize)]
 struct Line<'a> {

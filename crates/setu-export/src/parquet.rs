@@ -27,8 +27,8 @@ use super::{
     BATCH_ROWS, Progress, Row, Rows, TCV_KINDS, TEXT_FIELDS, Temp, io_err, sdg_goals,
     tcv_change_bp, text_field,
 };
-use crate::Error;
-use crate::backend::Backend;
+use setu_store::Error;
+use setu_store::backend::Backend;
 
 /// Rows in one row group, at most.
 pub const ROW_GROUP_ROWS: usize = 4 * BATCH_ROWS;

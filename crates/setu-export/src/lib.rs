@@ -1,6 +1,9 @@
+//! # setu-export
+//!
 //! Exports for researchers: every match of a [`Query`] written to one file,
 //! as JSON Lines, CSV (with a Frictionless data package beside it) or
-//! Parquet.
+//! Parquet. A crate of its own, so that what needs only the replica (the
+//! network driver, an embedding portal) builds without Arrow and Parquet.
 //!
 //! - [`Format::Jsonl`]: lossless. One line per record with the exact signed
 //!   bytes in hex, so that every line can be checked again
@@ -21,7 +24,7 @@
 //!
 //! ```
 //! use setu_core::keys::SecretKey;
-//! use setu_store::export::Format;
+//! use setu_export::{Export, Format};
 //! use setu_store::{query::Query, replica::Replica};
 //!
 //! let mut replica = Replica::in_memory(Default::default()).unwrap();
@@ -40,6 +43,8 @@
 //! std::fs::remove_dir_all(&dir).unwrap();
 //! ```
 
+#![deny(missing_docs)]
+
 mod csv;
 mod datapackage;
 mod jsonl;
@@ -55,10 +60,10 @@ use setu_core::ids::{AuthorKey, RecordId};
 use setu_core::practice::{Metric, Practice};
 use setu_core::record::Record;
 
-use crate::Error;
-use crate::backend::Backend;
-use crate::query::Query;
-use crate::replica::Replica;
+use setu_store::Error;
+use setu_store::backend::Backend;
+use setu_store::query::Query;
+use setu_store::replica::Replica;
 
 /// Rows in one Parquet record batch, at most.
 pub const BATCH_ROWS: usize = 1_024;
@@ -122,7 +127,22 @@ pub struct Summary {
     pub files: Vec<PathBuf>,
 }
 
-impl<B: Backend> Replica<B> {
+/// Exports a replica's query matches: `replica.export(...)` once this trait
+/// is in scope.
+pub trait Export {
+    /// Writes every match of `q` (its `limit` and `offset` are ignored) to
+    /// `out` in `format`; for [`Format::Csv`] also a `datapackage.json` in
+    /// the same directory. See the implementation on [`Replica`].
+    fn export(
+        &self,
+        q: &Query,
+        format: Format,
+        out: &Path,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<Summary, Error>;
+}
+
+impl<B: Backend> Export for Replica<B> {
     /// Writes every match of `q` (its `limit` and `offset` are ignored) to
     /// `out` in `format`; for [`Format::Csv`] also a `datapackage.json` in
     /// the same directory. The caller validates the query first
@@ -131,7 +151,7 @@ impl<B: Backend> Replica<B> {
     /// `progress(done, total)` is called every [`PROGRESS_EVERY`] rows and
     /// once at the end. Records are read one at a time; nothing is left
     /// under the final name if the export fails.
-    pub fn export(
+    fn export(
         &self,
         q: &Query,
         format: Format,

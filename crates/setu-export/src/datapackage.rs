@@ -11,7 +11,7 @@ use setu_core::codes;
 
 use super::csv::Survey;
 use super::{io_err, rfc3339_ms};
-use crate::Error;
+use setu_store::Error;
 
 /// One column of the CSV, as the Table Schema describes it.
 #[derive(Debug, Clone)]

@@ -1,4 +1,4 @@
-//! Exports (`setu_store::export`): JSON Lines, CSV with its Frictionless
+//! Exports (`setu_export`): JSON Lines, CSV with its Frictionless
 //! data package, and Parquet, each read back with an independent reader (the
 //! record checker, the `csv` crate, the `parquet` crate's Arrow reader).
 //!
@@ -21,11 +21,11 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::{Value as Json, json};
 use setu_core::keys::SecretKey;
 use setu_core::record;
+use setu_export::{DATAPACKAGE_FILE, Export, Format, Summary};
 use setu_store::Error;
 use setu_store::backend::Backend;
 use setu_store::backend::memory::MemoryBackend;
 use setu_store::backend::sled::SledBackend;
-use setu_store::export::{DATAPACKAGE_FILE, Format, Summary};
 use setu_store::query::{CountryFilter, MAX_LIMIT, Query};
 use setu_store::replica::{Config, Published, Replica};
 
@@ -128,9 +128,10 @@ fn total<B: Backend>(r: &Replica<B>, q: &Query) -> u64 {
 /// Exports, checking the progress calls on the way.
 fn export<B: Backend>(r: &Replica<B>, q: &Query, format: Format, out: &Path) -> Summary {
     let mut calls: Vec<(u64, u64)> = Vec::new();
-    let s = r
-        .export(q, format, out, &mut |done, total| calls.push((done, total)))
-        .expect("export");
+    let s = Export::export(r, q, format, out, &mut |done, total| {
+        calls.push((done, total))
+    })
+    .expect("export");
     let last = *calls.last().expect("a progress call at the end");
     assert_eq!(last, (s.rows, s.rows), "{format}: the last progress call");
     for (done, _) in &calls[..calls.len() - 1] {
@@ -309,7 +310,7 @@ impl<B: Backend> Exporter for Replica<B> {
         export(self, q, format, out)
     }
     fn try_export(&self, q: &Query, format: Format, out: &Path) -> Result<Summary, Error> {
-        Replica::export(self, q, format, out, &mut |_, _| {})
+        Export::export(self, q, format, out, &mut |_, _| {})
     }
     fn check_record(&self, id: &str) -> Vec<u8> {
         let id = id.parse().expect("record id");
@@ -916,9 +917,8 @@ fn large_export_streams_in_batches() {
     for format in Format::ALL {
         let path = out.path().join(format!("big.{format}"));
         let mut calls = Vec::new();
-        let s = r
-            .export(&q, format, &path, &mut |d, t| calls.push((d, t)))
-            .expect("export");
+        let s =
+            Export::export(&r, &q, format, &path, &mut |d, t| calls.push((d, t))).expect("export");
         assert_eq!(s.rows, N);
         assert_eq!(
             calls,
@@ -1005,8 +1005,7 @@ fn memory_stays_flat() {
                 return;
             }
             let base = peak_kib_reset().unwrap_or(0);
-            r.export(&Query::default(), format, &path, &mut |_, _| {})
-                .expect("export");
+            Export::export(&r, &Query::default(), format, &path, &mut |_, _| {}).expect("export");
             let peak = peak_kib_reset().unwrap_or(0);
             eprintln!(
                 "{n} practices, {format}: peak {} KiB over {base} KiB",

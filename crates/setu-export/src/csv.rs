@@ -17,8 +17,8 @@ use super::{
     Progress, Row, Rows, TCV_KINDS, TEXT_FIELDS, Temp, bp_percent, io_err, rfc3339_ms, sdg_goals,
     sort_languages, tcv_change_bp, text_field,
 };
-use crate::Error;
-use crate::backend::Backend;
+use setu_store::Error;
+use setu_store::backend::Backend;
 
 /// What the first pass learns.
 #[derive(Default)]
