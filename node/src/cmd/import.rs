@@ -237,3 +237,31 @@ impl Report {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(dry_run: bool) -> ImportArgs {
+        ImportArgs {
+            file: "practices.jsonl".into(),
+            dry_run,
+            json: false,
+        }
+    }
+
+    /// A remote import cut off says how far it got and that re-running is
+    /// safe (before, only "Peer disconnected").
+    #[test]
+    fn a_cut_off_import_says_what_was_stored_and_that_rerunning_is_safe() {
+        let m = cut_off(&args(false), Some(100), Some(1_100));
+        assert!(m.contains("practices.jsonl"), "{m}");
+        assert!(m.contains("1000 rows were stored"), "{m}");
+        assert!(m.contains("running the same import again is safe"), "{m}");
+        let m = cut_off(&args(false), Some(100), None);
+        assert!(m.contains("not known"), "{m}");
+        assert!(m.contains("again is safe"), "{m}");
+        let m = cut_off(&args(true), Some(100), Some(100));
+        assert!(m.contains("nothing was stored"), "{m}");
+    }
+}
