@@ -369,3 +369,105 @@ async fn a_future_record_is_counted_as_future_and_not_punished() {
     assert_eq!(records(&a).await, 0);
     a.shutdown().await.expect("stop a");
 }
+
+/// An announcer that fails the fetch (here it refuses it) does not leave
+/// the record to the next reconciliation round: the node asks another peer
+/// once (`spec/net.md` §7.2). Two bare peers: R announces a record and
+/// refuses every request; H holds the record, answers fetches, and refuses
+/// reconciliation, so the retried fetch is the only way the record can
+/// reach the node (its sync interval is an hour).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_fetch_is_retried_from_another_peer() {
+    use setu_net::message::{Announcement, RefusalCode, Response};
+    use setu_net::request_response::{Event as RrEvent, Message};
+    use setu_net::swarm::SwarmEvent;
+
+    let da = TempDir::new().expect("tempdir");
+    let net = "test-refetch";
+    let mut cfg = config(da.path(), net, None, vec![]);
+    cfg.net.sync_interval = Duration::from_secs(3600);
+    let a = Node::start(cfg).await.expect("a");
+    let a_addr = addr(&a).await;
+
+    let record = signed(&SecretKey::generate(), 1, 5);
+    let parsed = setu_core::record::check(record.clone()).expect("valid");
+    let announcement = Announcement {
+        id: parsed.id().0,
+        ts: parsed.envelope().ts,
+        size: record.len() as u64,
+    };
+    let refuse = || {
+        Response::Refused {
+            code: RefusalCode::Busy,
+            reason: "no".into(),
+        }
+        .encode()
+    };
+    let (mut h, topic) = raw_peer(net, a_addr.clone());
+    let (mut r, _) = raw_peer(net, a_addr);
+    h.behaviour_mut()
+        .gossipsub
+        .subscribe(&topic)
+        .expect("subscribe");
+    r.behaviour_mut()
+        .gossipsub
+        .subscribe(&topic)
+        .expect("subscribe");
+    let (mut h_ready, mut r_ready, mut announced) = (false, false, false);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the record never reached the node"
+        );
+        tokio::select! {
+            ev = h.select_next_some() => match ev {
+                SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(
+                    setu_net::gossipsub::Event::Subscribed { .. },
+                )) => h_ready = true,
+                SwarmEvent::Behaviour(BehaviourEvent::Sync(RrEvent::Message {
+                    message: Message::Request { request, channel, .. },
+                    ..
+                })) => {
+                    let answer = match Request::decode(&request) {
+                        Ok(Request::Fetch(ids)) if ids == vec![announcement.id] => {
+                            Response::Records(vec![record.clone()]).encode()
+                        }
+                        _ => refuse(),
+                    };
+                    let _ = h.behaviour_mut().sync.send_response(channel, answer);
+                }
+                _ => {}
+            },
+            ev = r.select_next_some() => match ev {
+                SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(
+                    setu_net::gossipsub::Event::Subscribed { .. },
+                )) => r_ready = true,
+                SwarmEvent::Behaviour(BehaviourEvent::Sync(RrEvent::Message {
+                    message: Message::Request { channel, .. },
+                    ..
+                })) => {
+                    let _ = r.behaviour_mut().sync.send_response(channel, refuse());
+                }
+                _ => {}
+            },
+            _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+        }
+        if h_ready && r_ready && !announced {
+            // Published only once both are in place, so that H is a peer
+            // the node can ask.
+            r.behaviour_mut()
+                .gossipsub
+                .publish(topic.clone(), announcement.encode())
+                .expect("publish");
+            announced = true;
+        }
+        if announced && records(&a).await == 1 {
+            break;
+        }
+    }
+    let c = a.status().await.expect("status").net.counters;
+    assert!(c.refetches >= 1, "{c:?}");
+    assert_eq!((c.fetched, c.peers_banned), (1, 0), "{c:?}");
+    a.shutdown().await.expect("stop a");
+}

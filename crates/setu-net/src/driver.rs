@@ -92,6 +92,10 @@ pub const MAX_PENDING_FETCHES: usize = 4096;
 /// so a later verdict would be lost. The body may still arrive and is then
 /// stored; reconciliation covers the rest.
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(2);
+/// Most records being fetched a second time at once, from another peer,
+/// after the fetch from their announcer failed (`spec/net.md` §7.2);
+/// beyond it, reconciliation delivers them.
+pub const MAX_PENDING_REFETCHES: usize = 1024;
 /// Most record bytes in one answer to a fetch.
 pub const MAX_FETCH_ANSWER_BYTES: usize = 4 * 1024 * 1024;
 /// Most listen addresses remembered per peer (from identify).
@@ -187,6 +191,9 @@ pub struct Counters {
     pub announcements: u64,
     /// Records fetched after an announcement.
     pub fetched: u64,
+    /// Fetches asked of a second peer after the announcer's failed.
+    #[serde(default)]
+    pub refetches: u64,
     /// Bytes received on every connection (TCP payload: noise, yamux and
     /// all protocols included).
     pub wire_in: u64,
@@ -382,6 +389,7 @@ pub async fn start<B: Backend + Send + 'static>(
         banned: HashMap::new(),
         redial: HashMap::new(),
         fetching: HashMap::new(),
+        refetching: HashMap::new(),
         meter,
         no_bulk: HashMap::new(),
         next_session: 1,
@@ -445,6 +453,8 @@ enum Pending {
     Session,
     Push,
     Fetch(Vec<Id>),
+    /// A second fetch, from another peer, after the announcer's failed.
+    Refetch(Vec<Id>),
 }
 
 struct Inbound {
@@ -479,6 +489,9 @@ struct Driver<B: Backend> {
     /// Announced records being fetched: the gossip message to report once
     /// the body is stored, and who announced it.
     fetching: HashMap<Id, (gossipsub::MessageId, PeerId, Instant)>,
+    /// Records asked of a second peer after the announcer's fetch failed:
+    /// the peer asked.
+    refetching: HashMap<Id, PeerId>,
     meter: Arc<crate::transport::Meter>,
     /// Peers whose last bulk transfer was mostly refused, and until when
     /// bulk mode is not used with them.
@@ -1165,6 +1178,7 @@ impl<B: Backend + Send + 'static> Driver<B> {
                 match kind {
                     Pending::Push => self.push_done(peer),
                     Pending::Fetch(ids) => self.fetch_failed(ids, Some(peer)),
+                    Pending::Refetch(ids) => self.refetch_done(&ids),
                     Pending::Session => {}
                 }
                 return self.punish(peer, format!("malformed response: {e}"));
@@ -1175,6 +1189,10 @@ impl<B: Backend + Send + 'static> Driver<B> {
                 self.on_fetched(peer, ids, records)
             }
             (Pending::Fetch(ids), _) => self.fetch_failed(ids, Some(peer)),
+            (Pending::Refetch(ids), Response::Records(records)) => {
+                self.on_refetched(peer, ids, records)
+            }
+            (Pending::Refetch(ids), _) => self.refetch_done(&ids),
             (Pending::Push, Response::PushAck { .. }) => self.push_done(peer),
             (Pending::Push, _) => self.push_done(peer),
             (Pending::Session, Response::Sync { count: theirs, msg }) => {
@@ -1334,8 +1352,9 @@ impl<B: Backend + Send + 'static> Driver<B> {
         );
     }
 
-    /// Ignores the announcements of `ids` whose fetch failed. With `from`,
-    /// only fetches sent to that peer (a later announcer's may be pending).
+    /// Ignores the announcements of `ids` whose fetch failed, and asks
+    /// another peer for each (§7.2). With `from`, only fetches sent to that
+    /// peer (a later announcer's may be pending).
     fn fetch_failed(&mut self, ids: Vec<Id>, from: Option<PeerId>) {
         for id in ids {
             let ours = self
@@ -1344,7 +1363,71 @@ impl<B: Backend + Send + 'static> Driver<B> {
                 .is_some_and(|(_, src, _)| from.is_none_or(|f| f == *src));
             if ours && let Some((msg, source, _)) = self.fetching.remove(&id) {
                 self.verdict(&msg, &source, MessageAcceptance::Ignore);
+                self.refetch(id, source);
             }
+        }
+    }
+
+    /// Asks one other peer for a record whose fetch from its announcer
+    /// failed: gossipsub hands over only the first copy of an announcement,
+    /// so no other announcer is known. A peer of the topic's mesh is asked
+    /// first (it is the likeliest to hold the body), else any connected
+    /// peer. Once only: if that fails too, reconciliation delivers it.
+    fn refetch(&mut self, id: Id, announcer: PeerId) {
+        if self.refetching.contains_key(&id)
+            || self.refetching.len() >= MAX_PENDING_REFETCHES
+            || self.banned.contains_key(&announcer)
+            || self
+                .replica()
+                .store()
+                .contains(&RecordId(id))
+                .unwrap_or(true)
+        {
+            return;
+        }
+        let usable = |p: &PeerId| *p != announcer && !self.banned.contains_key(p);
+        let hash = self.topic.hash();
+        let mut mesh: Vec<PeerId> = self
+            .swarm
+            .behaviour()
+            .gossipsub
+            .mesh_peers(&hash)
+            .filter(|p| usable(p))
+            .copied()
+            .collect();
+        mesh.sort();
+        let mut others: Vec<PeerId> = self.peers.keys().filter(|p| usable(p)).copied().collect();
+        others.sort();
+        let Some(peer) = mesh.into_iter().chain(others).next() else {
+            return;
+        };
+        self.refetching.insert(id, peer);
+        self.counters.refetches += 1;
+        self.send(peer, Request::Fetch(vec![id]), Pending::Refetch(vec![id]));
+    }
+
+    /// A second fetch ended without the record: reconciliation delivers it.
+    fn refetch_done(&mut self, ids: &[Id]) {
+        for id in ids {
+            self.refetching.remove(id);
+        }
+    }
+
+    /// The answer to a second fetch: stored like any record, and then
+    /// passed on by reconciliation, since its announcement was not forwarded.
+    fn on_refetched(&mut self, peer: PeerId, ids: Vec<Id>, records: Vec<Vec<u8>>) {
+        self.refetch_done(&ids);
+        self.counters.fetched += records.len() as u64;
+        let rep = self.ingest(peer, records, Via::Gossip);
+        if rep.stored > 0 {
+            for (other, p) in self.peers.iter_mut() {
+                if *other != peer {
+                    p.pass_on = true;
+                }
+            }
+        }
+        if let Some(why) = rep.invalid {
+            self.punish(peer, format!("fetched {why}"));
         }
     }
 
@@ -1471,8 +1554,10 @@ impl<B: Backend + Send + 'static> Driver<B> {
                     .map(|(id, _)| *id)
                     .collect();
                 for id in gone {
-                    if let Some((_, Pending::Fetch(ids))) = self.pending.remove(&id) {
-                        self.fetch_failed(ids, Some(peer_id));
+                    match self.pending.remove(&id) {
+                        Some((_, Pending::Fetch(ids))) => self.fetch_failed(ids, Some(peer_id)),
+                        Some((_, Pending::Refetch(ids))) => self.refetch_done(&ids),
+                        _ => {}
                     }
                 }
                 let now = Instant::now();
@@ -1527,6 +1612,7 @@ impl<B: Backend + Send + 'static> Driver<B> {
                 match self.pending.remove(&request_id) {
                     Some((_, Pending::Push)) => self.push_done(peer),
                     Some((_, Pending::Fetch(ids))) => self.fetch_failed(ids, Some(peer)),
+                    Some((_, Pending::Refetch(ids))) => self.refetch_done(&ids),
                     Some((_, Pending::Session)) => self.end_session(peer, false),
                     None => {}
                 }
