@@ -4,12 +4,14 @@
 //!
 //! ```text
 //! cargo run --release -p setu-bench -- replica [--records N]
+//! cargo run --release -p setu-bench -- faults [--records N]
 //! cargo run --release -p setu-bench -- net [--records N] [--nodes N] [--gossip-records N]
 //!     [--only bulk|gossip|reconcile]
 //! ```
 //!
 //! Run nothing else on the machine while a benchmark runs.
 
+mod faults;
 mod net;
 mod profile;
 mod replica;
@@ -28,6 +30,7 @@ fn main() {
         .unwrap_or(100_000);
     match args.first().map(String::as_str) {
         Some("replica") => replica::run(records),
+        Some("faults") => faults::run(records),
         Some("profile") => profile::run(),
         Some("net") => net::run(
             records,
@@ -39,7 +42,7 @@ fn main() {
         ),
         _ => {
             eprintln!(
-                "usage: setu-bench replica|net [--records N] [--nodes N] [--gossip-records N] [--only bulk|gossip|reconcile]"
+                "usage: setu-bench replica|faults|net [--records N] [--nodes N] [--gossip-records N] [--only bulk|gossip|reconcile]"
             );
             std::process::exit(2);
         }

@@ -103,9 +103,18 @@ pub(crate) fn ceiling(records: &[Signed]) -> Duration {
 }
 
 fn durable_ingest(records: &[Signed], dir: &std::path::Path) -> Duration {
+    durable_ingest_with(records, dir, DEFAULT_MIN_FREE_BYTES)
+}
+
+/// Durable ingest into a new store in `dir` that keeps `min_free_bytes`
+/// free (0: no free-space check before each write).
+pub(crate) fn durable_ingest_with(
+    records: &[Signed],
+    dir: &std::path::Path,
+    min_free_bytes: u64,
+) -> Duration {
     let store = Store::new(
-        SledBackend::open(&dir.join("db"), DEFAULT_CACHE_BYTES, DEFAULT_MIN_FREE_BYTES)
-            .expect("sled"),
+        SledBackend::open(&dir.join("db"), DEFAULT_CACHE_BYTES, min_free_bytes).expect("sled"),
     );
     let cfg = ingest::Config::default();
     let start = Instant::now();
