@@ -31,6 +31,10 @@ pub const DEFAULT_MIN_FREE_BYTES: u64 = 64 * 1024 * 1024;
 /// Least time between two attempts to reopen a database closed by a failed
 /// write.
 pub const REOPEN_RETRY: Duration = Duration::from_secs(1);
+/// A database closed by a failed write is reopened only once its filesystem
+/// has this much free space: sled writes while it recovers its log, and a
+/// recovery cut short by a full disk can leave the log unreadable.
+pub const REOPEN_MIN_FREE_BYTES: u64 = 8 * 1024 * 1024;
 
 /// A sled database holding the store's one tree.
 #[derive(Debug, Clone)]
@@ -142,6 +146,16 @@ impl SledBackend {
                 && at.elapsed() < REOPEN_RETRY
             {
                 return Err(e.clone());
+            }
+            let free = fs2::available_space(&self.dir).unwrap_or(0);
+            if free < REOPEN_MIN_FREE_BYTES {
+                let e = Error::NoSpace(format!(
+                    "{NO_SPACE}: the database is closed after a failed write, and is reopened once {} KiB are free ({} KiB now)",
+                    REOPEN_MIN_FREE_BYTES / 1024,
+                    free / 1024
+                ));
+                *failed = Some((Instant::now(), e.clone()));
+                return Err(e);
             }
             let db = match open_db(&self.dir, self.cache_bytes) {
                 Ok(db) => db,
