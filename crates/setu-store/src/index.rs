@@ -197,13 +197,15 @@ impl std::fmt::Debug for Index {
 impl Index {
     /// Opens the index in `dir`, creating it (empty) if it is missing, of
     /// another schema version, or damaged (a file missing, truncated, or
-    /// failing its checksum). Returns the index and, if it was created, why.
-    /// The index is derived data: the caller rebuilds it from the store.
+    /// failing its checksum). Returns the index and, if an index that was
+    /// there had to be discarded, why. The index is derived data: the caller
+    /// rebuilds it from the store.
     pub fn open(dir: &Path) -> Result<(Index, Option<String>), Error> {
         std::fs::create_dir_all(dir).map_err(|e| Error::Io(format!("{}: {e}", dir.display())))?;
         let why = match Index::open_existing(dir) {
-            Ok(index) => return Ok((index, None)),
-            Err(why) => why,
+            Ok(Some(index)) => return Ok((index, None)),
+            Ok(None) => None,
+            Err(why) => Some(why),
         };
         // Derived data: start again from empty.
         for entry in std::fs::read_dir(dir)
@@ -219,14 +221,15 @@ impl Index {
         }
         let (schema, f) = schema();
         let index = tantivy::Index::create_in_dir(dir, schema).map_err(err)?;
-        Ok((Index::wrap(index, f)?, Some(why)))
+        Ok((Index::wrap(index, f)?, why))
     }
 
-    /// The index in `dir` if it is there, of this schema, and whole; else why not.
-    fn open_existing(dir: &Path) -> Result<Index, String> {
+    /// The index in `dir` if it is there, of this schema, and whole; `None`
+    /// if there is none; else why it cannot be used.
+    fn open_existing(dir: &Path) -> Result<Option<Index>, String> {
         let (schema, f) = schema();
         if !dir.join("meta.json").exists() {
-            return Err("no index yet".into());
+            return Ok(None);
         }
         let index = tantivy::Index::open_in_dir(dir).map_err(|e| format!("cannot open: {e}"))?;
         if index.schema() != schema {
@@ -240,7 +243,9 @@ impl Index {
         if let Some(path) = damaged.iter().next() {
             return Err(format!("{} is damaged", path.display()));
         }
-        Index::wrap(index, f).map_err(|e| format!("cannot open: {e}"))
+        Index::wrap(index, f)
+            .map(Some)
+            .map_err(|e| format!("cannot open: {e}"))
     }
 
     /// An index in memory, for tests and simulations.

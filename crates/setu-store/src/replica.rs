@@ -281,7 +281,7 @@ impl Replica<SledBackend> {
         let backend = SledBackend::open(&dir.join("db"), cfg.cache_bytes, cfg.min_free_bytes)?;
         let store = Store::new(backend);
         let incarnation = store.incarnation()?;
-        let (index, created) = Index::open(&dir.join("index"))?;
+        let (index, discarded) = Index::open(&dir.join("index"))?;
         let mut r = Replica {
             store,
             index,
@@ -293,14 +293,11 @@ impl Replica<SledBackend> {
             index_failed: None,
             index_retry_at: 0,
         };
-        match created {
-            Some(why) if why != "no index yet" => {
-                tracing::warn!("search index: {why}; rebuilding it from the store");
-                r.reindex()?;
-            }
-            _ => {
-                r.heal()?;
-            }
+        if let Some(why) = discarded {
+            tracing::warn!("search index: {why}; rebuilding it from the store");
+            r.reindex()?;
+        } else {
+            r.heal()?;
         }
         Ok(r)
     }
@@ -475,9 +472,8 @@ impl<B: Backend> Replica<B> {
             self.note_store_result(&done);
             let done = done?;
             if self.index_failed.is_none() {
-                let touched = done.touched.clone();
                 let _ = self.guard_index(|r| {
-                    for (a, p) in &touched {
+                    for (a, p) in &done.touched {
                         if let Some(chain) = r.store.chain(a, p)? {
                             r.index_practice(a, p, &chain)?;
                         }
