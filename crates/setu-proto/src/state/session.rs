@@ -38,6 +38,14 @@ pub(super) struct Inbound {
     touched: u64,
 }
 
+/// Whether an initiator holding `mine` records switches a session to bulk
+/// mode on a reply from a peer holding `theirs` (`spec/net.md` §5.5): only
+/// on a session's first reply, not right after a bulk transfer, not while
+/// cooling down after a mostly refused one, and only when far behind.
+fn switch_to_bulk(mine: u64, theirs: u64, first: bool, after_bulk: bool, cooling: bool) -> bool {
+    first && !after_bulk && !cooling && mine.saturating_mul(BULK_RATIO) < theirs
+}
+
 impl<P: PeerKey, A: Addr> State<P, A> {
     fn count(&self) -> u64 {
         self.items.as_ref().map_or(0, |i| i.len() as u64)
@@ -177,7 +185,7 @@ impl<P: PeerKey, A: Addr> State<P, A> {
         // A peer that holds far fewer items will switch to bulk mode after
         // this reply and reconcile again afterwards: giving it what it
         // lacks now would send everything twice.
-        let bulk_expected = theirs.saturating_mul(BULK_RATIO) < self.count();
+        let bulk_expected = switch_to_bulk(theirs, self.count(), true, false, false);
         let key = (peer, session);
         if !self.inbound.contains_key(&key) {
             let mine: Vec<((P, u64), u64)> = self
@@ -321,7 +329,7 @@ impl<P: PeerKey, A: Addr> State<P, A> {
             return self.punish(now, peer, "a sync reply to a bulk request".into());
         };
         let session = *session;
-        if *first && !*after_bulk && !cooling && mine.saturating_mul(BULK_RATIO) < theirs {
+        if switch_to_bulk(mine, theirs, *first, *after_bulk, cooling) {
             // Far behind: stream everything, then reconcile once more.
             let (puller, req) = Puller::start(BULK_ITEMS, BULK_BYTES);
             self.out.insert(
@@ -552,6 +560,94 @@ impl<P: PeerKey, A: Addr> State<P, A> {
 mod tests {
     use super::super::harness::*;
     use super::*;
+
+    #[test]
+    fn the_bulk_switch() {
+        // (mine, theirs, first reply, after a bulk transfer, cooling, bulk)
+        let table = [
+            (0, 1, true, false, false, true),
+            (0, 0, true, false, false, false),
+            (10, 40, true, false, false, false), // 4x is not "more than"
+            (10, 41, true, false, false, true),
+            (10, 41, false, false, false, false), // a later reply
+            (10, 41, true, true, false, false),   // just after bulk
+            (10, 41, true, false, true, false),   // cooling down
+            (u64::MAX, u64::MAX, true, false, false, false),
+        ];
+        for (i, (mine, theirs, first, after, cooling, bulk)) in table.into_iter().enumerate() {
+            assert_eq!(
+                switch_to_bulk(mine, theirs, first, after, cooling),
+                bulk,
+                "row {i}"
+            );
+        }
+    }
+
+    #[test]
+    fn session_limits_supersede_a_peers_stalest_and_refuse_beyond_the_total() {
+        let mut s = state();
+        let mut store = Toy::default();
+        store.add(1..=3);
+        for p in 1..=40 {
+            let _ = drive(&mut s, &mut store, 0, connect(p, false));
+        }
+        let sync = |session: u64| {
+            Request::Sync {
+                session,
+                count: 3,
+                msg: Reconciler::initiate(Arc::new(vec![]), reconcile::Config::default()).1,
+            }
+            .encode()
+        };
+        let answer = |out: &[Output<u32, u32>]| -> Response {
+            out.iter()
+                .find_map(|o| match o {
+                    Output::Respond { bytes, .. } => Response::decode(bytes).ok(),
+                    _ => None,
+                })
+                .expect("an answer")
+        };
+        // (peer, session, answered with a sync reply)
+        let mut ch = 0;
+        let mut ask = |s: &mut State<u32, u32>, store: &mut Toy, p: u32, sid: u64| {
+            ch += 1;
+            let out = drive(s, store, 1, request(p, ch, sync(sid)));
+            matches!(answer(&out), Response::Sync { .. })
+        };
+        // A peer's third session replaces its stalest: all answered.
+        for sid in 1..=3 {
+            assert!(ask(&mut s, &mut store, 1, sid), "peer 1 session {sid}");
+        }
+        // 32 in all: peers 2..=16 open two each (30 more, 32 with peer 1's).
+        for p in 2..=16 {
+            for sid in 1..=2 {
+                assert!(ask(&mut s, &mut store, p, sid), "peer {p} session {sid}");
+            }
+        }
+        // The 33rd is refused.
+        assert!(!ask(&mut s, &mut store, 17, 1), "beyond MAX_IN_SESSIONS");
+        assert!(s.counters().requests_refused >= 1);
+    }
+
+    #[test]
+    fn records_from_a_session_are_passed_on_to_the_other_peers_only() {
+        let mut s = state();
+        let mut store = Toy::default();
+        for p in 1..=3 {
+            let _ = drive(&mut s, &mut store, 0, connect(p, false));
+        }
+        // Peer 1 pushes a record the node lacks.
+        let push = Request::Push(vec![toy_record(9)]).encode();
+        let _ = drive(&mut s, &mut store, 100, request(1, 1, push));
+        assert!(store.records.contains_key(&toy_id(9)));
+        // Before PASS_ON_DELAY since the last session (at connect): none.
+        let out = drive(&mut s, &mut store, PASS_ON_DELAY_MS - 1, Input::Tick);
+        assert!(sent_to(&out, 2).is_none() && sent_to(&out, 3).is_none());
+        let out = drive(&mut s, &mut store, PASS_ON_DELAY_MS, Input::Tick);
+        assert!(sent_to(&out, 2).is_some(), "passed on to peer 2");
+        assert!(sent_to(&out, 3).is_some(), "passed on to peer 3");
+        assert!(sent_to(&out, 1).is_none(), "not back to the sender");
+    }
 
     #[test]
     fn two_nodes_converge_by_offers_and_wants() {
