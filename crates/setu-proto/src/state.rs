@@ -471,6 +471,8 @@ struct Report {
     held: Vec<Id>,
     /// Ids of every record in the batch the store could read that far.
     seen: Vec<Id>,
+    /// The store failed (or was busy): nothing is known of the batch.
+    failed: bool,
 }
 
 /// The node state machine. See the module documentation.
@@ -734,6 +736,7 @@ impl<P: PeerKey, A: Addr> State<P, A> {
                             tracing::debug!(?peer, "refused: {e}");
                             self.counters.refused_admission += 1;
                             early.refused += 1;
+                            early.seen.push(p.id().0);
                             continue;
                         }
                         // Charged now, so one batch cannot overrun the
@@ -788,6 +791,7 @@ impl<P: PeerKey, A: Addr> State<P, A> {
                     self.admission.refund(author, *len);
                 }
                 rep.refused += charged.len() as u64;
+                rep.failed = true;
                 return self.follow(now, peer, via, after, rep);
             }
         };

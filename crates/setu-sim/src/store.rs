@@ -20,20 +20,28 @@ use sha2::{Digest, Sha256};
 /// are verified without being cached.
 pub const MAX_CACHED_CHECKS: usize = 1_000_000;
 
-/// The result of the stateless check of one record.
-type Checked = Result<Record, RecordError>;
+/// The result of the stateless check of one record, with its id if it
+/// decoded that far.
+type Checked = (Option<RecordId>, Result<Record, RecordError>);
 
 /// The results of the stateless check, by SHA-256 of the record's bytes.
 #[derive(Debug, Default, Clone)]
 pub struct Checks(Rc<RefCell<HashMap<[u8; 32], Checked>>>);
 
 impl Checks {
-    fn check(&self, bytes: Vec<u8>) -> Result<Record, RecordError> {
+    fn check(&self, bytes: Vec<u8>) -> Checked {
         let key: [u8; 32] = Sha256::digest(&bytes).into();
         if let Some(r) = self.0.borrow().get(&key) {
             return r.clone();
         }
-        let r = record::check(bytes);
+        let r = record::check_batch_ids(vec![bytes]).pop().unwrap_or((
+            None,
+            Err(RecordError::one(
+                record::Reason::Cbor,
+                "record",
+                "no result",
+            )),
+        ));
         let mut cache = self.0.borrow_mut();
         if cache.len() < MAX_CACHED_CHECKS {
             cache.insert(key, r.clone());
@@ -144,31 +152,26 @@ impl setu_proto::store::Store for SimStore {
     }
 
     fn ingest(&mut self, records: Vec<Vec<u8>>, now: u64) -> Result<Vec<Verdict>, String> {
-        let mut checked = Vec::with_capacity(records.len());
-        let mut older = Vec::with_capacity(records.len());
-        for r in records {
-            let c = self.checks.check(r);
-            let refused = c.as_ref().is_ok_and(|r| self.rules.refuses(&r.id().0));
-            older.push(refused.then(|| c.as_ref().map(|r| r.id().0).ok()).flatten());
-            checked.push(c);
-        }
-        let done = ingest::ingest_checked(
-            &self.store,
-            checked
-                .into_iter()
-                .zip(&older)
-                .map(|(c, o)| match o {
-                    Some(_) => Err(RecordError {
-                        reason: record::Reason::Schema,
-                        problems: vec![],
-                    }),
-                    None => c,
-                })
-                .collect(),
-            now,
-            &ingest::Config::default(),
-        )
-        .map_err(|e| e.to_string())?;
+        let checked: Vec<Checked> = records
+            .into_iter()
+            .map(|r| {
+                let (id, c) = self.checks.check(r);
+                match c {
+                    // Another version's rule: refused by the schema.
+                    Ok(rec) if self.rules.refuses(&rec.id().0) => (
+                        id,
+                        Err(RecordError::one(
+                            record::Reason::Schema,
+                            "body",
+                            "refused by this node's test-only rule set",
+                        )),
+                    ),
+                    c => (id, c),
+                }
+            })
+            .collect();
+        let done = ingest::ingest_checked(&self.store, checked, now, &ingest::Config::default())
+            .map_err(|e| e.to_string())?;
         if !done.stored.is_empty() {
             let items = Arc::make_mut(&mut self.items);
             for (ts, id) in &done.stored {
@@ -182,24 +185,13 @@ impl setu_proto::store::Store for SimStore {
         Ok(done
             .outcomes
             .into_iter()
-            .zip(older)
-            .map(|(o, old)| match (o, old) {
-                (
-                    Outcome::Refused {
-                        why: Refusal::Invalid(e),
-                        ..
-                    },
-                    Some(id),
-                ) => Verdict::Refused {
-                    id: Some(id),
-                    why: Refused::Invalid(e),
-                },
-                (Outcome::Stored { id, .. }, _) => Verdict::Stored {
+            .map(|o| match o {
+                Outcome::Stored { id, .. } => Verdict::Stored {
                     id: id.0,
                     ts: ts_of.get(&id).copied().unwrap_or(0),
                 },
-                (Outcome::Duplicate(id), _) => Verdict::Duplicate(id.0),
-                (Outcome::Refused { id, why }, _) => Verdict::Refused {
+                Outcome::Duplicate(id) => Verdict::Duplicate(id.0),
+                Outcome::Refused { id, why } => Verdict::Refused {
                     id: id.map(|i| i.0),
                     why: match why {
                         Refusal::Invalid(e) => Refused::Invalid(e),

@@ -142,7 +142,7 @@ pub fn ingest<B: Backend>(
     if records.len() > MAX_BATCH {
         return Ok(too_many(records.len()));
     }
-    ingest_checked(store, record::check_batch(records), now, cfg)
+    ingest_checked(store, record::check_batch_ids(records), now, cfg)
 }
 
 fn too_many(n: usize) -> Ingested {
@@ -160,10 +160,10 @@ fn too_many(n: usize) -> Ingested {
 /// [`ingest`] for records already through the stateless check of
 /// `spec/record.md` §7 (decoded and verified), as a simulator that shares
 /// one verification among many stores passes them. Each input is the
-/// check's result for one record.
+/// check's result for one record, with its id if it decoded that far.
 pub fn ingest_checked<B: Backend>(
     store: &Store<B>,
-    checked: Vec<Result<record::Record, RecordError>>,
+    checked: Vec<(Option<RecordId>, Result<record::Record, RecordError>)>,
     now: u64,
     cfg: &Config,
 ) -> Result<Ingested, Error> {
@@ -180,12 +180,12 @@ pub fn ingest_checked<B: Backend>(
     let mut chains: HashMap<(AuthorKey, String), Chain> = HashMap::new();
     let mut flags: HashMap<AuthorKey, AuthorFlags> = HashMap::new();
 
-    for checked in records {
+    for (decoded_id, checked) in records {
         let rec = match checked {
             Ok(rec) => rec,
             Err(e) => {
                 outcomes.push(Outcome::Refused {
-                    id: None,
+                    id: decoded_id,
                     why: Refusal::Invalid(e),
                 });
                 continue;

@@ -12,6 +12,8 @@ pub(super) struct Fetching<P> {
     msg: u64,
     source: P,
     at: u64,
+    /// The announced record's ts.
+    ts: u64,
 }
 
 impl<P: PeerKey, A: Addr> State<P, A> {
@@ -82,6 +84,7 @@ impl<P: PeerKey, A: Addr> State<P, A> {
                 msg,
                 source,
                 at: now,
+                ts: a.ts,
             },
         );
         self.send(
@@ -99,13 +102,13 @@ impl<P: PeerKey, A: Addr> State<P, A> {
             .map(|(id, _)| *id)
             .collect();
         late.sort();
-        self.fetch_failed(now, late, None);
+        self.fetch_failed(late, None);
     }
 
     /// Ignores the announcements of `ids` whose fetch failed, and asks
     /// another peer for each (§7.2). With `from`, only fetches sent to that
     /// peer (a later announcer's may be pending).
-    pub(super) fn fetch_failed(&mut self, now: u64, ids: Vec<Id>, from: Option<P>) {
+    pub(super) fn fetch_failed(&mut self, ids: Vec<Id>, from: Option<P>) {
         for id in ids {
             let ours = self
                 .fetching
@@ -113,7 +116,7 @@ impl<P: PeerKey, A: Addr> State<P, A> {
                 .is_some_and(|f| from.is_none_or(|p| p == f.source));
             if ours && let Some(f) = self.fetching.remove(&id) {
                 self.verdict(f.msg, Acceptance::Ignore);
-                self.refetch(now, id, f.source);
+                self.refetch(id, f.ts, f.source);
             }
         }
     }
@@ -123,10 +126,12 @@ impl<P: PeerKey, A: Addr> State<P, A> {
     /// so no other announcer is known. A connected peer is picked at random
     /// (from the seed). Once only: if that fails too, reconciliation
     /// delivers the record.
-    fn refetch(&mut self, _now: u64, id: Id, announcer: P) {
+    fn refetch(&mut self, id: Id, ts: u64, announcer: P) {
         if self.refetching.contains_key(&id)
             || self.refetching.len() >= MAX_PENDING_REFETCHES
             || self.banned.contains_key(&announcer)
+            || self.holds(Item { ts, id })
+            || self.refusals.contains(&id)
         {
             return;
         }
@@ -165,9 +170,9 @@ impl<P: PeerKey, A: Addr> State<P, A> {
                 Acceptance::Ignore
             };
             self.verdict(f.msg, acceptance);
-            if rep.offence.is_none() && !rep.seen.contains(&id) {
+            if rep.offence.is_none() && !rep.failed && !rep.seen.contains(&id) {
                 // Answered without the body: another peer may have it.
-                self.refetch(now, id, f.source);
+                self.refetch(id, f.ts, f.source);
             }
         }
         if let Some(why) = rep.offence {

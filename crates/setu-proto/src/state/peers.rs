@@ -8,6 +8,10 @@ use super::*;
 pub(super) struct Peer {
     /// When the last session with it started.
     pub(super) last_sync: Option<u64>,
+    /// Before any session: when the first is due.
+    pub(super) first_due: u64,
+    /// When it connected.
+    pub(super) connected_at: u64,
     /// New records came from another peer by sync: reconcile with this one
     /// soon ([`PASS_ON_DELAY_MS`]).
     pub(super) pass_on: bool,
@@ -16,7 +20,7 @@ pub(super) struct Peer {
     /// This node dialled it.
     dialer: bool,
     /// Identify has told what it speaks.
-    identified: bool,
+    pub(super) identified: bool,
     tokens: f64,
     refilled: u64,
 }
@@ -55,18 +59,18 @@ impl<P: PeerKey, A: Addr> State<P, A> {
             }
         }
         // The dialer syncs once the peer is identified (so it knows which
-        // protocol version it speaks), or after IDENTIFY_WAIT_MS without;
-        // the timer covers the other side.
-        let last_sync = if dialer {
-            now.saturating_add(IDENTIFY_WAIT_MS)
-                .saturating_sub(self.cfg.sync_interval_ms)
-        } else {
-            now
-        };
+        // protocol version it speaks), or IDENTIFY_WAIT_MS after connecting
+        // without; the other side one interval after connecting.
         self.peers.insert(
             peer,
             Peer {
-                last_sync: Some(last_sync),
+                last_sync: None,
+                first_due: if dialer {
+                    now + IDENTIFY_WAIT_MS
+                } else {
+                    now + self.cfg.sync_interval_ms
+                },
+                connected_at: now,
                 dialer,
                 identified: false,
                 pass_on: false,
@@ -298,6 +302,49 @@ mod tests {
         let _ = s.handle(20_000, Input::Disconnected { peer: 7 });
         assert!(!s.handle(20_400, Input::Tick).contains(&Output::Dial(100)));
         assert!(s.handle(20_500, Input::Tick).contains(&Output::Dial(100)));
+    }
+
+    #[test]
+    fn a_dialler_reconciles_once_identified_or_after_the_wait() {
+        let mut store = Toy::default();
+        store.add(1..=3);
+        // Identified at 50 ms: the session starts then.
+        let mut s = state();
+        let _ = drive(&mut s, &mut store, 0, connect(1, true));
+        assert!(sent_to(&drive(&mut s, &mut store, 40, Input::Tick), 1).is_none());
+        let out = drive(
+            &mut s,
+            &mut store,
+            50,
+            Input::Identified {
+                peer: 1,
+                pull: true,
+            },
+        );
+        assert!(sent_to(&out, 1).is_some(), "on identify");
+        // Never identified: IDENTIFY_WAIT_MS after connecting, whatever
+        // the clock reads (the node may have just started).
+        let mut s = state();
+        let _ = drive(&mut s, &mut store, 0, connect(1, true));
+        let early = drive(&mut s, &mut store, IDENTIFY_WAIT_MS - 1, Input::Tick);
+        assert!(sent_to(&early, 1).is_none());
+        let due = drive(&mut s, &mut store, IDENTIFY_WAIT_MS, Input::Tick);
+        assert!(sent_to(&due, 1).is_some(), "after the wait");
+        // The side that was dialled: one interval after connecting.
+        let mut s = state();
+        let _ = drive(&mut s, &mut store, 0, connect(2, false));
+        let _ = drive(
+            &mut s,
+            &mut store,
+            1,
+            Input::Identified {
+                peer: 2,
+                pull: true,
+            },
+        );
+        let interval = Config::default().sync_interval_ms;
+        assert!(sent_to(&drive(&mut s, &mut store, interval - 1, Input::Tick), 2).is_none());
+        assert!(sent_to(&drive(&mut s, &mut store, interval, Input::Tick), 2).is_some());
     }
 
     #[test]

@@ -56,11 +56,14 @@ impl<P: PeerKey, A: Addr> State<P, A> {
         let mut due: Vec<P> = self
             .peers
             .iter()
-            .filter(|(_, p)| {
-                p.last_sync.is_none_or(|t| {
+            .filter(|(_, p)| match p.last_sync {
+                None => {
+                    now >= p.first_due || (p.pass_on && now >= p.connected_at + PASS_ON_DELAY_MS)
+                }
+                Some(t) => {
                     let since = now.saturating_sub(t);
                     since >= interval || (p.pass_on && since >= PASS_ON_DELAY_MS)
-                })
+                }
             })
             .map(|(id, _)| *id)
             .collect();
@@ -79,6 +82,16 @@ impl<P: PeerKey, A: Addr> State<P, A> {
 
     pub(super) fn start_sync(&mut self, now: u64, peer: P, after_bulk: bool) {
         if self.out.contains_key(&peer) || self.banned.contains_key(&peer) {
+            return;
+        }
+        // Not before identify has said which version the peer speaks
+        // (unless it stays silent for IDENTIFY_WAIT_MS): a version-2 peer
+        // is offered to, not pushed to.
+        if self
+            .peers
+            .get(&peer)
+            .is_some_and(|p| !p.identified && now < p.connected_at + IDENTIFY_WAIT_MS)
+        {
             return;
         }
         // Without a snapshot (the store cannot list its items yet), this
@@ -300,7 +313,7 @@ impl<P: PeerKey, A: Addr> State<P, A> {
     fn failed(&mut self, now: u64, peer: P, kind: Pending) {
         match kind {
             Pending::Push | Pending::Offer(_) => self.push_done(now, peer),
-            Pending::Fetch(ids) => self.fetch_failed(now, ids, Some(peer)),
+            Pending::Fetch(ids) => self.fetch_failed(ids, Some(peer)),
             Pending::Refetch(ids) => {
                 for id in &ids {
                     self.refetching.remove(id);
@@ -517,7 +530,11 @@ impl<P: PeerKey, A: Addr> State<P, A> {
     /// The peer answered our offer: push what it wants (only ids we
     /// offered).
     fn wanted_by_peer(&mut self, now: u64, peer: P, offered: &[Id], ids: Vec<Id>) {
-        let ids: Vec<Id> = ids.into_iter().filter(|id| offered.contains(id)).collect();
+        let mut seen = std::collections::HashSet::new();
+        let ids: Vec<Id> = ids
+            .into_iter()
+            .filter(|id| offered.contains(id) && seen.insert(*id))
+            .collect();
         if ids.is_empty() {
             return self.push_done(now, peer);
         }
@@ -635,6 +652,15 @@ mod tests {
         let mut store = Toy::default();
         for p in 1..=3 {
             let _ = drive(&mut s, &mut store, 0, connect(p, false));
+            let _ = drive(
+                &mut s,
+                &mut store,
+                0,
+                Input::Identified {
+                    peer: p,
+                    pull: true,
+                },
+            );
         }
         // Peer 1 pushes a record the node lacks.
         let push = Request::Push(vec![toy_record(9)]).encode();
