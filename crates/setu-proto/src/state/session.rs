@@ -269,8 +269,10 @@ impl<P: PeerKey, A: Addr> State<P, A> {
         let resp = match Response::decode(bytes) {
             Ok(r) => r,
             Err(e) => {
-                self.failed(now, peer, kind);
-                return self.punish(now, peer, format!("malformed response: {e}"));
+                // Banned first: what it failed is then not retried on its
+                // word, and its session is counted failed once.
+                self.punish(now, peer, format!("malformed response: {e}"));
+                return self.failed(now, peer, kind);
             }
         };
         match (kind, resp) {
