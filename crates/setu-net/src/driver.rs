@@ -91,6 +91,9 @@ pub struct Counters {
     /// Record bodies received from peers (stored, duplicate or refused).
     #[serde(default)]
     pub bodies_received: u64,
+    /// Bodies received of records already held.
+    #[serde(default)]
+    pub duplicates: u64,
     /// Reconciliation sessions started.
     pub sessions_started: u64,
     /// Sessions started that completed.
@@ -622,6 +625,7 @@ impl<S: Storage> Driver<S> {
             offered: s.offered,
             wanted: s.wanted,
             bodies_received: s.bodies_received,
+            duplicates: s.duplicates,
             sessions_started: s.sessions_started,
             sessions_done: s.sessions_done,
             sessions_failed: s.sessions_failed,

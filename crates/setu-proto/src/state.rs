@@ -392,6 +392,8 @@ pub struct Counters {
     pub refused_other: u64,
     /// Record bodies received from peers (stored, duplicate or refused).
     pub bodies_received: u64,
+    /// Bodies received of records already held.
+    pub duplicates: u64,
     /// Records this node published to gossip.
     pub gossip_published: u64,
     /// Records pushed to peers.
@@ -818,6 +820,7 @@ impl<P: PeerKey, A: Addr> State<P, A> {
                     });
                 }
                 Verdict::Duplicate(id) => {
+                    self.counters.duplicates += 1;
                     rep.held.push(id);
                     rep.seen.push(id);
                     self.wanted.remove(&id);

@@ -91,6 +91,9 @@ pub struct Traffic {
 }
 
 enum Ev {
+    /// A dial from the first node to the second completes (if they may
+    /// still connect).
+    Connect(NodeId, NodeId),
     Tick(NodeId),
     Churn(NodeId),
     Input(NodeId, Input<NodeId, NodeId>),
@@ -136,6 +139,8 @@ pub struct Sim {
     links: Vec<Vec<NodeId>>,
     group: Vec<usize>,
     connected: HashSet<(NodeId, NodeId)>,
+    /// Dials under way.
+    connecting: HashSet<(NodeId, NodeId)>,
     queue: BTreeMap<(u64, u64), Ev>,
     now: u64,
     seq: u64,
@@ -212,6 +217,7 @@ impl Sim {
             links,
             group: vec![0; n],
             connected: HashSet::new(),
+            connecting: HashSet::new(),
             queue: BTreeMap::new(),
             now: 0,
             seq: 0,
@@ -435,43 +441,52 @@ impl Sim {
         }
     }
 
-    /// `a` dials `b`, if they may connect and are not connected.
+    /// `a` dials `b`, if they may connect and are neither connected nor
+    /// dialling: the connection opens one latency later, if they still
+    /// may connect then.
     fn connect(&mut self, a: NodeId, b: NodeId) {
-        if !self.can_connect(a, b) || !self.connected.insert(pair(a, b)) {
+        let p = pair(a, b);
+        if !self.can_connect(a, b) || self.connected.contains(&p) || !self.connecting.insert(p) {
             return;
         }
         let d = self.latency();
+        self.at(d, Ev::Connect(a, b));
+    }
+
+    fn connected_now(&mut self, a: NodeId, b: NodeId) {
+        let p = pair(a, b);
+        self.connecting.remove(&p);
+        if !self.can_connect(a, b) || !self.connected.insert(p) {
+            return;
+        }
+        self.input(
+            a,
+            Input::Connected {
+                peer: b,
+                dialer: true,
+                remote: b,
+            },
+        );
+        self.input(
+            b,
+            Input::Connected {
+                peer: a,
+                dialer: false,
+                remote: a,
+            },
+        );
+        // Identify answers one latency later.
+        let d = self.latency();
         let pull = self.cfg.pull;
-        self.at(
-            d,
-            Ev::Input(
-                a,
-                Input::Connected {
-                    peer: b,
-                    dialer: true,
-                    remote: b,
-                },
-            ),
-        );
-        self.at(
-            d,
-            Ev::Input(
-                b,
-                Input::Connected {
-                    peer: a,
-                    dialer: false,
-                    remote: a,
-                },
-            ),
-        );
-        self.at(2 * d, Ev::Input(a, Input::Identified { peer: b, pull }));
-        self.at(2 * d, Ev::Input(b, Input::Identified { peer: a, pull }));
+        self.at(d, Ev::Input(a, Input::Identified { peer: b, pull }));
+        self.at(d, Ev::Input(b, Input::Identified { peer: a, pull }));
     }
 
     fn disconnect(&mut self, a: NodeId, b: NodeId) {
+        // At once, so the states and the set of connections never disagree.
         if self.connected.remove(&pair(a, b)) {
-            self.at(0, Ev::Input(a, Input::Disconnected { peer: b }));
-            self.at(0, Ev::Input(b, Input::Disconnected { peer: a }));
+            self.input(a, Input::Disconnected { peer: b });
+            self.input(b, Input::Disconnected { peer: a });
         }
     }
 
@@ -724,6 +739,7 @@ impl Sim {
                         self.set_online(n, !online);
                     }
                 }
+                Ev::Connect(a, b) => self.connected_now(a, b),
                 Ev::Input(n, input) => self.input(n, input),
                 Ev::Gossip { to, from, data } => self.on_gossip(to, from, data),
             }
