@@ -141,6 +141,9 @@ pub struct Sim {
     connected: HashSet<(NodeId, NodeId)>,
     /// Dials under way.
     connecting: HashSet<(NodeId, NodeId)>,
+    /// Per node, the (store size, expected records) at which it was last
+    /// found to hold every expected record.
+    complete: std::cell::RefCell<Vec<Option<(usize, usize)>>>,
     queue: BTreeMap<(u64, u64), Ev>,
     now: u64,
     seq: u64,
@@ -218,6 +221,7 @@ impl Sim {
             group: vec![0; n],
             connected: HashSet::new(),
             connecting: HashSet::new(),
+            complete: Default::default(),
             queue: BTreeMap::new(),
             now: 0,
             seq: 0,
@@ -298,10 +302,27 @@ impl Sim {
     /// True if every online, unscripted node holds every expected record.
     pub fn converged(&self) -> bool {
         let want = self.union.len();
+        let mut complete = self.complete.borrow_mut();
+        complete.resize(self.nodes.len(), None);
         self.nodes
             .iter()
-            .filter(|n| n.online && !n.scripted)
-            .all(|n| n.store.len() >= want && self.union.iter().all(|id| n.store.holds(id)))
+            .zip(complete.iter_mut())
+            .filter(|(n, _)| n.online && !n.scripted)
+            .all(|(n, done)| {
+                let len = n.store.len();
+                if len < want {
+                    return false;
+                }
+                // Checked record by record once per size of its store (this
+                // runs after every event).
+                if *done != Some((len, want)) {
+                    if !self.union.iter().all(|id| n.store.holds(id)) {
+                        return false;
+                    }
+                    *done = Some((len, want));
+                }
+                true
+            })
     }
 
     /// Records stores hold short of the expected ones, over all online,
