@@ -108,7 +108,25 @@ async fn bulk(n: usize) {
     cb.net.bootstrap = vec![addr(&a).await];
     let start = Instant::now();
     let b = Node::start(cb).await.expect("b");
+    // Progress, every 5 s, on stderr.
+    let watch = {
+        let b = b.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                if let Ok(s) = b.status().await {
+                    let c = s.net.counters;
+                    eprintln!(
+                        "  held {} bulk {} sync {} sessions {}/{}/{} refused {}",
+                        s.replica.records, c.via_bulk, c.via_sync, c.sessions_started,
+                        c.sessions_done, c.sessions_failed, c.requests_refused
+                    );
+                }
+            }
+        })
+    };
     wait_held(&b, n as u64).await;
+    watch.abort();
     let took = start.elapsed();
     let w = wire(&b).await;
     let c = b.status().await.expect("status").net.counters;

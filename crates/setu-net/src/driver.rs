@@ -328,6 +328,8 @@ pub async fn start<S: Storage>(
         meter,
         reach: reach::Reach::new(&relays),
     };
+    // The first input: the state asks its store for a snapshot at once.
+    driver.input(Input::Tick);
     for addr in driver
         .cfg
         .bootstrap

@@ -108,6 +108,9 @@ pub const WANT_TTL_MS: u64 = 30_000;
 /// A dialled peer not identified this long after connecting is
 /// reconciled with anyway, as a version-1 peer (ms).
 pub const IDENTIFY_WAIT_MS: u64 = 2_000;
+/// Most sync requests held while the node waits for the first snapshot of
+/// its items (at start-up); beyond it they are refused, code 5.
+pub const MAX_DEFERRED_SYNCS: usize = MAX_IN_SESSIONS;
 /// Most store operations awaiting their result; beyond it, work that
 /// needs the store is refused as busy.
 pub const MAX_STORE_OPS: usize = 256;
@@ -499,6 +502,9 @@ pub struct State<P: PeerKey, A: Addr> {
     waiting: HashMap<u64, Then<P>>,
     items: Option<Arc<Vec<Item>>>,
     snapshot_asked: bool,
+    /// Sync requests that came before the first snapshot: answered once it
+    /// comes.
+    deferred: Vec<session::Deferred<P>>,
     sync_all_on_snapshot: bool,
     next_req: u64,
     next_ticket: u64,
@@ -542,6 +548,7 @@ impl<P: PeerKey, A: Addr> State<P, A> {
             waiting: HashMap::new(),
             items: None,
             snapshot_asked: false,
+            deferred: Vec::new(),
             sync_all_on_snapshot: false,
             next_req: 1,
             next_ticket: 1,
@@ -687,11 +694,15 @@ impl<P: PeerKey, A: Addr> State<P, A> {
                 if items.is_some() {
                     self.items = items;
                 }
+                self.answer_deferred(now);
                 if std::mem::take(&mut self.sync_all_on_snapshot) {
                     self.sync_all(now);
                 }
             }
-            (Then::Snapshot, _) => self.snapshot_asked = false,
+            (Then::Snapshot, _) => {
+                self.snapshot_asked = false;
+                self.answer_deferred(now);
+            }
             (Then::Ingest(ing), Done::Ingested { verdicts, snapshot }) => {
                 if snapshot.is_some() {
                     self.items = snapshot;

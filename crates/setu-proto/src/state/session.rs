@@ -32,6 +32,15 @@ pub(super) enum Pending {
     Refetch(Vec<Id>),
 }
 
+/// A sync request held until the node has a snapshot of its items.
+pub(super) struct Deferred<P> {
+    peer: P,
+    channel: u64,
+    session: u64,
+    theirs: u64,
+    msg: Vec<u8>,
+}
+
 /// A session a peer started with this node.
 pub(super) struct Inbound {
     rec: Reconciler,
@@ -219,8 +228,20 @@ impl<P: PeerKey, A: Addr> State<P, A> {
                 return self.refuse(channel, RefusalCode::Sessions, "too many sessions");
             }
             let Some(items) = self.items.clone() else {
-                self.counters.requests_refused += 1;
+                // No snapshot yet (the node is starting, or its store
+                // failed to list): held until one comes, a few at most.
                 self.ask_snapshot();
+                if self.snapshot_asked && self.deferred.len() < MAX_DEFERRED_SYNCS {
+                    self.deferred.push(Deferred {
+                        peer,
+                        channel,
+                        session,
+                        theirs,
+                        msg: msg.to_vec(),
+                    });
+                    return;
+                }
+                self.counters.requests_refused += 1;
                 return self.refuse(
                     channel,
                     RefusalCode::Internal,
@@ -258,6 +279,23 @@ impl<P: PeerKey, A: Addr> State<P, A> {
                 self.inbound.remove(&key);
                 self.refuse(channel, RefusalCode::Malformed, &e.to_string());
                 self.punish(now, peer, format!("bad sync message: {e}"));
+            }
+        }
+    }
+
+    /// Answers the sync requests held for a snapshot: now that there is
+    /// one, or with code 5 if the store could not list its items.
+    pub(super) fn answer_deferred(&mut self, now: u64) {
+        for d in std::mem::take(&mut self.deferred) {
+            if self.items.is_some() {
+                self.answer_sync(now, d.peer, d.channel, d.session, d.theirs, &d.msg);
+            } else {
+                self.counters.requests_refused += 1;
+                self.refuse(
+                    d.channel,
+                    RefusalCode::Internal,
+                    "the store cannot list its records; try later",
+                );
             }
         }
     }
@@ -675,6 +713,45 @@ mod tests {
         assert!(sent_to(&out, 2).is_some(), "passed on to peer 2");
         assert!(sent_to(&out, 3).is_some(), "passed on to peer 3");
         assert!(sent_to(&out, 1).is_none(), "not back to the sender");
+    }
+
+    #[test]
+    fn a_sync_before_the_first_snapshot_is_answered_once_it_comes() {
+        let mut s = state();
+        // The first input asks for a snapshot; it has not come yet.
+        let out = s.handle(0, connect(1, false));
+        let ticket = out
+            .iter()
+            .find_map(|o| match o {
+                Output::Store {
+                    ticket,
+                    op: Op::Snapshot,
+                } => Some(*ticket),
+                _ => None,
+            })
+            .expect("a snapshot asked for");
+        let msg = Reconciler::initiate(Arc::new(vec![]), reconcile::Config::default()).1;
+        let sync = Request::Sync {
+            session: 1,
+            count: 0,
+            msg,
+        }
+        .encode();
+        let out = s.handle(1, request(1, 7, sync));
+        assert!(
+            out.iter().all(|o| !matches!(o, Output::Respond { .. })),
+            "held"
+        );
+        let out = s.handle(
+            2,
+            Input::Done {
+                ticket,
+                done: Done::Snapshot(Some(Arc::new(vec![]))),
+            },
+        );
+        let answered = out.iter().any(|o| matches!(o,
+            Output::Respond { channel: 7, bytes } if matches!(Response::decode(bytes), Ok(Response::Sync { .. }))));
+        assert!(answered, "answered with a sync reply: {out:?}");
     }
 
     #[test]
