@@ -118,8 +118,13 @@ async fn bulk(n: usize) {
                     let c = s.net.counters;
                     eprintln!(
                         "  held {} bulk {} sync {} sessions {}/{}/{} refused {}",
-                        s.replica.records, c.via_bulk, c.via_sync, c.sessions_started,
-                        c.sessions_done, c.sessions_failed, c.requests_refused
+                        s.replica.records,
+                        c.via_bulk,
+                        c.via_sync,
+                        c.sessions_started,
+                        c.sessions_done,
+                        c.sessions_failed,
+                        c.requests_refused
                     );
                 }
             }
@@ -319,11 +324,21 @@ async fn gossip_run_with(
     }
     let mut after = 0;
     let mut via_sync = 0;
+    let (mut fetched, mut refetches, mut dups, mut bodies, mut sessions) = (0, 0, 0, 0, 0);
     for n in &ns {
         after += wire(n).await;
         let c = n.status().await.expect("status").net.counters;
         via_sync += c.via_sync + c.via_bulk;
+        fetched += c.fetched;
+        refetches += c.refetches;
+        dups += c.duplicates;
+        bodies += c.bodies_received;
+        sessions += c.sessions_started;
     }
+    eprintln!(
+        "  {mode:?} kad={kad}: bodies received {bodies}, fetched {fetched}, refetches {refetches}, \
+         duplicates {dups}, sessions {sessions}"
+    );
     let wire_delta = (after - before) / 2;
     let deliveries = (count * (nodes - 1)) as f64;
     let copies = wire_delta as f64 / (record_bytes as f64 / count as f64) / deliveries;
