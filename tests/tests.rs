@@ -8,6 +8,7 @@ mod suite {
     pub mod net_vectors;
     pub mod netns;
     pub mod network;
+    pub mod sim;
     pub mod sync_vectors;
     pub mod vectors;
 }

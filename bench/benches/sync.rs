@@ -237,39 +237,6 @@ fn bulk(n: usize, record_bytes: usize) {
     );
 }
 
-/// The simulator at `nodes` nodes: a three-way partition heals.
-fn simulate(nodes: usize) {
-    use setu_sync::sim::{Config as SimConfig, partition_heal};
-    println!(
-        "\n### Simulation: {nodes} nodes, 3-way partition of 30 s, then heal (degree 4 + ring, 10-200 ms links)\n"
-    );
-    println!(
-        "| loss | churn during partition | base items | new items per node | converged | rounds after heal | messages / node | reconciliation bytes / node | records pushed / node |"
-    );
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
-    for (loss, churn) in [(0.0, 0.0), (0.05, 0.02)] {
-        let cfg = SimConfig {
-            nodes,
-            degree: 4,
-            loss,
-            churn,
-            seed: 42,
-            ..SimConfig::default()
-        };
-        let r = partition_heal(cfg, 1_000, 3, 2, 30_000);
-        println!(
-            "| {:.0}% | {:.0}% | 1000 | 2 | {} | {} | {:.1} | {:.0} | {:.1} |",
-            loss * 100.0,
-            churn * 100.0,
-            r.converged,
-            r.rounds,
-            r.messages_per_node,
-            r.bytes_per_node,
-            r.records_per_node
-        );
-    }
-}
-
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
@@ -286,9 +253,6 @@ fn main() {
     table(n, 0, "none (setu: its 512 KiB maximum)");
     table(n, frame, &format!("{frame} bytes on both"));
     bulk(n, 2_048);
-    let nodes: usize = std::env::var("SETU_SIM_NODES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000);
-    simulate(nodes);
+    // The simulator moved to `setu-bench sim`, which runs the shipped
+    // state machine.
 }

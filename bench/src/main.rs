@@ -7,6 +7,7 @@
 //! cargo run --release -p setu-bench -- faults [--records N]
 //! cargo run --release -p setu-bench -- net [--records N] [--nodes N] [--gossip-records N]
 //!     [--only bulk|gossip|reconcile]
+//! cargo run --release -p setu-bench -- sim [--nodes N]
 //! ```
 //!
 //! Run nothing else on the machine while a benchmark runs.
@@ -15,6 +16,7 @@ mod faults;
 mod net;
 mod profile;
 mod replica;
+mod sim;
 mod table;
 
 fn main() {
@@ -40,9 +42,14 @@ fn main() {
                 .unwrap_or(60),
             flag("--only"),
         ),
+        Some("sim") => sim::run(
+            flag("--nodes")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(1_000),
+        ),
         _ => {
             eprintln!(
-                "usage: setu-bench replica|faults|net [--records N] [--nodes N] [--gossip-records N] [--only bulk|gossip|reconcile]"
+                "usage: setu-bench replica|faults|net|sim [--records N] [--nodes N] [--gossip-records N] [--only bulk|gossip|reconcile]"
             );
             std::process::exit(2);
         }

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""Independent checker for the test vectors of spec/record.md (Setu signed records v1).
+"""Independent checker for the test vectors of spec/record.md (Setu signed records v1)
+and of spec/net.md (the frames of the sync protocol, versions 1 and 2).
 
-Written from spec/record.md alone (plus the code tables it names in §6.8), without
-reading the reference implementation. It contains:
+The record part is written from spec/record.md alone (plus the code tables it names in
+§6.8), the frame part from spec/net.md §4 and §9 alone, without reading the reference
+implementation. It contains:
 
   * a hand-written strict decoder for the CBOR profile of §2 (cbor / noncanonical,
     with the precedence of §2.3),
@@ -11,10 +13,14 @@ reading the reference implementation. It contains:
     (PyNaCl is used only to *make* RFC 8032 signatures and as a cross-check),
   * the ordered record check of §7 with the practice-body schema of §6 and limits of §9,
   * the JSON -> CBOR reading of §8,
-  * the vector runner of §11.
+  * the vector runner of §11,
+  * a decoder and encoder for every frame of spec/net.md §4 (sync, bulk, push, fetch,
+    offer; sync reply, bulk batch, push ack, records, want, refused) and the gossip
+    announcement, with the refusals of §4.11 and the vector runner of §9.
 
-Usage: python3 spec/tools/check_vectors.py [spec/vectors/records.json]
-Prints one line per vector, then "N passed, M failed"; exits 0 only if M == 0.
+Usage: python3 spec/tools/check_vectors.py [spec/vectors/records.json | spec/vectors/net.json]
+Without an argument it checks both files. Prints one line per vector (net vectors as
+"net/NAME"), then "N passed, M failed"; exits 0 only if M == 0.
 """
 
 from __future__ import annotations
@@ -1143,6 +1149,376 @@ def run_invalid(v: dict, schema: PracticeSchema) -> list[str]:
 
 
 # ---------------------------------------------------------------------------
+# spec/net.md §4 and §9: the frames of the sync protocol (versions 1 and 2)
+# and the gossip announcement, written from spec/net.md alone (with the
+# varint of spec/sync.md §1 that it cites). Decoders return the `decoded`
+# form of §9; a refusal raises NetFault with the vector's error or field.
+# ---------------------------------------------------------------------------
+
+NET_VECTORS = REPO_ROOT / "spec" / "vectors" / "net.json"
+
+NET_LIMITS = {  # §8.3, as §9's "limits" names them
+    "max_frame_bytes": 4_718_592,
+    "max_message_bytes": 524_288,
+    "max_push_records": 256,
+    "max_record_bytes": 262_144,
+    "max_reason_bytes": 256,
+    "max_fetch_ids": 256,
+    "max_offer_ids": 256,
+}
+MAX_MESSAGE_BYTES = NET_LIMITS["max_message_bytes"]
+MAX_PUSH_RECORDS = NET_LIMITS["max_push_records"]
+MAX_FETCH_IDS = NET_LIMITS["max_fetch_ids"]
+MAX_OFFER_IDS = NET_LIMITS["max_offer_ids"]
+MAX_REASON_BYTES = NET_LIMITS["max_reason_bytes"]
+BULK_MAX_ITEMS, BULK_MAX_BYTES = 4_096, 4_194_304        # §4.4
+U64_MAX = (1 << 64) - 1
+
+# §4.2: the tag sets, one per direction
+REQUEST_TAGS = {0x10: "sync", 0x02: "bulk", 0x12: "push", 0x14: "fetch",
+                0x16: "offer"}
+RESPONSE_TAGS = {0x11: "sync", 0x03: "bulk", 0x13: "push_ack",
+                 0x15: "records", 0x17: "want", 0x1F: "refused"}
+ANNOUNCE_TAG = 0x20
+REFUSAL_CODES = {1: "malformed", 2: "busy", 3: "sessions",
+                 4: "unknown_session", 5: "internal"}       # §4.9
+
+
+class NetFault(Exception):
+    """A refused frame: `error` is empty | tag | bulk, or `field` a §4.11 name."""
+
+    def __init__(self, error: str | None = None, field: str | None = None):
+        super().__init__(error or field)
+        self.error, self.field = error, field
+
+
+class _Frame:
+    def __init__(self, data: bytes, start: int = 1):
+        self.b, self.pos = data, start
+
+    def left(self) -> int:
+        return len(self.b) - self.pos
+
+    def varint(self, field: str) -> int:
+        """§1: unsigned LEB128, shortest form, at most 10 bytes."""
+        v = 0
+        for i in range(10):
+            if self.pos >= len(self.b):
+                raise NetFault(field=field)
+            x = self.b[self.pos]
+            self.pos += 1
+            v |= (x & 0x7F) << (7 * i)
+            if x & 0x80 == 0:
+                if x == 0 and i > 0:
+                    raise NetFault(field=field)
+                return v
+        raise NetFault(field=field)
+
+    def u64(self, field: str) -> int:
+        v = self.varint(field)
+        if v > U64_MAX:
+            raise NetFault(field=field)
+        return v
+
+    def take(self, n: int, field: str) -> bytes:
+        if self.left() < n:
+            raise NetFault(field=field)
+        out = self.b[self.pos:self.pos + n]
+        self.pos += n
+        return out
+
+    def rest(self) -> bytes:
+        out = self.b[self.pos:]
+        self.pos = len(self.b)
+        return out
+
+    def end(self, field: str = "frame"):
+        if self.left():
+            raise NetFault(field=field)
+
+
+def _net_varint(v: int) -> bytes:
+    out = bytearray()
+    while True:
+        x = v & 0x7F
+        v >>= 7
+        if v:
+            out.append(x | 0x80)
+        else:
+            out.append(x)
+            return bytes(out)
+
+
+def _records_field(r: _Frame) -> list[str]:
+    """§4.5, §4.8: varint(n) ‖ n × (varint(len) ‖ record); n ≤ 256."""
+    n = r.varint("records")
+    if n > MAX_PUSH_RECORDS:
+        raise NetFault(field="records")
+    out = []
+    for _ in range(n):
+        ln = r.varint("record length")
+        if ln > MAX_RECORD_BYTES:
+            raise NetFault(field="record length")
+        out.append(r.take(ln, "record").hex())
+    r.end()
+    return out
+
+
+def _ids_field(r: _Frame, lo: int, hi: int) -> list[str]:
+    """§4.7, §4.12, §4.13: varint(n) ‖ n × 32-byte id, lo ≤ n ≤ hi."""
+    n = r.varint("ids")
+    if not lo <= n <= hi:
+        raise NetFault(field="ids")
+    ids = [r.take(32, "id").hex() for _ in range(n)]
+    r.end()
+    return ids
+
+
+def _msg_field(r: _Frame) -> str:
+    """§4.3: every byte after count, 1 to 524 288 bytes."""
+    msg = r.rest()
+    if not 1 <= len(msg) <= MAX_MESSAGE_BYTES:
+        raise NetFault(field="msg")
+    return msg.hex()
+
+
+# §4.4, bulk messages: refused as `bulk` (the frame layer accepts them)
+
+def _bound(r: _Frame):
+    try:
+        v = r.varint("bound")
+        if v == 0:
+            return None                                   # infinity
+        if v - 1 > U64_MAX:
+            raise NetFault(error="bulk")
+        ln = r.take(1, "bound")[0]
+        if ln > 32:
+            raise NetFault(error="bulk")
+        return {"ts": v - 1, "prefix": r.take(ln, "bound").hex()}
+    except NetFault as e:
+        raise NetFault(error="bulk") from e
+
+
+def _bulk_request(data: bytes) -> dict:
+    r = _Frame(data)
+    after = _bound(r)
+    try:
+        max_items, max_bytes = r.varint("bulk"), r.varint("bulk")
+        r.end()
+    except NetFault as e:
+        raise NetFault(error="bulk") from e
+    if not (1 <= max_items <= BULK_MAX_ITEMS and 1 <= max_bytes <= BULK_MAX_BYTES):
+        raise NetFault(error="bulk")
+    return {"type": "bulk", "after": after, "max_items": max_items,
+            "max_bytes": max_bytes}
+
+
+def _bulk_batch(data: bytes, max_items=BULK_MAX_ITEMS, max_bytes=BULK_MAX_BYTES) -> dict:
+    """§9: batches are checked against a request with the largest limits."""
+    r = _Frame(data)
+    try:
+        n = r.varint("bulk")
+        if n > max_items:
+            raise NetFault(error="bulk")
+        records, total = [], 0
+        for _ in range(n):
+            ln = r.varint("bulk")
+            total += ln
+            if ln > MAX_RECORD_BYTES or total > max_bytes + MAX_RECORD_BYTES:
+                raise NetFault(error="bulk")
+            records.append(r.take(ln, "bulk").hex())
+    except NetFault as e:
+        raise NetFault(error="bulk") from e
+    nxt = _bound(r)
+    if r.left():
+        raise NetFault(error="bulk")
+    return {"type": "bulk", "records": records, "next": nxt}
+
+
+def decode_request(data: bytes) -> dict:
+    if not data:
+        raise NetFault(error="empty")
+    kind = REQUEST_TAGS.get(data[0])
+    if kind is None:
+        raise NetFault(error="tag")
+    r = _Frame(data)
+    if kind == "sync":
+        session, count = r.u64("session"), r.u64("count")
+        return {"type": "sync", "session": session, "count": count,
+                "msg": _msg_field(r)}
+    if kind == "bulk":
+        return _bulk_request(data)
+    if kind == "push":
+        return {"type": "push", "records": _records_field(r)}
+    if kind == "fetch":
+        return {"type": "fetch", "ids": _ids_field(r, 1, MAX_FETCH_IDS)}
+    return {"type": "offer", "ids": _ids_field(r, 1, MAX_OFFER_IDS)}
+
+
+def decode_response(data: bytes) -> dict:
+    if not data:
+        raise NetFault(error="empty")
+    kind = RESPONSE_TAGS.get(data[0])
+    if kind is None:
+        raise NetFault(error="tag")
+    r = _Frame(data)
+    if kind == "sync":
+        count = r.u64("count")
+        return {"type": "sync", "count": count, "msg": _msg_field(r)}
+    if kind == "bulk":
+        return _bulk_batch(data)
+    if kind == "push_ack":
+        stored, refused = r.u64("stored"), r.u64("refused")
+        r.end()
+        return {"type": "push_ack", "stored": stored, "refused": refused}
+    if kind == "records":
+        return {"type": "records", "records": _records_field(r)}
+    if kind == "want":
+        return {"type": "want", "ids": _ids_field(r, 0, MAX_OFFER_IDS)}
+    code = r.varint("code")
+    if code not in REFUSAL_CODES:
+        raise NetFault(field="code")
+    raw = r.rest()
+    if len(raw) > MAX_REASON_BYTES:
+        raise NetFault(field="reason")
+    try:
+        reason = raw.decode("utf-8", errors="strict")
+    except UnicodeDecodeError as e:
+        raise NetFault(field="reason") from e
+    return {"type": "refused", "code": code, "code_name": REFUSAL_CODES[code],
+            "reason": reason}
+
+
+def decode_announcement(data: bytes) -> dict:
+    """§4.10: 0x20 ‖ id ‖ varint(ts) ‖ varint(size), size 1 to 262 144."""
+    if not data:
+        raise NetFault(error="empty")
+    if data[0] != ANNOUNCE_TAG:
+        raise NetFault(error="tag")
+    r = _Frame(data)
+    aid = r.take(32, "id").hex()
+    ts = r.u64("ts")
+    size = r.u64("size")
+    if not 1 <= size <= MAX_RECORD_BYTES:
+        raise NetFault(field="size")
+    r.end()
+    return {"type": "announcement", "id": aid, "ts": ts, "size": size,
+            "message_id": hashlib.sha256(data).digest()[:20].hex()}
+
+
+def _enc_bound(b) -> bytes:
+    if b is None:
+        return _net_varint(0)
+    prefix = bytes.fromhex(b["prefix"])
+    return _net_varint(1 + b["ts"]) + bytes([len(prefix)]) + prefix
+
+
+def _enc_records(recs: list[str]) -> bytes:
+    out = _net_varint(len(recs))
+    for h in recs:
+        rec = bytes.fromhex(h)
+        out += _net_varint(len(rec)) + rec
+    return out
+
+
+def _enc_ids(ids: list[str]) -> bytes:
+    return _net_varint(len(ids)) + b"".join(bytes.fromhex(i) for i in ids)
+
+
+def encode_frame(kind: str, d: dict) -> bytes:
+    """The bytes of a `decoded` value (§4.2, §4.4, §4.10)."""
+    t = d["type"]
+    if kind == "announcement":
+        return (bytes([ANNOUNCE_TAG]) + bytes.fromhex(d["id"]) + _net_varint(d["ts"])
+                + _net_varint(d["size"]))
+    if t == "sync":
+        head = bytes([0x10]) + _net_varint(d["session"]) if kind == "request" else bytes([0x11])
+        return head + _net_varint(d["count"]) + bytes.fromhex(d["msg"])
+    if t == "bulk" and kind == "request":
+        return (bytes([0x02]) + _enc_bound(d["after"]) + _net_varint(d["max_items"])
+                + _net_varint(d["max_bytes"]))
+    if t == "bulk":
+        return bytes([0x03]) + _enc_records(d["records"]) + _enc_bound(d["next"])
+    if t in ("push", "records"):
+        return bytes([0x12 if t == "push" else 0x15]) + _enc_records(d["records"])
+    if t in ("fetch", "offer", "want"):
+        return bytes([{"fetch": 0x14, "offer": 0x16, "want": 0x17}[t]]) + _enc_ids(d["ids"])
+    if t == "push_ack":
+        return bytes([0x13]) + _net_varint(d["stored"]) + _net_varint(d["refused"])
+    if t == "refused":
+        reason = d["reason"].encode("utf-8")
+        if len(reason) > MAX_REASON_BYTES:   # §4.9: cut at a character boundary
+            reason = reason[:MAX_REASON_BYTES]
+            while reason and (reason[-1] & 0xC0) == 0x80:
+                reason = reason[:-1]
+            reason = reason.decode("utf-8", errors="ignore").encode("utf-8")
+        return bytes([0x1F]) + _net_varint(d["code"]) + reason
+    raise ValueError(f"unknown type {t}")
+
+
+_NET_DECODERS = {"request": decode_request, "response": decode_response,
+                 "announcement": decode_announcement}
+
+
+def run_net_vector(v: dict) -> list[str]:
+    fails = []
+    kind = v["kind"]
+    data = bytes.fromhex(v["hex"])
+    decoder = _NET_DECODERS.get(kind)
+    if decoder is None:
+        return [f"unknown kind {kind}"]
+    try:
+        got, fault = decoder(data), None
+    except NetFault as e:
+        got, fault = None, e
+    if "decoded" in v:
+        if fault is not None:
+            return [f"refused ({fault.error or fault.field}), expected valid"]
+        if got != v["decoded"]:
+            fails.append(f"decoded {got} != {v['decoded']}")
+        try:
+            mine = encode_frame(kind, v["decoded"])
+        except (KeyError, ValueError) as e:
+            return fails + [f"decoded does not encode: {e}"]
+        if mine != data:
+            fails.append(f"re-encoded {mine.hex()[:40]}… differs")
+        return fails
+    if fault is None:
+        return [f"accepted as {got.get('type')}, expected refused"]
+    want = v.get("error_field") or v.get("error")
+    got_why = fault.field or fault.error
+    if ("error_field" in v and fault.field != v["error_field"]) or \
+            ("error" in v and fault.error != v["error"]):
+        fails.append(f"refused for {got_why}, expected {want}")
+    if "error" in v and v["error"] == "bulk" and data and \
+            data[0] not in ({0x02} if kind == "request" else {0x03}):
+        fails.append("a bulk vector without a bulk tag")
+    return fails
+
+
+def run_net(path: Path) -> tuple[int, int]:
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    passed = failed = 0
+    limits = doc.get("limits", {})
+    if limits != NET_LIMITS:
+        failed += 1
+        print(f"FAIL net/limits: {limits} != spec/net.md §8.3 {NET_LIMITS}")
+    else:
+        passed += 1
+        print("ok   net/limits")
+    for v in doc["vectors"]:
+        fails = run_net_vector(v)
+        name = f"net/{v['name']}"
+        if fails:
+            failed += 1
+            print(f"FAIL {name}: " + "; ".join(fails))
+        else:
+            passed += 1
+            print(f"ok   {name}")
+    return passed, failed
+
+
+# ---------------------------------------------------------------------------
 # Self-test (python3 check_vectors.py --self-test): edge cases of §2 and §5 that
 # the vectors do not all exercise. Not needed to check the vectors.
 # ---------------------------------------------------------------------------
@@ -1222,10 +1598,7 @@ def self_test() -> int:
     return 0 if failed == 0 else 1
 
 
-def main(argv: list[str]) -> int:
-    if len(argv) > 1 and argv[1] == "--self-test":
-        return self_test()
-    path = Path(argv[1]) if len(argv) > 1 else DEFAULT_VECTORS
+def run_records(path: Path) -> tuple[int, int]:
     vectors = json.loads(path.read_text(encoding="utf-8"))
     schema = PracticeSchema(Tables())
     passed = failed = 0
@@ -1248,6 +1621,20 @@ def main(argv: list[str]) -> int:
         else:
             passed += 1
             print(f"ok   {name}")
+    return passed, failed
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) > 1 and argv[1] == "--self-test":
+        return self_test()
+    # No argument: both vector files. With one: records or net vectors,
+    # told apart by their shape (net.json has "vectors", records.json not).
+    paths = [Path(argv[1])] if len(argv) > 1 else [DEFAULT_VECTORS, NET_VECTORS]
+    passed = failed = 0
+    for path in paths:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        p, f = run_net(path) if "vectors" in doc else run_records(path)
+        passed, failed = passed + p, failed + f
     print(f"{passed} passed, {failed} failed")
     return 0 if failed == 0 else 1
 

@@ -1,6 +1,8 @@
 //! `spec/vectors/net.json`: every valid frame or gossip announcement decodes
 //! to its stated value and re-encodes to the same bytes; every invalid one is
-//! refused, for the stated reason (spec/net.md §4, §7, §9).
+//! refused, for the stated reason (spec/net.md §4, §7, §9). The frames of
+//! both sync protocol versions are covered: `offer` and `want` are version
+//! 2's (spec/net.md §4.12, §4.13).
 
 use serde_json::Value as Json;
 use setu_net::message::{Announcement, FrameError, RefusalCode, Request, Response};
@@ -100,6 +102,7 @@ fn expected_request(name: &str, frame: &[u8], d: &Json) -> Request {
         }
         "push" => Request::Push(records(d)),
         "fetch" => Request::Fetch(ids(name, d)),
+        "offer" => Request::Offer(ids(name, d)),
         t => panic!("{name}: unknown request type {t}"),
     }
 }
@@ -122,6 +125,7 @@ fn expected_response(name: &str, frame: &[u8], d: &Json) -> Response {
             Response::Bulk(frame.to_vec())
         }
         "records" => Response::Records(records(d)),
+        "want" => Response::Want(ids(name, d)),
         "push_ack" => Response::PushAck {
             stored: u64_of(d, "stored"),
             refused: u64_of(d, "refused"),
@@ -244,11 +248,11 @@ fn every_frame_vector_decodes_or_fails_as_stated() {
         let err = err.unwrap_or_else(|| panic!("{name}: accepted"));
         check_error(name, v, &frame, err);
     }
-    assert!(valid >= 23, "{valid} valid vectors");
-    assert!(invalid >= 51, "{invalid} invalid vectors");
+    assert!(valid >= 27, "{valid} valid vectors");
+    assert!(invalid >= 62, "{invalid} invalid vectors");
     // Valid vectors count under their decoded type, invalid ones under
-    // their kind: the new frames and the announcement are all covered.
-    for ty in ["fetch", "records", "announcement"] {
+    // their kind: the newer frames and the announcement are all covered.
+    for ty in ["fetch", "records", "offer", "want", "announcement"] {
         assert!(
             seen.contains_key(&(ty.to_string(), true)),
             "no valid {ty} vector"
@@ -289,5 +293,9 @@ fn stated_limits_match_the_code() {
     assert_eq!(
         u64_of(l, "max_fetch_ids"),
         setu_net::message::MAX_FETCH_IDS as u64
+    );
+    assert_eq!(
+        u64_of(l, "max_offer_ids"),
+        setu_net::message::MAX_OFFER_IDS as u64
     );
 }

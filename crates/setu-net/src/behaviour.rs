@@ -236,7 +236,13 @@ pub fn metered_swarm(
                     gossipsub: gossip(cfg, key)?,
                     sync: request_response::Behaviour::with_codec(
                         Codec,
-                        [(cfg.sync_protocol(), request_response::ProtocolSupport::Full)],
+                        [
+                            (
+                                cfg.sync_protocol_v2(),
+                                request_response::ProtocolSupport::Full,
+                            ),
+                            (cfg.sync_protocol(), request_response::ProtocolSupport::Full),
+                        ],
                         request_response::Config::default()
                             .with_request_timeout(REQUEST_TIMEOUT)
                             .with_max_concurrent_streams(MAX_STREAMS),

@@ -22,18 +22,7 @@ pub const MAX_LISTEN: usize = 16;
 /// Most relays a node reserves a slot on.
 pub const MAX_RELAYS: usize = 4;
 
-/// What gossip carries.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Gossip {
-    /// Announcements (id, ts, size); each node fetches the body once, from
-    /// the first peer that announced it, and forwards the announcement only
-    /// after storing the body. About one payload copy per node.
-    #[default]
-    Announce,
-    /// Whole records, as plain gossipsub does: about one copy per mesh
-    /// neighbour. Kept for comparison in the benchmarks.
-    Full,
-}
+pub use setu_proto::state::Gossip;
 
 /// Network settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,6 +130,15 @@ impl Config {
         // The name is checked by `validate`: a-z, 0-9 and -.
         StreamProtocol::try_from_owned(format!("/setu/{}/sync/1", self.network))
             .unwrap_or(StreamProtocol::new("/setu/invalid/sync/1"))
+    }
+
+    /// Version 2 of the request/response protocol, with offers and wants
+    /// (`spec/net.md` §5.3): `/setu/NETWORK/sync/2`. Its frames are version
+    /// 1's and two more; a node offers only to peers whose identify lists
+    /// this name.
+    pub fn sync_protocol_v2(&self) -> StreamProtocol {
+        StreamProtocol::try_from_owned(format!("/setu/{}/sync/2", self.network))
+            .unwrap_or(StreamProtocol::new("/setu/invalid/sync/2"))
     }
 
     /// The Kademlia protocol: `/setu/NETWORK/kad/1`.

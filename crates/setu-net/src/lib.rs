@@ -26,13 +26,14 @@
 
 #![deny(missing_docs)]
 
-pub mod admission;
 pub mod behaviour;
 pub mod codec;
 pub mod config;
 pub mod driver;
-pub mod message;
+pub mod owner;
 pub mod transport;
+
+pub use setu_proto::{admission, message};
 
 pub use libp2p::{Multiaddr, PeerId, gossipsub, identity, multiaddr, request_response, swarm};
 

@@ -140,16 +140,36 @@ pub fn ingest<B: Backend>(
     cfg: &Config,
 ) -> Result<Ingested, Error> {
     if records.len() > MAX_BATCH {
-        return Ok(Ingested {
-            outcomes: records
-                .iter()
-                .map(|_| Outcome::Refused {
-                    id: None,
-                    why: Refusal::BatchTooLarge,
-                })
-                .collect(),
-            ..Ingested::default()
-        });
+        return Ok(too_many(records.len()));
+    }
+    ingest_checked(store, record::check_batch_ids(records), now, cfg)
+}
+
+fn too_many(n: usize) -> Ingested {
+    Ingested {
+        outcomes: (0..n)
+            .map(|_| Outcome::Refused {
+                id: None,
+                why: Refusal::BatchTooLarge,
+            })
+            .collect(),
+        ..Ingested::default()
+    }
+}
+
+/// [`ingest`] for records already through the stateless check of
+/// `spec/record.md` §7 (decoded and verified), as a simulator that shares
+/// one verification among many stores passes them. Each input is the
+/// check's result for one record, with its id if it decoded that far.
+pub fn ingest_checked<B: Backend>(
+    store: &Store<B>,
+    checked: Vec<(Option<RecordId>, Result<record::Record, RecordError>)>,
+    now: u64,
+    cfg: &Config,
+) -> Result<Ingested, Error> {
+    let records = checked;
+    if records.len() > MAX_BATCH {
+        return Ok(too_many(records.len()));
     }
     let mut meta = store.meta()?;
     meta.change += 1;
@@ -160,12 +180,12 @@ pub fn ingest<B: Backend>(
     let mut chains: HashMap<(AuthorKey, String), Chain> = HashMap::new();
     let mut flags: HashMap<AuthorKey, AuthorFlags> = HashMap::new();
 
-    for checked in record::check_batch(records) {
+    for (decoded_id, checked) in records {
         let rec = match checked {
             Ok(rec) => rec,
             Err(e) => {
                 outcomes.push(Outcome::Refused {
-                    id: None,
+                    id: decoded_id,
                     why: Refusal::Invalid(e),
                 });
                 continue;

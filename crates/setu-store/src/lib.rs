@@ -13,6 +13,7 @@
 //!   rebuilt from it at will.
 //! - [`query`]: the query model.
 //! - [`replica`]: the data directory, tying the above together.
+//! - [`proto`]: the replica as the protocol's store (`setu_proto::store::Store`).
 //! - [`synth`]: a deterministic generator of synthetic practices.
 //!
 //! ```
@@ -36,6 +37,7 @@ pub mod backend;
 pub mod chain;
 pub mod index;
 pub mod ingest;
+pub mod proto;
 pub mod query;
 pub mod replica;
 pub mod store;

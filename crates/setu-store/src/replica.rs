@@ -133,6 +133,10 @@ pub struct Published {
     pub revision: u64,
     /// The author's seq used.
     pub seq: u64,
+    /// The signed record, as stored, to announce (empty for imported
+    /// rows: an import is passed on by reconciliation).
+    #[serde(skip)]
+    pub record: Vec<u8>,
 }
 
 /// What happened to one row of an import.
@@ -227,6 +231,8 @@ pub struct Replica<B: Backend = SledBackend> {
     index_failed: Option<String>,
     /// No repair before this time (ms).
     index_retry_at: u64,
+    /// The store's items, as reconciliation needs them.
+    pub(crate) items: crate::proto::Cache,
 }
 
 fn io_err(path: &Path, e: std::io::Error) -> Error {
@@ -292,6 +298,7 @@ impl Replica<SledBackend> {
             store_failed: None,
             index_failed: None,
             index_retry_at: 0,
+            items: Default::default(),
         };
         if let Some(why) = discarded {
             tracing::warn!("search index: {why}; rebuilding it from the store");
@@ -318,6 +325,7 @@ impl Replica<MemoryBackend> {
             store_failed: None,
             index_failed: None,
             index_retry_at: 0,
+            items: Default::default(),
         })
     }
 }
@@ -468,9 +476,14 @@ impl<B: Backend> Replica<B> {
         let mut rest = records;
         while !rest.is_empty() {
             let tail = rest.split_off(rest.len().min(ingest::MAX_BATCH));
+            let before = self.store.meta().map(|m| m.change);
             let done = ingest::ingest(&self.store, rest, now, &self.cfg.ingest);
             self.note_store_result(&done);
             let done = done?;
+            match (before, self.store.meta().map(|m| m.change)) {
+                (Ok(before), Ok(after)) => self.items.note_stored(before, after, &done.stored),
+                _ => self.items = Default::default(),
+            }
             if self.index_failed.is_none() {
                 let _ = self.guard_index(|r| {
                     for (a, p) in &done.touched {
@@ -619,6 +632,7 @@ impl<B: Backend> Replica<B> {
             practice_id: p.practice_id.clone(),
             revision: p.revision,
             seq,
+            record: rec.bytes().to_vec(),
         };
         self.store_own(vec![rec.into_bytes()], now)?;
         // Stored: an index failure now shows as lag and is retried.
@@ -657,6 +671,7 @@ impl<B: Backend> Replica<B> {
             practice_id: practice_id.to_string(),
             revision: w.revision,
             seq,
+            record: rec.bytes().to_vec(),
         };
         self.store_own(vec![rec.into_bytes()], now)?;
         // Stored: an index failure now shows as lag and is retried.
@@ -886,6 +901,8 @@ impl<B: Backend> Replica<B> {
                             practice_id: p.practice_id.clone(),
                             revision: p.revision,
                             seq,
+                            // Imports are passed on by reconciliation.
+                            record: Vec::new(),
                         };
                         pending.push((line_no, rec.into_bytes(), published));
                     }

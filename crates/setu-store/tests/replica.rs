@@ -754,12 +754,12 @@ mod ingest_rules {
             );
             assert_eq!(code(&out[i]), want, "{i}: {:?}", out[i]);
         }
-        // Bytes that are not a record have no id to report. (A record whose
-        // signature fails is reported with id None too, although its id was
-        // computed: check_batch drops it.)
+        // Bytes that are not a record have no id to report; a record whose
+        // signature fails decoded far enough to have one.
         for i in [1, 3, 5] {
             assert!(matches!(out[i], Outcome::Refused { id: None, .. }));
         }
+        assert!(matches!(out[2], Outcome::Refused { id: Some(_), .. }));
         match &out[2] {
             Outcome::Refused {
                 why: Refusal::Invalid(e),

@@ -23,5 +23,4 @@
 pub mod bulk;
 pub mod item;
 pub mod reconcile;
-pub mod sim;
 pub mod wire;

@@ -19,8 +19,10 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Every method is async and does its store work on tokio's blocking pool,
-//! so a slow disk never stalls the network task.
+//! The replica has one owner: a thread of its own, reached through a
+//! bounded queue ([`setu_net::owner::Owner`]). Every method is async and
+//! queues its store work there; the network task queues its own without
+//! ever waiting, so a slow disk never stalls it.
 
 #![deny(missing_docs)]
 
@@ -29,9 +31,11 @@ pub mod address_book;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use setu_core::ids::{AuthorKey, RecordId};
+use setu_net::owner::Owner;
 use setu_store::backend::sled::SledBackend;
 use setu_store::chain::State;
 use setu_store::replica::{self, ImportProgress, PublishError, Published, Replica, Row};
@@ -49,6 +53,9 @@ pub const NODE_KEY_FILE: &str = "node-key";
 /// How often the address book is written while the node runs (it is also
 /// written at shutdown).
 pub const ADDRESS_BOOK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
+/// Received records become searchable within about this long: the index
+/// is committed this often while it is behind the store.
+pub const INDEX_FLUSH_INTERVAL: Duration = Duration::from_millis(300);
 
 /// Node settings.
 #[derive(Debug, Clone)]
@@ -175,11 +182,14 @@ pub struct Status {
 }
 
 struct Inner {
-    replica: setu_net::driver::Shared<SledBackend>,
+    store: Owner<Replica<SledBackend>>,
+    /// The store thread; it closes the replica as it ends.
+    store_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     net: setu_net::driver::Handle,
     key: Option<SecretKey>,
     data_dir: PathBuf,
     book: tokio::task::JoinHandle<()>,
+    flusher: tokio::task::JoinHandle<()>,
     task: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
@@ -252,7 +262,10 @@ impl Node {
         })
         .await
         .map_err(|e| Error::Internal(e.to_string()))??;
-        let replica = Arc::new(Mutex::new(replica));
+        let (store, store_thread) = Owner::spawn("setu-store", replica).map_err(|e| Error::Io {
+            path: cfg.data_dir.clone(),
+            reason: format!("starting the store thread: {e}"),
+        })?;
         let own = cfg.key.as_ref().map(SecretKey::author);
         let mut net_cfg = cfg.net;
         for a in address_book::load(&cfg.data_dir) {
@@ -262,7 +275,24 @@ impl Node {
                 net_cfg.bootstrap.push(a);
             }
         }
-        let (net, task) = setu_net::driver::start(net_cfg, key, replica.clone(), own).await?;
+        let (net, task) = setu_net::driver::start(net_cfg, key, store.clone(), own).await?;
+        // Commit the index while it is behind the store, so what arrives
+        // becomes searchable; a no-op when it is current.
+        let flusher = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(INDEX_FLUSH_INTERVAL);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tick.tick().await;
+                    // A failure stays visible in `status` and is retried.
+                    match store.call(|r| r.flush_index()).await {
+                        Ok(_) => {}
+                        Err(_) => return,
+                    }
+                }
+            })
+        };
         // Keep the address book current while the node runs.
         let book = {
             let (net, dir) = (net.clone(), cfg.data_dir.clone());
@@ -282,11 +312,13 @@ impl Node {
         };
         Ok(Node {
             inner: Arc::new(Inner {
-                replica,
+                store,
+                store_thread: Mutex::new(Some(store_thread)),
                 net,
                 key: cfg.key,
                 data_dir: cfg.data_dir,
                 book,
+                flusher,
                 task: Mutex::new(Some(task)),
             }),
         })
@@ -302,29 +334,27 @@ impl Node {
         self.inner.key.as_ref().map(SecretKey::author)
     }
 
-    /// Runs `f` on the replica on the blocking pool.
-    pub async fn with_replica<T: Send + 'static>(
+    /// Runs `f` on the replica, on the thread that owns it.
+    async fn with_replica<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Replica<SledBackend>) -> T + Send + 'static,
     ) -> Result<T, Error> {
-        let r = self.inner.replica.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut g = r.lock().unwrap_or_else(|p| p.into_inner());
-            f(&mut g)
-        })
-        .await
-        .map_err(|e| Error::Internal(e.to_string()))
+        self.inner
+            .store
+            .call(f)
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))
     }
 
     fn key(&self) -> Result<SecretKey, Error> {
         self.inner.key.clone().ok_or(Error::NoKey)
     }
 
-    async fn announce(&self, id: RecordId) -> Result<(), Error> {
-        let bytes = self.with_replica(move |r| r.store().get(&id)).await??;
-        if let Some(b) = bytes {
-            self.inner.net.announce(vec![b]).await?;
-        }
+    /// Gossips a record this node just signed and stored, from the bytes
+    /// it signed.
+    async fn announce(&self, p: &mut Published) -> Result<(), Error> {
+        let record = std::mem::take(&mut p.record);
+        self.inner.net.announce(vec![record]).await?;
         Ok(())
     }
 
@@ -332,10 +362,10 @@ impl Node {
     /// revision of one of ours), then gossips it.
     pub async fn publish(&self, body: serde_json::Value) -> Result<Published, Error> {
         let key = self.key()?;
-        let p = self
+        let mut p = self
             .with_replica(move |r| r.publish(&key, body, now_ms()))
             .await??;
-        self.announce(p.id).await?;
+        self.announce(&mut p).await?;
         Ok(p)
     }
 
@@ -343,10 +373,10 @@ impl Node {
     pub async fn withdraw(&self, practice_id: &str, reason: &str) -> Result<Published, Error> {
         let key = self.key()?;
         let (pid, reason) = (practice_id.to_string(), reason.to_string());
-        let p = self
+        let mut p = self
             .with_replica(move |r| r.withdraw(&key, &pid, &reason, now_ms()))
             .await??;
-        self.announce(p.id).await?;
+        self.announce(&mut p).await?;
         Ok(p)
     }
 
@@ -484,6 +514,7 @@ impl Node {
     /// Everything acknowledged before is on disk.
     pub async fn shutdown(&self) -> Result<(), Error> {
         self.inner.book.abort();
+        self.inner.flusher.abort();
         if let Ok(peers) = self.inner.net.peers().await {
             let current = address_book::addresses(&peers);
             if !current.is_empty()
@@ -503,8 +534,20 @@ impl Node {
             let _ = t.await;
         }
         // Every store write is flushed when it is made; the index is
-        // committed here.
-        self.with_replica(|r| r.flush_index()).await??;
+        // committed here, then the replica is closed on its thread (so its
+        // directory can be opened again at once).
+        let flushed = self.with_replica(|r| r.flush_index()).await;
+        let _ = self.inner.store.stop().await;
+        let thread = self
+            .inner
+            .store_thread
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(t) = thread {
+            let _ = tokio::task::spawn_blocking(move || t.join()).await;
+        }
+        flushed??;
         Ok(())
     }
 }

@@ -135,8 +135,12 @@ fn render(
             c.via_gossip, c.via_sync, c.via_bulk
         );
         println!(
-            "refused       {} invalid, {} by admission, {} from the future (ts ahead of this clock), {} other",
-            c.refused_invalid, c.refused_admission, c.refused_future, c.refused_other
+            "refused       {} invalid, {} by a rule another version may not share (no offence), {} by admission, {} from the future (ts ahead of this clock), {} other",
+            c.refused_invalid,
+            c.refused_rule,
+            c.refused_admission,
+            c.refused_future,
+            c.refused_other
         );
         println!(
             "sent          {} gossiped, {} pushed",

@@ -11,7 +11,6 @@ use libp2p::multiaddr::Protocol;
 use libp2p::swarm::dial_opts::DialOpts;
 use libp2p::{Multiaddr, PeerId, autonat, dcutr, identify, kad, relay};
 use serde::{Deserialize, Serialize};
-use setu_store::backend::Backend;
 
 use super::Driver;
 
@@ -102,7 +101,7 @@ impl Reach {
     }
 }
 
-impl<B: Backend + Send + 'static> Driver<B> {
+impl<S: super::Storage> Driver<S> {
     /// Opens a circuit listener on each relay whose listener is closed and
     /// whose retry time has come. The relay client dials the relay if need
     /// be, and asks it for a slot.
@@ -302,7 +301,7 @@ impl<B: Backend + Send + 'static> Driver<B> {
                     }
                     if p.peer_id == me
                         || self.swarm.is_connected(&p.peer_id)
-                        || self.banned.contains_key(&p.peer_id)
+                        || self.state.is_banned(&p.peer_id)
                         || p.addrs.is_empty()
                     {
                         continue;

@@ -6,10 +6,12 @@
 //!          | bulk request (spec/sync.md §6, tag 0x02)                      bulk
 //!          | 0x12 ‖ varint(n) ‖ n × (varint(len) ‖ record)                 push
 //!          | 0x14 ‖ varint(n) ‖ n × id (32 bytes)                          fetch
+//!          | 0x16 ‖ varint(n) ‖ n × id (32 bytes)                          offer (v2)
 //! response = 0x11 ‖ varint(count) ‖ reconcile message                      sync reply
 //!          | bulk batch (spec/sync.md §6, tag 0x03)                        bulk
 //!          | 0x13 ‖ varint(stored) ‖ varint(refused)                       push ack
 //!          | 0x15 ‖ varint(n) ‖ n × (varint(len) ‖ record)                 records
+//!          | 0x17 ‖ varint(n) ‖ n × id (32 bytes), n may be 0              want (v2)
 //!          | 0x1f ‖ varint(code) ‖ UTF-8 reason                            refused
 //! announcement (the gossip payload)
 //!          = 0x20 ‖ id (32 bytes) ‖ varint(ts) ‖ varint(size)
@@ -31,12 +33,18 @@ pub const PUSH_ACK: u8 = 0x13;
 pub const FETCH: u8 = 0x14;
 /// Tag of the records answering a fetch.
 pub const RECORDS: u8 = 0x15;
+/// Tag of an offer (protocol version 2).
+pub const OFFER: u8 = 0x16;
+/// Tag of the answer to an offer (protocol version 2).
+pub const WANT: u8 = 0x17;
 /// Tag of a refusal.
 pub const REFUSED: u8 = 0x1f;
 /// Tag of a gossip announcement.
 pub const ANNOUNCE: u8 = 0x20;
 /// Most ids in one fetch.
 pub const MAX_FETCH_IDS: usize = 256;
+/// Most ids in one offer (and so in one want).
+pub const MAX_OFFER_IDS: usize = 256;
 
 /// The largest frame (request or response) read from a stream: a full bulk
 /// batch (4 MiB of records, plus one record over) with room for framing.
@@ -97,6 +105,9 @@ pub enum Request {
     Push(Vec<Vec<u8>>),
     /// Records asked for by id (after an announcement).
     Fetch(Vec<[u8; 32]>),
+    /// Ids of records the sender found the receiver lacks, offered before
+    /// any body is sent (protocol version 2, `spec/net.md` §5.3).
+    Offer(Vec<[u8; 32]>),
 }
 
 /// A response.
@@ -114,6 +125,9 @@ pub enum Response {
     /// The records asked for that the responder holds, in the order
     /// asked.
     Records(Vec<Vec<u8>>),
+    /// The offered ids the responder wants pushed: those it lacks, has
+    /// not refused, and is not being sent by another peer.
+    Want(Vec<[u8; 32]>),
     /// How many pushed records were stored, and how many refused.
     PushAck {
         /// Stored now.
@@ -279,13 +293,8 @@ impl Request {
             }
             Request::Bulk(b) => out.extend_from_slice(b),
             Request::Push(records) => put_records(&mut out, PUSH, records),
-            Request::Fetch(ids) => {
-                out.push(FETCH);
-                put_varint(&mut out, ids.len() as u128);
-                for id in ids {
-                    out.extend_from_slice(id);
-                }
-            }
+            Request::Fetch(ids) => put_ids(&mut out, FETCH, ids),
+            Request::Offer(ids) => put_ids(&mut out, OFFER, ids),
         }
         out
     }
@@ -310,24 +319,8 @@ impl Request {
                 end(&r)?;
                 Ok(Request::Push(records))
             }
-            FETCH => {
-                let n = r.varint().map_err(field("ids"))?;
-                if n == 0 || n > MAX_FETCH_IDS as u128 {
-                    return Err(FrameError::Field {
-                        field: "ids",
-                        reason: format!("{n} ids; must be 1 to {MAX_FETCH_IDS}"),
-                    });
-                }
-                let mut ids = Vec::with_capacity(n as usize);
-                for _ in 0..n {
-                    let b = r.take(32).map_err(field("id"))?;
-                    let mut id = [0u8; 32];
-                    id.copy_from_slice(b);
-                    ids.push(id);
-                }
-                end(&r)?;
-                Ok(Request::Fetch(ids))
-            }
+            FETCH => Ok(Request::Fetch(ids(&mut r, 1, MAX_FETCH_IDS)?)),
+            OFFER => Ok(Request::Offer(ids(&mut r, 1, MAX_OFFER_IDS)?)),
             t => Err(FrameError::Tag(t)),
         }
     }
@@ -345,6 +338,7 @@ impl Response {
             }
             Response::Bulk(b) => out.extend_from_slice(b),
             Response::Records(records) => put_records(&mut out, RECORDS, records),
+            Response::Want(ids) => put_ids(&mut out, WANT, ids),
             Response::PushAck { stored, refused } => {
                 out.push(PUSH_ACK);
                 put_varint(&mut out, u128::from(*stored));
@@ -380,6 +374,7 @@ impl Response {
                 end(&r)?;
                 Ok(Response::Records(records))
             }
+            WANT => Ok(Response::Want(ids(&mut r, 0, MAX_OFFER_IDS)?)),
             PUSH_ACK => {
                 let stored = u64_of(r.varint().map_err(field("stored"))?, "stored")?;
                 let refused = u64_of(r.varint().map_err(field("refused"))?, "refused")?;
@@ -412,6 +407,34 @@ impl Response {
     }
 }
 
+fn put_ids(out: &mut Vec<u8>, tag: u8, ids: &[[u8; 32]]) {
+    out.push(tag);
+    put_varint(out, ids.len() as u128);
+    for id in ids {
+        out.extend_from_slice(id);
+    }
+}
+
+/// `varint(n) ‖ n × id`, with `min ≤ n ≤ max`, ending the frame.
+fn ids(r: &mut Reader<'_>, min: usize, max: usize) -> Result<Vec<[u8; 32]>, FrameError> {
+    let n = r.varint().map_err(field("ids"))?;
+    if n < min as u128 || n > max as u128 {
+        return Err(FrameError::Field {
+            field: "ids",
+            reason: format!("{n} ids; must be {min} to {max}"),
+        });
+    }
+    let mut ids = Vec::with_capacity(n as usize);
+    for _ in 0..n {
+        let b = r.take(32).map_err(field("id"))?;
+        let mut id = [0u8; 32];
+        id.copy_from_slice(b);
+        ids.push(id);
+    }
+    end(r)?;
+    Ok(ids)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -427,6 +450,7 @@ mod tests {
             Request::Bulk(setu_sync::bulk::Puller::start(10, 1000).1),
             Request::Push(vec![vec![0xa1; 3], vec![]]),
             Request::Fetch(vec![[7; 32], [9; 32]]),
+            Request::Offer(vec![[5; 32]]),
         ];
         for q in reqs {
             assert_eq!(Request::decode(&q.encode()), Ok(q));
@@ -441,6 +465,8 @@ mod tests {
                 refused: 1,
             },
             Response::Records(vec![vec![1, 2, 3]]),
+            Response::Want(vec![]),
+            Response::Want(vec![[4; 32], [6; 32]]),
             Response::Refused {
                 code: RefusalCode::Busy,
                 reason: "slow down".into(),

@@ -1,16 +1,21 @@
-//! The store's `(ts, id)` items, as reconciliation needs them: the whole
-//! list for a session (kept in memory and updated as records are stored,
-//! instead of read from the store for every session; every session shares
-//! one snapshot, copied only when records are stored while sessions hold
-//! it), and ranges for bulk transfer (read from the store).
+//! The replica as the protocol's store ([`setu_proto::store::Store`]):
+//! its `(ts, id)` items as reconciliation needs them, single records, and
+//! ingest with one verdict per record.
+//!
+//! The whole item list is kept in memory and updated as records are
+//! stored, instead of read from the store for every session; every session
+//! shares one snapshot, copied only when records are stored while sessions
+//! hold it. Ranges for bulk transfer are read from the store.
 
 use std::sync::Arc;
 
 use setu_core::ids::RecordId;
-use setu_store::backend::Backend;
-use setu_sync::item::{Bound, Item};
+use setu_proto::store::{Refused, Verdict};
+use setu_sync::item::{Bound, Id, Item};
 
-use super::Driver;
+use crate::backend::Backend;
+use crate::ingest::{Outcome, Refusal};
+use crate::replica::Replica;
 
 /// Items read from the store per range call while listing them.
 const ITEMS_CHUNK: usize = 50_000;
@@ -19,8 +24,8 @@ const ITEMS_CHUNK: usize = 50_000;
 pub const MAX_CACHED_ITEMS: usize = 4_000_000;
 
 /// The sorted item list and the store change it reflects.
-#[derive(Default)]
-pub(super) struct Cache {
+#[derive(Debug, Default)]
+pub(crate) struct Cache {
     items: Arc<Vec<Item>>,
     /// The store's change counter when `items` was last made whole; `None`
     /// when there is no list.
@@ -31,7 +36,7 @@ impl Cache {
     /// Records the driver stored moved the store from change `before` to
     /// `after`: they join the list if it was current at `before`, and the
     /// list is dropped otherwise (rebuilt at the next session).
-    pub(super) fn note_stored(&mut self, before: u64, after: u64, stored: &[(u64, RecordId)]) {
+    pub(crate) fn note_stored(&mut self, before: u64, after: u64, stored: &[(u64, RecordId)]) {
         if self.change != Some(before) || self.items.len() + stored.len() > MAX_CACHED_ITEMS {
             self.change = None;
             self.items = Arc::default();
@@ -75,14 +80,13 @@ fn merge(a: Vec<Item>, b: Vec<Item>) -> Vec<Item> {
     out
 }
 
-impl<B: Backend + Send + 'static> Driver<B> {
+impl<B: Backend> Replica<B> {
     /// Every item in the store, in order: the cached list when it reflects
     /// the store's current change, else read from the store (and cached).
     /// `None` if the store cannot list them (a partial list would make peers
     /// push what this node already holds).
-    pub(super) fn items(&mut self) -> Option<Arc<Vec<Item>>> {
-        let replica = self.replica();
-        let change = match replica.store().meta() {
+    pub fn items(&mut self) -> Option<Arc<Vec<Item>>> {
+        let change = match self.store().meta() {
             Ok(m) => m.change,
             Err(e) => {
                 tracing::warn!("listing items: {e}");
@@ -95,7 +99,7 @@ impl<B: Backend + Send + 'static> Driver<B> {
         let mut out = Vec::new();
         let mut after = None;
         loop {
-            let chunk = match replica.store().ts_range(after, ITEMS_CHUNK) {
+            let chunk = match self.store().ts_range(after, ITEMS_CHUNK) {
                 Ok(c) => c,
                 Err(e) => {
                     tracing::warn!("listing items: {e}");
@@ -109,7 +113,6 @@ impl<B: Backend + Send + 'static> Driver<B> {
                 break;
             }
         }
-        drop(replica);
         let out = Arc::new(out);
         if out.len() <= MAX_CACHED_ITEMS {
             self.items = Cache {
@@ -121,7 +124,7 @@ impl<B: Backend + Send + 'static> Driver<B> {
     }
 
     /// Up to `limit` items at or above `bound`, in order, from the store.
-    pub(super) fn items_from(&self, bound: &Bound, limit: usize) -> Vec<Item> {
+    pub fn items_from(&self, bound: &Bound, limit: usize) -> Vec<Item> {
         let Bound::At { ts, prefix } = bound else {
             return Vec::new();
         };
@@ -139,7 +142,7 @@ impl<B: Backend + Send + 'static> Driver<B> {
             None if *ts > 0 => Some((*ts - 1, RecordId([0xff; 32]))),
             None => None,
         };
-        match self.replica().store().ts_range(after, limit) {
+        match self.store().ts_range(after, limit) {
             Ok(r) => r
                 .iter()
                 .map(|(ts, id)| Item { ts: *ts, id: id.0 })
@@ -149,6 +152,56 @@ impl<B: Backend + Send + 'static> Driver<B> {
                 Vec::new()
             }
         }
+    }
+}
+
+impl<B: Backend> setu_proto::store::Store for Replica<B> {
+    fn snapshot(&mut self) -> Option<Arc<Vec<Item>>> {
+        self.items()
+    }
+
+    fn get(&self, id: &Id) -> Option<Vec<u8>> {
+        match self.store().get(&RecordId(*id)) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!("reading record: {e}");
+                None
+            }
+        }
+    }
+
+    fn contains(&self, id: &Id) -> bool {
+        // Cannot tell: say held, so nothing is asked for twice.
+        self.store().contains(&RecordId(*id)).unwrap_or(true)
+    }
+
+    fn items_from(&self, bound: &Bound, limit: usize) -> Vec<Item> {
+        Replica::items_from(self, bound, limit)
+    }
+
+    fn ingest(&mut self, records: Vec<Vec<u8>>, now: u64) -> Result<Vec<Verdict>, String> {
+        let done = Replica::ingest(self, records, now).map_err(|e| e.to_string())?;
+        let ts_of: std::collections::HashMap<RecordId, u64> =
+            done.stored.iter().map(|(ts, id)| (*id, *ts)).collect();
+        Ok(done
+            .outcomes
+            .into_iter()
+            .map(|o| match o {
+                Outcome::Stored { id, .. } => Verdict::Stored {
+                    id: id.0,
+                    ts: ts_of.get(&id).copied().unwrap_or(0),
+                },
+                Outcome::Duplicate(id) => Verdict::Duplicate(id.0),
+                Outcome::Refused { id, why } => Verdict::Refused {
+                    id: id.map(|i| i.0),
+                    why: match why {
+                        Refusal::Invalid(e) => Refused::Invalid(e),
+                        Refusal::Future { .. } => Refused::Future,
+                        other => Refused::Other(other.to_string()),
+                    },
+                },
+            })
+            .collect())
     }
 }
 

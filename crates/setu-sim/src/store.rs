@@ -1,0 +1,205 @@
+//! A simulated node's store: the real store and ingest rules of
+//! `setu-store` over its in-memory backend, with no search index, and a
+//! verification cache shared by every simulated node, so that each record
+//! is decoded and verified once per simulation, not once per node.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use setu_core::ids::RecordId;
+use setu_core::record::{self, Record, RecordError};
+use setu_proto::store::{Refused, Verdict};
+use setu_store::backend::memory::MemoryBackend;
+use setu_store::ingest::{self, Outcome, Refusal};
+use setu_sync::item::{Bound, Id, Item};
+use sha2::{Digest, Sha256};
+
+/// Most records the shared verification cache holds; beyond it, records
+/// are verified without being cached.
+pub const MAX_CACHED_CHECKS: usize = 1_000_000;
+
+/// The result of the stateless check of one record, with its id if it
+/// decoded that far.
+type Checked = (Option<RecordId>, Result<Record, RecordError>);
+
+/// The results of the stateless check, by SHA-256 of the record's bytes.
+#[derive(Debug, Default, Clone)]
+pub struct Checks(Rc<RefCell<HashMap<[u8; 32], Checked>>>);
+
+impl Checks {
+    fn check(&self, bytes: Vec<u8>) -> Checked {
+        let key: [u8; 32] = Sha256::digest(&bytes).into();
+        if let Some(r) = self.0.borrow().get(&key) {
+            return r.clone();
+        }
+        let r = record::check_batch_ids(vec![bytes]).pop().unwrap_or((
+            None,
+            Err(RecordError::one(
+                record::Reason::Cbor,
+                "record",
+                "no result",
+            )),
+        ));
+        let mut cache = self.0.borrow_mut();
+        if cache.len() < MAX_CACHED_CHECKS {
+            cache.insert(key, r.clone());
+        }
+        r
+    }
+
+    /// How many distinct records were checked.
+    pub fn len(&self) -> usize {
+        self.0.borrow().len()
+    }
+
+    /// True if none was.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// One simulated node's store.
+#[derive(Debug)]
+pub struct SimStore {
+    store: setu_store::store::Store<MemoryBackend>,
+    items: Arc<Vec<Item>>,
+    checks: Checks,
+    rules: Rules,
+}
+
+/// Which validity rules the store applies: this version's, or a test-only
+/// rule set of another version that also refuses some records with reason
+/// `schema`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Rules {
+    /// This version's rules.
+    #[default]
+    Current,
+    /// Also refuses records whose id's first byte is below this, as an
+    /// older node refuses a body with a field it does not know.
+    RefuseBelow(u8),
+    /// Also refuses records whose id's first byte is at least this, as a
+    /// newer node refuses what a new rule forbids.
+    RefuseFrom(u8),
+}
+
+impl Rules {
+    fn refuses(self, id: &Id) -> bool {
+        match self {
+            Rules::Current => false,
+            Rules::RefuseBelow(b) => id[0] < b,
+            Rules::RefuseFrom(b) => id[0] >= b,
+        }
+    }
+}
+
+impl SimStore {
+    /// An empty store.
+    pub fn new(checks: Checks, rules: Rules) -> SimStore {
+        SimStore {
+            store: setu_store::store::Store::new(MemoryBackend::new()),
+            items: Arc::default(),
+            checks,
+            rules,
+        }
+    }
+
+    /// How many records it holds.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// True if it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Changes its rules.
+    pub fn set_rules(&mut self, rules: Rules) {
+        self.rules = rules;
+    }
+
+    /// Whether it holds a record.
+    pub fn holds(&self, id: &Id) -> bool {
+        self.store.contains(&RecordId(*id)).unwrap_or(false)
+    }
+}
+
+impl setu_proto::store::Store for SimStore {
+    fn snapshot(&mut self) -> Option<Arc<Vec<Item>>> {
+        Some(Arc::clone(&self.items))
+    }
+
+    fn get(&self, id: &Id) -> Option<Vec<u8>> {
+        self.store.get(&RecordId(*id)).ok().flatten()
+    }
+
+    fn contains(&self, id: &Id) -> bool {
+        self.store.contains(&RecordId(*id)).unwrap_or(true)
+    }
+
+    fn items_from(&self, bound: &Bound, limit: usize) -> Vec<Item> {
+        let Bound::At { ts, prefix } = bound else {
+            return Vec::new();
+        };
+        let mut id = [0u8; 32];
+        id[..prefix.len().min(32)].copy_from_slice(&prefix[..prefix.len().min(32)]);
+        let from = Item { ts: *ts, id };
+        let start = self.items.partition_point(|i| *i < from);
+        self.items[start..].iter().take(limit).copied().collect()
+    }
+
+    fn ingest(&mut self, records: Vec<Vec<u8>>, now: u64) -> Result<Vec<Verdict>, String> {
+        let checked: Vec<Checked> = records
+            .into_iter()
+            .map(|r| {
+                let (id, c) = self.checks.check(r);
+                match c {
+                    // Another version's rule: refused by the schema.
+                    Ok(rec) if self.rules.refuses(&rec.id().0) => (
+                        id,
+                        Err(RecordError::one(
+                            record::Reason::Schema,
+                            "body",
+                            "refused by this node's test-only rule set",
+                        )),
+                    ),
+                    c => (id, c),
+                }
+            })
+            .collect();
+        let done = ingest::ingest_checked(&self.store, checked, now, &ingest::Config::default())
+            .map_err(|e| e.to_string())?;
+        if !done.stored.is_empty() {
+            let items = Arc::make_mut(&mut self.items);
+            for (ts, id) in &done.stored {
+                let item = Item { ts: *ts, id: id.0 };
+                if let Err(at) = items.binary_search(&item) {
+                    items.insert(at, item);
+                }
+            }
+        }
+        let ts_of: HashMap<RecordId, u64> = done.stored.iter().map(|(t, i)| (*i, *t)).collect();
+        Ok(done
+            .outcomes
+            .into_iter()
+            .map(|o| match o {
+                Outcome::Stored { id, .. } => Verdict::Stored {
+                    id: id.0,
+                    ts: ts_of.get(&id).copied().unwrap_or(0),
+                },
+                Outcome::Duplicate(id) => Verdict::Duplicate(id.0),
+                Outcome::Refused { id, why } => Verdict::Refused {
+                    id: id.map(|i| i.0),
+                    why: match why {
+                        Refusal::Invalid(e) => Refused::Invalid(e),
+                        Refusal::Future { .. } => Refused::Future,
+                        other => Refused::Other(other.to_string()),
+                    },
+                },
+            })
+            .collect())
+    }
+}
