@@ -27,31 +27,12 @@ pub mod store;
 
 use setu_core::keys::SecretKey;
 
-/// SplitMix64: the simulator's one source of randomness.
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
+/// The simulator's one source of randomness (SplitMix64).
+pub use setu_store::synth::Rng;
 
-impl Rng {
-    /// A generator for this seed.
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-    /// 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    /// In `0..n`.
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n.max(1)
-    }
-    /// True with probability `p`.
-    pub fn chance(&mut self, p: f64) -> bool {
-        p > 0.0 && ((self.next_u64() >> 11) as f64 / (1u64 << 53) as f64) < p
-    }
+/// True with probability `p`, from `rng`.
+pub fn chance(rng: &mut Rng, p: f64) -> bool {
+    p > 0.0 && ((rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64) < p
 }
 
 /// The seed of a test: `SEED` from the environment, else `default`.

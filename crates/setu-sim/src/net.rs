@@ -552,7 +552,7 @@ impl Sim {
             self.at(1, Ev::Input(from, Input::Failure { peer: to, req }));
             return;
         }
-        if self.rng.chance(self.cfg.loss) {
+        if crate::chance(&mut self.rng, self.cfg.loss) {
             let t = self.cfg.request_timeout_ms;
             self.at(t, Ev::Input(from, Input::Failure { peer: to, req }));
             return;
@@ -630,7 +630,7 @@ impl Sim {
                 self.traffic.bytes += bytes.len() as u64;
                 if !self.is_connected(n, to) {
                     self.at(1, Ev::Input(to, Input::Failure { peer: n, req }));
-                } else if self.rng.chance(self.cfg.loss) {
+                } else if crate::chance(&mut self.rng, self.cfg.loss) {
                     let t = self.cfg.request_timeout_ms;
                     self.at(t, Ev::Input(to, Input::Failure { peer: n, req }));
                 } else {
@@ -696,7 +696,7 @@ impl Sim {
         for p in peers {
             self.traffic.gossip += 1;
             self.traffic.gossip_bytes += data.len() as u64;
-            if self.rng.chance(self.cfg.loss) {
+            if crate::chance(&mut self.rng, self.cfg.loss) {
                 continue;
             }
             let d = self.latency();
@@ -755,7 +755,7 @@ impl Sim {
                 Ev::Churn(n) => {
                     let t = self.cfg.sync_interval_ms;
                     self.at(t, Ev::Churn(n));
-                    if self.cfg.churn > 0.0 && self.rng.chance(self.cfg.churn) {
+                    if self.cfg.churn > 0.0 && crate::chance(&mut self.rng, self.cfg.churn) {
                         let online = self.nodes[n as usize].online;
                         self.set_online(n, !online);
                     }

@@ -10,9 +10,9 @@ use std::sync::Arc;
 
 use setu_core::ids::RecordId;
 use setu_core::record::{self, Record, RecordError};
-use setu_proto::store::{Refused, Verdict};
+use setu_proto::store::Verdict;
 use setu_store::backend::memory::MemoryBackend;
-use setu_store::ingest::{self, Outcome, Refusal};
+use setu_store::ingest;
 use setu_sync::item::{Bound, Id, Item};
 use sha2::{Digest, Sha256};
 
@@ -181,25 +181,6 @@ impl setu_proto::store::Store for SimStore {
                 }
             }
         }
-        let ts_of: HashMap<RecordId, u64> = done.stored.iter().map(|(t, i)| (*i, *t)).collect();
-        Ok(done
-            .outcomes
-            .into_iter()
-            .map(|o| match o {
-                Outcome::Stored { id, .. } => Verdict::Stored {
-                    id: id.0,
-                    ts: ts_of.get(&id).copied().unwrap_or(0),
-                },
-                Outcome::Duplicate(id) => Verdict::Duplicate(id.0),
-                Outcome::Refused { id, why } => Verdict::Refused {
-                    id: id.map(|i| i.0),
-                    why: match why {
-                        Refusal::Invalid(e) => Refused::Invalid(e),
-                        Refusal::Future { .. } => Refused::Future,
-                        other => Refused::Other(other.to_string()),
-                    },
-                },
-            })
-            .collect())
+        Ok(setu_store::proto::verdicts(done))
     }
 }

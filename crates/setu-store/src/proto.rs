@@ -181,28 +181,32 @@ impl<B: Backend> setu_proto::store::Store for Replica<B> {
 
     fn ingest(&mut self, records: Vec<Vec<u8>>, now: u64) -> Result<Vec<Verdict>, String> {
         let done = Replica::ingest(self, records, now).map_err(|e| e.to_string())?;
-        let ts_of: std::collections::HashMap<RecordId, u64> =
-            done.stored.iter().map(|(ts, id)| (*id, *ts)).collect();
-        Ok(done
-            .outcomes
-            .into_iter()
-            .map(|o| match o {
-                Outcome::Stored { id, .. } => Verdict::Stored {
-                    id: id.0,
-                    ts: ts_of.get(&id).copied().unwrap_or(0),
-                },
-                Outcome::Duplicate(id) => Verdict::Duplicate(id.0),
-                Outcome::Refused { id, why } => Verdict::Refused {
-                    id: id.map(|i| i.0),
-                    why: match why {
-                        Refusal::Invalid(e) => Refused::Invalid(e),
-                        Refusal::Future { .. } => Refused::Future,
-                        other => Refused::Other(other.to_string()),
-                    },
-                },
-            })
-            .collect())
+        Ok(verdicts(done))
     }
+}
+
+/// What an ingest came to, one verdict per record, as the protocol sees it.
+pub fn verdicts(done: crate::ingest::Ingested) -> Vec<Verdict> {
+    let ts_of: std::collections::HashMap<RecordId, u64> =
+        done.stored.iter().map(|(ts, id)| (*id, *ts)).collect();
+    done.outcomes
+        .into_iter()
+        .map(|o| match o {
+            Outcome::Stored { id, .. } => Verdict::Stored {
+                id: id.0,
+                ts: ts_of.get(&id).copied().unwrap_or(0),
+            },
+            Outcome::Duplicate(id) => Verdict::Duplicate(id.0),
+            Outcome::Refused { id, why } => Verdict::Refused {
+                id: id.map(|i| i.0),
+                why: match why {
+                    Refusal::Invalid(e) => Refused::Invalid(e),
+                    Refusal::Future { .. } => Refused::Future,
+                    other => Refused::Other(other.to_string()),
+                },
+            },
+        })
+        .collect()
 }
 
 #[cfg(test)]
