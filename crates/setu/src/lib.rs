@@ -335,7 +335,7 @@ impl Node {
     }
 
     /// Runs `f` on the replica, on the thread that owns it.
-    async fn with_replica<T: Send + 'static>(
+    async fn on_store<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Replica<SledBackend>) -> T + Send + 'static,
     ) -> Result<T, Error> {
@@ -363,7 +363,7 @@ impl Node {
     pub async fn publish(&self, body: serde_json::Value) -> Result<Published, Error> {
         let key = self.key()?;
         let mut p = self
-            .with_replica(move |r| r.publish(&key, body, now_ms()))
+            .on_store(move |r| r.publish(&key, body, now_ms()))
             .await??;
         self.announce(&mut p).await?;
         Ok(p)
@@ -374,7 +374,7 @@ impl Node {
         let key = self.key()?;
         let (pid, reason) = (practice_id.to_string(), reason.to_string());
         let mut p = self
-            .with_replica(move |r| r.withdraw(&key, &pid, &reason, now_ms()))
+            .on_store(move |r| r.withdraw(&key, &pid, &reason, now_ms()))
             .await??;
         self.announce(&mut p).await?;
         Ok(p)
@@ -410,7 +410,7 @@ impl Node {
             if lines > 0 {
                 let key = key.clone();
                 let (prog, mut got) = self
-                    .with_replica(move |r| {
+                    .on_store(move |r| {
                         let mut got = Vec::new();
                         let mut cur = std::io::Cursor::new(chunk);
                         let prog =
@@ -443,17 +443,17 @@ impl Node {
 
     /// Searches the replica.
     pub async fn query(&self, q: Query) -> Result<Hits, Error> {
-        Ok(self.with_replica(move |r| r.query(&q)).await??)
+        Ok(self.on_store(move |r| r.query(&q)).await??)
     }
 
     /// Counts the matches of a query by country, SDG, sector and status.
     pub async fn facets(&self, q: Query) -> Result<Facets, Error> {
-        Ok(self.with_replica(move |r| r.facets(&q)).await??)
+        Ok(self.on_store(move |r| r.facets(&q)).await??)
     }
 
     /// A record's signed bytes, exactly as stored.
     pub async fn record(&self, id: RecordId) -> Result<Option<Vec<u8>>, Error> {
-        Ok(self.with_replica(move |r| r.store().get(&id)).await??)
+        Ok(self.on_store(move |r| r.store().get(&id)).await??)
     }
 
     /// A practice by record id or practice id (with `publisher` when
@@ -466,7 +466,7 @@ impl Node {
     ) -> Result<Result<PracticeView, LookupError>, Error> {
         let id = id.to_string();
         let own = self.publisher();
-        self.with_replica(move |r| lookup(r, &id, publisher, own, history))
+        self.on_store(move |r| lookup(r, &id, publisher, own, history))
             .await?
     }
 
@@ -488,7 +488,7 @@ impl Node {
     /// The node's status.
     pub async fn status(&self) -> Result<Status, Error> {
         let net = self.inner.net.status().await?;
-        let replica = self.with_replica(|r| r.status()).await??;
+        let replica = self.on_store(|r| r.status()).await??;
         Ok(Status {
             replica,
             net,
@@ -536,7 +536,7 @@ impl Node {
         // Every store write is flushed when it is made; the index is
         // committed here, then the replica is closed on its thread (so its
         // directory can be opened again at once).
-        let flushed = self.with_replica(|r| r.flush_index()).await;
+        let flushed = self.on_store(|r| r.flush_index()).await;
         let _ = self.inner.store.stop().await;
         let thread = self
             .inner
