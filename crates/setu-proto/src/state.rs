@@ -691,9 +691,10 @@ impl<P: PeerKey, A: Addr> State<P, A> {
         match (then, done) {
             (Then::Snapshot, Done::Snapshot(items)) => {
                 self.snapshot_asked = false;
-                if items.is_some() {
-                    self.items = items;
-                }
+                // None: the store cannot list its records now. An old
+                // snapshot would no longer say what it holds, so none is
+                // kept: sessions are refused (code 5) until it can.
+                self.items = items;
                 self.answer_deferred(now);
                 if std::mem::take(&mut self.sync_all_on_snapshot) {
                     self.sync_all(now);
@@ -704,9 +705,7 @@ impl<P: PeerKey, A: Addr> State<P, A> {
                 self.answer_deferred(now);
             }
             (Then::Ingest(ing), Done::Ingested { verdicts, snapshot }) => {
-                if snapshot.is_some() {
-                    self.items = snapshot;
-                }
+                self.items = snapshot;
                 self.ingested(now, ing, verdicts)
             }
             (Then::Ingest(ing), _) => self.ingested(now, ing, Err("the store is busy".into())),
