@@ -408,8 +408,9 @@ impl Record {
 }
 
 /// A record that passed the structural checks (size, CBOR, envelope) but
-/// whose key, signature and body are not yet checked.
-#[derive(Debug, Clone)]
+/// whose key, signature and body are not yet checked: finish the check
+/// with [`check_parsed`], so a record is decoded once on its way in.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Parsed {
     bytes: Vec<u8>,
     id: RecordId,
@@ -426,6 +427,18 @@ impl Parsed {
     /// The envelope.
     pub fn envelope(&self) -> &Envelope {
         &self.envelope
+    }
+    /// The signed record's bytes, exactly as received.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+    /// Its size in bytes.
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+    /// True for no bytes (never, for a record that parsed).
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
     }
     fn message(&self) -> [u8; 46] {
         signed_message(&self.id)
@@ -669,10 +682,43 @@ pub fn check_batch(records: Vec<Vec<u8>>) -> Vec<Result<Record, RecordError>> {
 pub fn check_batch_ids(
     records: Vec<Vec<u8>>,
 ) -> Vec<(Option<RecordId>, Result<Record, RecordError>)> {
-    let parsed: Vec<Result<Parsed, RecordError>> = records.into_iter().map(parse).collect();
-    let ok: Vec<&Parsed> = parsed.iter().filter_map(|p| p.as_ref().ok()).collect();
-    let messages: Vec<[u8; 46]> = ok.iter().map(|p| p.message()).collect();
-    let items: Vec<verify::Item<'_>> = ok
+    let mut ok = Vec::with_capacity(records.len());
+    let mut failed = Vec::with_capacity(records.len());
+    for r in records {
+        match parse(r) {
+            Ok(p) => {
+                failed.push(None);
+                ok.push(p);
+            }
+            Err(e) => failed.push(Some(e)),
+        }
+    }
+    let ids: Vec<RecordId> = ok.iter().map(Parsed::id).collect();
+    let mut checked = check_parsed(ok).into_iter().zip(ids);
+    failed
+        .into_iter()
+        .map(|f| match f {
+            Some(e) => (None, Err(e)),
+            // One result per parsed record, in order.
+            None => match checked.next() {
+                Some((r, id)) => (Some(id), r),
+                None => (
+                    None,
+                    Err(RecordError::one(Reason::Signature, "sig", "not checked")),
+                ),
+            },
+        })
+        .collect()
+}
+
+/// Steps 6 to 8 of the check on records already through steps 1 to 5
+/// ([`parse`]), verifying their signatures in one batch: a record received
+/// from a peer is parsed once (for its id and author) and finished here,
+/// never decoded again. Each result is exactly what [`check`] returns for
+/// that record's bytes.
+pub fn check_parsed(parsed: Vec<Parsed>) -> Vec<Result<Record, RecordError>> {
+    let messages: Vec<[u8; 46]> = parsed.iter().map(Parsed::message).collect();
+    let items: Vec<verify::Item<'_>> = parsed
         .iter()
         .zip(&messages)
         .map(|(p, m)| verify::Item {
@@ -681,15 +727,14 @@ pub fn check_batch_ids(
             sig: &p.signature,
         })
         .collect();
-    let mut verdicts = verify::verify_batch(&items).into_iter();
+    let verdicts = verify::verify_batch(&items);
+    drop(items);
+    let mut verdicts = verdicts.into_iter();
     parsed
         .into_iter()
-        .map(|p| match p {
-            Err(e) => (None, Err(e)),
-            Ok(p) => {
-                let sig = verdicts.next().unwrap_or(Err(VerifyError::Equation));
-                (Some(p.id), p.finish(sig))
-            }
+        .map(|p| {
+            let sig = verdicts.next().unwrap_or(Err(VerifyError::Equation));
+            p.finish(sig)
         })
         .collect()
 }
@@ -801,6 +846,64 @@ mod tests {
             err.problems[0].to_string(),
             r#"body.sdg_targets[1]: "18.1" is not an SDG target"#
         );
+    }
+
+    /// A record parsed once (as the node's state machine does, for its id
+    /// and author) and finished by `check_parsed` gets exactly the result
+    /// of `check` on its bytes: valid, forged, or invalid by its schema.
+    #[test]
+    fn checking_parsed_records_is_checking_their_bytes() {
+        let key = SecretKey::from_seed(&[3; 32]);
+        let good = sign_practice(&key, 1, 5, &body()).unwrap().into_bytes();
+        let mut forged = good.clone();
+        let last = forged.len() - 1;
+        forged[last] ^= 1;
+        let opaque = sign(&key, "other", 2, 5, Value::map([("x", Value::Uint(1))]))
+            .unwrap()
+            .into_bytes();
+        // A practice body that breaks the schema, signed by hand.
+        let bad_body = Value::map([("practice_id", Value::text("X"))]);
+        let env = Envelope {
+            kind: practice::KIND.into(),
+            author: key.author(),
+            seq: 3,
+            ts: 5,
+            body: bad_body,
+        };
+        let env_bytes = cbor::encode(&env.to_value()).unwrap();
+        let sig = key.sign_id(&RecordId::of_envelope(&env_bytes));
+        let schema_bad = cbor::encode(&Value::Array(vec![
+            Value::Bytes(env_bytes),
+            Value::Bytes(sig.to_vec()),
+        ]))
+        .unwrap();
+        let all = vec![good, forged, opaque, schema_bad];
+        let parsed: Vec<Parsed> = all.iter().map(|b| parse(b.clone()).unwrap()).collect();
+        let finished = check_parsed(parsed);
+        let one_by_one: Vec<_> = all.iter().map(|b| check(b.clone())).collect();
+        assert_eq!(finished, one_by_one);
+        let reasons: Vec<Option<Reason>> = finished
+            .iter()
+            .map(|r| r.as_ref().err().map(|e| e.reason))
+            .collect();
+        assert_eq!(
+            reasons,
+            vec![None, Some(Reason::Signature), None, Some(Reason::Schema)]
+        );
+        // check_batch_ids is the same path, with parse failures in place.
+        let mut with_junk = all.clone();
+        with_junk.insert(1, vec![0xf6]);
+        let ids = check_batch_ids(with_junk);
+        assert_eq!(ids.len(), 5);
+        assert_eq!(ids[1].0, None);
+        assert_eq!(ids[1].1.as_ref().unwrap_err().reason, Reason::Cbor);
+        let rest: Vec<_> = ids
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| *i != 1)
+            .map(|(_, r)| r.1)
+            .collect();
+        assert_eq!(rest, one_by_one);
     }
 
     #[test]

@@ -738,39 +738,39 @@ impl<P: PeerKey, A: Addr> State<P, A> {
         let mut charged = Vec::with_capacity(records.len());
         let mut early = Report::default();
         for r in records {
-            if self.admission.is_active() {
-                // Decoded (not verified) for its author; the store decodes
-                // and verifies it once more, on its own thread.
-                match setu_core::record::parse(r.clone()) {
-                    Ok(p) => {
-                        let author = p.envelope().author;
-                        if let Err(e) = self.admission.check(&author, r.len(), now) {
-                            tracing::debug!(?peer, "refused: {e}");
-                            self.counters.refused_admission += 1;
-                            early.refused += 1;
-                            early.seen.push(p.id().0);
-                            continue;
-                        }
-                        // Charged now, so one batch cannot overrun the
-                        // quota; refunded if not stored.
-                        self.admission.charge(&author, r.len(), now);
-                        charged.push(Some((author, r.len())));
+            // Decoded once, here (envelope only: cheap), for its id and
+            // author; the store finishes the check on the decoded record
+            // (key, signature, body) and never decodes it again.
+            let p = match setu_core::record::parse(r) {
+                Ok(p) => p,
+                Err(e) => {
+                    early.refused += 1;
+                    if versioning::is_offence(&e) {
+                        self.counters.refused_invalid += 1;
+                        early.offence = Some(format!("invalid record: {e}"));
+                    } else {
+                        self.counters.refused_rule += 1;
                     }
-                    Err(e) => {
-                        early.refused += 1;
-                        if versioning::is_offence(&e) {
-                            self.counters.refused_invalid += 1;
-                            early.offence = Some(format!("invalid record: {e}"));
-                        } else {
-                            self.counters.refused_rule += 1;
-                        }
-                        continue;
-                    }
+                    continue;
                 }
+            };
+            if self.admission.is_active() {
+                let author = p.envelope().author;
+                if let Err(e) = self.admission.check(&author, p.len(), now) {
+                    tracing::debug!(?peer, "refused: {e}");
+                    self.counters.refused_admission += 1;
+                    early.refused += 1;
+                    early.seen.push(p.id().0);
+                    continue;
+                }
+                // Charged now, so one batch cannot overrun the quota;
+                // refunded if not stored.
+                self.admission.charge(&author, p.len(), now);
+                charged.push(Some((author, p.len())));
             } else {
                 charged.push(None);
             }
-            admitted.push(r);
+            admitted.push(p);
         }
         let ing = Ingest {
             peer,
@@ -963,6 +963,56 @@ impl<P: PeerKey, A: Addr> State<P, A> {
             self.last_sweep = now;
             self.wanted.retain(|_, (_, until)| *until > now);
             self.no_bulk.retain(|_, until| *until > now);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::harness::*;
+    use super::*;
+    use crate::message::Request;
+
+    /// A received record is decoded once, by the state, whether or not
+    /// admission is active: what fails to decode is judged here and never
+    /// reaches the store, and what decodes reaches it decoded (the store
+    /// finishes the check on it, without decoding it again).
+    #[test]
+    fn records_reach_the_store_decoded_once() {
+        for junk in [vec![0xf6], vec![0x82, 0x41]] {
+            let mut s = state();
+            assert!(!s.admission.is_active());
+            let mut store = Toy::default();
+            let _ = drive(&mut s, &mut store, 0, connect(1, false));
+            let _ = drive(&mut s, &mut store, 0, connect(2, false));
+            // Junk alone: refused before the store, as an offence.
+            let push = Request::Push(vec![junk.clone()]).encode();
+            let out = s.handle(1, request(1, 1, push));
+            assert!(
+                out.iter().all(|o| !matches!(o, Output::Store { .. })),
+                "junk reaches the store: {out:?}"
+            );
+            assert!(out.iter().any(|o| matches!(o, Output::Ban { peer: 1, .. })));
+            assert_eq!(s.counters().refused_invalid, 1);
+            // A valid record and a forged one beside junk: only the two
+            // that decode go to the store, decoded, in order.
+            let push = Request::Push(vec![toy_record(5), junk, toy_forged(6)]).encode();
+            let out = s.handle(2, request(2, 2, push));
+            let ops: Vec<&Op> = out
+                .iter()
+                .filter_map(|o| match o {
+                    Output::Store { op, .. } => Some(op),
+                    _ => None,
+                })
+                .collect();
+            match ops.as_slice() {
+                [Op::Ingest(parsed)] => {
+                    let ids: Vec<Id> = parsed.iter().map(|p| p.id().0).collect();
+                    assert_eq!(ids, vec![toy_id(5), toy_id(6)]);
+                    assert_eq!(parsed[0].bytes(), toy_record(5).as_slice());
+                }
+                other => panic!("one ingest of the decoded records: {other:?}"),
+            }
         }
     }
 }

@@ -359,9 +359,15 @@ impl Sim {
     fn store_direct(&mut self, n: NodeId, records: Vec<Vec<u8>>, expect: bool) {
         use setu_proto::store::{Store, Verdict};
         let wall = EPOCH_MS + self.now;
+        // Preloaded records are the simulation's own: ones that do not
+        // decode are not stored, as a store refuses them.
+        let parsed = records
+            .into_iter()
+            .filter_map(|r| setu_core::record::parse(r).ok())
+            .collect();
         let verdicts = self.nodes[n as usize]
             .store
-            .ingest(records, wall)
+            .ingest(parsed, wall)
             .unwrap_or_default();
         for v in verdicts {
             if let (Verdict::Stored { id, .. } | Verdict::Duplicate(id), true) = (v, expect) {

@@ -1,7 +1,10 @@
 //! A simulated node's store: the real store and ingest rules of
 //! `setu-store` over its in-memory backend, with no search index, and a
 //! verification cache shared by every simulated node, so that each record
-//! is decoded and verified once per simulation, not once per node.
+//! is verified once per simulation, not once per node. (Each node's state
+//! decodes the envelope of what it receives, as the shipped node does;
+//! the store finishes the check on that decoded record, or finds it in
+//! the cache.)
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -9,7 +12,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use setu_core::ids::RecordId;
-use setu_core::record::{self, Record, RecordError};
+use setu_core::record::{self, Parsed, Record, RecordError};
 use setu_proto::store::Verdict;
 use setu_store::backend::memory::MemoryBackend;
 use setu_store::ingest;
@@ -29,12 +32,15 @@ type Checked = (Option<RecordId>, Result<Record, RecordError>);
 pub struct Checks(Rc<RefCell<HashMap<[u8; 32], Checked>>>);
 
 impl Checks {
-    fn check(&self, bytes: Vec<u8>) -> Checked {
-        let key: [u8; 32] = Sha256::digest(&bytes).into();
+    /// Finishes the check of a decoded record, once per simulation: by
+    /// SHA-256 of its bytes, so a forged copy of a record is not taken
+    /// for it.
+    fn check(&self, parsed: Parsed) -> Checked {
+        let key: [u8; 32] = Sha256::digest(parsed.bytes()).into();
         if let Some(r) = self.0.borrow().get(&key) {
             return r.clone();
         }
-        let r = record::check_batch_ids(vec![bytes]).pop().unwrap_or((
+        let r = ingest::finish_parsed(vec![parsed]).pop().unwrap_or((
             None,
             Err(RecordError::one(
                 record::Reason::Cbor,
@@ -151,7 +157,7 @@ impl setu_proto::store::Store for SimStore {
         self.items[start..].iter().take(limit).copied().collect()
     }
 
-    fn ingest(&mut self, records: Vec<Vec<u8>>, now: u64) -> Result<Vec<Verdict>, String> {
+    fn ingest(&mut self, records: Vec<Parsed>, now: u64) -> Result<Vec<Verdict>, String> {
         let checked: Vec<Checked> = records
             .into_iter()
             .map(|r| {

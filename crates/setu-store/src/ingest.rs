@@ -145,6 +145,33 @@ pub fn ingest<B: Backend>(
     ingest_checked(store, record::check_batch_ids(records), now, cfg)
 }
 
+/// [`ingest`] for records already decoded ([`record::parse`], as the
+/// node's state machine decodes what peers send): the check is finished
+/// on them (key, signatures in one batch, body), never decoded again.
+pub fn ingest_parsed<B: Backend>(
+    store: &Store<B>,
+    records: Vec<record::Parsed>,
+    now: u64,
+    cfg: &Config,
+) -> Result<Ingested, Error> {
+    if records.len() > MAX_BATCH {
+        return Ok(too_many(records.len()));
+    }
+    ingest_checked(store, finish_parsed(records), now, cfg)
+}
+
+/// The stateless check finished on decoded records, each with its id.
+pub fn finish_parsed(
+    records: Vec<record::Parsed>,
+) -> Vec<(Option<RecordId>, Result<record::Record, RecordError>)> {
+    let ids: Vec<RecordId> = records.iter().map(record::Parsed::id).collect();
+    record::check_parsed(records)
+        .into_iter()
+        .zip(ids)
+        .map(|(r, id)| (Some(id), r))
+        .collect()
+}
+
 fn too_many(n: usize) -> Ingested {
     Ingested {
         outcomes: (0..n)

@@ -179,8 +179,12 @@ impl<B: Backend> setu_proto::store::Store for Replica<B> {
         Replica::items_from(self, bound, limit)
     }
 
-    fn ingest(&mut self, records: Vec<Vec<u8>>, now: u64) -> Result<Vec<Verdict>, String> {
-        let done = Replica::ingest(self, records, now).map_err(|e| e.to_string())?;
+    fn ingest(
+        &mut self,
+        records: Vec<setu_core::record::Parsed>,
+        now: u64,
+    ) -> Result<Vec<Verdict>, String> {
+        let done = Replica::ingest_parsed(self, records, now).map_err(|e| e.to_string())?;
         Ok(verdicts(done))
     }
 }

@@ -235,6 +235,9 @@ pub struct Replica<B: Backend = SledBackend> {
     pub(crate) items: crate::proto::Cache,
 }
 
+/// One batch's ingest: [`ingest::ingest`] or [`ingest::ingest_parsed`].
+type IngestBatch<B, T> = fn(&Store<B>, Vec<T>, u64, &ingest::Config) -> Result<Ingested, Error>;
+
 fn io_err(path: &Path, e: std::io::Error) -> Error {
     Error::Io(format!("{}: {e}", path.display()))
 }
@@ -472,12 +475,34 @@ impl<B: Backend> Replica<B> {
     /// in `status`), and it is repaired at the next flush or ingest after
     /// [`INDEX_RETRY_MS`].
     pub fn ingest(&mut self, records: Vec<Vec<u8>>, now: u64) -> Result<Ingested, Error> {
+        self.ingest_with(records, now, ingest::ingest)
+    }
+
+    /// [`Replica::ingest`] for records already decoded
+    /// ([`record::parse`]): from a peer, whose record the node's state
+    /// machine decoded for its id and author. They are not decoded again.
+    pub fn ingest_parsed(
+        &mut self,
+        records: Vec<record::Parsed>,
+        now: u64,
+    ) -> Result<Ingested, Error> {
+        self.ingest_with(records, now, ingest::ingest_parsed)
+    }
+
+    /// Ingests in batches of at most [`ingest::MAX_BATCH`], each through
+    /// `ingest_batch`.
+    fn ingest_with<T>(
+        &mut self,
+        records: Vec<T>,
+        now: u64,
+        ingest_batch: IngestBatch<B, T>,
+    ) -> Result<Ingested, Error> {
         let mut all = Ingested::default();
         let mut rest = records;
         while !rest.is_empty() {
             let tail = rest.split_off(rest.len().min(ingest::MAX_BATCH));
             let before = self.store.meta().map(|m| m.change);
-            let done = ingest::ingest(&self.store, rest, now, &self.cfg.ingest);
+            let done = ingest_batch(&self.store, rest, now, &self.cfg.ingest);
             self.note_store_result(&done);
             let done = done?;
             match (before, self.store.meta().map(|m| m.change)) {

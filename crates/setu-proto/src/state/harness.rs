@@ -3,31 +3,44 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
-use setu_core::record::{Reason, RecordError};
+use setu_core::cbor::Value;
+use setu_core::keys::SecretKey;
+use setu_core::record::{self, Parsed, Reason, RecordError};
 
 use super::*;
 use crate::store::Store;
 
-/// A toy record's id: its first byte, repeated.
-pub fn toy_id(n: u8) -> Id {
-    [n; 32]
-}
-
-/// A toy record: `[n, 0]`, with ts `n`.
+/// A toy record: a real signed record of a kind this version does not
+/// know, by one test key, with seq `n + 1` and ts `n` (so the state decodes
+/// it as it decodes any record).
 pub fn toy_record(n: u8) -> Vec<u8> {
-    vec![n, 0]
+    let key = SecretKey::from_seed(&[0x70; 32]);
+    let body = Value::map([("n", Value::Uint(u64::from(n)))]);
+    record::sign(&key, "toy", u64::from(n) + 1, u64::from(n), body)
+        .expect("a toy record signs")
+        .into_bytes()
 }
 
-/// A toy record with a bad signature: `[n, 0xff]`.
+/// A toy record's id.
+pub fn toy_id(n: u8) -> Id {
+    record::check(toy_record(n)).expect("a toy record").id().0
+}
+
+/// A toy record with a bad signature: it decodes (same id), and fails the
+/// signature check.
 pub fn toy_forged(n: u8) -> Vec<u8> {
-    vec![n, 0xff]
+    let mut r = toy_record(n);
+    if let Some(last) = r.last_mut() {
+        *last ^= 1;
+    }
+    r
 }
 
 /// A toy store. It refuses forged records as a bad signature, and records
-/// whose first byte is in `refuse` by a schema rule (the rule a peer of
-/// another version may not share); 0xEE by default.
+/// whose ts is in `refuse` by a schema rule (the rule a peer of another
+/// version may not share); 0xEE by default. Records are kept with their ts.
 pub struct Toy {
-    pub records: BTreeMap<Id, Vec<u8>>,
+    pub records: BTreeMap<Id, (u64, Vec<u8>)>,
     pub refuse: BTreeSet<u8>,
 }
 
@@ -43,7 +56,9 @@ impl Default for Toy {
 impl Toy {
     pub fn add(&mut self, ns: impl IntoIterator<Item = u8>) {
         for n in ns {
-            self.records.insert(toy_id(n), toy_record(n));
+            let r = toy_record(n);
+            let id = record::check(r.clone()).expect("a toy record").id().0;
+            self.records.insert(id, (u64::from(n), r));
         }
     }
     pub fn len(&self) -> usize {
@@ -62,7 +77,7 @@ impl Store for Toy {
         Some(Arc::new(self.clone_items()))
     }
     fn get(&self, id: &Id) -> Option<Vec<u8>> {
-        self.records.get(id).cloned()
+        self.records.get(id).map(|(_, r)| r.clone())
     }
     fn contains(&self, id: &Id) -> bool {
         self.records.contains_key(id)
@@ -79,27 +94,27 @@ impl Store for Toy {
         };
         all.into_iter().filter(|i| *i >= from).take(limit).collect()
     }
-    fn ingest(&mut self, records: Vec<Vec<u8>>, _now: u64) -> Result<Vec<Verdict>, String> {
-        Ok(records
+    fn ingest(&mut self, records: Vec<Parsed>, _now: u64) -> Result<Vec<Verdict>, String> {
+        let ids: Vec<Id> = records.iter().map(|p| p.id().0).collect();
+        Ok(record::check_parsed(records)
             .into_iter()
-            .map(|r| {
-                let id = toy_id(r[0]);
-                if r.get(1) == Some(&0xff) {
-                    Verdict::Refused {
-                        id: None,
-                        why: Refused::Invalid(Toy::err(Reason::Signature)),
-                    }
-                } else if self.refuse.contains(&r[0]) {
-                    Verdict::Refused {
-                        id: Some(id),
-                        why: Refused::Invalid(Toy::err(Reason::Schema)),
-                    }
-                } else if self.records.insert(id, r).is_some() {
-                    Verdict::Duplicate(id)
-                } else {
-                    Verdict::Stored {
-                        id,
-                        ts: u64::from(id[0]),
+            .zip(ids)
+            .map(|(checked, id)| match checked {
+                Err(e) => Verdict::Refused {
+                    id: Some(id),
+                    why: Refused::Invalid(e),
+                },
+                Ok(rec) => {
+                    let ts = rec.envelope().ts;
+                    if self.refuse.contains(&(ts as u8)) {
+                        Verdict::Refused {
+                            id: Some(id),
+                            why: Refused::Invalid(Toy::err(Reason::Schema)),
+                        }
+                    } else if self.records.insert(id, (ts, rec.into_bytes())).is_some() {
+                        Verdict::Duplicate(id)
+                    } else {
+                        Verdict::Stored { id, ts }
                     }
                 }
             })
@@ -111,11 +126,8 @@ impl Toy {
     fn clone_items(&self) -> Vec<Item> {
         let mut v: Vec<Item> = self
             .records
-            .keys()
-            .map(|id| Item {
-                ts: u64::from(id[0]),
-                id: *id,
-            })
+            .iter()
+            .map(|(id, (ts, _))| Item { ts: *ts, id: *id })
             .collect();
         v.sort();
         v
