@@ -6,6 +6,10 @@
 //! between a store write and an index commit the next start re-indexes just
 //! the practices that changed since ([`crate::replica`] does this).
 //!
+//! Its two sides are separate types: [`Index`] reads (searches, facets,
+//! the last commit's watermark) and is cheap to clone; the one [`Writer`]
+//! adds, commits and rolls back, on the index thread ([`crate::indexer`]).
+//!
 //! One document per linked, active revision of a practice. Withdrawal
 //! records have no content and get no document; the revisions of a withdrawn
 //! practice carry `withdrawn = 1`.
@@ -177,18 +181,35 @@ fn err(e: impl std::fmt::Display) -> Error {
     Error::Index(e.to_string())
 }
 
-/// The search index.
+/// The search index, its reading side: searches, facets, what the last
+/// commit reflects. Cheap to clone; every clone sees each commit as soon as
+/// the [`Writer`] makes it.
+#[derive(Clone)]
 pub struct Index {
     index: tantivy::Index,
+    reader: IndexReader,
+    f: Fields,
+}
+
+impl std::fmt::Debug for Index {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Index").finish_non_exhaustive()
+    }
+}
+
+/// The search index, its writing side: one per index (tantivy allows one
+/// writer), owned by the index thread ([`crate::indexer`]). What it adds
+/// becomes visible to searches when it commits.
+pub struct Writer {
     writer: IndexWriter<TantivyDocument>,
     reader: IndexReader,
     f: Fields,
     dirty: bool,
 }
 
-impl std::fmt::Debug for Index {
+impl std::fmt::Debug for Writer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Index")
+        f.debug_struct("Writer")
             .field("dirty", &self.dirty)
             .finish_non_exhaustive()
     }
@@ -197,13 +218,13 @@ impl std::fmt::Debug for Index {
 impl Index {
     /// Opens the index in `dir`, creating it (empty) if it is missing, of
     /// another schema version, or damaged (a file missing, truncated, or
-    /// failing its checksum). Returns the index and, if an index that was
-    /// there had to be discarded, why. The index is derived data: the caller
-    /// rebuilds it from the store.
-    pub fn open(dir: &Path) -> Result<(Index, Option<String>), Error> {
+    /// failing its checksum). Returns the index, its writer and, if an index
+    /// that was there had to be discarded, why. The index is derived data:
+    /// the caller rebuilds it from the store.
+    pub fn open(dir: &Path) -> Result<(Index, Writer, Option<String>), Error> {
         std::fs::create_dir_all(dir).map_err(|e| Error::Io(format!("{}: {e}", dir.display())))?;
         let why = match Index::open_existing(dir) {
-            Ok(Some(index)) => return Ok((index, None)),
+            Ok(Some((index, writer))) => return Ok((index, writer, None)),
             Ok(None) => None,
             Err(why) => Some(why),
         };
@@ -221,12 +242,13 @@ impl Index {
         }
         let (schema, f) = schema();
         let index = tantivy::Index::create_in_dir(dir, schema).map_err(err)?;
-        Ok((Index::wrap(index, f)?, why))
+        let (index, writer) = Index::wrap(index, f)?;
+        Ok((index, writer, why))
     }
 
     /// The index in `dir` if it is there, of this schema, and whole; `None`
     /// if there is none; else why it cannot be used.
-    fn open_existing(dir: &Path) -> Result<Option<Index>, String> {
+    fn open_existing(dir: &Path) -> Result<Option<(Index, Writer)>, String> {
         let (schema, f) = schema();
         if !dir.join("meta.json").exists() {
             return Ok(None);
@@ -248,29 +270,35 @@ impl Index {
             .map_err(|e| format!("cannot open: {e}"))
     }
 
-    /// An index in memory, for tests and simulations.
-    pub fn in_memory() -> Result<Index, Error> {
+    /// An index in memory, and its writer, for tests and simulations.
+    pub fn in_memory() -> Result<(Index, Writer), Error> {
         let (schema, f) = schema();
         Index::wrap(tantivy::Index::create_in_ram(schema), f)
     }
 
-    fn wrap(index: tantivy::Index, f: Fields) -> Result<Index, Error> {
+    fn wrap(index: tantivy::Index, f: Fields) -> Result<(Index, Writer), Error> {
         analyzers(&index);
         let writer = index
             .writer_with_num_threads(1, WRITER_MEMORY_BYTES)
             .map_err(err)?;
-        let reader = index
+        let reader: IndexReader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()
             .map_err(err)?;
-        Ok(Index {
-            index,
-            writer,
-            reader,
-            f,
-            dirty: false,
-        })
+        Ok((
+            Index {
+                index,
+                reader: reader.clone(),
+                f: f.clone(),
+            },
+            Writer {
+                writer,
+                reader,
+                f,
+                dirty: false,
+            },
+        ))
     }
 
     /// The store change counter this index has caught up to (0 if never
@@ -294,163 +322,6 @@ impl Index {
             }
         }
         (change, store)
-    }
-
-    /// Replaces a practice's documents with those of its current chain.
-    /// `load` returns the practice body of a stored record.
-    pub fn update_practice(
-        &mut self,
-        author: &AuthorKey,
-        practice_id: &str,
-        chain: &Chain,
-        load: Loader<'_>,
-    ) -> Result<(), Error> {
-        let key = practice_key(author, practice_id);
-        self.writer
-            .delete_term(Term::from_field_text(self.f.practice_key, &key));
-        self.dirty = true;
-        let state = chain.state();
-        let current = state.current.as_ref().map(|e| e.id);
-        for entry in state.linked.iter().filter(|e| !e.withdrawal) {
-            let Some((p, ts)) = load(&entry.id)? else {
-                return Err(Error::Corrupt(format!(
-                    "chain of {practice_id} names a missing record {}",
-                    entry.id
-                )));
-            };
-            let doc = self.document(
-                &key,
-                author,
-                &entry.id,
-                &p,
-                ts,
-                Some(entry.id) == current,
-                state.withdrawn,
-            );
-            self.writer.add_document(doc).map_err(err)?;
-        }
-        Ok(())
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn document(
-        &self,
-        key: &str,
-        author: &AuthorKey,
-        id: &RecordId,
-        p: &Practice,
-        ts: u64,
-        current: bool,
-        withdrawn: bool,
-    ) -> TantivyDocument {
-        let f = &self.f;
-        let mut d = TantivyDocument::default();
-        d.add_text(f.id, id.to_hex());
-        d.add_text(f.practice_key, key);
-        d.add_text(f.practice_id, &p.practice_id);
-        d.add_text(f.author, author.to_hex());
-        d.add_u64(f.revision, p.revision);
-        d.add_u64(f.ts, ts);
-        d.add_u64(f.current, u64::from(current));
-        d.add_u64(f.withdrawn, u64::from(withdrawn));
-        for c in &p.countries {
-            d.add_text(f.country, &c.iso3);
-            d.add_text(f.country, format!("{}:{}", c.iso3, c.role));
-            if c.role == "originating" {
-                d.add_text(f.country_origin, &c.iso3);
-            }
-        }
-        for t in &p.sdg_targets {
-            d.add_text(f.sdg, t);
-            if let Some(g) = setu_core::codes::sdg_goal_of_target(t) {
-                d.add_text(f.sdg, g.to_string());
-            }
-        }
-        for s in &p.sectors {
-            d.add_text(f.sector, &s.code);
-            d.add_text(f.sector, format!("{}:{}", s.vocabulary, s.code));
-        }
-        if let Some(s) = p.status {
-            d.add_u64(f.status, s);
-        }
-        if let Some(g) = &p.gov_level {
-            d.add_text(f.gov_level, g);
-        }
-        if let Some(period) = &p.period {
-            let start = date_range(&period.start).map_or(0, |(first, _)| day_number(first));
-            let end = period
-                .end
-                .as_deref()
-                .and_then(date_range)
-                .map_or(99_991_231, |(_, last)| day_number(last));
-            d.add_u64(f.period_start, start);
-            d.add_u64(f.period_end, end);
-        }
-        d.add_u64(f.has_tcv, u64::from(!p.metrics.is_empty()));
-        if let Some(t) = &p.title {
-            if let Ok(json) = serde_json::to_string(t) {
-                d.add_text(f.title_json, json);
-            }
-            for text in t.text.values() {
-                d.add_text(f.title, text);
-            }
-        }
-        let texts: [Option<&LangText>; 6] = [
-            p.title.as_ref(),
-            p.summary.as_ref(),
-            p.challenge.as_ref(),
-            p.solution.as_ref(),
-            p.replication_potential.as_ref(),
-            p.lessons.as_ref(),
-        ];
-        for lt in texts.into_iter().flatten() {
-            for (lang, text) in &lt.text {
-                d.add_text(f.text, text);
-                if let Some((_, field)) = f.text_lang.iter().find(|(l, _)| l == lang) {
-                    d.add_text(*field, text);
-                }
-            }
-        }
-        for k in &p.keywords {
-            d.add_text(f.text, k);
-        }
-        for o in &p.organisations {
-            d.add_text(f.text, &o.name);
-        }
-        d.add_text(f.text, &p.practice_id);
-        d
-    }
-
-    /// Removes every document (before a rebuild).
-    pub fn clear(&mut self) -> Result<(), Error> {
-        self.writer.delete_all_documents().map_err(err)?;
-        self.dirty = true;
-        Ok(())
-    }
-
-    /// Commits pending changes, recording the store change counter they
-    /// reflect and the incarnation of that store, and makes them visible to
-    /// searches.
-    pub fn commit(&mut self, watermark: u64, store: &str) -> Result<(), Error> {
-        let mut prepared = self.writer.prepare_commit().map_err(err)?;
-        prepared.set_payload(&format!("change={watermark};store={store}"));
-        prepared.commit().map_err(err)?;
-        self.reader.reload().map_err(err)?;
-        self.dirty = false;
-        Ok(())
-    }
-
-    /// Forgets every change since the last commit (after a failed write, whose
-    /// effect on the uncommitted state is unknown).
-    pub fn rollback(&mut self) -> Result<(), Error> {
-        self.writer.rollback().map_err(err)?;
-        self.dirty = false;
-        Ok(())
-    }
-
-    /// True if there are changes not yet committed.
-    pub fn is_dirty(&self) -> bool {
-        self.dirty
     }
 
     /// Documents in the committed index.
@@ -754,5 +625,164 @@ impl Index {
             withdrawn: num(f.withdrawn) == 1,
             score,
         })
+    }
+}
+
+impl Writer {
+    /// Replaces a practice's documents with those of its current chain.
+    /// `load` returns the practice body of a stored record.
+    pub fn update_practice(
+        &mut self,
+        author: &AuthorKey,
+        practice_id: &str,
+        chain: &Chain,
+        load: Loader<'_>,
+    ) -> Result<(), Error> {
+        let key = practice_key(author, practice_id);
+        self.writer
+            .delete_term(Term::from_field_text(self.f.practice_key, &key));
+        self.dirty = true;
+        let state = chain.state();
+        let current = state.current.as_ref().map(|e| e.id);
+        for entry in state.linked.iter().filter(|e| !e.withdrawal) {
+            let Some((p, ts)) = load(&entry.id)? else {
+                return Err(Error::Corrupt(format!(
+                    "chain of {practice_id} names a missing record {}",
+                    entry.id
+                )));
+            };
+            let doc = self.document(
+                &key,
+                author,
+                &entry.id,
+                &p,
+                ts,
+                Some(entry.id) == current,
+                state.withdrawn,
+            );
+            self.writer.add_document(doc).map_err(err)?;
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn document(
+        &self,
+        key: &str,
+        author: &AuthorKey,
+        id: &RecordId,
+        p: &Practice,
+        ts: u64,
+        current: bool,
+        withdrawn: bool,
+    ) -> TantivyDocument {
+        let f = &self.f;
+        let mut d = TantivyDocument::default();
+        d.add_text(f.id, id.to_hex());
+        d.add_text(f.practice_key, key);
+        d.add_text(f.practice_id, &p.practice_id);
+        d.add_text(f.author, author.to_hex());
+        d.add_u64(f.revision, p.revision);
+        d.add_u64(f.ts, ts);
+        d.add_u64(f.current, u64::from(current));
+        d.add_u64(f.withdrawn, u64::from(withdrawn));
+        for c in &p.countries {
+            d.add_text(f.country, &c.iso3);
+            d.add_text(f.country, format!("{}:{}", c.iso3, c.role));
+            if c.role == "originating" {
+                d.add_text(f.country_origin, &c.iso3);
+            }
+        }
+        for t in &p.sdg_targets {
+            d.add_text(f.sdg, t);
+            if let Some(g) = setu_core::codes::sdg_goal_of_target(t) {
+                d.add_text(f.sdg, g.to_string());
+            }
+        }
+        for s in &p.sectors {
+            d.add_text(f.sector, &s.code);
+            d.add_text(f.sector, format!("{}:{}", s.vocabulary, s.code));
+        }
+        if let Some(s) = p.status {
+            d.add_u64(f.status, s);
+        }
+        if let Some(g) = &p.gov_level {
+            d.add_text(f.gov_level, g);
+        }
+        if let Some(period) = &p.period {
+            let start = date_range(&period.start).map_or(0, |(first, _)| day_number(first));
+            let end = period
+                .end
+                .as_deref()
+                .and_then(date_range)
+                .map_or(99_991_231, |(_, last)| day_number(last));
+            d.add_u64(f.period_start, start);
+            d.add_u64(f.period_end, end);
+        }
+        d.add_u64(f.has_tcv, u64::from(!p.metrics.is_empty()));
+        if let Some(t) = &p.title {
+            if let Ok(json) = serde_json::to_string(t) {
+                d.add_text(f.title_json, json);
+            }
+            for text in t.text.values() {
+                d.add_text(f.title, text);
+            }
+        }
+        let texts: [Option<&LangText>; 6] = [
+            p.title.as_ref(),
+            p.summary.as_ref(),
+            p.challenge.as_ref(),
+            p.solution.as_ref(),
+            p.replication_potential.as_ref(),
+            p.lessons.as_ref(),
+        ];
+        for lt in texts.into_iter().flatten() {
+            for (lang, text) in &lt.text {
+                d.add_text(f.text, text);
+                if let Some((_, field)) = f.text_lang.iter().find(|(l, _)| l == lang) {
+                    d.add_text(*field, text);
+                }
+            }
+        }
+        for k in &p.keywords {
+            d.add_text(f.text, k);
+        }
+        for o in &p.organisations {
+            d.add_text(f.text, &o.name);
+        }
+        d.add_text(f.text, &p.practice_id);
+        d
+    }
+
+    /// Removes every document (before a rebuild).
+    pub fn clear(&mut self) -> Result<(), Error> {
+        self.writer.delete_all_documents().map_err(err)?;
+        self.dirty = true;
+        Ok(())
+    }
+
+    /// Commits pending changes, recording the store change counter they
+    /// reflect and the incarnation of that store, and makes them visible to
+    /// searches.
+    pub fn commit(&mut self, watermark: u64, store: &str) -> Result<(), Error> {
+        let mut prepared = self.writer.prepare_commit().map_err(err)?;
+        prepared.set_payload(&format!("change={watermark};store={store}"));
+        prepared.commit().map_err(err)?;
+        self.reader.reload().map_err(err)?;
+        self.dirty = false;
+        Ok(())
+    }
+
+    /// Forgets every change since the last commit (after a failed write, whose
+    /// effect on the uncommitted state is unknown).
+    pub fn rollback(&mut self) -> Result<(), Error> {
+        self.writer.rollback().map_err(err)?;
+        self.dirty = false;
+        Ok(())
+    }
+
+    /// True if there are changes not yet committed.
+    pub fn is_dirty(&self) -> bool {
+        self.dirty
     }
 }

@@ -11,6 +11,8 @@
 //!   atomic write. The rules are `spec/store.md`.
 //! - [`index`]: the tantivy search index, derived from the store and
 //!   rebuilt from it at will.
+//! - [`indexer`]: the thread that writes the index, pipelined with the
+//!   store through a bounded queue.
 //! - [`query`]: the query model.
 //! - [`replica`]: the data directory, tying the above together.
 //! - [`proto`]: the replica as the protocol's store (`setu_proto::store::Store`).
@@ -36,6 +38,7 @@
 pub mod backend;
 pub mod chain;
 pub mod index;
+pub mod indexer;
 pub mod ingest;
 pub mod proto;
 pub mod query;

@@ -8,6 +8,12 @@
 //!   index/        tantivy: derived, rebuilt by `setu reindex`
 //! ```
 //!
+//! The search index is written on a thread of its own
+//! ([`crate::indexer`]), pipelined with the store: an ingest writes sled and
+//! hands that thread the practices it touched, without waiting for them to
+//! be indexed. [`Replica::flush_index`] (and `publish` and `import`, which
+//! read the index) wait until the thread has caught up and committed.
+//!
 //! The search index may lag the store. Each index commit records the store
 //! change counter it reflects, and the incarnation id of the store; on open,
 //! practices changed after it are re-indexed, so a crash between a store
@@ -22,6 +28,7 @@
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
@@ -36,6 +43,7 @@ use crate::backend::memory::MemoryBackend;
 use crate::backend::sled::{DEFAULT_CACHE_BYTES, DEFAULT_MIN_FREE_BYTES, SledBackend};
 use crate::chain::{Chain, State};
 use crate::index::Index;
+use crate::indexer::Indexer;
 use crate::ingest::{self, Ingested, Outcome, Refusal};
 use crate::query::{Hits, Query};
 use crate::store::{AuthorFlags, Store};
@@ -215,22 +223,22 @@ pub struct Status {
 }
 
 /// The replica over a backend: sled on disk, or memory.
+///
+/// It owns an index thread ([`crate::indexer`]) that writes the search
+/// index, started when the replica is opened and stopped (and waited for)
+/// when it is dropped.
 #[derive(Debug)]
 pub struct Replica<B: Backend = SledBackend> {
-    store: Store<B>,
+    /// Shared with the index thread, which reads the practices to index.
+    store: Arc<Store<B>>,
+    /// The index's reading side: searches.
     index: Index,
+    /// The queue to the index thread, the index's one writer.
+    indexer: Indexer,
     cfg: Config,
     dir: Option<PathBuf>,
-    pending_docs: usize,
-    /// The store's incarnation id, which index commits name.
-    incarnation: String,
     /// The last store write error, until a write succeeds.
     store_failed: Option<String>,
-    /// The last index error, until a repair succeeds. While set, the index
-    /// holds nothing past its committed watermark that can be trusted.
-    index_failed: Option<String>,
-    /// No repair before this time (ms).
-    index_retry_at: u64,
     /// The store's items, as reconciliation needs them.
     pub(crate) items: crate::proto::Cache,
 }
@@ -288,19 +296,17 @@ impl Replica<SledBackend> {
             }
         }
         let backend = SledBackend::open(&dir.join("db"), cfg.cache_bytes, cfg.min_free_bytes)?;
-        let store = Store::new(backend);
+        let store = Arc::new(Store::new(backend));
         let incarnation = store.incarnation()?;
-        let (index, discarded) = Index::open(&dir.join("index"))?;
+        let (index, writer, discarded) = Index::open(&dir.join("index"))?;
+        let indexer = Indexer::spawn(Arc::clone(&store), index.clone(), writer, incarnation)?;
         let mut r = Replica {
             store,
             index,
+            indexer,
             cfg,
             dir: Some(dir.to_path_buf()),
-            pending_docs: 0,
-            incarnation,
             store_failed: None,
-            index_failed: None,
-            index_retry_at: 0,
             items: Default::default(),
         };
         if let Some(why) = discarded {
@@ -316,18 +322,17 @@ impl Replica<SledBackend> {
 impl Replica<MemoryBackend> {
     /// A replica in memory, for tests and simulations.
     pub fn in_memory(cfg: Config) -> Result<Replica<MemoryBackend>, Error> {
-        let store = Store::new(MemoryBackend::new());
+        let store = Arc::new(Store::new(MemoryBackend::new()));
         let incarnation = store.incarnation()?;
+        let (index, writer) = Index::in_memory()?;
+        let indexer = Indexer::spawn(Arc::clone(&store), index.clone(), writer, incarnation)?;
         Ok(Replica {
             store,
-            index: Index::in_memory()?,
+            index,
+            indexer,
             cfg,
             dir: None,
-            pending_docs: 0,
-            incarnation,
             store_failed: None,
-            index_failed: None,
-            index_retry_at: 0,
             items: Default::default(),
         })
     }
@@ -341,53 +346,16 @@ impl<B: Backend> Replica<B> {
 
     /// Re-indexes the practices changed since the index's last commit, or
     /// every practice if the index claims more than the store holds or was
-    /// built from another store. Returns how many.
+    /// built from another store. Returns how many. Runs on the index thread,
+    /// after what is queued; waits for it.
     pub fn heal(&mut self) -> Result<u64, Error> {
-        let change = self.store.meta()?.change;
-        let (watermark, built_from) = self.index.committed();
-        if built_from.as_deref() != Some(self.incarnation.as_str()) && watermark > 0 {
-            tracing::warn!("search index: built from another store; rebuilding it from this one");
-            return self.reindex();
-        }
-        if watermark > change {
-            tracing::warn!(
-                "search index: claims store change {watermark}, the store is at {change}; rebuilding it"
-            );
-            return self.reindex();
-        }
-        if watermark == change {
-            return Ok(0);
-        }
-        let n = self.index_changed_after(watermark)?;
-        tracing::info!(practices = n, from = watermark, "search index healed");
-        Ok(n)
+        self.indexer.heal()
     }
 
-    /// Rebuilds the search index from the store. Returns the practices indexed.
+    /// Rebuilds the search index from the store. Returns the practices
+    /// indexed. Runs on the index thread, after what is queued; waits.
     pub fn reindex(&mut self) -> Result<u64, Error> {
-        let n = self.guard_index(|r| {
-            r.index.rollback()?;
-            r.index.clear()?;
-            r.index_changed_after(0)
-        })?;
-        self.index_failed = None;
-        Ok(n)
-    }
-
-    /// Runs an index operation; a failure is remembered (it shows in
-    /// `status`, and the next flush repairs from the last good commit).
-    fn guard_index<T>(
-        &mut self,
-        f: impl FnOnce(&mut Self) -> Result<T, Error>,
-    ) -> Result<T, Error> {
-        let r = f(self);
-        if let Err(e) = &r {
-            if self.index_failed.is_none() {
-                tracing::warn!("search index: {e}; it is behind the store until a retry succeeds");
-            }
-            self.index_failed = Some(e.to_string());
-        }
-        r
+        self.indexer.reindex()
     }
 
     /// Notes how a store operation went: a success clears the remembered
@@ -408,66 +376,13 @@ impl<B: Backend> Replica<B> {
         }
     }
 
-    /// Brings a failed index back: forgets its uncommitted state and
-    /// re-indexes everything changed after its last good commit.
-    fn repair_index(&mut self) -> Result<u64, Error> {
-        let n = self.guard_index(|r| {
-            r.index.rollback()?;
-            r.pending_docs = 0;
-            let (watermark, _) = r.index.committed();
-            r.index_changed_after(watermark)
-        })?;
-        self.index_failed = None;
-        tracing::info!(practices = n, "search index repaired");
-        Ok(n)
-    }
-
-    /// Indexes every practice whose chain changed after `watermark`, then
-    /// commits at the store's current change counter. The chains are listed
-    /// first (a chain is small: its revisions' ids), then indexed.
-    fn index_changed_after(&mut self, watermark: u64) -> Result<u64, Error> {
-        let meta = self.store.meta()?;
-        let mut changed: Vec<(AuthorKey, String, Chain)> = Vec::new();
-        self.store.for_each_chain(&mut |a, p, c| {
-            if c.change > watermark {
-                changed.push((a, p.to_string(), c));
-            }
-            Ok(true)
-        })?;
-        let n = changed.len() as u64;
-        for (a, p, c) in changed {
-            self.index_practice(&a, &p, &c)?;
-        }
-        self.index.commit(meta.change, &self.incarnation)?;
-        self.pending_docs = 0;
-        Ok(n)
-    }
-
-    fn index_practice(
-        &mut self,
-        author: &AuthorKey,
-        pid: &str,
-        chain: &Chain,
-    ) -> Result<(), Error> {
-        let store = &self.store;
-        let mut load = |id: &RecordId| -> Result<Option<(Practice, u64)>, Error> {
-            let Some(bytes) = store.get(id)? else {
-                return Ok(None);
-            };
-            let rec = record::check_trusted(bytes)
-                .map_err(|e| Error::Corrupt(format!("record {id}: {e}")))?;
-            let ts = rec.envelope().ts;
-            Ok(rec.practice().cloned().map(|p| (p, ts)))
-        };
-        self.index.update_practice(author, pid, chain, &mut load)?;
-        self.pending_docs += chain.entries.len().max(1);
-        Ok(())
-    }
-
     /// Checks and stores signed records (from a peer, a file, or this node),
-    /// then brings the index up to date with what changed. The index is
+    /// then hands the index thread what changed and returns: the index
+    /// catches up on its own thread, pipelined with the next writes. It is
     /// committed every [`INDEX_COMMIT_EVERY`] documents or by
-    /// [`Replica::flush_index`].
+    /// [`Replica::flush_index`]. If the index thread is
+    /// [`INDEX_QUEUE`](crate::indexer::INDEX_QUEUE)
+    /// batches behind, this waits for room.
     ///
     /// A store failure is returned, and leaves nothing stored from the
     /// failing batch (earlier batches of the call stay stored). An index
@@ -505,56 +420,59 @@ impl<B: Backend> Replica<B> {
             let done = ingest_batch(&self.store, rest, now, &self.cfg.ingest);
             self.note_store_result(&done);
             let done = done?;
-            match (before, self.store.meta().map(|m| m.change)) {
-                (Ok(before), Ok(after)) => self.items.note_stored(before, after, &done.stored),
-                _ => self.items = Default::default(),
-            }
-            if self.index_failed.is_none() {
-                let _ = self.guard_index(|r| {
-                    for (a, p) in &done.touched {
-                        if let Some(chain) = r.store.chain(a, p)? {
-                            r.index_practice(a, p, &chain)?;
-                        }
-                    }
-                    Ok(())
-                });
-            }
+            // The change this batch brought the store to: the index may
+            // commit at it once it has indexed the batch (0 if unknown: the
+            // index then commits at no more than its last watermark).
+            let change = match (before, self.store.meta().map(|m| m.change)) {
+                (Ok(before), Ok(after)) => {
+                    self.items.note_stored(before, after, &done.stored);
+                    after
+                }
+                _ => {
+                    self.items = Default::default();
+                    0
+                }
+            };
+            self.indexer.changed(done.touched.clone(), change, now);
             all.outcomes.extend(done.outcomes);
             all.touched.extend(done.touched);
             all.stored.extend(done.stored);
             rest = tail;
         }
-        if self.index_failed.is_some() {
-            if now >= self.index_retry_at {
-                self.index_retry_at = now.saturating_add(INDEX_RETRY_MS);
-                let _ = self.repair_index();
-            }
-        } else if self.pending_docs >= INDEX_COMMIT_EVERY {
-            let _ = self.flush_index();
+        if all.touched.is_empty() {
+            // Nothing to index, but a failed index is retried with each
+            // ingest after INDEX_RETRY_MS.
+            self.indexer.changed(Vec::new(), 0, now);
         }
         Ok(all)
     }
 
     /// Commits the index so searches see everything stored, repairing it
-    /// first if an index write failed. An error means the index is still
-    /// behind the store; it is retried at the next call.
+    /// first if an index write failed. A barrier: it waits until the index
+    /// thread has applied everything handed to it before, and committed.
+    /// An error means the index is still behind the store; it is retried at
+    /// the next call.
     pub fn flush_index(&mut self) -> Result<(), Error> {
-        if self.index_failed.is_some() {
-            return self.repair_index().map(|_| ());
-        }
         let change = self.store.meta()?.change;
-        if self.index.is_dirty() || self.index.watermark() < change {
-            let inc = self.incarnation.clone();
-            self.guard_index(|r| r.index.commit(change, &inc))?;
-        }
-        self.pending_docs = 0;
+        self.indexer.flush(change)
+    }
+
+    /// Asks the index thread to commit once it has applied what was handed
+    /// to it before (repairing first after a failure), without waiting: a
+    /// running node does this every few hundred milliseconds, so what
+    /// arrives becomes searchable while the store goes on. A failure shows
+    /// in `status`, and is retried at the next flush.
+    pub fn flush_index_soon(&mut self) -> Result<(), Error> {
+        let change = self.store.meta()?.change;
+        self.indexer.flush_soon(change);
         Ok(())
     }
 
     /// Whether the index is behind the store after a failure, and needs a
-    /// [`Replica::flush_index`] to catch up.
+    /// [`Replica::flush_index`] to catch up. (The index thread may not have
+    /// reached the latest writes yet: flush first to know about them.)
     pub fn index_failed(&self) -> bool {
-        self.index_failed.is_some()
+        self.indexer.failed().is_some()
     }
 
     /// Runs a query.
@@ -622,7 +540,7 @@ impl<B: Backend> Replica<B> {
             disk_bytes: self.store.backend().size_on_disk() + index_bytes,
             flagged_authors: self.store.flagged()?.len(),
             store_error: self.store_failed.clone(),
-            index_error: self.index_failed.clone(),
+            index_error: self.indexer.failed(),
         })
     }
 
@@ -1124,4 +1042,130 @@ pub fn dir_size(dir: &Path) -> u64 {
                 .sum()
         })
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// 2026-01-01T00:00:00Z, in ms.
+    const NOW: u64 = 1_767_225_600_000;
+    /// Longest a test waits for a condition that holds at once when the
+    /// code is right.
+    const WAIT: Duration = Duration::from_secs(30);
+
+    fn records(key: &SecretKey, seed: u64, n: u64) -> Vec<Vec<u8>> {
+        crate::synth::bodies(seed, n)
+            .enumerate()
+            .map(|(i, b)| {
+                let p: Practice = serde_json::from_value(b).expect("a practice");
+                record::sign_practice(key, 1 + i as u64, NOW, &p)
+                    .expect("sign")
+                    .into_bytes()
+            })
+            .collect()
+    }
+
+    fn all() -> Query {
+        Query {
+            limit: 1_000,
+            ..Query::default()
+        }
+    }
+
+    /// Ingest is pipelined with the index: with the index thread held, an
+    /// ingest still completes and the store holds every record (before,
+    /// the index work ran inside ingest, on the same thread); once the
+    /// index thread is released, a flush waits for it, and search finds
+    /// every record.
+    #[test]
+    fn ingest_returns_while_the_index_thread_is_held() {
+        let mut r = Replica::in_memory(Config::default()).expect("replica");
+        let key = SecretKey::from_seed(&[9; 32]);
+        let batch = records(&key, 5, 40);
+        let ids: Vec<RecordId> = batch
+            .iter()
+            .map(|b| record::check_trusted(b.clone()).expect("record").id())
+            .collect();
+        let release = r.indexer.hold();
+        // Ingest on another thread, so a wrong (blocking) ingest fails the
+        // test instead of hanging it.
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        let worker = std::thread::spawn(move || {
+            let done = r.ingest(batch, NOW).map(|d| d.outcomes);
+            let _ = done_tx.send(done);
+            r
+        });
+        let outcomes = done_rx
+            .recv_timeout(WAIT)
+            .expect("ingest returns while the index thread is held")
+            .expect("ingest");
+        assert!(outcomes.iter().all(Outcome::is_stored), "{outcomes:?}");
+        let mut r = worker.join().expect("the ingest thread");
+        for id in &ids {
+            assert!(r.store().contains(id).expect("contains"), "stored");
+        }
+        // The index thread has seen none of it: nothing is searchable, and
+        // status shows the lag.
+        assert_eq!(r.query(&all()).expect("query").total, 0);
+        assert!(r.status().expect("status").index_lag > 0);
+
+        drop(release);
+        r.flush_index().expect("flush");
+        let hits = r.query(&all()).expect("query");
+        assert_eq!(hits.total, ids.len());
+        let st = r.status().expect("status");
+        assert_eq!(
+            (st.index_lag, st.index_error.as_deref()),
+            (0, None),
+            "{st:?}"
+        );
+    }
+
+    /// More batches than the index queue holds, while the index thread is
+    /// held: the store thread waits for room (bounded), and nothing
+    /// deadlocks once the index thread goes on.
+    #[test]
+    fn a_full_index_queue_holds_ingest_back_without_a_deadlock() {
+        let mut r = Replica::in_memory(Config::default()).expect("replica");
+        let key = SecretKey::from_seed(&[10; 32]);
+        let all_records = records(&key, 6, crate::indexer::INDEX_QUEUE as u64 + 8);
+        let n = all_records.len();
+        let release = r.indexer.hold();
+        let (progress_tx, progress_rx) = std::sync::mpsc::channel();
+        let worker = std::thread::spawn(move || {
+            for rec in all_records {
+                // One record per batch: one message per ingest.
+                let done = r.ingest(vec![rec], NOW).expect("ingest");
+                assert!(done.outcomes.iter().all(Outcome::is_stored));
+                let _ = progress_tx.send(());
+            }
+            r.flush_index().expect("flush");
+            r
+        });
+        // The queue fills (the hold itself may still take a place in it).
+        for i in 0..crate::indexer::INDEX_QUEUE - 1 {
+            progress_rx
+                .recv_timeout(WAIT)
+                .unwrap_or_else(|_| panic!("batch {i} ingested while the index is held"));
+        }
+        // Then ingest waits for room: the rest does not come (a short look
+        // can only miss a wrong ingest, never fail a right one).
+        let mut more = 0;
+        while progress_rx.recv_timeout(Duration::from_millis(200)).is_ok() {
+            more += 1;
+        }
+        assert!(more <= 1, "ingest went on with the queue full: {more} more");
+        drop(release);
+        let (joined_tx, joined_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = joined_tx.send(worker.join());
+        });
+        let r = joined_rx
+            .recv_timeout(WAIT)
+            .expect("no deadlock")
+            .expect("the ingest thread");
+        assert_eq!(r.query(&all()).expect("query").total, n);
+    }
 }

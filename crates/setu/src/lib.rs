@@ -277,7 +277,8 @@ impl Node {
         }
         let (net, task) = setu_net::driver::start(net_cfg, key, store.clone(), own).await?;
         // Commit the index while it is behind the store, so what arrives
-        // becomes searchable; a no-op when it is current.
+        // becomes searchable; a no-op when it is current. Queued for the
+        // index thread, not waited for: the store thread goes on.
         let flusher = {
             let store = store.clone();
             tokio::spawn(async move {
@@ -286,7 +287,7 @@ impl Node {
                 loop {
                     tick.tick().await;
                     // A failure stays visible in `status` and is retried.
-                    match store.call(|r| r.flush_index()).await {
+                    match store.call(|r| r.flush_index_soon()).await {
                         Ok(_) => {}
                         Err(_) => return,
                     }
