@@ -4,6 +4,8 @@
 //! - [`charter`]: the founding document every founder signs; its hash is
 //!   the network id.
 //! - [`op`]: the membership operations, signed records of kind `"member"`.
+//! - [`table`], [`vectors`]: the conflict-rule table language and the
+//!   spec's vectors made from it.
 //! - [`view`]: the member set and every record's validity, a pure function
 //!   of the charter and the set of membership records held.
 //!
@@ -58,6 +60,8 @@
 
 pub mod charter;
 pub mod op;
+pub mod table;
+pub mod vectors;
 pub mod view;
 
 /// A charter or membership operation that is not well formed: the field at
