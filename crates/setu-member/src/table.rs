@@ -407,4 +407,3 @@ pub fn tables() -> Vec<(String, String)> {
     out.sort();
     out
 }
-

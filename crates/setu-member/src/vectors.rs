@@ -55,7 +55,11 @@ fn charters() -> (Json, Json) {
         members: vec![
             bgd("a2i"),
             entry("rwa-risa", Affiliation::Country("RWA".into()), Role::Member),
-            entry("tto-digital", Affiliation::Country("TTO".into()), Role::Member),
+            entry(
+                "tto-digital",
+                Affiliation::Country("TTO".into()),
+                Role::Member,
+            ),
         ],
         admit: Threshold::MAJORITY,
         recover: Threshold::MAJORITY,
@@ -66,7 +70,11 @@ fn charters() -> (Json, Json) {
             bgd("a2i"),
             entry("ken-ict", Affiliation::Country("KEN".into()), Role::Member),
             entry("undp", Affiliation::Org("UNDP".into()), Role::Partner),
-            entry("col-mintic", Affiliation::Country("COL".into()), Role::Member),
+            entry(
+                "col-mintic",
+                Affiliation::Country("COL".into()),
+                Role::Member,
+            ),
         ],
         admit: Threshold {
             num: 2,
@@ -80,7 +88,13 @@ fn charters() -> (Json, Json) {
         },
     };
     let mut valid = Vec::new();
-    for (name, c) in [("three founders, majority", &three), ("a partner that does not vote, two thirds to admit", &with_partner)] {
+    for (name, c) in [
+        ("three founders, majority", &three),
+        (
+            "a partner that does not vote, two thirds to admit",
+            &with_partner,
+        ),
+    ] {
         let mut members = c.members.clone();
         members.sort_by(|a, b| a.id.cmp(&b.id));
         let body = c.body_bytes().expect("body");
@@ -107,22 +121,39 @@ fn charters() -> (Json, Json) {
         invalid.push(json!({"name": name, "charter": hex::encode(file), "error_path": path}));
     };
     let ids = ["a2i", "rwa-risa", "tto-digital"];
-    push("a founder has not signed", sealed_file(&three, &ids[..2]), "signatures");
+    push(
+        "a founder has not signed",
+        sealed_file(&three, &ids[..2]),
+        "signatures",
+    );
     let mut d = Draft::new(three.clone()).expect("draft");
     for s in ids {
         d.sign(&secret(s)).expect("sign");
     }
     d.sigs[1].1[5] ^= 0x40;
-    push("a signature does not verify", d.encode().expect("enc"), "signatures[1]");
+    push(
+        "a signature does not verify",
+        d.encode().expect("enc"),
+        "signatures[1]",
+    );
     // Bodies that break a rule, wrapped and signed by whoever they name.
     let raw = |v: cbor::Value, signers: &[&str]| {
         let body = cbor::encode(&v).expect("enc");
         let msg = crate::charter::signed_message(&body);
         let sigs = signers
             .iter()
-            .map(|s| cbor::Value::Array(vec![cbor::Value::text(*s), cbor::Value::Bytes(secret(s).sign_message(&msg).to_vec())]))
+            .map(|s| {
+                cbor::Value::Array(vec![
+                    cbor::Value::text(*s),
+                    cbor::Value::Bytes(secret(s).sign_message(&msg).to_vec()),
+                ])
+            })
             .collect();
-        cbor::encode(&cbor::Value::Array(vec![cbor::Value::Bytes(body), cbor::Value::Array(sigs)])).expect("enc")
+        cbor::encode(&cbor::Value::Array(vec![
+            cbor::Value::Bytes(body),
+            cbor::Value::Array(sigs),
+        ]))
+        .expect("enc")
     };
     let with = |f: &dyn Fn(&mut Charter)| {
         let mut c = three.clone();
@@ -155,7 +186,13 @@ fn charters() -> (Json, Json) {
     );
     push(
         "a threshold no quorum can reach",
-        with(&|c| c.recover = Threshold { num: 1, den: 2, min: 4 }),
+        with(&|c| {
+            c.recover = Threshold {
+                num: 1,
+                den: 2,
+                min: 4,
+            }
+        }),
         "charter.recover",
     );
     push(
@@ -187,7 +224,10 @@ fn charters() -> (Json, Json) {
             if let cbor::Value::Map(m) = &mut v {
                 m.push(("motto".into(), cbor::Value::text("bridges")));
             }
-            raw(cbor::decode(&cbor::encode(&v).expect("enc")).expect("dec"), &ids)
+            raw(
+                cbor::decode(&cbor::encode(&v).expect("enc")).expect("dec"),
+                &ids,
+            )
         },
         "charter.motto",
     );
@@ -202,7 +242,9 @@ fn body_json(v: &cbor::Value) -> Json {
         cbor::Value::Text(t) => json!(t),
         cbor::Value::Bool(b) => json!(b),
         cbor::Value::Array(a) => Json::Array(a.iter().map(body_json).collect()),
-        cbor::Value::Map(m) => Json::Object(m.iter().map(|(k, x)| (k.clone(), body_json(x))).collect()),
+        cbor::Value::Map(m) => {
+            Json::Object(m.iter().map(|(k, x)| (k.clone(), body_json(x))).collect())
+        }
     }
 }
 
@@ -219,7 +261,9 @@ fn operations() -> (Json, Json) {
             member: "a2i".into(),
             key: k("a2i-2"),
         },
-        Op::Retire { member: "a2i".into() },
+        Op::Retire {
+            member: "a2i".into(),
+        },
         Op::Recover {
             epoch,
             member: "a2i".into(),
@@ -246,7 +290,11 @@ fn operations() -> (Json, Json) {
         },
         Op::Amend {
             epoch,
-            admit: Some(Threshold { num: 2, den: 3, min: 2 }),
+            admit: Some(Threshold {
+                num: 2,
+                den: 3,
+                min: 2,
+            }),
             recover: None,
             remove: Some(Removal {
                 member: "tto-digital".into(),
@@ -290,7 +338,13 @@ fn operations() -> (Json, Json) {
     f.push(("epoch".into(), cbor::Value::Bytes(vec![0x22; 32])));
     f.push(("member".into(), cbor::Value::text("a2i")));
     f.push(("key".into(), cbor::Value::Bytes(k("a2i").0.to_vec())));
-    f.push(("valid".into(), cbor::Value::Array(vec![cbor::Value::Bytes(vec![2; 32]), cbor::Value::Bytes(vec![1; 32])])));
+    f.push((
+        "valid".into(),
+        cbor::Value::Array(vec![
+            cbor::Value::Bytes(vec![2; 32]),
+            cbor::Value::Bytes(vec![1; 32]),
+        ]),
+    ));
     push("a valid set out of order", f, "body.valid[1]");
     let mut f = base("delegate");
     f.push(("member".into(), cbor::Value::text("a2i")));
@@ -340,7 +394,9 @@ fn scenarios() -> Json {
         for l in labels {
             let (id, practice) = t.subject(l, &name);
             let subject = match practice {
-                Some(p) => json!({"label": l, "id": id.to_hex(), "author": p.author.to_hex(), "seq": p.seq, "ts": p.ts, "kind": "practice", "practice_id": p.practice_id}),
+                Some(p) => {
+                    json!({"label": l, "id": id.to_hex(), "author": p.author.to_hex(), "seq": p.seq, "ts": p.ts, "kind": "practice", "practice_id": p.practice_id})
+                }
                 None => {
                     let s = t.ops.iter().find(|s| s.id == id).expect("op");
                     json!({"label": l, "id": id.to_hex(), "author": s.author.to_hex(), "seq": s.seq, "ts": s.ts, "kind": crate::op::KIND, "practice_id": null})
@@ -352,9 +408,18 @@ fn scenarios() -> Json {
         let members = view.members();
         let keys: serde_json::Map<String, Json> = members
             .iter()
-            .map(|m| (m.entry.id.clone(), m.current().map_or(Json::Null, |k| json!(k.to_hex()))))
+            .map(|m| {
+                (
+                    m.entry.id.clone(),
+                    m.current().map_or(Json::Null, |k| json!(k.to_hex())),
+                )
+            })
             .collect();
-        let forked: Vec<&str> = members.iter().filter(|m| m.forked).map(|m| m.entry.id.as_str()).collect();
+        let forked: Vec<&str> = members
+            .iter()
+            .filter(|m| m.forked)
+            .map(|m| m.entry.id.as_str())
+            .collect();
         let description = text
             .lines()
             .take_while(|l| l.starts_with('#'))

@@ -40,7 +40,8 @@ proptest! {
 
 #[test]
 fn committed_vectors_match_the_generator() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../spec/vectors/membership.json");
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../spec/vectors/membership.json");
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         committed == crate::vectors::render(),
