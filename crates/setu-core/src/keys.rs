@@ -56,6 +56,13 @@ impl SecretKey {
         self.0.sign(&signed_message(id)).to_bytes()
     }
 
+    /// Signs any other message. Every such message starts with its own
+    /// domain prefix (such as `"setu/v1/charter"`), so it can never be
+    /// taken for a record's signed message, which starts `"setu/v1/record"`.
+    pub fn sign_message(&self, msg: &[u8]) -> [u8; 64] {
+        self.0.sign(msg).to_bytes()
+    }
+
     /// The key as a PKCS#8 v1 PEM document.
     pub fn to_pkcs8_pem(&self) -> Result<String, KeyError> {
         let kp = KeypairBytes {
