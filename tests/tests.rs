@@ -5,6 +5,7 @@ mod suite {
     pub mod daemon;
     pub mod faults;
     pub mod hostile;
+    pub mod membership;
     pub mod net_vectors;
     pub mod netns;
     pub mod network;

@@ -127,6 +127,14 @@ impl SimStore {
         self.rules = rules;
     }
 
+    /// The signed bytes of every record it holds, in item order.
+    pub fn records(&self) -> Vec<Vec<u8>> {
+        self.items
+            .iter()
+            .filter_map(|i| self.store.get(&RecordId(i.id)).ok().flatten())
+            .collect()
+    }
+
     /// Whether it holds a record.
     pub fn holds(&self, id: &Id) -> bool {
         self.store.contains(&RecordId(*id)).unwrap_or(false)

@@ -1,0 +1,255 @@
+//! Membership over the simulated network (`spec/membership.md`):
+//! membership operations and practices published on every side of a
+//! three-way partition; after the heal every node computes the same
+//! members, the same epoch and the same validity for every record, from
+//! the records it holds alone. Replay with `SEED=<seed>`; the size is
+//! `SIM_NODES` (100 by default).
+
+use std::collections::BTreeMap;
+
+use setu_core::ids::RecordId;
+use setu_core::keys::SecretKey;
+use setu_core::record::{self, Record};
+use setu_member::charter::{
+    Affiliation, Charter, Draft, Entry, NetworkId, Role, Sealed, Threshold,
+};
+use setu_member::op::{self, Body, Epoch, Op, Signed};
+use setu_member::table::secret;
+use setu_member::view::{Subject, Validity, View};
+use setu_sim::net::{Config, EPOCH_MS, Sim};
+use setu_sim::{Rng, seed_or};
+
+fn nodes() -> usize {
+    std::env::var("SIM_NODES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100)
+}
+
+fn entry(id: &str, key: &str) -> Entry {
+    Entry {
+        id: id.into(),
+        affiliation: Affiliation::Country("BGD".into()),
+        agency: format!("Agency {id}"),
+        role: Role::Member,
+        key: secret(key).author(),
+    }
+}
+
+fn charter() -> Sealed {
+    let ids = ["a", "b", "c", "d", "e"];
+    let mut d = Draft::new(Charter {
+        name: "simulated".into(),
+        members: ids.iter().map(|i| entry(i, i)).collect(),
+        admit: Threshold::MAJORITY,
+        recover: Threshold::MAJORITY,
+    })
+    .expect("charter");
+    for i in ids {
+        d.sign(&secret(i)).expect("founder signs");
+    }
+    d.seal().expect("sealed")
+}
+
+/// Signs records with named keys, each key's seq counting up.
+struct Signer {
+    net: NetworkId,
+    seqs: BTreeMap<String, u64>,
+}
+
+impl Signer {
+    fn seq(&mut self, key: &str) -> u64 {
+        let s = self.seqs.entry(key.to_string()).or_insert(0);
+        *s += 1;
+        *s
+    }
+
+    fn op(&mut self, key: &str, op: Op) -> Vec<u8> {
+        let seq = self.seq(key);
+        op::sign(&secret(key), seq, EPOCH_MS, &Body { net: self.net, op })
+            .expect("operation")
+            .into_bytes()
+    }
+
+    fn practice(&mut self, key: &str, practice_id: &str) -> Vec<u8> {
+        let seq = self.seq(key);
+        let mut body = setu_store::synth::body(7, seq);
+        body["practice_id"] = serde_json::json!(practice_id);
+        let p = setu_store::replica::parse_practice(body).expect("synthetic practice");
+        let k: SecretKey = secret(key);
+        record::sign_practice(&k, seq, EPOCH_MS - 1_000, &p)
+            .expect("practice")
+            .into_bytes()
+    }
+}
+
+/// What a node makes of the membership records it holds: its members,
+/// epoch, and the validity of every record it holds.
+fn view_of(sealed: &Sealed, held: &[Vec<u8>]) -> (View, BTreeMap<RecordId, Validity>) {
+    let records: Vec<Record> = held
+        .iter()
+        .map(|b| record::check_trusted(b.clone()).expect("stored records check"))
+        .collect();
+    let ops: Vec<Signed> = records
+        .iter()
+        .filter_map(Signed::from_record)
+        .map(|r| r.expect("membership body"))
+        .collect();
+    let view = View::compute(sealed, &ops);
+    let validity = records
+        .iter()
+        .map(|r| (r.id(), view.validity(&Subject::of(r))))
+        .collect();
+    (view, validity)
+}
+
+#[test]
+fn membership_converges_after_operations_on_every_side_of_a_partition() {
+    let seed = seed_or(13);
+    let n = nodes();
+    let sealed = charter();
+    let epoch0 = Epoch::genesis(sealed.network_id());
+    let mut sim = Sim::new(Config {
+        nodes: n,
+        loss: 0.01,
+        seed,
+        ..Config::default()
+    });
+    sim.partition(|i| i as usize % 3);
+    let mut rng = Rng::new(seed ^ 0x3e3);
+    let mut s = Signer {
+        net: sealed.network_id(),
+        seqs: BTreeMap::new(),
+    };
+    // Nodes `i` with `i % 3 == group` make up a side.
+    let publish = |sim: &mut Sim, group: u32, rng: &mut Rng, recs: Vec<Vec<u8>>| {
+        let in_group = (n as u64 - u64::from(group)).div_ceil(3);
+        sim.publish(group + 3 * rng.below(in_group) as u32, &recs);
+    };
+
+    // Side 0: a, b, c admit f against the first epoch; f publishes at once
+    // (its record is quarantined until the endorsements arrive).
+    let f_practice = s.practice("f", "BGD-f-1");
+    publish(&mut sim, 0, &mut rng, vec![f_practice.clone()]);
+    for k in ["a", "b", "c"] {
+        let r = s.op(
+            k,
+            Op::Endorse {
+                epoch: epoch0,
+                entry: entry("f", "f"),
+            },
+        );
+        publish(&mut sim, 0, &mut rng, vec![r]);
+    }
+    // Side 1: c, d, e admit g against the same epoch; d rotates to a new
+    // key, which publishes.
+    for k in ["c", "d", "e"] {
+        let r = s.op(
+            k,
+            Op::Endorse {
+                epoch: epoch0,
+                entry: entry("g", "g"),
+            },
+        );
+        publish(&mut sim, 1, &mut rng, vec![r]);
+    }
+    let rot = s.op(
+        "d",
+        Op::Rotate {
+            member: "d".into(),
+            key: secret("d2").author(),
+        },
+    );
+    let d2_practice = s.practice("d2", "BGD-d-1");
+    publish(&mut sim, 1, &mut rng, vec![rot, d2_practice.clone()]);
+    // Side 2: b delegates a ministry key, which publishes in and out of
+    // scope; a stranger publishes.
+    let del = s.op(
+        "b",
+        Op::Delegate {
+            member: "b".into(),
+            key: secret("moh").author(),
+            scope: vec!["BGD-moh-".into()],
+            expires: None,
+        },
+    );
+    let in_scope = s.practice("moh", "BGD-moh-1");
+    let out_of_scope = s.practice("moh", "BGD-tax-1");
+    let stranger = s.practice("stranger", "BGD-x-1");
+    publish(
+        &mut sim,
+        2,
+        &mut rng,
+        vec![
+            del,
+            in_scope.clone(),
+            out_of_scope.clone(),
+            stranger.clone(),
+        ],
+    );
+
+    sim.run_for(30_000);
+    // While split, each side's nodes together hold their own side's
+    // operations only, and so see different members.
+    let side = |g: u32| -> Vec<String> {
+        let mut held: Vec<Vec<u8>> = (g..n as u32)
+            .step_by(3)
+            .flat_map(|i| sim.store(i).records())
+            .collect();
+        held.sort();
+        held.dedup();
+        view_of(&sealed, &held).0.member_ids()
+    };
+    assert_eq!(side(0), ["a", "b", "c", "d", "e", "f"], "SEED={seed}");
+    assert_eq!(side(1), ["a", "b", "c", "d", "e", "g"], "SEED={seed}");
+    assert_eq!(side(2), ["a", "b", "c", "d", "e"], "SEED={seed}");
+
+    sim.set_churn(0.0);
+    sim.all_online();
+    sim.heal();
+    let healed = sim.now();
+    let interval = Config::default().sync_interval_ms;
+    assert!(
+        sim.run_until(healed + 600 * interval, &|s| s.converged()),
+        "SEED={seed}: records did not converge"
+    );
+
+    // Every node computes the same view from what it holds.
+    let (first, validity) = view_of(&sealed, &sim.store(0).records());
+    for node in 1..n as u32 {
+        let (v, val) = view_of(&sealed, &sim.store(node).records());
+        assert_eq!(v.epoch(), first.epoch(), "SEED={seed}: node {node} epoch");
+        assert_eq!(
+            v.member_ids(),
+            first.member_ids(),
+            "SEED={seed}: node {node}"
+        );
+        assert_eq!(val, validity, "SEED={seed}: node {node} validity");
+    }
+    assert_eq!(
+        first.member_ids(),
+        ["a", "b", "c", "d", "e", "f", "g"],
+        "SEED={seed}"
+    );
+    assert_eq!(
+        first.height(),
+        1,
+        "SEED={seed}: both admissions apply at the first epoch"
+    );
+    let of = |bytes: &Vec<u8>| {
+        let id = record::check_trusted(bytes.clone()).expect("record").id();
+        validity[&id].clone()
+    };
+    let valid = |m: &str, delegate: bool| Validity::Valid {
+        member: m.into(),
+        delegate,
+    };
+    assert_eq!(of(&f_practice), valid("f", false), "SEED={seed}");
+    assert_eq!(of(&d2_practice), valid("d", false), "SEED={seed}");
+    assert_eq!(of(&in_scope), valid("b", true), "SEED={seed}");
+    assert!(
+        matches!(of(&out_of_scope), Validity::Invalid(_)),
+        "SEED={seed}"
+    );
+    assert_eq!(of(&stranger), Validity::Quarantined, "SEED={seed}");
+}
