@@ -307,11 +307,25 @@ pub enum KeysCommand {
         /// Replace the file if it exists.
         #[arg(long)]
         force: bool,
+        /// Encrypt the key under a passphrase (encrypted PKCS#8: PBES2 with
+        /// PBKDF2-HMAC-SHA256 and AES-256-CBC, which openssl reads). The
+        /// passphrase is asked for twice on the terminal, or read from the
+        /// variable --passphrase-env names.
+        #[arg(long)]
+        encrypt: bool,
+        /// The environment variable that holds the passphrase (for scripts
+        /// and CI, where there is no terminal).
+        #[arg(long, value_name = "VAR", requires = "encrypt")]
+        passphrase_env: Option<String>,
     },
     /// Prints the public key (the author id) of a key file as hex.
     Show {
-        /// A PKCS#8 PEM key file.
+        /// A PKCS#8 PEM key file, plain or encrypted.
         file: PathBuf,
+        /// For an encrypted key: the environment variable that holds its
+        /// passphrase (otherwise it is asked for on the terminal).
+        #[arg(long, value_name = "VAR")]
+        passphrase_env: Option<String>,
     },
 }
 

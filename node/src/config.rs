@@ -116,6 +116,11 @@ pub struct Publisher {
     pub agency: String,
     /// The publisher key, relative to the data directory.
     pub key_file: String,
+    /// If the key file is encrypted: the environment variable that holds
+    /// its passphrase (its name, never the passphrase). Unset, or the
+    /// variable unset, the passphrase is asked for on the terminal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_passphrase_env: Option<String>,
 }
 
 impl Default for Publisher {
@@ -124,8 +129,27 @@ impl Default for Publisher {
             country: String::new(),
             agency: String::new(),
             key_file: "publisher.pem".into(),
+            key_passphrase_env: None,
         }
     }
+}
+
+/// Checks that `name` can name an environment variable: ASCII letters,
+/// digits and `_`, not starting with a digit (what a shell can export).
+pub fn check_env_name(field: &str, name: &str) -> Result<()> {
+    let mut chars = name.chars();
+    let ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && name.len() <= 256;
+    if !ok {
+        bail!(
+            "{field}: not an environment variable name (letters, digits and _, such as SETU_KEY_PASSPHRASE); \
+             it names the variable that holds the passphrase, not the passphrase (which is not shown here)"
+        );
+    }
+    Ok(())
 }
 
 /// `[store]`
@@ -180,6 +204,9 @@ impl Config {
         }
         if self.publisher.key_file.is_empty() {
             bail!("publisher.key_file: must not be empty");
+        }
+        if let Some(name) = &self.publisher.key_passphrase_env {
+            check_env_name("publisher.key_passphrase_env", name)?;
         }
         if !(8..=65_536).contains(&self.store.cache_mb) {
             bail!(
@@ -273,7 +300,12 @@ country = {country:?}
 # The agency's name, used in citations of its records.
 agency = {agency:?}
 # The publisher's Ed25519 key (PKCS#8 PEM, mode 0600), relative to the data directory.
+# A key file every user may read (mode o+r, e.g. 0644) is refused; 0600 or 0640.
 # key_file = {key:?}
+# If the key file is encrypted (`setu keys generate --encrypt`): the NAME of the
+# environment variable that holds its passphrase (never the passphrase itself).
+# Unset, or that variable unset, the passphrase is asked for on the terminal.
+# key_passphrase_env = "SETU_KEY_PASSPHRASE"
 
 [store]
 # sled's page cache in MiB; resident memory is about this plus 30-60 MiB.
@@ -343,5 +375,22 @@ mod tests {
                 .to_string()
                 .contains("store.cache_mb")
         );
+    }
+
+    #[test]
+    fn the_passphrase_variable_is_a_name() {
+        let cfg: Config =
+            toml::from_str("[publisher]\nkey_passphrase_env = \"SETU_KEY_PASSPHRASE\"\n").unwrap();
+        cfg.validate().unwrap();
+        assert_eq!(
+            cfg.publisher.key_passphrase_env.as_deref(),
+            Some("SETU_KEY_PASSPHRASE")
+        );
+        for bad in ["", "1ABC", "correct horse", "SETU-KEY", "pässword"] {
+            let cfg: Config =
+                toml::from_str(&format!("[publisher]\nkey_passphrase_env = {bad:?}\n")).unwrap();
+            let err = cfg.validate().unwrap_err().to_string();
+            assert!(err.contains("publisher.key_passphrase_env"), "{err}");
+        }
     }
 }

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
+use setu_core::ids::AuthorKey;
 use setu_core::keys::SecretKey;
 use setu_store::replica::Replica;
 
@@ -51,9 +52,24 @@ impl DataDir {
         })
     }
 
-    /// The publisher's key.
+    /// The publisher's key (its passphrase, if it is encrypted, from the
+    /// variable `publisher.key_passphrase_env` names or the terminal).
     pub fn key(&self) -> Result<SecretKey> {
-        crate::cmd::keys::load(&self.path.join(&self.config.publisher.key_file))
+        crate::cmd::keys::load_with(
+            &self.path.join(&self.config.publisher.key_file),
+            self.config.publisher.key_passphrase_env.as_deref(),
+        )
+    }
+
+    /// The publisher's author id, if its key can be read without asking
+    /// for a passphrase: for verbs that only show whose node this is.
+    pub fn author(&self) -> Option<AuthorKey> {
+        crate::cmd::keys::load_unattended(
+            &self.path.join(&self.config.publisher.key_file),
+            self.config.publisher.key_passphrase_env.as_deref(),
+        )
+        .ok()
+        .map(|k| k.author())
     }
 }
 

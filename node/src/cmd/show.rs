@@ -57,7 +57,7 @@ pub fn run(dir: &Path, args: ShowArgs) -> Result<ExitCode> {
         (view, status.publisher)
     } else {
         let mut replica = data.replica()?;
-        let own = data.key().ok().map(|k| k.author());
+        let own = data.author();
         // A record of a kind this version does not know: its envelope.
         if let Ok(id) = args.id.parse::<RecordId>()
             && let Some(rec) = replica.get(&id)?

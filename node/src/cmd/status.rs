@@ -28,7 +28,7 @@ pub fn status(dir: &Path, json: bool) -> Result<ExitCode> {
         let data = DataDir::open(dir)?;
         let replica = data.replica()?;
         let s = replica.status()?;
-        let author = data.key().ok().map(|k| k.author());
+        let author = data.author();
         render(dir, &data, &s, author, None, json)?;
     }
     Ok(ExitCode::SUCCESS)
