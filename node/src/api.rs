@@ -152,6 +152,8 @@ fn unauthorized() -> Problem {
         routes::withdraw,
         routes::import,
         routes::record,
+        routes::members,
+        routes::operate,
         routes::openapi
     ),
     components(schemas(Problem)),
@@ -204,6 +206,8 @@ fn routes() -> Router<State> {
             post(routes::import).layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES)),
         )
         .route("/v1/records/{id}", get(routes::record))
+        .route("/v1/members", get(routes::members))
+        .route("/v1/members/operations", post(routes::operate))
         .route("/v1/openapi.json", get(routes::openapi))
 }
 

@@ -34,6 +34,15 @@ pub enum Command {
     Record(RecordCommand),
     /// Creates a data directory: publisher key, API token, setu.toml.
     Init(InitArgs),
+    /// Founding a network: draft a charter, sign it, seal it, show it.
+    #[command(subcommand)]
+    Charter(CharterCommand),
+    /// The network's members: their keys, delegates, roles, and pending
+    /// operations (`--history`: how each came to be).
+    Members(MembersArgs),
+    /// Signs a membership operation with this node's key and publishes it.
+    #[command(subcommand)]
+    Member(MemberCommand),
     /// Signs a practice body as this node's publisher and stores it.
     Publish(PublishArgs),
     /// Withdraws one of this publisher's practices. Final.
@@ -105,12 +114,21 @@ pub struct DemoArgs {
 /// Arguments of `setu init`.
 #[derive(Debug, Args)]
 pub struct InitArgs {
-    /// The agency's country, ISO 3166-1 alpha-3 (e.g. BGD).
+    /// The agency's country, ISO 3166-1 alpha-3 (e.g. BGD). With
+    /// `--charter` and a member's `--key`, taken from the charter.
     #[arg(long)]
-    pub country: String,
-    /// The agency's name (e.g. a2i).
+    pub country: Option<String>,
+    /// The agency's name (e.g. a2i). With `--charter` and a member's
+    /// `--key`, taken from the charter.
     #[arg(long)]
-    pub agency: String,
+    pub agency: Option<String>,
+    /// Join the network this sealed charter founds (else an open network).
+    #[arg(long)]
+    pub charter: Option<PathBuf>,
+    /// Publish with this existing key (PKCS#8 PEM) instead of a new one:
+    /// a founder's or member's key.
+    #[arg(long)]
+    pub key: Option<PathBuf>,
     /// Machine-readable output.
     #[arg(long)]
     pub json: bool,
@@ -376,4 +394,197 @@ pub struct SignArgs {
     /// Write hex instead of raw bytes.
     #[arg(long)]
     pub hex: bool,
+}
+
+/// `setu charter ...`
+#[derive(Debug, Subcommand)]
+pub enum CharterCommand {
+    /// Drafts a charter from a members file (TOML `[[member]]` tables with
+    /// id, country or org, agency, role, key).
+    New {
+        /// The network's name, for people.
+        #[arg(long)]
+        name: String,
+        /// The founding members.
+        #[arg(long)]
+        members: PathBuf,
+        /// Both quorums, as num/den+min: more than num/den of the members,
+        /// and at least min (default 1/2+2, a majority of at least 2).
+        #[arg(long)]
+        threshold: Option<String>,
+        /// The quorum to admit a member, if not --threshold.
+        #[arg(long)]
+        admit: Option<String>,
+        /// The quorum to recover, revoke and amend, if not --threshold.
+        #[arg(long)]
+        recover: Option<String>,
+        /// Where to write the draft.
+        #[arg(long)]
+        out: PathBuf,
+        /// Replace the file if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Adds a founder's signature to a draft, in place.
+    Sign {
+        /// The draft.
+        file: PathBuf,
+        /// The founder's key file.
+        #[arg(long)]
+        key: PathBuf,
+    },
+    /// Seals a draft every founder signed; prints the network id.
+    Seal {
+        /// The signed draft.
+        file: PathBuf,
+        /// Where to write the sealed charter.
+        #[arg(long)]
+        out: PathBuf,
+        /// Replace the file if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Shows a draft or sealed charter.
+    Show {
+        /// The charter file.
+        file: PathBuf,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Arguments of `setu members`.
+#[derive(Debug, Args)]
+pub struct MembersArgs {
+    /// Also show every applied operation and each member's keys.
+    #[arg(long)]
+    pub history: bool,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `setu member ...`: each signs one operation with this node's key.
+#[derive(Debug, Subcommand)]
+pub enum MemberCommand {
+    /// Endorses a new member; it is admitted once a quorum has.
+    Endorse {
+        /// The new member's id (a-z, 0-9, -).
+        #[arg(long)]
+        id: String,
+        /// Its country, ISO 3166-1 alpha-3.
+        #[arg(long)]
+        country: Option<String>,
+        /// Its organisation, for a member with no country.
+        #[arg(long)]
+        org: Option<String>,
+        /// The agency's name.
+        #[arg(long)]
+        agency: String,
+        /// member or partner.
+        #[arg(long, default_value = "member")]
+        role: String,
+        /// Its publishing key (hex, as `setu keys show` prints it).
+        #[arg(long)]
+        key: String,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Moves this node's member to a new key (hex); then run the node with
+    /// that key's file.
+    Rotate {
+        /// The new key (hex).
+        #[arg(long)]
+        to: String,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Ends this node's key from now on.
+    Retire {
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// With a quorum: moves a member from a lost key to a new one.
+    Recover {
+        /// The member.
+        #[arg(long)]
+        member: String,
+        /// The lost key (hex).
+        #[arg(long)]
+        old: String,
+        /// The last seq of the lost key that stays valid.
+        #[arg(long)]
+        last: u64,
+        /// The new key (hex).
+        #[arg(long)]
+        to: String,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// With a quorum: ends a key, keeping exactly the listed records.
+    Revoke {
+        /// The member the key belongs to.
+        #[arg(long)]
+        member: String,
+        /// The key (hex).
+        #[arg(long)]
+        key: String,
+        /// Record ids (hex) of the key that stay valid (repeatable).
+        #[arg(long)]
+        valid: Vec<String>,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Gives a sub-key (hex) the right to publish practices whose id starts
+    /// with a prefix.
+    Delegate {
+        /// The delegate key (hex).
+        #[arg(long)]
+        to: String,
+        /// A practice-id prefix (repeatable).
+        #[arg(long, required = true)]
+        scope: Vec<String>,
+        /// Records dated at or after this (ms since 1970) are out of scope.
+        #[arg(long)]
+        expires: Option<u64>,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Ends a delegation: the delegate's records above `--last` are invalid.
+    Undelegate {
+        /// The delegate key (hex).
+        #[arg(long)]
+        key: String,
+        /// Its last seq that stays valid.
+        #[arg(long)]
+        last: u64,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// With a quorum: changes the thresholds, or removes a member.
+    Amend {
+        /// A new admission quorum, num/den+min.
+        #[arg(long)]
+        admit: Option<String>,
+        /// A new recovery quorum, num/den+min.
+        #[arg(long)]
+        recover: Option<String>,
+        /// A member to remove.
+        #[arg(long, requires = "last")]
+        remove: Option<String>,
+        /// The removed member's last valid seq.
+        #[arg(long)]
+        last: Option<u64>,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
 }

@@ -1,10 +1,12 @@
 //! One module per verb. `run` dispatches.
 
+pub mod charter;
 mod demo;
 mod export;
 mod import;
 pub mod init;
 pub mod keys;
+pub mod member;
 mod peers;
 mod publish;
 pub mod query;
@@ -26,6 +28,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Keys(c) => keys::run(c),
         Command::Record(c) => record::run(c),
         Command::Init(a) => init::run(&dir, a),
+        Command::Charter(c) => charter::run(c),
+        Command::Members(a) => member::members(&dir, a),
+        Command::Member(c) => member::operate(&dir, c),
         Command::Publish(a) => publish::publish(&dir, a),
         Command::Withdraw(a) => publish::withdraw(&dir, a),
         Command::Import(a) => import::run(&dir, a),

@@ -33,6 +33,9 @@ pub struct Config {
 pub struct NetworkConfig {
     /// The network name; nodes of different networks never mix.
     pub name: String,
+    /// The sealed charter of the network (relative to the data
+    /// directory); with one, the network name is derived from it.
+    pub charter: Option<String>,
     /// libp2p addresses to listen on.
     pub listen: Vec<String>,
     /// Peers to dial at start and redial with backoff, as libp2p addresses.
@@ -64,6 +67,7 @@ impl Default for NetworkConfig {
     fn default() -> NetworkConfig {
         NetworkConfig {
             name: setu_net::config::DEFAULT_NETWORK.into(),
+            charter: None,
             listen: vec![
                 format!("/ip4/0.0.0.0/tcp/{DEFAULT_P2P_PORT}"),
                 format!("/ip4/0.0.0.0/udp/{DEFAULT_P2P_PORT}/quic-v1"),
@@ -316,7 +320,10 @@ agency = {agency:?}
 # min_free_mb = {min_free}
 
 [network]
-# The network name: nodes of different networks never mix.
+# The network's sealed charter (`setu charter seal`), relative to the data directory.
+# With one, the network name is c-<short network id> and membership decides who publishes.
+# charter = "charter.cbor"
+# The network name of an open network (no charter): nodes of different networks never mix.
 # name = {net:?}
 # libp2p addresses to listen on for peers: TCP and QUIC (UDP) on the same port.
 # listen = [{listen:?}, {quic:?}]

@@ -52,6 +52,14 @@ impl DataDir {
         })
     }
 
+    /// The network's sealed charter, if `network.charter` names one.
+    pub fn charter(&self) -> Result<Option<setu_member::charter::Sealed>> {
+        match &self.config.network.charter {
+            None => Ok(None),
+            Some(f) => crate::cmd::charter::read_sealed(&self.path.join(f)).map(Some),
+        }
+    }
+
     /// The publisher's key (its passphrase, if it is encrypted, from the
     /// variable `publisher.key_passphrase_env` names or the terminal).
     pub fn key(&self) -> Result<SecretKey> {

@@ -253,3 +253,226 @@ fn membership_converges_after_operations_on_every_side_of_a_partition() {
     );
     assert_eq!(of(&stranger), Validity::Quarantined, "SEED={seed}");
 }
+
+/// Five real nodes in a line (loopback TCP, sled on disk), one per
+/// founder of a five-member charter. A sixth agency is admitted after
+/// three endorsements and not before; its earlier record is quarantined,
+/// then valid; a founder rotates its key; a stolen key is revoked and its
+/// member recovered; and a node of another charter, dialled directly,
+/// never exchanges a record with them. Every node computes the same view.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_real_nodes_admit_rotate_revoke_and_recover() {
+    use setu::Node;
+    use setu_tests::net::{WAIT, addr, config, wait_until};
+    use tempfile::TempDir;
+
+    let sealed = charter();
+    let founders = ["a", "b", "c", "d", "e"];
+    let dirs: Vec<TempDir> = (0..6).map(|_| TempDir::new().expect("tempdir")).collect();
+    let mut nodes: Vec<Node> = Vec::new();
+    for (i, f) in founders.iter().enumerate() {
+        let boot = match nodes.last() {
+            Some(prev) => vec![addr(prev).await],
+            None => vec![],
+        };
+        let mut cfg = config(dirs[i].path(), "ignored", Some(secret(f)), boot);
+        cfg.charter = Some(sealed.clone());
+        nodes.push(
+            Node::start(cfg)
+                .await
+                .unwrap_or_else(|e| panic!("node {f}: {e}")),
+        );
+    }
+    let all = |want: &'static [&'static str]| {
+        let nodes = nodes.clone();
+        async move {
+            for n in &nodes {
+                if n.members().await.expect("members").member_ids() != want {
+                    return false;
+                }
+            }
+            true
+        }
+    };
+    // The sixth agency publishes before it is admitted: quarantined.
+    let f_practice = {
+        let mut s = Signer {
+            net: sealed.network_id(),
+            seqs: BTreeMap::new(),
+        };
+        s.practice("f", "BGD-f-1")
+    };
+    let f_id = record::check_trusted(f_practice.clone()).expect("record");
+    let validity_at = |n: &Node| {
+        let n = n.clone();
+        let r = f_id.clone();
+        async move {
+            n.members()
+                .await
+                .expect("members")
+                .validity(&Subject::of(&r))
+        }
+    };
+    assert_eq!(validity_at(&nodes[0]).await, Validity::Quarantined);
+
+    // Two endorsements: not admitted (3 of 5 needed).
+    let epoch = nodes[0].members().await.expect("members").epoch();
+    let endorse = Op::Endorse {
+        epoch,
+        entry: entry("f", "f"),
+    };
+    nodes[0].operate(endorse.clone()).await.expect("a endorses");
+    nodes[4].operate(endorse.clone()).await.expect("e endorses");
+    wait_until(WAIT, "both endorsements to reach every node", || async {
+        for n in &nodes {
+            let v = n.members().await.expect("members");
+            if v.pending().first().is_none_or(|p| p.signers.len() < 2) {
+                return false;
+            }
+        }
+        true
+    })
+    .await;
+    assert_eq!(
+        nodes[2].members().await.expect("members").member_ids(),
+        founders
+    );
+    // The third admits f on every node.
+    nodes[2].operate(endorse).await.expect("c endorses");
+    wait_until(WAIT, "f to be admitted on every node", || {
+        all(&["a", "b", "c", "d", "e", "f"])
+    })
+    .await;
+    assert_eq!(
+        validity_at(&nodes[3]).await,
+        Validity::Valid {
+            member: "f".into(),
+            delegate: false
+        }
+    );
+    // f runs a node of its own, joined at the end of the line.
+    let mut cfg = config(
+        dirs[5].path(),
+        "ignored",
+        Some(secret("f")),
+        vec![addr(&nodes[4]).await],
+    );
+    cfg.charter = Some(sealed.clone());
+    let f_node = Node::start(cfg).await.expect("f's node");
+    wait_until(WAIT, "f's node to learn its membership", || async {
+        f_node.members().await.expect("members").member_ids().len() == 6
+    })
+    .await;
+
+    // b rotates to a new key; every node follows.
+    nodes[1]
+        .operate(Op::Rotate {
+            member: "b".into(),
+            key: secret("b2").author(),
+        })
+        .await
+        .expect("b rotates");
+    wait_until(WAIT, "every node to see b's new key", || async {
+        for n in &nodes {
+            let m = n.members().await.expect("members").member("b").expect("b");
+            if m.current() != Some(secret("b2").author()) {
+                return false;
+            }
+        }
+        true
+    })
+    .await;
+
+    // d's key is stolen: a quorum of four of six (a, c, e, f) revokes it,
+    // then recovers d to a new key.
+    let revoke_then = |op: fn(Epoch) -> Op| {
+        let signers = [
+            nodes[0].clone(),
+            nodes[2].clone(),
+            nodes[4].clone(),
+            f_node.clone(),
+        ];
+        async move {
+            let epoch = signers[0].members().await.expect("members").epoch();
+            // Every signer must sign against the same epoch.
+            wait_until(WAIT, "the signers to agree on the epoch", || async {
+                for n in &signers {
+                    if n.members().await.expect("members").epoch() != epoch {
+                        return false;
+                    }
+                }
+                true
+            })
+            .await;
+            for n in &signers {
+                n.operate(op(epoch)).await.expect("operate");
+            }
+        }
+    };
+    revoke_then(|epoch| Op::Revoke {
+        epoch,
+        member: "d".into(),
+        key: secret("d").author(),
+        valid: vec![],
+    })
+    .await;
+    revoke_then(|epoch| Op::Recover {
+        epoch,
+        member: "d".into(),
+        old: secret("d").author(),
+        last: 0,
+        key: secret("d2").author(),
+    })
+    .await;
+    wait_until(WAIT, "every node to see d recovered", || async {
+        for n in nodes.iter().chain([&f_node]) {
+            let m = n.members().await.expect("members").member("d").expect("d");
+            if m.current() != Some(secret("d2").author()) {
+                return false;
+            }
+        }
+        true
+    })
+    .await;
+
+    // Every node computes the same epoch.
+    let epoch = nodes[0].members().await.expect("members").epoch();
+    for n in nodes.iter().chain([&f_node]) {
+        assert_eq!(n.members().await.expect("members").epoch(), epoch);
+    }
+
+    // A node of another charter, dialled directly, gets nothing.
+    let other_dir = TempDir::new().expect("tempdir");
+    let mut cfg = config(
+        other_dir.path(),
+        "ignored",
+        Some(SecretKey::generate()),
+        vec![addr(&nodes[0]).await],
+    );
+    let mut other = Draft::new(Charter {
+        name: "another network".into(),
+        members: vec![entry("x", "x"), entry("y", "y")],
+        admit: Threshold::MAJORITY,
+        recover: Threshold::MAJORITY,
+    })
+    .expect("charter");
+    other.sign(&secret("x")).expect("x signs");
+    other.sign(&secret("y")).expect("y signs");
+    cfg.charter = Some(other.seal().expect("sealed"));
+    let stranger = Node::start(cfg).await.expect("stranger");
+    // It runs a while beside them: several sync intervals of the test config.
+    let held_before = nodes[0].status().await.expect("status").replica.records;
+    for _ in 0..3 {
+        stranger.sync_now().await.expect("sync");
+        nodes[0].sync_now().await.expect("sync");
+    }
+    assert_eq!(stranger.status().await.expect("status").replica.records, 0);
+    assert_eq!(
+        nodes[0].status().await.expect("status").replica.records,
+        held_before
+    );
+
+    for n in nodes.iter().chain([&f_node, &stranger]) {
+        n.shutdown().await.expect("shutdown");
+    }
+}

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use setu_core::cbor::{self, Value};
 use setu_core::ids::{AuthorKey, RecordId};
-use setu_core::record::Record;
+use setu_core::record::{Envelope, Record};
 
 use crate::Error;
 use crate::charter::{self, Entry, Fields, NetworkId, Threshold};
@@ -263,6 +263,11 @@ impl Body {
         Value::map(m)
     }
 
+    /// The body in JSON: byte strings as hex, thresholds as maps.
+    pub fn to_json(&self) -> serde_json::Value {
+        value_json(&self.to_value())
+    }
+
     /// The proposal hash: SHA-256 of the body's canonical bytes. Records of
     /// one proposal, signed by different members, share it.
     pub fn hash(&self) -> [u8; 32] {
@@ -467,14 +472,20 @@ impl Signed {
         if env.kind != KIND {
             return None;
         }
-        Some(Body::from_value(&env.body).map(|body| Signed {
-            id: r.id(),
+        Some(Signed::from_envelope(r.id(), env))
+    }
+
+    /// Reads the envelope of a record of kind `"member"` with this id (a
+    /// record already checked, or whose signature is checked elsewhere).
+    pub fn from_envelope(id: RecordId, env: &Envelope) -> Result<Signed, Error> {
+        Body::from_value(&env.body).map(|body| Signed {
+            id,
             author: env.author,
             seq: env.seq,
             ts: env.ts,
             hash: body.hash(),
             body,
-        }))
+        })
     }
 }
 
@@ -489,4 +500,127 @@ pub fn sign(
         let path = e.problems.first().map_or("record", |p| p.path.as_str());
         Error::new(path, e.to_string())
     })
+}
+
+/// Builds an operation's body from its JSON request form (the API's and
+/// the CLI's): the body's fields with byte strings as hex and thresholds
+/// as `"num/den+min"`. `net` is filled in; `epoch` defaults to `epoch`;
+/// a single-key operation's `member` defaults to `me`. The result is
+/// checked by [`Body::from_value`], so an error names the field.
+pub fn from_json(
+    j: &serde_json::Value,
+    net: NetworkId,
+    epoch: Epoch,
+    me: Option<&str>,
+) -> Result<Body, Error> {
+    let serde_json::Value::Object(obj) = j else {
+        return Err(Error::new("body", "must be a JSON object"));
+    };
+    let op = obj.get("op").and_then(|v| v.as_str()).unwrap_or("");
+    let quorum = matches!(op, "endorse" | "recover" | "revoke" | "amend");
+    let mut m: Vec<(String, Value)> = vec![("net".into(), Value::Bytes(net.0.to_vec()))];
+    if quorum && !obj.contains_key("epoch") {
+        m.push(("epoch".into(), Value::Bytes(epoch.0.to_vec())));
+    }
+    if !quorum && !obj.contains_key("member") {
+        match me {
+            Some(id) => m.push(("member".into(), Value::text(id))),
+            None => {
+                return Err(Error::new(
+                    "body.member",
+                    "this node's key is no member's key, so it cannot sign this operation",
+                ));
+            }
+        }
+    }
+    for (k, v) in obj {
+        if k == "net" {
+            return Err(Error::new("body.net", "is filled in by the node"));
+        }
+        m.push((k.clone(), json_field(k, v, &format!("body.{k}"))?));
+    }
+    Body::from_value(&Value::map(m))
+}
+
+/// One JSON field as the CBOR the body wants.
+fn json_field(key: &str, v: &serde_json::Value, path: &str) -> Result<Value, Error> {
+    use serde_json::Value as J;
+    let hex32 = |s: &str| -> Result<Value, Error> {
+        let b = hex::decode(s).map_err(|_| Error::new(path, "must be hex"))?;
+        Ok(Value::Bytes(b))
+    };
+    Ok(match (key, v) {
+        ("epoch" | "key" | "old", J::String(s)) => hex32(s)?,
+        ("valid", J::Array(a)) => Value::Array(
+            a.iter()
+                .enumerate()
+                .map(|(i, x)| match x {
+                    J::String(s) => hex::decode(s)
+                        .map(Value::Bytes)
+                        .map_err(|_| Error::new(format!("{path}[{i}]"), "must be a hex record id")),
+                    _ => Err(Error::new(
+                        format!("{path}[{i}]"),
+                        "must be a hex record id",
+                    )),
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+        ("admit" | "recover", J::String(s)) => s
+            .parse::<Threshold>()
+            .map_err(|e| Error::new(path, e.message))?
+            .to_value(),
+        ("member", J::Object(o)) => Value::map(
+            o.iter()
+                .map(|(k, x)| {
+                    let p = format!("{path}.{k}");
+                    let v = match (k.as_str(), x) {
+                        ("key", J::String(s)) => hex::decode(s)
+                            .map(Value::Bytes)
+                            .map_err(|_| Error::new(p.clone(), "must be hex"))?,
+                        _ => plain(x, &p)?,
+                    };
+                    Ok((k.clone(), v))
+                })
+                .collect::<Result<Vec<_>, Error>>()?,
+        ),
+        ("remove", J::Object(o)) => Value::map(
+            o.iter()
+                .map(|(k, x)| Ok((k.clone(), plain(x, &format!("{path}.{k}"))?)))
+                .collect::<Result<Vec<_>, Error>>()?,
+        ),
+        _ => plain(v, path)?,
+    })
+}
+
+/// Text, unsigned integers and arrays of them.
+fn plain(v: &serde_json::Value, path: &str) -> Result<Value, Error> {
+    use serde_json::Value as J;
+    match v {
+        J::String(s) => Ok(Value::text(s.clone())),
+        J::Number(n) => n
+            .as_u64()
+            .map(Value::Uint)
+            .ok_or_else(|| Error::new(path, "must be an unsigned integer")),
+        J::Array(a) => Ok(Value::Array(
+            a.iter()
+                .enumerate()
+                .map(|(i, x)| plain(x, &format!("{path}[{i}]")))
+                .collect::<Result<_, _>>()?,
+        )),
+        _ => Err(Error::new(path, "must be text, a number or an array")),
+    }
+}
+
+/// A CBOR value in JSON, byte strings as hex.
+pub(crate) fn value_json(v: &Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match v {
+        Value::Uint(n) => J::from(*n),
+        Value::Nint(n) => J::from(*n),
+        Value::Bytes(b) => J::String(hex::encode(b)),
+        Value::Text(t) => J::String(t.clone()),
+        Value::Bool(b) => J::Bool(*b),
+        Value::Array(a) => J::Array(a.iter().map(value_json).collect()),
+        Value::Map(m) => J::Object(m.iter().map(|(k, x)| (k.clone(), value_json(x))).collect()),
+    }
 }

@@ -234,20 +234,6 @@ fn charters() -> (Json, Json) {
     (Json::Array(valid), Json::Array(invalid))
 }
 
-fn body_json(v: &cbor::Value) -> Json {
-    match v {
-        cbor::Value::Uint(n) => json!(n),
-        cbor::Value::Nint(n) => json!(n),
-        cbor::Value::Bytes(b) => json!(hex::encode(b)),
-        cbor::Value::Text(t) => json!(t),
-        cbor::Value::Bool(b) => json!(b),
-        cbor::Value::Array(a) => Json::Array(a.iter().map(body_json).collect()),
-        cbor::Value::Map(m) => {
-            Json::Object(m.iter().map(|(k, x)| (k.clone(), body_json(x))).collect())
-        }
-    }
-}
-
 fn operations() -> (Json, Json) {
     let net = crate::charter::NetworkId([0x11; 32]);
     let epoch = Epoch([0x22; 32]);
@@ -309,7 +295,7 @@ fn operations() -> (Json, Json) {
             let v = b.to_value();
             json!({
                 "op": b.op.name(),
-                "body": body_json(&v),
+                "body": crate::op::value_json(&v),
                 "body_cbor": hex::encode(cbor::encode(&v).expect("enc")),
                 "proposal_hash": hex::encode(b.hash()),
             })

@@ -40,6 +40,7 @@ pub mod chain;
 pub mod index;
 pub mod indexer;
 pub mod ingest;
+pub mod members;
 pub mod proto;
 pub mod query;
 pub mod replica;

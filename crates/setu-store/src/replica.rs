@@ -622,7 +622,11 @@ impl<B: Backend> Replica<B> {
         Ok(published)
     }
 
-    fn store_own(&mut self, records: Vec<Vec<u8>>, now: u64) -> Result<Vec<Outcome>, PublishError> {
+    pub(crate) fn store_own(
+        &mut self,
+        records: Vec<Vec<u8>>,
+        now: u64,
+    ) -> Result<Vec<Outcome>, PublishError> {
         let done = self.ingest(records, now)?;
         for o in &done.outcomes {
             if let Outcome::Refused { why, .. } = o {
@@ -899,7 +903,12 @@ impl<B: Backend> Replica<B> {
 
     /// Reserves `n` seqs for `author` (durably), reopening the store if the
     /// write failed.
-    fn reserve_seqs(&mut self, author: &AuthorKey, n: u64, now: u64) -> Result<u64, Error> {
+    pub(crate) fn reserve_seqs(
+        &mut self,
+        author: &AuthorKey,
+        n: u64,
+        now: u64,
+    ) -> Result<u64, Error> {
         let r = self.store.reserve_seqs(author, n, now);
         self.note_store_result(&r);
         r

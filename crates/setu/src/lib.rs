@@ -42,6 +42,9 @@ use setu_store::replica::{self, ImportProgress, PublishError, Published, Replica
 use tokio::sync::broadcast;
 
 pub use setu_core::keys::SecretKey;
+pub use setu_member::charter::Sealed;
+pub use setu_member::op::Op;
+pub use setu_member::view::View;
 pub use setu_net::config::Config as NetConfig;
 pub use setu_net::driver::{Counters, Event, NetStatus, PeerInfo, Reachability, Via};
 pub use setu_net::{Multiaddr, PeerId};
@@ -69,6 +72,10 @@ pub struct Config {
     pub net: NetConfig,
     /// Store settings.
     pub replica: replica::Config,
+    /// The network's charter (`spec/membership.md`). With one, the network
+    /// name is `c-` and the charter's short network id, whatever
+    /// `net.network` says; without one the network is open.
+    pub charter: Option<Sealed>,
 }
 
 impl Config {
@@ -79,8 +86,15 @@ impl Config {
             key: None,
             net: NetConfig::default(),
             replica: replica::Config::default(),
+            charter: None,
         }
     }
+}
+
+/// The network name of a chartered network: `c-` and the short network id
+/// (`spec/membership.md` §2.4).
+pub fn network_name(charter: &Sealed) -> String {
+    format!("c-{}", charter.network_id().short())
 }
 
 /// Why a node operation failed.
@@ -96,6 +110,9 @@ pub enum Error {
     /// The network failed.
     #[error("{0}")]
     Net(#[from] setu_net::Error),
+    /// The node runs an open network, with no charter.
+    #[error("this node's network has no charter (network.charter in setu.toml)")]
+    NoCharter,
     /// The node has no publishing key.
     #[error("this node has no publishing key (publisher.key_file in setu.toml)")]
     NoKey,
@@ -187,6 +204,7 @@ struct Inner {
     store_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     net: setu_net::driver::Handle,
     key: Option<SecretKey>,
+    charter: Option<Sealed>,
     data_dir: PathBuf,
     book: tokio::task::JoinHandle<()>,
     flusher: tokio::task::JoinHandle<()>,
@@ -268,6 +286,9 @@ impl Node {
         })?;
         let own = cfg.key.as_ref().map(SecretKey::author);
         let mut net_cfg = cfg.net;
+        if let Some(c) = &cfg.charter {
+            net_cfg.network = network_name(c);
+        }
         for a in address_book::load(&cfg.data_dir) {
             if net_cfg.bootstrap.len() < setu_net::config::MAX_BOOTSTRAP
                 && !net_cfg.bootstrap.contains(&a)
@@ -317,6 +338,7 @@ impl Node {
                 store_thread: Mutex::new(Some(store_thread)),
                 net,
                 key: cfg.key,
+                charter: cfg.charter,
                 data_dir: cfg.data_dir,
                 book,
                 flusher,
@@ -368,6 +390,31 @@ impl Node {
             .await??;
         self.announce(&mut p).await?;
         Ok(p)
+    }
+
+    /// The network's charter, if it has one.
+    pub fn charter(&self) -> Option<&Sealed> {
+        self.inner.charter.as_ref()
+    }
+
+    /// The member set and record validity, from every membership operation
+    /// this node holds (`spec/membership.md`).
+    pub async fn members(&self) -> Result<View, Error> {
+        let charter = self.inner.charter.clone().ok_or(Error::NoCharter)?;
+        Ok(self.on_store(move |r| r.members(&charter)).await??)
+    }
+
+    /// Signs a membership operation with this node's key, stores it and
+    /// gossips it. Quorum operations name the epoch they were signed
+    /// against: take it from [`Node::members`].
+    pub async fn operate(&self, op: Op) -> Result<setu_store::members::Own, Error> {
+        let key = self.key()?;
+        let charter = self.inner.charter.clone().ok_or(Error::NoCharter)?;
+        let own = self
+            .on_store(move |r| r.sign_operation(&key, &charter, op, now_ms()))
+            .await??;
+        self.inner.net.announce(vec![own.record.clone()]).await?;
+        Ok(own)
     }
 
     /// Withdraws one of our practices (final), then gossips the withdrawal.

@@ -90,6 +90,9 @@ impl From<setu::Error> for Problem {
         match e {
             setu::Error::Publish(p) => p.into(),
             setu::Error::NoKey => Problem::new(StatusCode::FORBIDDEN, "no-key", e.to_string()),
+            setu::Error::NoCharter => {
+                Problem::new(StatusCode::NOT_FOUND, "no-charter", e.to_string())
+            }
             setu::Error::Store(setu_store::Error::NoSpace(why)) => Problem::no_space(&why),
             other => Problem::internal(&other),
         }

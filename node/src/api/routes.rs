@@ -415,6 +415,100 @@ pub async fn record(State(api): State<Api>, Path(id): Path<String>) -> Result<Re
     }
 }
 
+/// The network's members (spec/membership.md): each with its country or
+/// organisation, agency, role and current key; delegates; proposals short
+/// of their quorum; and every applied operation (`history`).
+#[utoipa::path(get, path = "/v1/members", responses(
+    (status = 200, description = "The member set, computed from the membership records this node holds", body = Object),
+    (status = 404, description = "An open network: no charter", body = Problem, content_type = "application/problem+json"),
+    (status = 500, description = "Internal error (details in the node's log)", body = Problem, content_type = "application/problem+json"),
+    (status = 503, description = "Busy; see Retry-After", body = Problem, content_type = "application/problem+json"),
+))]
+pub async fn members(State(api): State<Api>) -> Result<Response> {
+    let charter = api.node.charter().cloned().ok_or_else(no_charter)?;
+    let view = api.node.members().await?;
+    Ok(Json(crate::cmd::member::view_json(
+        &charter,
+        &view,
+        api.node.publisher(),
+    ))
+    .into_response())
+}
+
+fn no_charter() -> Problem {
+    Problem::new(
+        StatusCode::NOT_FOUND,
+        "no-charter",
+        "this node runs an open network, with no charter and no members",
+    )
+}
+
+/// Signs a membership operation with this node's key and publishes it.
+/// The body is the operation in JSON (`op` and its fields, byte strings as
+/// hex, thresholds as "num/den+min"); `epoch` defaults to the current one
+/// and `member`, for single-key operations, to this node's member.
+#[utoipa::path(
+    post,
+    path = "/v1/members/operations",
+    request_body(content = Object, description = "An operation, e.g. {\"op\": \"endorse\", \"member\": {\"id\": \"ken-ict\", \"country\": \"KEN\", \"agency\": \"ICT Authority\", \"role\": \"member\", \"key\": \"<hex>\"}}", content_type = "application/json"),
+    responses(
+        (status = 201, description = "Signed, stored and gossiped", body = Object),
+        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No or wrong token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "This node has no publishing key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "An open network: no charter", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The store refused the signed operation", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 1 MiB", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not a valid operation; the field at fault", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "Internal error (details in the node's log)", body = Problem, content_type = "application/problem+json"),
+        (status = 507, description = "The node's disk is full, or short of the space it keeps free; nothing was written", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Busy; see Retry-After", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn operate(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    raw: std::result::Result<Bytes, BytesRejection>,
+) -> Result<Response> {
+    api.authorize(&headers)?;
+    let request = json_body(&self::body(raw)?)?;
+    let charter = api.node.charter().cloned().ok_or_else(no_charter)?;
+    let me = api
+        .node
+        .publisher()
+        .ok_or_else(|| Problem::from(setu::Error::NoKey))?;
+    let view = api.node.members().await?;
+    let body = setu_member::op::from_json(
+        &request,
+        charter.network_id(),
+        view.epoch(),
+        view.owner(&me),
+    )
+    .map_err(|e| {
+        let mut p = Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-body",
+            format!("not a valid operation: {e}"),
+        );
+        p.errors = vec![e.to_string()];
+        p
+    })?;
+    let own = api.node.operate(body.op.clone()).await?;
+    let after = api.node.members().await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({
+            "id": own.id.to_hex(),
+            "seq": own.seq,
+            "body": body.to_json(),
+            "epoch": after.epoch().to_hex(),
+            "members": after.member_ids(),
+        })),
+    )
+        .into_response())
+}
+
 /// This document.
 #[utoipa::path(get, path = "/v1/openapi.json", responses(
     (status = 200, description = "The OpenAPI 3.1 document", body = Object),

@@ -1,14 +1,17 @@
-//! `setu demo`: three real nodes on loopback, one per country, each
-//! publishing its region's part of the embedded sample catalogue; shows the
-//! records replicate, then finds on one node a practice that reached it
-//! over the network. Everything lives in a temporary directory.
+//! `setu demo`: three real nodes on loopback, one per country, founding a
+//! network by a charter all three sign; each publishes its region's part of
+//! the embedded sample catalogue; shows the records replicate, finds on one
+//! node a practice that reached it over the network, cited by its member
+//! agency; then two members admit a fourth agency while the nodes run, and
+//! every node sees it join. Everything lives in a temporary directory.
 
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use setu::{Query, SecretKey};
+use setu::{Op, Query, SecretKey};
+use setu_member::charter::{Affiliation, Charter, Draft, Entry, Role, Threshold};
 
 use crate::cli::DemoArgs;
 use crate::cmd::run::{Daemon, shutdown_signal};
@@ -17,8 +20,11 @@ use crate::cmd::run::{Daemon, shutdown_signal};
 const SAMPLE: &str = include_str!("../../data/sample/practices.jsonl");
 /// How long the demo waits for the network to converge.
 const CONVERGE_TIMEOUT: Duration = Duration::from_secs(120);
-/// The demo's network name: it never mixes with a real network.
-const NETWORK: &str = "setu-demo";
+/// The demo network's name, in its charter (its network id, a hash of the
+/// charter with the demo's fresh keys, never matches a real network's).
+const NETWORK: &str = "Setu demo";
+/// The member ids of the three founders, in the order of [`AGENCIES`].
+const FOUNDERS: [&str; 3] = ["bgd-a2i", "ken-huduma", "bra-govbr"];
 
 struct Agency {
     country: &'static str,
@@ -70,13 +76,41 @@ async fn demo(args: DemoArgs) -> Result<ExitCode> {
         "Setu demo: three agencies' nodes on loopback, data in {}",
         tmp.path().display()
     );
+    // The three agencies found the network: a charter all three sign.
+    let keys: Vec<SecretKey> = AGENCIES.iter().map(|_| SecretKey::generate()).collect();
+    let mut draft = Draft::new(Charter {
+        name: NETWORK.into(),
+        members: AGENCIES
+            .iter()
+            .zip(&keys)
+            .zip(FOUNDERS)
+            .map(|((a, k), id)| Entry {
+                id: id.into(),
+                affiliation: Affiliation::Country(a.country.into()),
+                agency: a.name.into(),
+                role: Role::Member,
+                key: k.author(),
+            })
+            .collect(),
+        admit: Threshold::MAJORITY,
+        recover: Threshold::MAJORITY,
+    })?;
+    for k in &keys {
+        draft.sign(k)?;
+    }
+    let charter = draft.seal()?;
+    println!(
+        "Charter {NETWORK:?} signed by {}: network {}",
+        FOUNDERS.join(", "),
+        setu::network_name(&charter)
+    );
     // Start the nodes: the second and third dial the first, the third also the second.
     let mut daemons: Vec<Daemon> = Vec::new();
     for (i, a) in AGENCIES.iter().enumerate() {
         let dir = tmp.path().join(a.country.to_lowercase());
         let mut cfg = setu::Config::new(&dir);
-        cfg.key = Some(SecretKey::generate());
-        cfg.net.network = NETWORK.into();
+        cfg.key = Some(keys[i].clone());
+        cfg.charter = Some(charter.clone());
         cfg.net.mdns = false;
         cfg.net.sync_interval = Duration::from_secs(5);
         cfg.net.listen = vec!["/ip4/127.0.0.1/tcp/0".parse()?];
@@ -171,7 +205,7 @@ async fn demo(args: DemoArgs) -> Result<ExitCode> {
     };
     let last = &daemons[2].node;
     let bgd = daemons[0].node.publisher();
-    let publishers: Vec<_> = daemons.iter().map(|d| d.node.publisher()).collect();
+    let view = last.members().await?;
     let found = {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
@@ -191,13 +225,16 @@ async fn demo(args: DemoArgs) -> Result<ExitCode> {
                 .cloned()
                 .unwrap_or_default()
         });
-        let from = publishers.iter().position(|p| *p == Some(h.author));
-        let how = match from {
-            Some(2) => format!("published here by {}", AGENCIES[2].name),
-            Some(i) => format!(
-                "published by {}, received over the network",
-                AGENCIES[i].name
-            ),
+        // Cited by the member its key belongs to, not by a key prefix.
+        let member = view
+            .owner(&h.author)
+            .and_then(|id| view.member(id))
+            .map(|m| m.entry.agency);
+        let how = match member {
+            Some(agency) if Some(h.author) == last.publisher() => {
+                format!("published here by {agency}")
+            }
+            Some(agency) => format!("published by {agency}, received over the network"),
             None => "publisher unknown".into(),
         };
         println!(
@@ -207,6 +244,7 @@ async fn demo(args: DemoArgs) -> Result<ExitCode> {
         );
     }
     let ok = found.hits.iter().any(|h| Some(h.author) == bgd);
+    let joined = admit_fourth(&daemons).await?;
     if args.keep {
         println!(
             "\nThe nodes keep running; Ctrl-C stops them and deletes {}.",
@@ -221,6 +259,9 @@ async fn demo(args: DemoArgs) -> Result<ExitCode> {
     for d in daemons {
         d.stop().await?;
     }
+    if !joined {
+        bail!("the fourth agency was not admitted on every node within {CONVERGE_TIMEOUT:?}");
+    }
     if !ok {
         bail!(
             "the query on {} did not find the practice published by {}",
@@ -229,4 +270,68 @@ async fn demo(args: DemoArgs) -> Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Two of the three founders endorse a fourth agency (a majority of
+/// three); each node computes its admission from the endorsements it holds.
+/// True once every node lists it.
+async fn admit_fourth(daemons: &[Daemon]) -> Result<bool> {
+    let key = SecretKey::generate();
+    let entry = Entry {
+        id: "rwa-risa".into(),
+        affiliation: Affiliation::Country("RWA".into()),
+        agency: "RISA (Rwanda)".into(),
+        role: Role::Member,
+        key: key.author(),
+    };
+    println!(
+        "\nMembership: {} and {} endorse {} while the nodes run",
+        AGENCIES[0].name, AGENCIES[1].name, entry.agency
+    );
+    let started = Instant::now();
+    let epoch = daemons[0].node.members().await?.epoch();
+    for d in &daemons[..2] {
+        d.node
+            .operate(Op::Endorse {
+                epoch,
+                entry: entry.clone(),
+            })
+            .await?;
+    }
+    let joined = loop {
+        let mut all = true;
+        for d in daemons {
+            all &= d.node.members().await?.member_ids().contains(&entry.id);
+        }
+        if all {
+            break true;
+        }
+        if started.elapsed() > CONVERGE_TIMEOUT {
+            break false;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let view = daemons[2].node.members().await?;
+    println!("On {}: setu members", AGENCIES[2].name);
+    for m in view.members() {
+        let country = match &m.entry.affiliation {
+            Affiliation::Country(c) | Affiliation::Org(c) => c.clone(),
+        };
+        let how = if m.admitted == 0 {
+            "founder".to_string()
+        } else {
+            format!("admitted at epoch {}", m.admitted)
+        };
+        println!(
+            "  {:<12} {:<4} {:<18} {}",
+            m.entry.id, country, m.entry.agency, how
+        );
+    }
+    if joined {
+        println!(
+            "Admitted on all three nodes in {:.2} s.",
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(joined)
 }

@@ -67,6 +67,7 @@ pub fn node_config(data: &DataDir, args: &RunArgs) -> Result<setu::Config> {
         key,
         net,
         replica: data.config.replica(),
+        charter: data.charter()?,
     })
 }
 

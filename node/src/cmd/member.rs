@@ -1,0 +1,328 @@
+//! `setu members`, `setu member endorse | rotate | retire | recover |
+//! revoke | delegate | undelegate | amend` (`spec/membership.md`).
+//!
+//! With the node running, both go through its API (`/v1/members`); with it
+//! stopped, they open the replica. Either way the member set is computed
+//! from the membership records the replica holds.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+use serde_json::{Value as Json, json};
+use setu_core::ids::AuthorKey;
+use setu_member::charter::{Affiliation, Sealed};
+use setu_member::view::{Ended, View};
+
+use crate::cli::{MemberCommand, MembersArgs};
+use crate::client::Client;
+use crate::datadir::{DataDir, now_ms};
+
+/// The member set as JSON: what `GET /v1/members` serves and
+/// `setu members --json` prints. `me` is this node's key.
+pub fn view_json(charter: &Sealed, view: &View, me: Option<AuthorKey>) -> Json {
+    let members: Vec<Json> = view
+        .members()
+        .iter()
+        .map(|m| {
+            let (country, org) = match &m.entry.affiliation {
+                Affiliation::Country(c) => (Some(c.clone()), None),
+                Affiliation::Org(o) => (None, Some(o.clone())),
+            };
+            json!({
+                "id": m.entry.id,
+                "country": country,
+                "org": org,
+                "agency": m.entry.agency,
+                "role": m.entry.role.as_str(),
+                "key": m.current().map(|k| k.to_hex()),
+                "admitted": m.admitted,
+                "forked": m.forked,
+                "removed": m.removed,
+                "keys": m.terms.iter().map(|t| json!({
+                    "key": t.key.to_hex(),
+                    "seal": t.seal,
+                    "ended": t.ended.map(|e| match e {
+                        Ended::Rotated => "rotated",
+                        Ended::Retired => "retired",
+                        Ended::Recovered => "recovered",
+                        Ended::Removed => "removed",
+                    }),
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let delegates: Vec<Json> = view
+        .delegates()
+        .iter()
+        .map(|(k, d)| json!({"key": k.to_hex(), "member": d.member, "scope": d.scope, "expires": d.expires, "last": d.last}))
+        .collect();
+    let net = charter.network_id();
+    json!({
+        "name": charter.charter().name,
+        "network_id": net.to_hex(),
+        "network": setu::network_name(charter),
+        "epoch": view.epoch().to_hex(),
+        "height": view.height(),
+        "admit": view.admit().to_string(),
+        "recover": view.recover().to_string(),
+        "voters": view.voters(),
+        "you": me.and_then(|k| view.owner(&k).map(str::to_string)),
+        "members": members,
+        "delegates": delegates,
+        "pending": view.pending().iter().map(|p| json!({
+            "op": p.op.name(),
+            "body": setu_member::op::Body { net, op: p.op.clone() }.to_json(),
+            "signers": p.signers,
+            "required": p.required,
+        })).collect::<Vec<_>>(),
+        "history": view.applied().iter().map(|a| json!({
+            "height": a.height,
+            "op": a.op.name(),
+            "body": setu_member::op::Body { net, op: a.op.clone() }.to_json(),
+            "signers": a.signers,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn charter_of(data: &DataDir) -> Result<Sealed> {
+    match data.charter()? {
+        Some(c) => Ok(c),
+        None => bail!(
+            "{} runs an open network, with no charter: membership needs `setu init --charter FILE`",
+            data.path.display()
+        ),
+    }
+}
+
+/// The member set: from the running node, or from the replica.
+fn fetch(dir: &Path) -> Result<Json> {
+    if let Some(c) = Client::discover(dir) {
+        return c.get("/v1/members");
+    }
+    let data = DataDir::open(dir)?;
+    let charter = charter_of(&data)?;
+    let me = data.author();
+    let view = data.replica()?.members(&charter)?;
+    Ok(view_json(&charter, &view, me))
+}
+
+pub fn members(dir: &Path, args: MembersArgs) -> Result<ExitCode> {
+    let v = fetch(dir)?;
+    if args.json {
+        crate::cmd::print_json(&v)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let s = |j: &Json| {
+        j.as_str()
+            .map(|x| crate::term::line(x).into_owned())
+            .unwrap_or_default()
+    };
+    println!(
+        "{} — {} members voting, epoch {} (height {}), admit {}, recover {}",
+        s(&v["name"]),
+        v["voters"],
+        &s(&v["epoch"])[..12],
+        v["height"],
+        s(&v["admit"]),
+        s(&v["recover"]),
+    );
+    for m in v["members"].as_array().into_iter().flatten() {
+        let place = if m["country"].is_string() {
+            s(&m["country"])
+        } else {
+            s(&m["org"])
+        };
+        let key = m["key"]
+            .as_str()
+            .map_or("(no key)".to_string(), |k| k[..12].to_string());
+        let mut flags = Vec::new();
+        if m["removed"].as_bool() == Some(true) {
+            flags.push("removed");
+        }
+        if m["forked"].as_bool() == Some(true) {
+            flags.push("FORKED: needs a recovery");
+        }
+        if v["you"] == m["id"] {
+            flags.push("this node");
+        }
+        println!(
+            "  {:<16} {:<8} {:<5} {:<13} {}{}",
+            s(&m["id"]),
+            s(&m["role"]),
+            place,
+            key,
+            s(&m["agency"]),
+            if flags.is_empty() {
+                String::new()
+            } else {
+                format!("  [{}]", flags.join(", "))
+            }
+        );
+        if args.history {
+            for k in m["keys"].as_array().into_iter().flatten() {
+                println!(
+                    "      key {}  {}{}",
+                    &s(&k["key"])[..12],
+                    k["ended"].as_str().unwrap_or("current"),
+                    k["seal"]
+                        .as_u64()
+                        .map_or(String::new(), |n| format!(", valid up to seq {n}"))
+                );
+            }
+        }
+    }
+    for d in v["delegates"].as_array().into_iter().flatten() {
+        println!(
+            "  delegate {} of {} for {}",
+            &s(&d["key"])[..12],
+            s(&d["member"]),
+            d["scope"]
+        );
+    }
+    for p in v["pending"].as_array().into_iter().flatten() {
+        println!(
+            "  pending {}: signed by {} of {} needed ({})",
+            s(&p["op"]),
+            p["signers"].as_array().map_or(0, Vec::len),
+            p["required"],
+            p["signers"]
+        );
+    }
+    if args.history {
+        for h in v["history"].as_array().into_iter().flatten() {
+            println!(
+                "  epoch {}: {} by {}  {}",
+                h["height"],
+                s(&h["op"]),
+                h["signers"],
+                h["body"]
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The JSON request form of a command (`setu_member::op::from_json`).
+fn request(cmd: &MemberCommand) -> Result<(Json, bool)> {
+    Ok(match cmd {
+        MemberCommand::Endorse {
+            id,
+            country,
+            org,
+            agency,
+            role,
+            key,
+            json,
+        } => {
+            let mut m = json!({"id": id, "agency": agency, "role": role, "key": key});
+            match (country, org) {
+                (Some(c), None) => m["country"] = json!(c.to_ascii_uppercase()),
+                (None, Some(o)) => m["org"] = json!(o),
+                _ => bail!("give --country (ISO 3166-1 alpha-3) or --org, not both"),
+            }
+            (json!({"op": "endorse", "member": m}), *json)
+        }
+        MemberCommand::Rotate { to, json } => (json!({"op": "rotate", "key": to}), *json),
+        MemberCommand::Retire { json } => (json!({"op": "retire"}), *json),
+        MemberCommand::Recover {
+            member,
+            old,
+            last,
+            to,
+            json,
+        } => (
+            json!({"op": "recover", "member": member, "old": old, "last": last, "key": to}),
+            *json,
+        ),
+        MemberCommand::Revoke {
+            member,
+            key,
+            valid,
+            json,
+        } => {
+            let mut v = valid.clone();
+            v.sort();
+            v.dedup();
+            (
+                json!({"op": "revoke", "member": member, "key": key, "valid": v}),
+                *json,
+            )
+        }
+        MemberCommand::Delegate {
+            to,
+            scope,
+            expires,
+            json,
+        } => {
+            let mut r = json!({"op": "delegate", "key": to, "scope": scope});
+            if let Some(t) = expires {
+                r["expires"] = json!(t);
+            }
+            (r, *json)
+        }
+        MemberCommand::Undelegate { key, last, json } => {
+            (json!({"op": "undelegate", "key": key, "last": last}), *json)
+        }
+        MemberCommand::Amend {
+            admit,
+            recover,
+            remove,
+            last,
+            json,
+        } => {
+            let mut r = json!({"op": "amend"});
+            if let Some(t) = admit {
+                r["admit"] = json!(t);
+            }
+            if let Some(t) = recover {
+                r["recover"] = json!(t);
+            }
+            if let Some(m) = remove {
+                r["remove"] = json!({"member": m, "last": last.unwrap_or(0)});
+            }
+            (r, *json)
+        }
+    })
+}
+
+pub fn operate(dir: &Path, cmd: MemberCommand) -> Result<ExitCode> {
+    let (req, as_json) = request(&cmd)?;
+    let out: Json = match Client::discover(dir) {
+        Some(c) => c.post_json("/v1/members/operations", &req)?,
+        None => {
+            let data = DataDir::open(dir)?;
+            let charter = charter_of(&data)?;
+            let key = data.key()?;
+            let mut replica = data.replica()?;
+            let view = replica.members(&charter)?;
+            let body = setu_member::op::from_json(
+                &req,
+                charter.network_id(),
+                view.epoch(),
+                view.owner(&key.author()),
+            )?;
+            let own = replica.sign_operation(&key, &charter, body.op.clone(), now_ms())?;
+            let after = replica.members(&charter)?;
+            json!({
+                "id": own.id.to_hex(),
+                "seq": own.seq,
+                "body": body.to_json(),
+                "epoch": after.epoch().to_hex(),
+                "members": after.member_ids(),
+            })
+        }
+    };
+    if as_json {
+        crate::cmd::print_json(&out)?;
+    } else {
+        println!(
+            "signed {} {} (seq {})",
+            out["body"]["op"].as_str().unwrap_or("operation"),
+            out["id"].as_str().unwrap_or(""),
+            out["seq"]
+        );
+        println!("  members now: {}", out["members"]);
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,217 @@
+//! Founding a network over the real binary: a charter drafted from a
+//! members file, signed by each founder, sealed; what each step refuses,
+//! naming the field or the founder at fault; and `setu members` and
+//! `setu member` on the data directories made from it (the node stopped).
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn setu(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_setu"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("SETU_DATA_DIR")
+        .output()
+        .expect("setu runs")
+}
+
+fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "failed: {}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn fails(o: &Output) -> String {
+    assert!(
+        !o.status.success(),
+        "succeeded: {}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn members_file(dir: &Path, rows: &[(&str, &str, &str)]) {
+    let mut text = String::new();
+    for (id, country, key) in rows {
+        text += &format!(
+            "[[member]]\nid = \"{id}\"\ncountry = \"{country}\"\nagency = \"Agency {id}\"\nkey = \"{key}\"\n\n"
+        );
+    }
+    std::fs::write(dir.join("members.toml"), text).expect("members file");
+}
+
+#[test]
+fn founders_draft_sign_and_seal_a_charter_and_every_refusal_names_its_cause() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let d = tmp.path();
+    let mut keys = Vec::new();
+    for a in ["a", "b", "c"] {
+        let out = ok(&setu(
+            d,
+            &["keys", "generate", "--out", &format!("{a}.pem")],
+        ));
+        keys.push(out.trim().to_string());
+    }
+    // A country that is no ISO 3166-1 alpha-3 code is named.
+    members_file(
+        d,
+        &[("bgd-a2i", "BGDX", &keys[0]), ("rwa-risa", "RWA", &keys[1])],
+    );
+    let e = fails(&setu(
+        d,
+        &[
+            "charter",
+            "new",
+            "--name",
+            "N",
+            "--members",
+            "members.toml",
+            "--out",
+            "x.draft",
+        ],
+    ));
+    assert!(e.contains("charter.members[0].country"), "{e}");
+    // A quorum no founders can reach is refused.
+    members_file(
+        d,
+        &[
+            ("bgd-a2i", "BGD", &keys[0]),
+            ("rwa-risa", "RWA", &keys[1]),
+            ("tto-digital", "TTO", &keys[2]),
+        ],
+    );
+    let e = fails(&setu(
+        d,
+        &[
+            "charter",
+            "new",
+            "--name",
+            "N",
+            "--members",
+            "members.toml",
+            "--threshold",
+            "1/2+4",
+            "--out",
+            "x.draft",
+        ],
+    ));
+    assert!(e.contains("charter.admit"), "{e}");
+    ok(&setu(
+        d,
+        &[
+            "charter",
+            "new",
+            "--name",
+            "South-South",
+            "--members",
+            "members.toml",
+            "--out",
+            "c.draft",
+        ],
+    ));
+    // Sealing before every founder signed names who is missing.
+    ok(&setu(d, &["charter", "sign", "c.draft", "--key", "a.pem"]));
+    let e = fails(&setu(d, &["charter", "seal", "c.draft", "--out", "c.cbor"]));
+    assert!(e.contains("rwa-risa") && e.contains("tto-digital"), "{e}");
+    // A key that is no founder's cannot sign.
+    ok(&setu(d, &["keys", "generate", "--out", "stranger.pem"]));
+    let e = fails(&setu(
+        d,
+        &["charter", "sign", "c.draft", "--key", "stranger.pem"],
+    ));
+    assert!(e.contains("no founding member"), "{e}");
+    ok(&setu(d, &["charter", "sign", "c.draft", "--key", "b.pem"]));
+    ok(&setu(d, &["charter", "sign", "c.draft", "--key", "c.pem"]));
+    let id = ok(&setu(d, &["charter", "seal", "c.draft", "--out", "c.cbor"]));
+    assert_eq!(id.trim().len(), 64, "{id}");
+    // A damaged charter is refused with the signature at fault.
+    let mut bytes = std::fs::read(d.join("c.cbor")).expect("read");
+    let n = bytes.len();
+    bytes[n - 3] ^= 1;
+    std::fs::write(d.join("bad.cbor"), bytes).expect("write");
+    let e = fails(&setu(
+        d,
+        &["init", "--charter", "bad.cbor", "--key", "a.pem"],
+    ));
+    assert!(e.contains("signatures[2]"), "{e}");
+
+    // A founder's data directory takes its country and agency from the charter.
+    let out = ok(&setu(
+        d,
+        &[
+            "--data-dir",
+            "a",
+            "init",
+            "--charter",
+            "c.cbor",
+            "--key",
+            "a.pem",
+            "--json",
+        ],
+    ));
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["country"], "BGD");
+    assert_eq!(v["member"], "bgd-a2i");
+    assert!(
+        v["network"]
+            .as_str()
+            .is_some_and(|n| n.starts_with("c-") && n.len() == 26),
+        "{v}"
+    );
+    let m: serde_json::Value =
+        serde_json::from_str(&ok(&setu(d, &["--data-dir", "a", "members", "--json"])))
+            .expect("json");
+    assert_eq!(m["you"], "bgd-a2i");
+    assert_eq!(m["members"].as_array().map(Vec::len), Some(3));
+    assert_eq!(m["network_id"].as_str(), Some(id.trim()));
+    // One endorsement of three founders is pending, not an admission.
+    let k = ok(&setu(d, &["keys", "generate", "--out", "d.pem"]));
+    ok(&setu(
+        d,
+        &[
+            "--data-dir",
+            "a",
+            "member",
+            "endorse",
+            "--id",
+            "ken-ict",
+            "--country",
+            "KEN",
+            "--agency",
+            "ICT Authority",
+            "--key",
+            k.trim(),
+        ],
+    ));
+    let m: serde_json::Value =
+        serde_json::from_str(&ok(&setu(d, &["--data-dir", "a", "members", "--json"])))
+            .expect("json");
+    assert_eq!(m["members"].as_array().map(Vec::len), Some(3), "{m}");
+    assert_eq!(m["pending"][0]["op"], "endorse", "{m}");
+    assert_eq!(m["pending"][0]["required"], 2, "{m}");
+    // A bad operation names its field.
+    let e = fails(&setu(
+        d,
+        &["--data-dir", "a", "member", "rotate", "--to", "beef"],
+    ));
+    assert!(e.contains("body.key"), "{e}");
+    // An open network has no members.
+    ok(&setu(
+        d,
+        &[
+            "--data-dir",
+            "open",
+            "init",
+            "--country",
+            "BGD",
+            "--agency",
+            "x",
+        ],
+    ));
+    let e = fails(&setu(d, &["--data-dir", "open", "members"]));
+    assert!(e.contains("open network"), "{e}");
+}
