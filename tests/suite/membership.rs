@@ -294,26 +294,35 @@ async fn five_real_nodes_admit_rotate_revoke_and_recover() {
             true
         }
     };
-    // The sixth agency publishes before it is admitted: quarantined.
-    let f_practice = {
-        let mut s = Signer {
-            net: sealed.network_id(),
-            seqs: BTreeMap::new(),
-        };
-        s.practice("f", "BGD-f-1")
+    // The sixth agency runs a node (at the end of the line) and publishes
+    // before it is admitted: its own node holds the practice in quarantine,
+    // and no one stores it.
+    let mut cfg = config(
+        dirs[5].path(),
+        "ignored",
+        Some(secret("f")),
+        vec![addr(&nodes[4]).await],
+    );
+    cfg.charter = Some(sealed.clone());
+    let f_node = Node::start(cfg).await.expect("f's node");
+    let body = {
+        let mut b = setu_store::synth::body(7, 1);
+        b["practice_id"] = serde_json::json!("BGD-f-1");
+        b
     };
-    let f_id = record::check_trusted(f_practice.clone()).expect("record");
-    let validity_at = |n: &Node| {
+    let e = f_node
+        .publish(body)
+        .await
+        .expect_err("a non-member's record is not stored");
+    assert!(e.to_string().contains("quarantine"), "{e}");
+    let practices = |n: &Node| {
         let n = n.clone();
-        let r = f_id.clone();
-        async move {
-            n.members()
-                .await
-                .expect("members")
-                .validity(&Subject::of(&r))
-        }
+        async move { n.status().await.expect("status").replica.practices }
     };
-    assert_eq!(validity_at(&nodes[0]).await, Validity::Quarantined);
+    let everyone: Vec<Node> = nodes.iter().cloned().chain([f_node.clone()]).collect();
+    for n in &everyone {
+        assert_eq!(practices(n).await, 0);
+    }
 
     // Two endorsements: not admitted (3 of 5 needed).
     let epoch = nodes[0].members().await.expect("members").epoch();
@@ -324,7 +333,7 @@ async fn five_real_nodes_admit_rotate_revoke_and_recover() {
     nodes[0].operate(endorse.clone()).await.expect("a endorses");
     nodes[4].operate(endorse.clone()).await.expect("e endorses");
     wait_until(WAIT, "both endorsements to reach every node", || async {
-        for n in &nodes {
+        for n in &everyone {
             let v = n.members().await.expect("members");
             if v.pending().first().is_none_or(|p| p.signers.len() < 2) {
                 return false;
@@ -337,30 +346,20 @@ async fn five_real_nodes_admit_rotate_revoke_and_recover() {
         nodes[2].members().await.expect("members").member_ids(),
         founders
     );
-    // The third admits f on every node.
+    // The third admits f on every node; f's quarantined practice is then
+    // stored on its node and carried to every other.
     nodes[2].operate(endorse).await.expect("c endorses");
     wait_until(WAIT, "f to be admitted on every node", || {
         all(&["a", "b", "c", "d", "e", "f"])
     })
     .await;
-    assert_eq!(
-        validity_at(&nodes[3]).await,
-        Validity::Valid {
-            member: "f".into(),
-            delegate: false
+    wait_until(WAIT, "f's practice to reach every node", || async {
+        for n in &everyone {
+            if practices(n).await != 1 {
+                return false;
+            }
         }
-    );
-    // f runs a node of its own, joined at the end of the line.
-    let mut cfg = config(
-        dirs[5].path(),
-        "ignored",
-        Some(secret("f")),
-        vec![addr(&nodes[4]).await],
-    );
-    cfg.charter = Some(sealed.clone());
-    let f_node = Node::start(cfg).await.expect("f's node");
-    wait_until(WAIT, "f's node to learn its membership", || async {
-        f_node.members().await.expect("members").member_ids().len() == 6
+        true
     })
     .await;
 

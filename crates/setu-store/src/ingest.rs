@@ -72,6 +72,17 @@ pub enum Refusal {
     /// Too many records in one call.
     #[error("more than {MAX_BATCH} records in one batch")]
     BatchTooLarge,
+    /// Its key is no member's yet (`spec/membership.md` §8.1): held in
+    /// quarantine, not stored, until the network admits it.
+    #[error("its key is no member's key of this network (yet); held in quarantine, not stored")]
+    Quarantined,
+    /// Its key is no member's yet and the quarantine is full.
+    #[error("its key is no member's key of this network (yet), and the quarantine is full")]
+    QuarantineFull,
+    /// The network's membership makes it invalid (`spec/membership.md`
+    /// §6.1): revoked, sealed, out of a delegate's scope or expired.
+    #[error("invalid under this network's membership: {0}")]
+    Membership(&'static str),
 }
 
 impl Refusal {
@@ -85,6 +96,9 @@ impl Refusal {
             Refusal::Withdrawn { .. } => "withdrawn",
             Refusal::ChainFull(_) => "chain_full",
             Refusal::BatchTooLarge => "batch",
+            Refusal::Quarantined => "quarantined",
+            Refusal::QuarantineFull => "quarantine_full",
+            Refusal::Membership(_) => "membership",
         }
     }
 }
@@ -194,6 +208,19 @@ pub fn ingest_checked<B: Backend>(
     now: u64,
     cfg: &Config,
 ) -> Result<Ingested, Error> {
+    ingest_gated(store, checked, now, cfg, &mut |_| None)
+}
+
+/// [`ingest_checked`] with one more rule, `gate`, asked of each record
+/// that is neither invalid nor a duplicate: membership
+/// (`spec/membership.md` §8), for a replica of a chartered network.
+pub fn ingest_gated<B: Backend>(
+    store: &Store<B>,
+    checked: Vec<(Option<RecordId>, Result<record::Record, RecordError>)>,
+    now: u64,
+    cfg: &Config,
+    gate: &mut dyn FnMut(&record::Record) -> Option<Refusal>,
+) -> Result<Ingested, Error> {
     let records = checked;
     if records.len() > MAX_BATCH {
         return Ok(too_many(records.len()));
@@ -221,6 +248,10 @@ pub fn ingest_checked<B: Backend>(
         let id = rec.id();
         if in_batch.contains(&id) || store.contains(&id)? {
             outcomes.push(Outcome::Duplicate(id));
+            continue;
+        }
+        if let Some(why) = gate(&rec) {
+            outcomes.push(Outcome::Refused { id: Some(id), why });
             continue;
         }
         let env = rec.envelope();

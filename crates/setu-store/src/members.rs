@@ -5,16 +5,209 @@
 //! Membership operations are records of kind `"member"`; the store keeps
 //! them like any record. The view is computed from every one held, so it
 //! is the same on every node holding the same records.
+//!
+//! A replica given its network's charter ([`Replica::set_charter`])
+//! accepts by membership (`spec/membership.md` §8.1): a record whose key is
+//! a member's (or a delegate's, in scope) is stored; one whose key is no
+//! member's yet waits in a bounded [`Quarantine`] in memory, and is stored
+//! when the operations that admit its key are; one the membership makes
+//! invalid is refused. Records stored before a later revocation stay
+//! stored (flagging them is not built yet, §8.6).
 
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use setu_core::ids::{AuthorKey, RecordId};
 use setu_core::keys::SecretKey;
-use setu_core::record;
+use setu_core::record::{self, Record, RecordError};
 use setu_member::charter::Sealed;
 use setu_member::op::{self, Body, Op, Signed};
-use setu_member::view::View;
+use setu_member::view::{Subject, Validity, View};
 
 use crate::Error;
 use crate::backend::Backend;
+use crate::ingest::{self, Ingested, Outcome, Refusal};
 use crate::replica::{PublishError, Replica};
+use crate::store::Store;
+
+/// Most records held in quarantine for one key (`spec/membership.md` §8.3).
+pub const MAX_QUARANTINE_PER_KEY: usize = 256;
+/// Most records held in quarantine in all.
+pub const MAX_QUARANTINE_RECORDS: usize = 16_384;
+/// Most bytes held in quarantine in all.
+pub const MAX_QUARANTINE_BYTES: usize = 64 * 1024 * 1024;
+/// Longest stay in quarantine, by this node's clock from receipt (7 days).
+pub const QUARANTINE_TTL_MS: u64 = 7 * 24 * 3_600_000;
+
+/// Records whose key is no member's yet, held in memory until membership
+/// admits the key, bounded per key, in count, in bytes and in time.
+#[derive(Debug, Default)]
+pub struct Quarantine {
+    records: BTreeMap<RecordId, (AuthorKey, u64, Vec<u8>)>,
+    per_key: HashMap<AuthorKey, usize>,
+    bytes: usize,
+}
+
+impl Quarantine {
+    /// Holds a record; false if a bound would be passed (it is then
+    /// refused, and may come back by sync).
+    pub fn hold(&mut self, rec: &Record, now: u64) -> bool {
+        self.expire(now);
+        let author = rec.envelope().author;
+        if self.records.contains_key(&rec.id()) {
+            return true;
+        }
+        let n = self.per_key.get(&author).copied().unwrap_or(0);
+        if n >= MAX_QUARANTINE_PER_KEY
+            || self.records.len() >= MAX_QUARANTINE_RECORDS
+            || self.bytes + rec.bytes().len() > MAX_QUARANTINE_BYTES
+        {
+            return false;
+        }
+        self.per_key.insert(author, n + 1);
+        self.bytes += rec.bytes().len();
+        self.records
+            .insert(rec.id(), (author, now, rec.bytes().to_vec()));
+        true
+    }
+
+    /// Drops what stayed longer than [`QUARANTINE_TTL_MS`].
+    pub fn expire(&mut self, now: u64) {
+        let old: Vec<RecordId> = self
+            .records
+            .iter()
+            .filter(|(_, (_, at, _))| now.saturating_sub(*at) > QUARANTINE_TTL_MS)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in old {
+            self.remove(&id);
+        }
+    }
+
+    fn remove(&mut self, id: &RecordId) -> Option<Vec<u8>> {
+        let (author, _, bytes) = self.records.remove(id)?;
+        self.bytes -= bytes.len();
+        if let Some(n) = self.per_key.get_mut(&author) {
+            *n -= 1;
+            if *n == 0 {
+                self.per_key.remove(&author);
+            }
+        }
+        Some(bytes)
+    }
+
+    /// Records held.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// True if it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+}
+
+/// A chartered replica's membership: the operations it stored, the view
+/// computed from them, and its quarantine.
+#[derive(Debug)]
+pub struct Membership {
+    charter: Sealed,
+    ops: Vec<Signed>,
+    view: View,
+    quarantine: Quarantine,
+}
+
+impl Membership {
+    /// Ingests one checked batch, each record through §8.1's rule under the
+    /// view of the operations stored and those in the batch. Returns
+    /// whether the stored operations changed the view.
+    pub(crate) fn ingest<B: Backend>(
+        &mut self,
+        store: &Store<B>,
+        checked: Vec<(Option<RecordId>, Result<Record, RecordError>)>,
+        now: u64,
+        cfg: &ingest::Config,
+    ) -> Result<(Ingested, bool), Error> {
+        let batch_ops: Vec<Signed> = checked
+            .iter()
+            .filter_map(|(_, r)| r.as_ref().ok())
+            .filter_map(Signed::from_record)
+            .filter_map(Result::ok)
+            .collect();
+        let Membership {
+            charter,
+            ops,
+            view,
+            quarantine,
+        } = self;
+        // Operations arriving together judge one another: a batch that
+        // admits a member carries its first records too.
+        let tentative;
+        let judge: &View = if batch_ops.is_empty() {
+            view
+        } else {
+            tentative = View::compute(charter, ops.iter().chain(&batch_ops));
+            &tentative
+        };
+        let done = ingest::ingest_gated(store, checked, now, cfg, &mut |rec| match judge
+            .validity(&Subject::of(rec))
+        {
+            Validity::Valid { .. } => None,
+            Validity::Quarantined if quarantine.hold(rec, now) => Some(Refusal::Quarantined),
+            Validity::Quarantined => Some(Refusal::QuarantineFull),
+            Validity::Invalid(why) => Some(Refusal::Membership(why.as_str())),
+        })?;
+        let stored: HashSet<RecordId> = done
+            .outcomes
+            .iter()
+            .filter_map(|o| match o {
+                Outcome::Stored { id, .. } => Some(*id),
+                _ => None,
+            })
+            .collect();
+        let before = ops.len();
+        ops.extend(batch_ops.into_iter().filter(|o| stored.contains(&o.id)));
+        let changed = ops.len() > before;
+        if changed {
+            *view = View::compute(charter, ops.iter());
+        }
+        Ok((done, changed))
+    }
+
+    /// Takes out of quarantine every record the current view makes valid
+    /// (to be stored) and drops those it makes invalid.
+    pub(crate) fn release(&mut self, now: u64) -> Vec<Vec<u8>> {
+        self.quarantine.expire(now);
+        let mut out = Vec::new();
+        let ids: Vec<RecordId> = self.quarantine.records.keys().copied().collect();
+        for id in ids {
+            let Some((_, _, bytes)) = self.quarantine.records.get(&id) else {
+                continue;
+            };
+            let Ok(rec) = record::check_trusted(bytes.clone()) else {
+                self.quarantine.remove(&id);
+                continue;
+            };
+            match self.view.validity(&Subject::of(&rec)) {
+                Validity::Quarantined => {}
+                Validity::Valid { .. } => out.extend(self.quarantine.remove(&id)),
+                Validity::Invalid(_) => {
+                    self.quarantine.remove(&id);
+                }
+            }
+        }
+        out
+    }
+
+    /// The view.
+    pub fn view(&self) -> &View {
+        &self.view
+    }
+
+    /// The quarantine.
+    pub fn quarantine(&self) -> &Quarantine {
+        &self.quarantine
+    }
+}
 
 /// Records read from the store per step while collecting operations.
 const SCAN_CHUNK: usize = 50_000;
@@ -71,8 +264,33 @@ impl<B: Backend> Replica<B> {
     /// The member set and record validity under `charter`, from every
     /// operation held.
     pub fn members(&self, charter: &Sealed) -> Result<View, Error> {
+        if let Some(m) = &self.membership
+            && m.charter.network_id() == charter.network_id()
+        {
+            return Ok(m.view.clone());
+        }
         let (ops, _) = self.operations()?;
         Ok(View::compute(charter, &ops))
+    }
+
+    /// Makes this replica accept by membership under `charter` from now on
+    /// (`spec/membership.md` §8.1): reads the operations it holds once,
+    /// then keeps the view current as operations are stored.
+    pub fn set_charter(&mut self, charter: Sealed) -> Result<(), Error> {
+        let (ops, _) = self.operations()?;
+        let view = View::compute(&charter, &ops);
+        self.membership = Some(Membership {
+            charter,
+            ops,
+            view,
+            quarantine: Quarantine::default(),
+        });
+        Ok(())
+    }
+
+    /// The membership this replica accepts by, if it has a charter.
+    pub fn membership(&self) -> Option<&Membership> {
+        self.membership.as_ref()
     }
 
     /// Signs an operation of `charter`'s network with `key` (at this key's
@@ -102,5 +320,175 @@ impl<B: Backend> Replica<B> {
         };
         self.store_own(vec![rec.into_bytes()], now)?;
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use setu_member::charter::{Affiliation, Charter, Draft, Entry, Role, Threshold};
+    use setu_member::table::secret;
+
+    fn entry(id: &str) -> Entry {
+        Entry {
+            id: id.into(),
+            affiliation: Affiliation::Country("BGD".into()),
+            agency: format!("Agency {id}"),
+            role: Role::Member,
+            key: secret(id).author(),
+        }
+    }
+
+    fn sealed() -> Sealed {
+        let mut d = Draft::new(Charter {
+            name: "test".into(),
+            members: vec![entry("a"), entry("b"), entry("c")],
+            admit: Threshold::MAJORITY,
+            recover: Threshold::MAJORITY,
+        })
+        .expect("charter");
+        for k in ["a", "b", "c"] {
+            d.sign(&secret(k)).expect("sign");
+        }
+        d.seal().expect("seal")
+    }
+
+    fn practice(key: &str, seq: u64, pid: &str) -> Vec<u8> {
+        let mut body = crate::synth::body(3, seq);
+        body["practice_id"] = serde_json::json!(pid);
+        let p = crate::replica::parse_practice(body).expect("practice");
+        record::sign_practice(&secret(key), seq, 1_000, &p)
+            .expect("sign")
+            .into_bytes()
+    }
+
+    fn op(key: &str, seq: u64, charter: &Sealed, op: Op) -> Vec<u8> {
+        op::sign(
+            &secret(key),
+            seq,
+            1_000,
+            &Body {
+                net: charter.network_id(),
+                op,
+            },
+        )
+        .expect("op")
+        .into_bytes()
+    }
+
+    fn stored(r: &Replica<crate::backend::memory::MemoryBackend>, rec: &[u8]) -> bool {
+        let id = record::check_trusted(rec.to_vec()).expect("record").id();
+        r.store().contains(&id).expect("contains")
+    }
+
+    /// A non-member's record waits in quarantine and is stored once a
+    /// quorum admits its key; a member's record past its key's seal is
+    /// refused; an open replica stores everything as before.
+    #[test]
+    fn a_chartered_replica_accepts_by_membership() {
+        let charter = sealed();
+        let mut r = Replica::in_memory(Default::default()).expect("replica");
+        r.set_charter(charter.clone()).expect("charter");
+        let now = 10_000;
+        let d1 = practice("d", 1, "BGD-d-1");
+        let a1 = practice("a", 1, "BGD-a-1");
+        let done = r.ingest(vec![d1.clone(), a1.clone()], now).expect("ingest");
+        assert!(
+            matches!(
+                done.outcomes[0],
+                Outcome::Refused {
+                    why: Refusal::Quarantined,
+                    ..
+                }
+            ),
+            "{:?}",
+            done.outcomes
+        );
+        assert!(matches!(done.outcomes[1], Outcome::Stored { .. }));
+        assert_eq!(r.membership().expect("chartered").quarantine().len(), 1);
+        let epoch = r.members(&charter).expect("view").epoch();
+        let endorse = Op::Endorse {
+            epoch,
+            entry: entry("d"),
+        };
+        r.ingest(vec![op("a", 2, &charter, endorse.clone())], now)
+            .expect("a endorses");
+        assert!(!stored(&r, &d1), "one endorsement of three admits no one");
+        let done = r
+            .ingest(vec![op("b", 1, &charter, endorse)], now)
+            .expect("b endorses");
+        assert_eq!(
+            done.outcomes.len(),
+            1,
+            "released records are not the caller's outcomes"
+        );
+        assert!(
+            stored(&r, &d1),
+            "admitted: the quarantined record is stored"
+        );
+        assert!(
+            done.stored.len() == 2,
+            "the endorsement and the released record: {:?}",
+            done.stored
+        );
+        assert!(r.membership().expect("chartered").quarantine().is_empty());
+        // a retires its key at seq 3: its later records are refused.
+        r.ingest(
+            vec![op("a", 3, &charter, Op::Retire { member: "a".into() })],
+            now,
+        )
+        .expect("retire");
+        let a4 = practice("a", 4, "BGD-a-2");
+        let done = r.ingest(vec![a4.clone()], now).expect("ingest");
+        assert!(
+            matches!(
+                done.outcomes[0],
+                Outcome::Refused {
+                    why: Refusal::Membership("sealed"),
+                    ..
+                }
+            ),
+            "{:?}",
+            done.outcomes
+        );
+        assert_eq!(
+            r.members(&charter).expect("view").member_ids(),
+            ["a", "b", "c", "d"]
+        );
+        // An open replica stores what the chartered one refused.
+        let mut open = Replica::in_memory(Default::default()).expect("replica");
+        let done = open
+            .ingest(vec![practice("z", 1, "BGD-z-1")], now)
+            .expect("ingest");
+        assert!(matches!(done.outcomes[0], Outcome::Stored { .. }));
+    }
+
+    #[test]
+    fn the_quarantine_is_bounded_per_key() {
+        let charter = sealed();
+        let mut r = Replica::in_memory(Default::default()).expect("replica");
+        r.set_charter(charter).expect("charter");
+        let recs: Vec<Vec<u8>> = (1..=MAX_QUARANTINE_PER_KEY as u64 + 5)
+            .map(|i| practice("stranger", i, &format!("BGD-s-{i}")))
+            .collect();
+        let done = r.ingest(recs, 10_000).expect("ingest");
+        let full = done
+            .outcomes
+            .iter()
+            .filter(|o| {
+                matches!(
+                    o,
+                    Outcome::Refused {
+                        why: Refusal::QuarantineFull,
+                        ..
+                    }
+                )
+            })
+            .count();
+        assert_eq!(full, 5);
+        assert_eq!(
+            r.membership().expect("chartered").quarantine().len(),
+            MAX_QUARANTINE_PER_KEY
+        );
     }
 }

@@ -241,10 +241,14 @@ pub struct Replica<B: Backend = SledBackend> {
     store_failed: Option<String>,
     /// The store's items, as reconciliation needs them.
     pub(crate) items: crate::proto::Cache,
+    /// The network's membership, for a replica of a chartered network:
+    /// what it accepts (`spec/membership.md` §8).
+    pub(crate) membership: Option<crate::members::Membership>,
 }
 
-/// One batch's ingest: [`ingest::ingest`] or [`ingest::ingest_parsed`].
-type IngestBatch<B, T> = fn(&Store<B>, Vec<T>, u64, &ingest::Config) -> Result<Ingested, Error>;
+/// The stateless check of one batch: [`record::check_batch_ids`] on bytes,
+/// [`ingest::finish_parsed`] on decoded records.
+type Check<T> = fn(Vec<T>) -> Vec<(Option<RecordId>, Result<Record, RecordError>)>;
 
 fn io_err(path: &Path, e: std::io::Error) -> Error {
     Error::Io(format!("{}: {e}", path.display()))
@@ -308,6 +312,7 @@ impl Replica<SledBackend> {
             dir: Some(dir.to_path_buf()),
             store_failed: None,
             items: Default::default(),
+            membership: None,
         };
         if let Some(why) = discarded {
             tracing::warn!("search index: {why}; rebuilding it from the store");
@@ -334,6 +339,7 @@ impl Replica<MemoryBackend> {
             dir: None,
             store_failed: None,
             items: Default::default(),
+            membership: None,
         })
     }
 }
@@ -390,7 +396,7 @@ impl<B: Backend> Replica<B> {
     /// in `status`), and it is repaired at the next flush or ingest after
     /// [`INDEX_RETRY_MS`].
     pub fn ingest(&mut self, records: Vec<Vec<u8>>, now: u64) -> Result<Ingested, Error> {
-        self.ingest_with(records, now, ingest::ingest)
+        self.ingest_with(records, now, record::check_batch_ids)
     }
 
     /// [`Replica::ingest`] for records already decoded
@@ -401,7 +407,7 @@ impl<B: Backend> Replica<B> {
         records: Vec<record::Parsed>,
         now: u64,
     ) -> Result<Ingested, Error> {
-        self.ingest_with(records, now, ingest::ingest_parsed)
+        self.ingest_with(records, now, ingest::finish_parsed)
     }
 
     /// Ingests in batches of at most [`ingest::MAX_BATCH`], each through
@@ -410,14 +416,49 @@ impl<B: Backend> Replica<B> {
         &mut self,
         records: Vec<T>,
         now: u64,
-        ingest_batch: IngestBatch<B, T>,
+        check: Check<T>,
+    ) -> Result<Ingested, Error> {
+        let mut released = Vec::new();
+        let mut all = self.ingest_batches(records, now, check, &mut released)?;
+        // Records a membership change let out of quarantine are stored
+        // after the call's own (their outcomes are not the caller's). Each
+        // round empties the quarantine of what it released, so this ends.
+        while !released.is_empty() {
+            let batch = std::mem::take(&mut released);
+            let more = self.ingest_batches(batch, now, record::check_batch_ids, &mut released)?;
+            all.touched.extend(more.touched);
+            all.stored.extend(more.stored);
+        }
+        Ok(all)
+    }
+
+    fn ingest_batches<T>(
+        &mut self,
+        records: Vec<T>,
+        now: u64,
+        check: Check<T>,
+        released: &mut Vec<Vec<u8>>,
     ) -> Result<Ingested, Error> {
         let mut all = Ingested::default();
         let mut rest = records;
         while !rest.is_empty() {
             let tail = rest.split_off(rest.len().min(ingest::MAX_BATCH));
             let before = self.store.meta().map(|m| m.change);
-            let done = ingest_batch(&self.store, rest, now, &self.cfg.ingest);
+            let checked = check(rest);
+            let done = match &mut self.membership {
+                None => ingest::ingest_checked(&self.store, checked, now, &self.cfg.ingest),
+                Some(m) => {
+                    m.ingest(&self.store, checked, now, &self.cfg.ingest)
+                        .map(|(done, changed)| {
+                            if changed {
+                                // Membership changed: what waited in quarantine
+                                // for it is stored after this call's records.
+                                released.extend(m.release(now));
+                            }
+                            done
+                        })
+                }
+            };
             self.note_store_result(&done);
             let done = done?;
             // The change this batch brought the store to: the index may

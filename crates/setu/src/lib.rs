@@ -271,12 +271,18 @@ impl Node {
     pub async fn start(cfg: Config) -> Result<Node, Error> {
         let dir = cfg.data_dir.clone();
         let rcfg = cfg.replica;
+        let charter = cfg.charter.clone();
         let (replica, key) = tokio::task::spawn_blocking(move || -> Result<_, Error> {
             if !dir.join(replica::FORMAT_FILE).exists() {
                 Replica::create(&dir)?;
             }
             let key = node_key(&dir)?;
-            Ok((Replica::open(&dir, rcfg)?, key))
+            let mut replica = Replica::open(&dir, rcfg)?;
+            // A chartered network's node accepts by membership.
+            if let Some(c) = charter {
+                replica.set_charter(c)?;
+            }
+            Ok((replica, key))
         })
         .await
         .map_err(|e| Error::Internal(e.to_string()))??;
