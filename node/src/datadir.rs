@@ -42,14 +42,20 @@ impl DataDir {
                 c.base()
             );
         }
-        Replica::open(&self.path, self.config.replica()).map_err(|e| {
+        let mut replica = Replica::open(&self.path, self.config.replica()).map_err(|e| {
             in_use(&self.path, &e).unwrap_or_else(|| {
                 anyhow::Error::new(e).context(format!(
                     "cannot open the replica in {}",
                     self.path.display()
                 ))
             })
-        })
+        })?;
+        // A chartered network's replica accepts by membership, whichever
+        // verb writes to it.
+        if let Some(c) = self.charter()? {
+            replica.set_charter(c)?;
+        }
+        Ok(replica)
     }
 
     /// The network's sealed charter, if `network.charter` names one.

@@ -193,6 +193,33 @@ fn founders_draft_sign_and_seal_a_charter_and_every_refusal_names_its_cause() {
     assert_eq!(m["members"].as_array().map(Vec::len), Some(3), "{m}");
     assert_eq!(m["pending"][0]["op"], "endorse", "{m}");
     assert_eq!(m["pending"][0]["required"], 2, "{m}");
+    // A member's practice is cited by its member and agency.
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/data/examples/practice.json");
+    ok(&setu(d, &["--data-dir", "a", "publish", example]));
+    let shown = ok(&setu(d, &["--data-dir", "a", "show", "BGD-A2I-0001"]));
+    assert!(
+        shown.contains("Agency bgd-a2i (BGD), member bgd-a2i"),
+        "{shown}"
+    );
+    let status = ok(&setu(d, &["--data-dir", "a", "status"]));
+    assert!(status.contains("pending     endorse ken-ict"), "{status}");
+    // A key the network has not admitted publishes nothing: held in quarantine.
+    ok(&setu(
+        d,
+        &[
+            "--data-dir",
+            "s",
+            "init",
+            "--charter",
+            "c.cbor",
+            "--country",
+            "KEN",
+            "--agency",
+            "Not yet",
+        ],
+    ));
+    let e = fails(&setu(d, &["--data-dir", "s", "publish", example]));
+    assert!(e.contains("quarantine"), "{e}");
     // A bad operation names its field.
     let e = fails(&setu(
         d,

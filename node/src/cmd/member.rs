@@ -85,6 +85,49 @@ pub fn view_json(charter: &Sealed, view: &View, me: Option<AuthorKey>) -> Json {
     })
 }
 
+/// How a citation names the member whose key (or delegate key) `author`
+/// is, from a member set as [`view_json`] gives it: "agency (COUNTRY)".
+pub fn cite_name(v: &Json, author: &AuthorKey) -> Option<String> {
+    let hex = author.to_hex();
+    let member_id = v["members"]
+        .as_array()?
+        .iter()
+        .find(|m| {
+            m["keys"]
+                .as_array()
+                .is_some_and(|ks| ks.iter().any(|k| k["key"].as_str() == Some(&hex)))
+        })
+        .and_then(|m| m["id"].as_str())
+        .or_else(|| {
+            v["delegates"]
+                .as_array()?
+                .iter()
+                .find(|d| d["key"].as_str() == Some(&hex))
+                .and_then(|d| d["member"].as_str())
+        })?;
+    let m = v["members"]
+        .as_array()?
+        .iter()
+        .find(|m| m["id"].as_str() == Some(member_id))?;
+    let place = m["country"].as_str().or(m["org"].as_str()).unwrap_or("");
+    Some(format!(
+        "{} ({place}), member {member_id}",
+        m["agency"].as_str().unwrap_or(member_id)
+    ))
+}
+
+/// The member set of a data directory whose replica is open here, if it
+/// has a charter.
+pub fn of_replica(data: &DataDir, replica: &setu_store::replica::Replica) -> Result<Option<Json>> {
+    match data.charter()? {
+        None => Ok(None),
+        Some(c) => {
+            let view = replica.members(&c)?;
+            Ok(Some(view_json(&c, &view, data.author())))
+        }
+    }
+}
+
 fn charter_of(data: &DataDir) -> Result<Sealed> {
     match data.charter()? {
         Some(c) => Ok(c),

@@ -22,7 +22,7 @@ pub fn run(dir: &Path, args: ShowArgs) -> Result<ExitCode> {
         None => None,
     };
     let data = DataDir::open(dir)?;
-    let (view, own) = if let Some(c) = Client::discover(dir) {
+    let (view, own, members) = if let Some(c) = Client::discover(dir) {
         let mut path = format!("/v1/practices/{}?history=true", client::encode(&args.id));
         if let Some(p) = publisher {
             path.push_str(&format!("&publisher={}", p.to_hex()));
@@ -54,7 +54,8 @@ pub fn run(dir: &Path, args: ShowArgs) -> Result<ExitCode> {
             },
         };
         let status: setu::Status = c.get("/v1/status")?;
-        (view, status.publisher)
+        let members: Option<serde_json::Value> = c.get("/v1/members").ok();
+        (view, status.publisher, members)
     } else {
         let mut replica = data.replica()?;
         let own = data.author();
@@ -75,9 +76,17 @@ pub fn run(dir: &Path, args: ShowArgs) -> Result<ExitCode> {
             Err(LookupError::Ambiguous { id, authors }) => return Err(ambiguous(&id, &authors)),
             Err(_) => return Err(not_found(&args.id)),
         };
-        (view, own)
+        let members = crate::cmd::member::of_replica(&data, &replica)?;
+        (view, own, members)
     };
-    let name = if Some(view.author) == own {
+    // In a chartered network, the member the key belongs to; else this
+    // node's own name for its key, or the key.
+    let member = members
+        .as_ref()
+        .and_then(|m| crate::cmd::member::cite_name(m, &view.author));
+    let name = if let Some(m) = member {
+        m
+    } else if Some(view.author) == own {
         format!(
             "{} ({})",
             data.config.publisher.agency, data.config.publisher.country

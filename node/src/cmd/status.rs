@@ -16,12 +16,17 @@ pub fn status(dir: &Path, json: bool) -> Result<ExitCode> {
     if let Some(c) = Client::discover(dir) {
         let data = DataDir::open(dir)?;
         let s: setu::Status = c.get("/v1/status")?;
+        let members = match data.charter()? {
+            Some(_) => Some(c.get("/v1/members")?),
+            None => None,
+        };
         render(
             dir,
             &data,
             &s.replica,
             s.publisher,
             Some((&s.net, c.base())),
+            members.as_ref(),
             json,
         )?;
     } else {
@@ -29,7 +34,8 @@ pub fn status(dir: &Path, json: bool) -> Result<ExitCode> {
         let replica = data.replica()?;
         let s = replica.status()?;
         let author = data.author();
-        render(dir, &data, &s, author, None, json)?;
+        let members = crate::cmd::member::of_replica(&data, &replica)?;
+        render(dir, &data, &s, author, None, members.as_ref(), json)?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -42,11 +48,15 @@ fn render(
     s: &replica::Status,
     author: Option<AuthorKey>,
     net: Option<(&NetStatus, &str)>,
+    members: Option<&serde_json::Value>,
     json: bool,
 ) -> Result<()> {
     if json {
         let mut v = serde_json::json!({"status": s, "publisher": author,
             "agency": data.config.publisher.agency, "country": data.config.publisher.country});
+        if let Some(m) = members {
+            v["members"] = m.clone();
+        }
         if let Some((n, api)) = net {
             v["net"] = serde_json::to_value(n)?;
             v["api"] = serde_json::json!(api);
@@ -86,6 +96,31 @@ fn render(
     }
     if s.flagged_authors > 0 {
         println!("flagged       {} authors equivocated", s.flagged_authors);
+    }
+    if let Some(m) = members {
+        let you = m["you"]
+            .as_str()
+            .map_or("this key is no member's".to_string(), |y| {
+                format!("this node is {}", line(y))
+            });
+        println!(
+            "members       {} voting, epoch {} ({you})",
+            m["voters"], m["height"]
+        );
+        for p in m["pending"].as_array().into_iter().flatten() {
+            let what = p["body"]["member"]["id"]
+                .as_str()
+                .or(p["body"]["member"].as_str())
+                .unwrap_or("");
+            println!(
+                "  pending     {} {} — {} of {} signatures ({})",
+                line(p["op"].as_str().unwrap_or("")),
+                line(what),
+                p["signers"].as_array().map_or(0, Vec::len),
+                p["required"],
+                line(&p["signers"].to_string())
+            );
+        }
     }
     if let Some((n, api)) = net {
         let c = &n.counters;
