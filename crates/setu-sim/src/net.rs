@@ -282,6 +282,14 @@ impl Sim {
         self.checks.len()
     }
 
+    /// Every node accepts by membership under `charter` from now on (call
+    /// it before any record is stored).
+    pub fn set_charter(&mut self, charter: &setu_member::charter::Sealed) {
+        for n in &mut self.nodes {
+            n.store.set_charter(charter.clone());
+        }
+    }
+
     /// Gives a node other validity rules (a test-only older rule set).
     pub fn set_rules(&mut self, n: NodeId, rules: Rules) {
         self.nodes[n as usize].store.set_rules(rules);

@@ -13,9 +13,11 @@ use std::sync::Arc;
 
 use setu_core::ids::RecordId;
 use setu_core::record::{self, Parsed, Record, RecordError};
+use setu_member::charter::Sealed;
 use setu_proto::store::Verdict;
 use setu_store::backend::memory::MemoryBackend;
 use setu_store::ingest;
+use setu_store::members::Membership;
 use setu_sync::item::{Bound, Id, Item};
 use sha2::{Digest, Sha256};
 
@@ -73,6 +75,9 @@ pub struct SimStore {
     items: Arc<Vec<Item>>,
     checks: Checks,
     rules: Rules,
+    /// For a chartered network: acceptance by membership, as the node's
+    /// replica applies it (`spec/membership.md` §8.1).
+    membership: Option<Membership>,
 }
 
 /// Which validity rules the store applies: this version's, or a test-only
@@ -109,7 +114,19 @@ impl SimStore {
             items: Arc::default(),
             checks,
             rules,
+            membership: None,
         }
+    }
+
+    /// Accepts by membership under `charter` from now on (the node does
+    /// this when started with a charter). The store must be empty.
+    pub fn set_charter(&mut self, charter: Sealed) {
+        self.membership = Some(Membership::new(charter, Vec::new()));
+    }
+
+    /// Records held in quarantine.
+    pub fn quarantined(&self) -> usize {
+        self.membership.as_ref().map_or(0, |m| m.quarantine().len())
     }
 
     /// How many records it holds.
@@ -184,11 +201,50 @@ impl setu_proto::store::Store for SimStore {
                 }
             })
             .collect();
-        let done = ingest::ingest_checked(&self.store, checked, now, &ingest::Config::default())
-            .map_err(|e| e.to_string())?;
-        if !done.stored.is_empty() {
+        let cfg = ingest::Config::default();
+        let SimStore {
+            store,
+            checks,
+            membership,
+            ..
+        } = self;
+        let (done, mut stored) = match membership {
+            None => {
+                let done =
+                    ingest::ingest_checked(store, checked, now, &cfg).map_err(|e| e.to_string())?;
+                let stored = done.stored.clone();
+                (done, stored)
+            }
+            Some(m) => {
+                let (done, mut changed) = m
+                    .ingest(store, checked, now, &cfg)
+                    .map_err(|e| e.to_string())?;
+                let mut stored = done.stored.clone();
+                // What a membership change let out of quarantine is stored
+                // too (not the caller's verdicts).
+                while changed {
+                    let released: Vec<Checked> = m
+                        .release(now)
+                        .into_iter()
+                        .filter_map(|b| record::parse(b).ok())
+                        .map(|p| checks.check(p))
+                        .collect();
+                    if released.is_empty() {
+                        break;
+                    }
+                    let (more, again) = m
+                        .ingest(store, released, now, &cfg)
+                        .map_err(|e| e.to_string())?;
+                    stored.extend(more.stored);
+                    changed = again;
+                }
+                (done, stored)
+            }
+        };
+        stored.sort_unstable();
+        if !stored.is_empty() {
             let items = Arc::make_mut(&mut self.items);
-            for (ts, id) in &done.stored {
+            for (ts, id) in &stored {
                 let item = Item { ts: *ts, id: id.0 };
                 if let Err(at) = items.binary_search(&item) {
                     items.insert(at, item);

@@ -117,10 +117,22 @@ pub struct Membership {
 }
 
 impl Membership {
+    /// The membership of `charter`'s network given the operations a store
+    /// holds ([`Replica::operations`]).
+    pub fn new(charter: Sealed, ops: Vec<Signed>) -> Membership {
+        let view = View::compute(&charter, &ops);
+        Membership {
+            charter,
+            ops,
+            view,
+            quarantine: Quarantine::default(),
+        }
+    }
+
     /// Ingests one checked batch, each record through §8.1's rule under the
     /// view of the operations stored and those in the batch. Returns
     /// whether the stored operations changed the view.
-    pub(crate) fn ingest<B: Backend>(
+    pub fn ingest<B: Backend>(
         &mut self,
         store: &Store<B>,
         checked: Vec<(Option<RecordId>, Result<Record, RecordError>)>,
@@ -175,7 +187,7 @@ impl Membership {
 
     /// Takes out of quarantine every record the current view makes valid
     /// (to be stored) and drops those it makes invalid.
-    pub(crate) fn release(&mut self, now: u64) -> Vec<Vec<u8>> {
+    pub fn release(&mut self, now: u64) -> Vec<Vec<u8>> {
         self.quarantine.expire(now);
         let mut out = Vec::new();
         let ids: Vec<RecordId> = self.quarantine.records.keys().copied().collect();
@@ -278,13 +290,7 @@ impl<B: Backend> Replica<B> {
     /// then keeps the view current as operations are stored.
     pub fn set_charter(&mut self, charter: Sealed) -> Result<(), Error> {
         let (ops, _) = self.operations()?;
-        let view = View::compute(&charter, &ops);
-        self.membership = Some(Membership {
-            charter,
-            ops,
-            view,
-            quarantine: Quarantine::default(),
-        });
+        self.membership = Some(Membership::new(charter, ops));
         Ok(())
     }
 
