@@ -8,11 +8,13 @@
 //! cargo run --release -p setu-bench -- net [--records N] [--nodes N] [--gossip-records N]
 //!     [--only bulk|gossip|reconcile]
 //! cargo run --release -p setu-bench -- sim [--nodes N]
+//! cargo run --release -p setu-bench -- members [--members N] [--records N]
 //! ```
 //!
 //! Run nothing else on the machine while a benchmark runs.
 
 mod faults;
+mod members;
 mod net;
 mod profile;
 mod replica;
@@ -42,6 +44,14 @@ fn main() {
                 .unwrap_or(60),
             flag("--only"),
         ),
+        Some("members") => members::run(
+            flag("--members")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(200),
+            flag("--records")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(20_000),
+        ),
         Some("sim") => sim::run(
             flag("--nodes")
                 .and_then(|v| v.parse().ok())
@@ -49,7 +59,7 @@ fn main() {
         ),
         _ => {
             eprintln!(
-                "usage: setu-bench replica|faults|net|sim [--records N] [--nodes N] [--gossip-records N] [--only bulk|gossip|reconcile]"
+                "usage: setu-bench replica|faults|net|sim|members [--records N] [--members N] [--nodes N] [--gossip-records N] [--only bulk|gossip|reconcile]"
             );
             std::process::exit(2);
         }
