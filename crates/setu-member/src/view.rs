@@ -689,6 +689,12 @@ impl View {
         }
         self.keys.delegates.get(key).map(|d| d.member.as_str())
     }
+    /// A member's first key (the one its entry names), which never
+    /// changes: what a store keys the member's practice chains by.
+    pub fn first_key(&self, member: &str) -> Option<AuthorKey> {
+        self.quorum.members.get(member).map(|(e, _)| e.key)
+    }
+
     /// Delegates, by key.
     pub fn delegates(&self) -> BTreeMap<AuthorKey, Delegate> {
         self.keys

@@ -208,18 +208,22 @@ pub fn ingest_checked<B: Backend>(
     now: u64,
     cfg: &Config,
 ) -> Result<Ingested, Error> {
-    ingest_gated(store, checked, now, cfg, &mut |_| None)
+    ingest_gated(store, checked, now, cfg, &mut |r| Ok(r.envelope().author))
 }
 
 /// [`ingest_checked`] with one more rule, `gate`, asked of each record
 /// that is neither invalid nor a duplicate: membership
-/// (`spec/membership.md` §8), for a replica of a chartered network.
+/// (`spec/membership.md` §8), for a replica of a chartered network. The
+/// gate refuses a record, or names the **owner** of its practice chains:
+/// its author in an open network, its member (by the member's first key)
+/// in a chartered one, so a rotated or recovered key, or a delegate,
+/// continues its member's chains (`spec/membership.md` §8.5).
 pub fn ingest_gated<B: Backend>(
     store: &Store<B>,
     checked: Vec<(Option<RecordId>, Result<record::Record, RecordError>)>,
     now: u64,
     cfg: &Config,
-    gate: &mut dyn FnMut(&record::Record) -> Option<Refusal>,
+    gate: &mut dyn FnMut(&record::Record) -> Result<AuthorKey, Refusal>,
 ) -> Result<Ingested, Error> {
     let records = checked;
     if records.len() > MAX_BATCH {
@@ -250,10 +254,13 @@ pub fn ingest_gated<B: Backend>(
             outcomes.push(Outcome::Duplicate(id));
             continue;
         }
-        if let Some(why) = gate(&rec) {
-            outcomes.push(Outcome::Refused { id: Some(id), why });
-            continue;
-        }
+        let owner = match gate(&rec) {
+            Ok(owner) => owner,
+            Err(why) => {
+                outcomes.push(Outcome::Refused { id: Some(id), why });
+                continue;
+            }
+        };
         let env = rec.envelope();
         if env.ts > now.saturating_add(cfg.max_future_skew_ms) {
             outcomes.push(Outcome::Refused {
@@ -272,9 +279,9 @@ pub fn ingest_gated<B: Backend>(
         let mut flagged_practice = None;
 
         if let Body::Practice(p) = rec.body() {
-            let k = (author, p.practice_id.clone());
+            let k = (owner, p.practice_id.clone());
             if !chains.contains_key(&k) {
-                let loaded = store.chain(&author, &p.practice_id)?.unwrap_or_default();
+                let loaded = store.chain(&owner, &p.practice_id)?.unwrap_or_default();
                 chains.insert(k.clone(), loaded);
             }
             let chain = chains.get(&k).cloned().unwrap_or_default();
@@ -378,7 +385,7 @@ fn chain_refusal<B: Backend>(
             Some(_) => {}
             None if in_batch.contains(&target) || store.contains(&target)? => {
                 return Ok(Some(Refusal::Chain(format!(
-                    "{} is not a revision of practice {} by author {}",
+                    "{} is not a revision of practice {} by the same publisher as {}",
                     target.short(),
                     p.practice_id,
                     rec.envelope().author

@@ -160,13 +160,17 @@ impl Membership {
             tentative = View::compute(charter, ops.iter().chain(&batch_ops));
             &tentative
         };
-        let done = ingest::ingest_gated(store, checked, now, cfg, &mut |rec| match judge
-            .validity(&Subject::of(rec))
-        {
-            Validity::Valid { .. } => None,
-            Validity::Quarantined if quarantine.hold(rec, now) => Some(Refusal::Quarantined),
-            Validity::Quarantined => Some(Refusal::QuarantineFull),
-            Validity::Invalid(why) => Some(Refusal::Membership(why.as_str())),
+        let done = ingest::ingest_gated(store, checked, now, cfg, &mut |rec| {
+            match judge.validity(&Subject::of(rec)) {
+                // A member's chains are its own, whichever of its keys (or
+                // delegates) signs: keyed by its first key.
+                Validity::Valid { member, .. } => {
+                    Ok(judge.first_key(&member).unwrap_or(rec.envelope().author))
+                }
+                Validity::Quarantined if quarantine.hold(rec, now) => Err(Refusal::Quarantined),
+                Validity::Quarantined => Err(Refusal::QuarantineFull),
+                Validity::Invalid(why) => Err(Refusal::Membership(why.as_str())),
+            }
         })?;
         let stored: HashSet<RecordId> = done
             .outcomes
@@ -213,6 +217,15 @@ impl Membership {
     /// The view.
     pub fn view(&self) -> &View {
         &self.view
+    }
+
+    /// The owner of `author`'s practice chains: its member's first key, or
+    /// `author` itself if it is no member's.
+    pub fn owner(&self, author: &AuthorKey) -> AuthorKey {
+        self.view
+            .owner(author)
+            .and_then(|m| self.view.first_key(m))
+            .unwrap_or(*author)
     }
 
     /// The quarantine.
@@ -330,12 +343,12 @@ impl<B: Backend> Replica<B> {
 }
 
 #[cfg(test)]
-mod tests {
+mod tests_support {
     use super::*;
     use setu_member::charter::{Affiliation, Charter, Draft, Entry, Role, Threshold};
-    use setu_member::table::secret;
+    pub use setu_member::table::secret;
 
-    fn entry(id: &str) -> Entry {
+    pub fn entry(id: &str) -> Entry {
         Entry {
             id: id.into(),
             affiliation: Affiliation::Country("BGD".into()),
@@ -345,7 +358,7 @@ mod tests {
         }
     }
 
-    fn sealed() -> Sealed {
+    pub fn sealed() -> Sealed {
         let mut d = Draft::new(Charter {
             name: "test".into(),
             members: vec![entry("a"), entry("b"), entry("c")],
@@ -359,7 +372,7 @@ mod tests {
         d.seal().expect("seal")
     }
 
-    fn practice(key: &str, seq: u64, pid: &str) -> Vec<u8> {
+    pub fn practice(key: &str, seq: u64, pid: &str) -> Vec<u8> {
         let mut body = crate::synth::body(3, seq);
         body["practice_id"] = serde_json::json!(pid);
         let p = crate::replica::parse_practice(body).expect("practice");
@@ -368,7 +381,7 @@ mod tests {
             .into_bytes()
     }
 
-    fn op(key: &str, seq: u64, charter: &Sealed, op: Op) -> Vec<u8> {
+    pub fn op(key: &str, seq: u64, charter: &Sealed, op: Op) -> Vec<u8> {
         op::sign(
             &secret(key),
             seq,
@@ -382,10 +395,16 @@ mod tests {
         .into_bytes()
     }
 
-    fn stored(r: &Replica<crate::backend::memory::MemoryBackend>, rec: &[u8]) -> bool {
+    pub fn stored(r: &Replica<crate::backend::memory::MemoryBackend>, rec: &[u8]) -> bool {
         let id = record::check_trusted(rec.to_vec()).expect("record").id();
         r.store().contains(&id).expect("contains")
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tests_support::*;
+    use super::*;
 
     /// A non-member's record waits in quarantine and is stored once a
     /// quorum admits its key; a member's record past its key's seal is
@@ -496,5 +515,86 @@ mod tests {
             r.membership().expect("chartered").quarantine().len(),
             MAX_QUARANTINE_PER_KEY
         );
+    }
+}
+
+#[cfg(test)]
+mod chains {
+    use super::tests_support::*;
+    use super::*;
+
+    /// A rotated key, then a recovered one, go on revising the practices
+    /// the member's first key published: chains are the member's.
+    #[test]
+    fn a_members_chains_outlive_its_keys() {
+        let charter = sealed();
+        let mut r = Replica::in_memory(Default::default()).expect("replica");
+        r.set_charter(charter.clone()).expect("charter");
+        let body = |rev: &str| {
+            let mut b = crate::synth::body(5, 1);
+            b["practice_id"] = serde_json::json!("BGD-a-1");
+            b["title"] =
+                serde_json::json!({"original": "en", "text": {"en": format!("Title {rev}")}});
+            b
+        };
+        let p1 = r
+            .publish(&secret("a"), body("one"), 10_000)
+            .expect("first revision");
+        assert_eq!(p1.revision, 1);
+        r.ingest(
+            vec![op(
+                "a",
+                1_000_000_000_000_000,
+                &charter,
+                Op::Rotate {
+                    member: "a".into(),
+                    key: secret("a2").author(),
+                },
+            )],
+            10_000,
+        )
+        .expect("rotate");
+        let p2 = r
+            .publish(&secret("a2"), body("two"), 10_001)
+            .expect("the new key revises");
+        assert_eq!((p2.revision, p2.practice_id.as_str()), (2, "BGD-a-1"));
+        // b and c recover a from a2 to a3, which revises again.
+        let epoch = r.members(&charter).expect("view").epoch();
+        let recover = Op::Recover {
+            epoch,
+            member: "a".into(),
+            old: secret("a2").author(),
+            last: u64::MAX,
+            key: secret("a3").author(),
+        };
+        r.ingest(
+            vec![
+                op("b", 1, &charter, recover.clone()),
+                op("c", 1, &charter, recover),
+            ],
+            10_002,
+        )
+        .expect("recover");
+        let p3 = r
+            .publish(&secret("a3"), body("three"), 10_003)
+            .expect("the recovered key revises");
+        assert_eq!(p3.revision, 3);
+        let owner = r.chain_owner(&secret("a3").author());
+        assert_eq!(
+            owner,
+            secret("a").author(),
+            "chains are keyed by the member's first key"
+        );
+        let chain = r
+            .store()
+            .chain(&owner, "BGD-a-1")
+            .expect("chain")
+            .expect("one chain");
+        assert_eq!(chain.state().linked.len(), 3);
+        // Another member cannot take the practice id.
+        let e = r
+            .publish(&secret("b"), body("theirs"), 10_004)
+            .expect_err("not b's");
+        assert!(matches!(e, PublishError::NotOwner { .. }), "{e}");
     }
 }

@@ -634,7 +634,7 @@ impl<B: Backend> Replica<B> {
     ) -> Result<Published, PublishError> {
         let chain = self
             .store
-            .chain(&key.author(), practice_id)?
+            .chain(&self.chain_owner(&key.author()), practice_id)?
             .ok_or_else(|| PublishError::Unknown(practice_id.to_string()))?;
         let state = chain.state();
         if state.withdrawn {
@@ -700,7 +700,9 @@ impl<B: Backend> Replica<B> {
         };
         obj.entry("state")
             .or_insert_with(|| Json::String(practice::STATE_ACTIVE.into()));
-        let author = key.author();
+        // Chains are the member's in a chartered network, whichever of its
+        // keys signs.
+        let author = self.chain_owner(&key.author());
         // The current revision: from this import's earlier rows, else the store.
         let current: Option<(u64, RecordId, bool)> = match plan.latest.get(&pid) {
             Some(x) => Some(*x),
@@ -940,6 +942,15 @@ impl<B: Backend> Replica<B> {
             *seq += 1;
         }
         Ok(*seq)
+    }
+
+    /// The owner of `author`'s practice chains: itself in an open network,
+    /// its member's first key in a chartered one.
+    pub fn chain_owner(&self, author: &AuthorKey) -> AuthorKey {
+        match &self.membership {
+            Some(m) => m.owner(author),
+            None => *author,
+        }
     }
 
     /// Reserves `n` seqs for `author` (durably), reopening the store if the
