@@ -180,7 +180,11 @@ pub fn run(dir: &Path, args: RunArgs) -> Result<ExitCode> {
                 dir.join(crate::cmd::init::TOKEN_FILE).display()
             )
         })?;
-    let network = cfg.net.network.clone();
+    // A charter names the network (its short id), whatever the name says.
+    let network = match &cfg.charter {
+        Some(c) => format!("{} ({})", setu::network_name(c), c.charter().name),
+        None => cfg.net.network.clone(),
+    };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
