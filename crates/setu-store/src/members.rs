@@ -139,9 +139,13 @@ impl Membership {
         now: u64,
         cfg: &ingest::Config,
     ) -> Result<(Ingested, bool), Error> {
+        // Operations the store will not refuse for their date: only those
+        // may judge the batch's other records.
+        let latest = now.saturating_add(cfg.max_future_skew_ms);
         let batch_ops: Vec<Signed> = checked
             .iter()
             .filter_map(|(_, r)| r.as_ref().ok())
+            .filter(|r| r.envelope().ts <= latest)
             .filter_map(Signed::from_record)
             .filter_map(Result::ok)
             .collect();
