@@ -415,17 +415,22 @@ async fn five_real_nodes_admit_rotate_revoke_and_recover() {
             f_node.clone(),
         ];
         async move {
-            let epoch = signers[0].members().await.expect("members").epoch();
-            // Every signer must sign against the same epoch.
-            wait_until(WAIT, "the signers to agree on the epoch", || async {
+            // Every signer must sign against the same epoch: wait until all
+            // show one epoch with nothing pending (what was signed before
+            // has reached them all), then sign against it.
+            wait_until(WAIT, "the signers to settle on one epoch", || async {
+                let mut epochs = Vec::new();
                 for n in &signers {
-                    if n.members().await.expect("members").epoch() != epoch {
+                    let v = n.members().await.expect("members");
+                    if !v.pending().is_empty() {
                         return false;
                     }
+                    epochs.push(v.epoch());
                 }
-                true
+                epochs.windows(2).all(|w| w[0] == w[1])
             })
             .await;
+            let epoch = signers[0].members().await.expect("members").epoch();
             for n in &signers {
                 n.operate(op(epoch)).await.expect("operate");
             }
