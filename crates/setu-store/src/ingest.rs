@@ -306,9 +306,11 @@ pub fn ingest_gated<B: Backend>(
         }
 
         if equivocation {
-            let f = match flags.get(&author) {
+            // Flagged per publisher: the member in a chartered network,
+            // whichever of its keys or delegates equivocated.
+            let f = match flags.get(&owner) {
                 Some(f) => f.clone(),
-                None => store.flags(&author)?,
+                None => store.flags(&owner)?,
             };
             let mut f = f;
             f.equivocations += 1;
@@ -318,7 +320,7 @@ pub fn ingest_gated<B: Backend>(
             {
                 f.practices.push(pid);
             }
-            flags.insert(author, f);
+            flags.insert(owner, f);
         }
         in_batch.insert(id);
         seqs_in_batch.insert((author, env.seq));

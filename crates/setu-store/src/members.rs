@@ -595,6 +595,33 @@ mod chains {
             .expect("chain")
             .expect("one chain");
         assert_eq!(chain.state().linked.len(), 3);
+        // A second revision 3 by another of a's keys (a2, sealed at a high
+        // seq) equivocates: the member is flagged, not the key.
+        let mut twin = body("three, again");
+        twin["revision"] = serde_json::json!(3);
+        twin["supersedes"] = serde_json::json!(p2.id.to_hex());
+        let mut p = crate::replica::parse_practice(twin).expect("practice");
+        p.fill_defaults();
+        let rec = record::sign_practice(&secret("a2"), p2.seq + 1, 10_005, &p).expect("sign");
+        let done = r.ingest(vec![rec.into_bytes()], 10_005).expect("ingest");
+        assert!(
+            matches!(
+                done.outcomes[0],
+                Outcome::Stored {
+                    equivocation: true,
+                    ..
+                }
+            ),
+            "{:?}",
+            done.outcomes
+        );
+        assert_eq!(r.flags(&owner).expect("flags").equivocations, 1);
+        assert_eq!(
+            r.flags(&secret("a2").author())
+                .expect("flags")
+                .equivocations,
+            0
+        );
         // Another member cannot take the practice id.
         let e = r
             .publish(&secret("b"), body("theirs"), 10_004)
