@@ -38,11 +38,24 @@ pub const MAX_QUARANTINE_BYTES: usize = 64 * 1024 * 1024;
 /// Longest stay in quarantine, by this node's clock from receipt (7 days).
 pub const QUARANTINE_TTL_MS: u64 = 7 * 24 * 3_600_000;
 
+/// A record in quarantine, with what its validity needs, so a membership
+/// change does not decode it again.
+#[derive(Debug)]
+struct Held {
+    author: AuthorKey,
+    seq: u64,
+    ts: u64,
+    kind: String,
+    practice_id: Option<String>,
+    received: u64,
+    bytes: Vec<u8>,
+}
+
 /// Records whose key is no member's yet, held in memory until membership
 /// admits the key, bounded per key, in count, in bytes and in time.
 #[derive(Debug, Default)]
 pub struct Quarantine {
-    records: BTreeMap<RecordId, (AuthorKey, u64, Vec<u8>)>,
+    records: BTreeMap<RecordId, Held>,
     per_key: HashMap<AuthorKey, usize>,
     bytes: usize,
 }
@@ -65,8 +78,19 @@ impl Quarantine {
         }
         self.per_key.insert(author, n + 1);
         self.bytes += rec.bytes().len();
-        self.records
-            .insert(rec.id(), (author, now, rec.bytes().to_vec()));
+        let env = rec.envelope();
+        self.records.insert(
+            rec.id(),
+            Held {
+                author,
+                seq: env.seq,
+                ts: env.ts,
+                kind: env.kind.clone(),
+                practice_id: rec.practice().map(|p| p.practice_id.clone()),
+                received: now,
+                bytes: rec.bytes().to_vec(),
+            },
+        );
         true
     }
 
@@ -75,7 +99,7 @@ impl Quarantine {
         let old: Vec<RecordId> = self
             .records
             .iter()
-            .filter(|(_, (_, at, _))| now.saturating_sub(*at) > QUARANTINE_TTL_MS)
+            .filter(|(_, h)| now.saturating_sub(h.received) > QUARANTINE_TTL_MS)
             .map(|(id, _)| *id)
             .collect();
         for id in old {
@@ -84,15 +108,15 @@ impl Quarantine {
     }
 
     fn remove(&mut self, id: &RecordId) -> Option<Vec<u8>> {
-        let (author, _, bytes) = self.records.remove(id)?;
-        self.bytes -= bytes.len();
-        if let Some(n) = self.per_key.get_mut(&author) {
+        let h = self.records.remove(id)?;
+        self.bytes -= h.bytes.len();
+        if let Some(n) = self.per_key.get_mut(&h.author) {
             *n -= 1;
             if *n == 0 {
-                self.per_key.remove(&author);
+                self.per_key.remove(&h.author);
             }
         }
-        Some(bytes)
+        Some(h.bytes)
     }
 
     /// Records held.
@@ -157,13 +181,9 @@ impl Membership {
         } = self;
         // Operations arriving together judge one another: a batch that
         // admits a member carries its first records too.
-        let tentative;
-        let judge: &View = if batch_ops.is_empty() {
-            view
-        } else {
-            tentative = View::compute(charter, ops.iter().chain(&batch_ops));
-            &tentative
-        };
+        let tentative =
+            (!batch_ops.is_empty()).then(|| View::compute(charter, ops.iter().chain(&batch_ops)));
+        let judge: &View = tentative.as_ref().unwrap_or(view);
         let done = ingest::ingest_gated(store, checked, now, cfg, &mut |rec| {
             match judge.validity(&Subject::of(rec)) {
                 // A member's chains are its own, whichever of its keys (or
@@ -184,11 +204,17 @@ impl Membership {
                 _ => None,
             })
             .collect();
-        let before = ops.len();
+        let (before, offered) = (ops.len(), batch_ops.len());
         ops.extend(batch_ops.into_iter().filter(|o| stored.contains(&o.id)));
-        let changed = ops.len() > before;
+        let added = ops.len() - before;
+        let changed = added > 0;
         if changed {
-            *view = View::compute(charter, ops.iter());
+            // When every operation of the batch was stored, the view that
+            // judged the batch is the view of what is stored now.
+            *view = match tentative {
+                Some(t) if added == offered => t,
+                _ => View::compute(charter, ops.iter()),
+            };
         }
         Ok((done, changed))
     }
@@ -198,21 +224,30 @@ impl Membership {
     pub fn release(&mut self, now: u64) -> Vec<Vec<u8>> {
         self.quarantine.expire(now);
         let mut out = Vec::new();
-        let ids: Vec<RecordId> = self.quarantine.records.keys().copied().collect();
-        for id in ids {
-            let Some((_, _, bytes)) = self.quarantine.records.get(&id) else {
-                continue;
-            };
-            let Ok(rec) = record::check_trusted(bytes.clone()) else {
-                self.quarantine.remove(&id);
-                continue;
-            };
-            match self.view.validity(&Subject::of(&rec)) {
-                Validity::Quarantined => {}
-                Validity::Valid { .. } => out.extend(self.quarantine.remove(&id)),
-                Validity::Invalid(_) => {
-                    self.quarantine.remove(&id);
+        let decided: Vec<(RecordId, bool)> = self
+            .quarantine
+            .records
+            .iter()
+            .filter_map(|(id, h)| {
+                let subject = Subject {
+                    id: *id,
+                    author: h.author,
+                    seq: h.seq,
+                    ts: h.ts,
+                    kind: &h.kind,
+                    practice_id: h.practice_id.as_deref(),
+                };
+                match self.view.validity(&subject) {
+                    Validity::Quarantined => None,
+                    Validity::Valid { .. } => Some((*id, true)),
+                    Validity::Invalid(_) => Some((*id, false)),
                 }
+            })
+            .collect();
+        for (id, valid) in decided {
+            let bytes = self.quarantine.remove(&id);
+            if valid {
+                out.extend(bytes);
             }
         }
         out
