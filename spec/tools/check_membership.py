@@ -634,6 +634,7 @@ def compute(charter: dict, ops: list[Op]):
     ops = [o for o in ops if o.body["net"] == net]  # §3.1: another network's ops are void
     quorum = [o for o in ops if o.op in QUORUM_OPS]
     epoch, state, h = net, State(charter["body"]), 0
+    counted = set()  # ids of the records whose votes counted for an applied op
     while h < MAX_EPOCHS:
         view = View(state, ops)
         voting = set(state.voting())
@@ -644,27 +645,31 @@ def compute(charter: dict, ops: list[Op]):
                 groups.setdefault(o.phash, []).append(o)
         enabled = []
         for ph, g in groups.items():
-            signers = set()
+            signers, votes = set(), []
             for o in g:
                 mid = view.signer(o)
                 if mid is not None and mid in voting:
                     signers.add(mid)
+                    votes.append(o.id)
             th = state.admit if g[0].op == "endorse" else state.recover
             if len(signers) >= required(th, n):
-                enabled.append((CLASS[g[0].op], ph, g[0]))
+                enabled.append((CLASS[g[0].op], ph, g[0], votes))
         if not enabled:
             break
         enabled.sort(key=lambda x: (x[0], x[1]))
         applied = []
-        for _c, ph, o in enabled:
+        for _c, ph, o, votes in enabled:
             if applies(o, state, ops):
                 apply_op(o, state, h)
                 applied.append(ph)
+                counted.update(votes)
         if not applied:
             break
         epoch = sha256(EPOCH_CONTEXT + epoch + b"".join(applied))
         h += 1
-    return h, epoch, state, View(state, ops)
+    final = View(state, ops)
+    final.counted = counted
+    return h, epoch, state, final
 
 
 def validity(view: View, subj: dict) -> str:
@@ -674,6 +679,8 @@ def validity(view: View, subj: dict) -> str:
     seq, ts = subj["seq"], subj["ts"]
     st = view.state
     hit = view.term_of.get(k)
+    if hit is not None and rid in getattr(view, "counted", set()):
+        return f"valid:{hit[0]}"  # a counted vote is part of the chain (§5.3)
     if hit is not None:
         mid, t = hit
         if view.usable(k, rid, seq, t.seal):

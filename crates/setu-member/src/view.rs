@@ -21,7 +21,7 @@
 //!   events from one key fork the member: neither applies, and only a
 //!   recovery moves it on, so a thief can stall a member but never take it.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use sha2::{Digest, Sha256};
 
@@ -505,6 +505,8 @@ pub struct View {
     quorum: Quorum,
     keys: Keys,
     applied: Vec<Applied>,
+    /// The records whose votes counted for an applied operation.
+    counted: HashSet<RecordId>,
     pending: Vec<Pending>,
     ignored: usize,
 }
@@ -556,6 +558,7 @@ impl View {
         let mut height = 0;
         let mut keys = walk(&q, &events);
         let mut pending = Vec::new();
+        let mut counted = HashSet::new();
         while height < MAX_EPOCHS {
             let groups = tally(
                 &q,
@@ -563,16 +566,16 @@ impl View {
                 by_epoch.get(&epoch).map(Vec::as_slice).unwrap_or(&[]),
             );
             let voters = q.voters();
-            let mut enabled: Vec<(&Body, [u8; 32], Vec<String>)> = Vec::new();
+            let mut enabled: Vec<(&Body, [u8; 32], Vec<String>, Vec<RecordId>)> = Vec::new();
             pending.clear();
-            for (hash, (body, signers)) in groups {
+            for (hash, (body, signers, votes)) in groups {
                 let required = match body.op {
                     Op::Endorse { .. } => q.admit.required(voters),
                     _ => q.recover.required(voters),
                 };
                 let signers: Vec<String> = signers.into_iter().collect();
                 if signers.len() >= required {
-                    enabled.push((body, hash, signers));
+                    enabled.push((body, hash, signers, votes));
                 } else {
                     pending.push(Pending {
                         op: body.op.clone(),
@@ -584,11 +587,12 @@ impl View {
             if enabled.is_empty() {
                 break;
             }
-            enabled.sort_by_key(|(b, h, _)| (class(&b.op), *h));
+            enabled.sort_by_key(|(b, h, _, _)| (class(&b.op), *h));
             let mut hashes = Vec::new();
-            for (body, hash, signers) in enabled {
+            for (body, hash, signers, votes) in enabled {
                 if apply(&mut q, &keys, &body.op, height) {
                     hashes.push(hash);
+                    counted.extend(votes);
                     applied_all.push(Applied {
                         height,
                         op: body.op.clone(),
@@ -619,6 +623,7 @@ impl View {
             quorum: q,
             keys,
             applied: applied_all,
+            counted,
             pending,
             ignored,
         }
@@ -716,9 +721,63 @@ impl View {
         self.ignored
     }
 
+    /// Every key this view says anything about: member keys, delegates,
+    /// void keys and revoked keys.
+    pub fn known_keys(&self) -> BTreeSet<AuthorKey> {
+        let mut out: BTreeSet<AuthorKey> = self.keys.terms.keys().copied().collect();
+        out.extend(self.keys.delegates.keys().copied());
+        out.extend(self.keys.void.iter().copied());
+        out.extend(self.quorum.revoked.keys().copied());
+        out
+    }
+
+    /// The keys whose records [`View::validity`] may judge differently in
+    /// this view than in `before`: what a store must look at again when
+    /// its view moves from `before` to `self` (`spec/membership.md` §8.1).
+    pub fn changed_keys(&self, before: &View) -> Vec<AuthorKey> {
+        let mut keys = self.known_keys();
+        keys.extend(before.known_keys());
+        keys.into_iter()
+            .filter(|k| self.standing(k) != before.standing(k))
+            .collect()
+    }
+
+    /// Everything validity reads about one key.
+    fn standing(&self, key: &AuthorKey) -> Standing<'_> {
+        let revoked = self.quorum.revoked.get(key).map(|(_, v)| v);
+        if let Some((member, term)) = self.keys.term(key) {
+            return Standing::Term {
+                member,
+                seal: term.seal,
+                revoked,
+            };
+        }
+        if let Some(d) = self.keys.delegates.get(key) {
+            return Standing::Delegate {
+                delegate: d,
+                removed: self.quorum.removed.contains_key(&d.member),
+                revoked,
+            };
+        }
+        if self.keys.void.contains(key) {
+            return Standing::Void;
+        }
+        Standing::Unknown
+    }
+
     /// What this view makes of a record (any kind, membership records
     /// included).
     pub fn validity(&self, s: &Subject<'_>) -> Validity {
+        // A vote the epoch chain counted is part of the chain: valid,
+        // whatever later happened to its key (§5.3).
+        if self.counted.contains(&s.id)
+            && let Some((member, _)) = self.keys.term(&s.author)
+        {
+            return Validity::Valid {
+                member: member.to_string(),
+                delegate: false,
+            };
+        }
         if let Some((member, term)) = self.keys.term(&s.author) {
             return match usable(&self.quorum, term.seal, &s.author, &s.id, s.seq) {
                 Ok(()) => Validity::Valid {
@@ -756,14 +815,27 @@ impl View {
     }
 }
 
+/// What [`View::validity`] reads about one key, to compare two views.
+#[derive(Debug, PartialEq, Eq)]
+enum Standing<'a> {
+    Term {
+        member: &'a str,
+        seal: Option<u64>,
+        revoked: Option<&'a BTreeSet<RecordId>>,
+    },
+    Delegate {
+        delegate: &'a Delegate,
+        removed: bool,
+        revoked: Option<&'a BTreeSet<RecordId>>,
+    },
+    Void,
+    Unknown,
+}
+
 /// Groups the quorum records of one epoch by proposal, counting each
 /// voting member once, by a usable key of its chain.
-fn tally<'a>(
-    q: &Quorum,
-    keys: &Keys,
-    records: &[&'a Signed],
-) -> BTreeMap<[u8; 32], (&'a Body, BTreeSet<String>)> {
-    let mut groups: BTreeMap<[u8; 32], (&'a Body, BTreeSet<String>)> = BTreeMap::new();
+fn tally<'a>(q: &Quorum, keys: &Keys, records: &[&'a Signed]) -> BTreeMap<[u8; 32], Group<'a>> {
+    let mut groups: BTreeMap<[u8; 32], Group<'a>> = BTreeMap::new();
     for s in records {
         let Some((member, term)) = keys.term(&s.author) else {
             continue;
@@ -776,14 +848,18 @@ fn tally<'a>(
         if !votes || usable(q, term.seal, &s.author, &s.id, s.seq).is_err() {
             continue;
         }
-        groups
+        let g = groups
             .entry(s.hash)
-            .or_insert_with(|| (&s.body, BTreeSet::new()))
-            .1
-            .insert(member.to_string());
+            .or_insert_with(|| (&s.body, BTreeSet::new(), Vec::new()));
+        g.1.insert(member.to_string());
+        g.2.push(s.id);
     }
     groups
 }
+
+/// One proposal's tally: the body, the members who signed it, and the
+/// records that counted.
+type Group<'a> = (&'a Body, BTreeSet<String>, Vec<RecordId>);
 
 /// Applies one operation that reached its quorum; false if it is void
 /// against the state as it now is (it then does not enter the epoch hash).

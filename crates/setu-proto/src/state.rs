@@ -499,6 +499,8 @@ pub struct State<P: PeerKey, A: Addr> {
     refetching: HashMap<Id, P>,
     wanted: HashMap<Id, (P, u64)>,
     refusals: Refusals,
+    /// The store's [`crate::store::Store::rule_changes`] when last seen.
+    rule_changes: u64,
     waiting: HashMap<u64, Then<P>>,
     items: Option<Arc<Vec<Item>>>,
     snapshot_asked: bool,
@@ -545,6 +547,7 @@ impl<P: PeerKey, A: Addr> State<P, A> {
             refetching: HashMap::new(),
             wanted: HashMap::new(),
             refusals: Refusals::default(),
+            rule_changes: 0,
             waiting: HashMap::new(),
             items: None,
             snapshot_asked: false,
@@ -704,8 +707,21 @@ impl<P: PeerKey, A: Addr> State<P, A> {
                 self.snapshot_asked = false;
                 self.answer_deferred(now);
             }
-            (Then::Ingest(ing), Done::Ingested { verdicts, snapshot }) => {
+            (
+                Then::Ingest(ing),
+                Done::Ingested {
+                    verdicts,
+                    snapshot,
+                    rule_changes,
+                },
+            ) => {
                 self.items = snapshot;
+                if rule_changes != self.rule_changes {
+                    // Membership changed: what it refused may be valid now
+                    // (spec/membership.md §8.4).
+                    self.rule_changes = rule_changes;
+                    self.refusals = Refusals::default();
+                }
                 self.ingested(now, ing, verdicts)
             }
             (Then::Ingest(ing), _) => self.ingested(now, ing, Err("the store is busy".into())),

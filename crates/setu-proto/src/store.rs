@@ -35,6 +35,13 @@ pub trait Store {
     /// verified once. `now` is the wall clock, in ms since the Unix epoch.
     /// `Err` means the store failed and nothing was stored.
     fn ingest(&mut self, records: Vec<Parsed>, now: u64) -> Result<Vec<Verdict>, String>;
+    /// How many times the store's acceptance rules changed since it
+    /// opened: a chartered network's membership (`spec/membership.md`
+    /// §8.4). When it moves, records refused before may be accepted now,
+    /// so the state forgets the refusals it remembers.
+    fn rule_changes(&self) -> u64 {
+        0
+    }
 }
 
 /// What became of one ingested record.
@@ -106,6 +113,8 @@ pub enum Done {
         verdicts: Result<Vec<Verdict>, String>,
         /// The items after the write.
         snapshot: Option<Arc<Vec<Item>>>,
+        /// [`Store::rule_changes`] after the write.
+        rule_changes: u64,
     },
     /// Loaded records, and the ids left over when the byte cap was reached
     /// (ids not stored are skipped).
@@ -132,6 +141,7 @@ impl Op {
                 Done::Ingested {
                     verdicts,
                     snapshot: store.snapshot(),
+                    rule_changes: store.rule_changes(),
                 }
             }
             Op::Load { ids, max_bytes } => {

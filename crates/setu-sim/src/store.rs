@@ -208,6 +208,7 @@ impl setu_proto::store::Store for SimStore {
             membership,
             ..
         } = self;
+        let mut gone: Vec<(u64, RecordId)> = Vec::new();
         let (done, mut stored) = match membership {
             None => {
                 let done =
@@ -220,6 +221,10 @@ impl setu_proto::store::Store for SimStore {
                     .ingest(store, checked, now, &cfg)
                     .map_err(|e| e.to_string())?;
                 let mut stored = done.stored.clone();
+                // A membership change flags stored records invalid (they
+                // leave the items) or valid again (they come back).
+                gone.extend(done.invalidated.iter().copied());
+                stored.extend(done.revalidated.iter().copied());
                 // What a membership change let out of quarantine is stored
                 // too (not the caller's verdicts).
                 while changed {
@@ -236,12 +241,22 @@ impl setu_proto::store::Store for SimStore {
                         .ingest(store, released, now, &cfg)
                         .map_err(|e| e.to_string())?;
                     stored.extend(more.stored);
+                    gone.extend(more.invalidated);
+                    stored.extend(more.revalidated);
                     changed = again;
                 }
                 (done, stored)
             }
         };
         stored.sort_unstable();
+        if !gone.is_empty() {
+            let gone: std::collections::HashSet<Item> = gone
+                .iter()
+                .map(|(ts, id)| Item { ts: *ts, id: id.0 })
+                .collect();
+            Arc::make_mut(&mut self.items).retain(|i| !gone.contains(i));
+            stored.retain(|(ts, id)| !gone.contains(&Item { ts: *ts, id: id.0 }));
+        }
         if !stored.is_empty() {
             let items = Arc::make_mut(&mut self.items);
             for (ts, id) in &stored {
@@ -252,5 +267,9 @@ impl setu_proto::store::Store for SimStore {
             }
         }
         Ok(setu_store::proto::verdicts(done))
+    }
+
+    fn rule_changes(&self) -> u64 {
+        self.membership.as_ref().map_or(0, Membership::changes)
     }
 }

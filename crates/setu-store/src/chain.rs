@@ -27,6 +27,11 @@ pub struct Entry {
     pub withdrawal: bool,
     /// `envelope.ts`.
     pub ts: u64,
+    /// True once the network's membership made the record invalid
+    /// (`spec/membership.md` §8.1): it is kept for audit, and linking
+    /// passes over it as if it were not held.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub invalid: bool,
 }
 
 /// Everything the store keeps about one practice.
@@ -52,6 +57,8 @@ pub struct State {
     pub equivocated: bool,
     /// Records held but not linked (a gap below them, or a bad link).
     pub held: Vec<RecordId>,
+    /// Records the membership made invalid: kept, never linked.
+    pub invalid: Vec<RecordId>,
 }
 
 impl Chain {
@@ -79,7 +86,9 @@ impl Chain {
     /// Links the chain: revision 1 is the lowest-id record of revision 1
     /// with no `supersedes`; revision k is the lowest-id record of revision k
     /// whose `supersedes` is the chosen record of revision k−1. Linking stops
-    /// at a gap or at a withdrawal.
+    /// at a gap or at a withdrawal. Invalid records are passed over, so a
+    /// withdrawal a revocation invalidated no longer ends the chain and the
+    /// revisions held above it link again.
     pub fn state(&self) -> State {
         let mut state = State::default();
         let mut prev: Option<RecordId> = None;
@@ -92,7 +101,7 @@ impl Chain {
             let candidates = || {
                 self.entries
                     .iter()
-                    .filter(|e| e.revision == revision && e.supersedes == prev)
+                    .filter(|e| !e.invalid && e.revision == revision && e.supersedes == prev)
             };
             let chosen = candidates()
                 .find(|e| e.withdrawal)
@@ -109,6 +118,10 @@ impl Chain {
         }
         let mut last_rev = 0;
         for e in &self.entries {
+            if e.invalid {
+                state.invalid.push(e.id);
+                continue;
+            }
             if e.revision == last_rev {
                 state.equivocated = true;
             }
@@ -132,6 +145,7 @@ mod tests {
             supersedes: supersedes.map(|s| RecordId([s; 32])),
             withdrawal,
             ts: 0,
+            invalid: false,
         }
     }
 
@@ -170,6 +184,26 @@ mod tests {
         let s = c.state();
         assert!(s.withdrawn && s.equivocated);
         assert_eq!(s.current.map(|x| x.revision), Some(1));
+    }
+
+    #[test]
+    fn an_invalid_withdrawal_no_longer_ends_the_chain() {
+        let mut c = Chain::default();
+        c.insert(e(1, 1, None, false));
+        c.insert(e(2, 9, Some(1), true)); // a thief's withdrawal
+        c.insert(e(2, 2, Some(1), false)); // the agency's revision 2
+        c.insert(e(3, 3, Some(2), false)); // and 3, held above the withdrawal
+        let s = c.state();
+        assert!(s.withdrawn);
+        assert_eq!(s.held.len(), 2);
+        c.entries
+            .iter_mut()
+            .for_each(|x| x.invalid |= x.id.0[0] == 9);
+        let s = c.state();
+        assert!(!s.withdrawn && !s.equivocated, "{s:?}");
+        assert_eq!(s.current.map(|x| x.revision), Some(3));
+        assert_eq!(s.invalid, vec![RecordId([9; 32])]);
+        assert!(s.held.is_empty());
     }
 
     #[test]

@@ -142,6 +142,12 @@ pub struct Ingested {
     /// `(ts, id)` of each record stored, in input order: what a cached
     /// list of the store's items must add.
     pub stored: Vec<(u64, RecordId)>,
+    /// `(ts, id)` of each stored record a membership change made invalid
+    /// (`spec/membership.md` §8.1): they leave the item list.
+    pub invalidated: Vec<(u64, RecordId)>,
+    /// `(ts, id)` of each flagged record a membership change made valid
+    /// again: they rejoin the item list.
+    pub revalidated: Vec<(u64, RecordId)>,
 }
 
 /// Checks and stores a batch of signed records in one atomic write.
@@ -208,7 +214,28 @@ pub fn ingest_checked<B: Backend>(
     now: u64,
     cfg: &Config,
 ) -> Result<Ingested, Error> {
-    ingest_gated(store, checked, now, cfg, &mut |r| Ok(r.envelope().author))
+    ingest_gated(store, checked, now, cfg, Gate::Open)
+}
+
+/// The membership rule [`ingest_gated`] applies.
+pub enum Gate<'a> {
+    /// An open network: every valid record is its author's, and a
+    /// withdrawal is final (`spec/store.md` §4 step 5).
+    Open,
+    /// A chartered network (`spec/membership.md` §8): the function refuses
+    /// a record or names the owner of its practice chains, and revisions
+    /// above a withdrawal are held, since a revocation may yet invalidate
+    /// the withdrawal.
+    Chartered(&'a mut dyn FnMut(&record::Record) -> Result<AuthorKey, Refusal>),
+}
+
+impl std::fmt::Debug for Gate<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Gate::Open => "Open",
+            Gate::Chartered(_) => "Chartered",
+        })
+    }
 }
 
 /// [`ingest_checked`] with one more rule, `gate`, asked of each record
@@ -223,8 +250,9 @@ pub fn ingest_gated<B: Backend>(
     checked: Vec<(Option<RecordId>, Result<record::Record, RecordError>)>,
     now: u64,
     cfg: &Config,
-    gate: &mut dyn FnMut(&record::Record) -> Result<AuthorKey, Refusal>,
+    mut gate: Gate<'_>,
 ) -> Result<Ingested, Error> {
+    let hold_above_withdrawal = matches!(gate, Gate::Chartered(_));
     let records = checked;
     if records.len() > MAX_BATCH {
         return Ok(too_many(records.len()));
@@ -254,7 +282,11 @@ pub fn ingest_gated<B: Backend>(
             outcomes.push(Outcome::Duplicate(id));
             continue;
         }
-        let owner = match gate(&rec) {
+        let judged = match &mut gate {
+            Gate::Open => Ok(rec.envelope().author),
+            Gate::Chartered(f) => f(&rec),
+        };
+        let owner = match judged {
             Ok(owner) => owner,
             Err(why) => {
                 outcomes.push(Outcome::Refused { id: Some(id), why });
@@ -285,7 +317,9 @@ pub fn ingest_gated<B: Backend>(
                 chains.insert(k.clone(), loaded);
             }
             let chain = chains.get(&k).cloned().unwrap_or_default();
-            if let Some(why) = chain_refusal(store, &chain, &in_batch, &rec, p)? {
+            if let Some(why) =
+                chain_refusal(store, &chain, &in_batch, &rec, p, hold_above_withdrawal)?
+            {
                 outcomes.push(Outcome::Refused { id: Some(id), why });
                 continue;
             }
@@ -300,6 +334,7 @@ pub fn ingest_gated<B: Backend>(
                 supersedes: p.supersedes,
                 withdrawal: p.is_withdrawal(),
                 ts: env.ts,
+                invalid: false,
             });
             chain.change = meta.change;
             chains.insert(k, chain);
@@ -359,6 +394,7 @@ pub fn ingest_gated<B: Backend>(
         outcomes,
         touched,
         stored,
+        ..Ingested::default()
     })
 }
 
@@ -369,6 +405,7 @@ fn chain_refusal<B: Backend>(
     in_batch: &HashSet<RecordId>,
     rec: &record::Record,
     p: &setu_core::practice::Practice,
+    hold_above_withdrawal: bool,
 ) -> Result<Option<Refusal>, Error> {
     if chain.entries.len() >= MAX_CHAIN_ENTRIES {
         return Ok(Some(Refusal::ChainFull(p.practice_id.clone())));
@@ -398,7 +435,7 @@ fn chain_refusal<B: Backend>(
         }
     }
     let state = chain.state();
-    if state.withdrawn {
+    if state.withdrawn && !hold_above_withdrawal {
         let w = state.linked.last().map_or(0, |e| e.revision);
         if p.revision > w {
             return Ok(Some(Refusal::Withdrawn {

@@ -187,6 +187,11 @@ impl<B: Backend> setu_proto::store::Store for Replica<B> {
         let done = Replica::ingest_parsed(self, records, now).map_err(|e| e.to_string())?;
         Ok(verdicts(done))
     }
+
+    fn rule_changes(&self) -> u64 {
+        self.membership()
+            .map_or(0, crate::members::Membership::changes)
+    }
 }
 
 /// What an ingest came to, one verdict per record, as the protocol sees it.

@@ -234,7 +234,7 @@ pub struct Replica<B: Backend = SledBackend> {
     /// The index's reading side: searches.
     index: Index,
     /// The queue to the index thread, the index's one writer.
-    indexer: Indexer,
+    pub(crate) indexer: Indexer,
     cfg: Config,
     dir: Option<PathBuf>,
     /// The last store write error, until a write succeeds.
@@ -428,6 +428,8 @@ impl<B: Backend> Replica<B> {
             let more = self.ingest_batches(batch, now, record::check_batch_ids, &mut released)?;
             all.touched.extend(more.touched);
             all.stored.extend(more.stored);
+            all.invalidated.extend(more.invalidated);
+            all.revalidated.extend(more.revalidated);
         }
         Ok(all)
     }
@@ -465,6 +467,14 @@ impl<B: Backend> Replica<B> {
             // commit at it once it has indexed the batch (0 if unknown: the
             // index then commits at no more than its last watermark).
             let change = match (before, self.store.meta().map(|m| m.change)) {
+                // A membership change took stored records out of the items
+                // (or put some back): the list is rebuilt at the next session.
+                (Ok(_), Ok(after))
+                    if !done.invalidated.is_empty() || !done.revalidated.is_empty() =>
+                {
+                    self.items = Default::default();
+                    after
+                }
                 (Ok(before), Ok(after)) => {
                     self.items.note_stored(before, after, &done.stored);
                     after
@@ -478,6 +488,8 @@ impl<B: Backend> Replica<B> {
             all.outcomes.extend(done.outcomes);
             all.touched.extend(done.touched);
             all.stored.extend(done.stored);
+            all.invalidated.extend(done.invalidated);
+            all.revalidated.extend(done.revalidated);
             rest = tail;
         }
         if all.touched.is_empty() {

@@ -13,6 +13,7 @@
 //! | `m` | [`Meta`] (CBOR) | store |
 //! | `h` ‖ author | highest `seq` this node reserved for its key (u64 BE): local, never replicated | own key |
 //! | `i` | the store's incarnation id (16 random bytes): the search index names it | store |
+//! | `x` ‖ id | [`Flag`] (CBOR): the record is invalid under the network's membership; its `t` entry is removed, so reconciliation passes over it | invalidated record |
 
 use serde::{Deserialize, Serialize};
 use setu_core::cbor;
@@ -30,6 +31,7 @@ const FLAGS: u8 = b'f';
 const META: &[u8] = b"m";
 const RESERVED: u8 = b'h';
 const INCARNATION: &[u8] = b"i";
+const INVALID: u8 = b'x';
 
 /// The `seq` floor per millisecond of the signing clock: a node signs
 /// `seq ≥ now_ms × SEQ_PER_MS`, so a data directory restored from an old
@@ -46,6 +48,24 @@ pub struct Meta {
     pub change: u64,
     /// Records stored.
     pub records: u64,
+    /// Of those, records flagged invalid by the network's membership.
+    #[serde(default)]
+    pub invalid: u64,
+    /// SHA-256 over the sorted ids of the membership operations whose view
+    /// the invalid flags reflect; `None` before any sweep.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swept: Option<[u8; 32]>,
+}
+
+/// Why a stored record is invalid (`spec/membership.md` §6.1), kept with
+/// its bytes for audit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Flag {
+    /// `envelope.ts`: where its `t` entry was.
+    pub ts: u64,
+    /// The reason: `revoked`, `sealed`, `out-of-scope`, `expired`,
+    /// `removed` or `void-key`.
+    pub why: String,
 }
 
 /// What the store has noticed about an author.
@@ -85,6 +105,10 @@ pub struct Batch {
     pub chains: Vec<(AuthorKey, String, Chain)>,
     /// Changed author flags.
     pub flags: Vec<(AuthorKey, AuthorFlags)>,
+    /// Records to flag invalid: their `t` entry goes.
+    pub invalidate: Vec<(RecordId, Flag)>,
+    /// Flagged records valid again: their `t` entry comes back.
+    pub revalidate: Vec<(RecordId, u64)>,
     /// The new counters.
     pub meta: Meta,
 }
@@ -285,6 +309,34 @@ impl<B: Backend> Store<B> {
         }
     }
 
+    /// `(seq, id)` of every record `author` signed, in seq order.
+    pub fn ids_of(&self, author: &AuthorKey) -> Result<Vec<(u64, RecordId)>, Error> {
+        let mut out = Vec::new();
+        self.backend
+            .scan_prefix(&key(SEQ, &[&author.0]), &mut |k, _| {
+                out.push((u64_at(k, 33)?, id_at(k, 41)?));
+                Ok(true)
+            })?;
+        Ok(out)
+    }
+
+    /// Why a stored record is invalid, if it is flagged.
+    pub fn invalid(&self, id: &RecordId) -> Result<Option<Flag>, Error> {
+        self.backend
+            .get(&key(INVALID, &[&id.0]))?
+            .map(|v| decode("flag", &v))
+            .transpose()
+    }
+
+    /// Calls `f` on every flagged record, until it returns `Ok(false)`.
+    pub fn for_each_invalid(
+        &self,
+        f: &mut dyn FnMut(RecordId, Flag) -> Result<bool, Error>,
+    ) -> Result<(), Error> {
+        self.backend
+            .scan_prefix(&[INVALID], &mut |k, v| f(id_at(k, 1)?, decode("flag", v)?))
+    }
+
     /// Up to `limit` entries of the (ts, id) index after `after` (exclusive),
     /// in order.
     pub fn ts_range(
@@ -353,6 +405,14 @@ impl<B: Backend> Store<B> {
         }
         for (author, flags) in &batch.flags {
             writes.push((key(FLAGS, &[&author.0]), Some(encode(flags)?)));
+        }
+        for (id, flag) in &batch.invalidate {
+            writes.push((key(TS, &[&flag.ts.to_be_bytes(), &id.0]), None));
+            writes.push((key(INVALID, &[&id.0]), Some(encode(flag)?)));
+        }
+        for (id, ts) in &batch.revalidate {
+            writes.push((key(TS, &[&ts.to_be_bytes(), &id.0]), Some(Vec::new())));
+            writes.push((key(INVALID, &[&id.0]), None));
         }
         writes.push((META.to_vec(), Some(encode(&batch.meta)?)));
         self.backend.apply(writes)

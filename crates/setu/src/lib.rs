@@ -150,6 +150,16 @@ pub struct PracticeView {
     pub held: Vec<RecordId>,
     /// The current revision's id: the latest that is not a withdrawal.
     pub current: Option<RecordId>,
+    /// Records of this practice the network's membership made invalid
+    /// (`spec/membership.md` §8.1): kept for audit, never shown as a
+    /// revision.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub invalid: Vec<RecordId>,
+    /// Why the record shown is invalid, when it is one of `invalid`
+    /// (asked for by id): `revoked`, `sealed`, `out-of-scope`, `expired`,
+    /// `removed` or `void-key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flagged: Option<String>,
     /// The body of the record shown (null for a withdrawal).
     pub body: serde_json::Value,
     /// Every linked revision, oldest first (when asked for).
@@ -650,7 +660,12 @@ pub fn lookup(
         let Some(p) = rec.practice() else {
             return Ok(Err(LookupError::NotFound(id.to_string())));
         };
-        (rec.envelope().author, p.practice_id.clone(), Some(rid))
+        // Chains are the member's in a chartered network.
+        (
+            r.chain_owner(&rec.envelope().author),
+            p.practice_id.clone(),
+            Some(rid),
+        )
     } else {
         let mut authors = r.authors_of(id)?;
         if let Some(p) = publisher {
@@ -682,6 +697,7 @@ pub fn lookup(
         withdrawn,
         equivocated,
         held,
+        invalid,
     } = state;
     let shown = asked
         .or(current.as_ref().map(|e| e.id))
@@ -696,6 +712,10 @@ pub fn lookup(
         .practice()
         .and_then(|p| serde_json::to_value(p).ok())
         .unwrap_or(serde_json::Value::Null);
+    let flagged = match invalid.contains(&shown) {
+        true => r.store().invalid(&shown)?.map(|f| f.why),
+        false => None,
+    };
     let revision = linked
         .iter()
         .find(|e| e.id == shown)
@@ -710,6 +730,8 @@ pub fn lookup(
         equivocated,
         held,
         current: current.as_ref().map(|e| e.id),
+        invalid,
+        flagged,
         body,
         history: history.then(|| {
             linked

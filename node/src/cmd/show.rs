@@ -136,9 +136,15 @@ fn render(view: &PracticeView, publisher: &str, args: &ShowArgs) -> Result<()> {
         crate::cmd::print_json(&serde_json::json!({
             "author": view.author, "practice_id": view.practice_id, "id": view.record_id,
             "withdrawn": view.withdrawn, "equivocated": view.equivocated, "citation": cite,
+            "invalid": view.flagged, "invalidated": view.invalid,
             "body": view.body, "history": if args.history { Some(history) } else { None },
         }))?;
     } else {
+        if let Some(why) = &view.flagged {
+            println!(
+                "INVALID ({why}): this record is kept for audit only; the network's membership made it invalid (spec/membership.md §6)\n"
+            );
+        }
         print_practice(body.as_ref(), view, &cite);
         if args.history {
             println!("\nrevisions:");
@@ -155,6 +161,9 @@ fn render(view: &PracticeView, publisher: &str, args: &ShowArgs) -> Result<()> {
                 println!(
                     "  held     {id}  (not linked: a gap below it, a bad link, or equivocation)"
                 );
+            }
+            for id in &view.invalid {
+                println!("  invalid  {id}  (kept for audit: the membership made it invalid)");
             }
         }
     }
