@@ -503,3 +503,226 @@ async fn five_real_nodes_admit_rotate_revoke_and_recover() {
         n.shutdown().await.expect("shutdown");
     }
 }
+
+/// The theft of `spec/membership.md` §6.2 over four real nodes (loopback
+/// TCP, sled on disk): the agency a, the founders b and c, and a thief's
+/// node running with a's stolen key. The thief withdraws a's two practices
+/// (one at a seq a already used, one at a new seq), rotates a to its own
+/// key and publishes junk with it; a publishes a genuine revision
+/// meanwhile. After b and c revoke the stolen key (keeping a's genuine
+/// records) and recover a to a new key, on every node: the junk and the
+/// rotation are flagged invalid and kept, both practices are current
+/// again with the genuine revision, and a's new key revises them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stolen_key_is_revoked_and_what_the_thief_signed_is_undone_on_every_node() {
+    use setu::Node;
+    use setu_core::practice::Practice;
+    use setu_tests::net::{WAIT, addr, config, wait_until};
+    use tempfile::TempDir;
+
+    let ids = ["a", "b", "c"];
+    let mut d = Draft::new(Charter {
+        name: "theft".into(),
+        members: ids.iter().map(|i| entry(i, i)).collect(),
+        admit: Threshold::MAJORITY,
+        recover: Threshold::MAJORITY,
+    })
+    .expect("charter");
+    for i in ids {
+        d.sign(&secret(i)).expect("founder signs");
+    }
+    let sealed = d.seal().expect("sealed");
+    let dirs: Vec<TempDir> = (0..5).map(|_| TempDir::new().expect("tempdir")).collect();
+    let mut nodes: Vec<Node> = Vec::new();
+    // a, b, c, then the thief (a's key), in a line.
+    for (i, k) in ["a", "b", "c", "a"].iter().enumerate() {
+        let boot = match nodes.last() {
+            Some(prev) => vec![addr(prev).await],
+            None => vec![],
+        };
+        let mut cfg = config(dirs[i].path(), "ignored", Some(secret(k)), boot);
+        cfg.charter = Some(sealed.clone());
+        nodes.push(Node::start(cfg).await.expect("node"));
+    }
+    let (agency, thief) = (nodes[0].clone(), nodes[3].clone());
+    let holds_everywhere = |id: RecordId, what: &'static str| {
+        let nodes = nodes.clone();
+        async move {
+            wait_until(WAIT, what, || async {
+                for n in &nodes {
+                    if n.record(id).await.expect("record").is_none() {
+                        return false;
+                    }
+                }
+                true
+            })
+            .await;
+        }
+    };
+    let body = |pid: &str, title: &str| {
+        let mut b = setu_store::synth::body(3, 1);
+        b["practice_id"] = serde_json::json!(pid);
+        b["title"] = serde_json::json!({"original": "en", "text": {"en": title}});
+        b
+    };
+    // a publishes two practices, and a second revision of the first.
+    let p1 = agency
+        .publish(body("BGD-a-1", "One-stop centres"))
+        .await
+        .expect("p1");
+    let p2 = agency
+        .publish(body("BGD-a-2", "Land records online"))
+        .await
+        .expect("p2");
+    let g2 = agency
+        .publish(body("BGD-a-1", "One-stop centres, revised"))
+        .await
+        .expect("g2");
+    holds_everywhere(g2.id, "a's records to reach every node").await;
+
+    // The thief: a withdrawal of the first practice at a seq a used (for
+    // p1), equivocating with a's revision 2; a withdrawal of the second at
+    // a new seq; a rotation of a to its own key t; junk signed with t.
+    let w1 = record::sign_practice(
+        &secret("a"),
+        p1.seq,
+        now_ms(),
+        &Practice::withdrawal("BGD-a-1", 2, p1.id, "stolen"),
+    )
+    .expect("sign");
+    let w1_id = w1.id();
+    let outcomes = thief.submit(vec![w1.into_bytes()]).await.expect("submit");
+    assert!(outcomes[0].is_stored(), "{outcomes:?}");
+    let w2 = thief.withdraw("BGD-a-2", "stolen").await.expect("w2");
+    holds_everywhere(w2.id, "the thief's withdrawals to reach every node").await;
+    wait_until(WAIT, "both practices withdrawn on every node", || async {
+        for n in &nodes {
+            if n.status().await.expect("status").replica.practices != 0 {
+                return false;
+            }
+        }
+        true
+    })
+    .await;
+    let rot = thief
+        .operate(Op::Rotate {
+            member: "a".into(),
+            key: secret("t").author(),
+        })
+        .await
+        .expect("rotate");
+    holds_everywhere(rot.id, "the thief's rotation to reach every node").await;
+    let mut junk = setu_store::replica::parse_practice(body("BGD-t-1", "Junk")).expect("junk");
+    junk.fill_defaults();
+    let junk = record::sign_practice(&secret("t"), 1, now_ms(), &junk).expect("sign");
+    let junk_id = junk.id();
+    let outcomes = thief.submit(vec![junk.into_bytes()]).await.expect("submit");
+    assert!(outcomes[0].is_stored(), "t is a's key now: {outcomes:?}");
+    holds_everywhere(junk_id, "the junk to reach every node").await;
+
+    // b and c revoke a's key, keeping a's genuine records, and recover a
+    // to a2, against the epoch both hold.
+    let founders = [nodes[1].clone(), nodes[2].clone()];
+    let epoch = founders[0].members().await.expect("members").epoch();
+    assert_eq!(founders[1].members().await.expect("members").epoch(), epoch);
+    let mut valid = vec![p1.id, p2.id, g2.id];
+    valid.sort();
+    for n in &founders {
+        n.operate(Op::Revoke {
+            epoch,
+            member: "a".into(),
+            key: secret("a").author(),
+            valid: valid.clone(),
+        })
+        .await
+        .expect("revoke");
+        n.operate(Op::Recover {
+            epoch,
+            member: "a".into(),
+            old: secret("a").author(),
+            last: g2.seq,
+            key: secret("a2").author(),
+        })
+        .await
+        .expect("recover");
+    }
+    wait_until(WAIT, "every node to flag what the thief signed", || async {
+        for n in &nodes {
+            let m = n.members().await.expect("members").member("a").expect("a");
+            let st = n.status().await.expect("status").replica;
+            if m.current() != Some(secret("a2").author()) || st.invalid != 4 || st.practices != 2 {
+                return false;
+            }
+        }
+        true
+    })
+    .await;
+    for n in &nodes {
+        let one = n
+            .get("BGD-a-1", None, false)
+            .await
+            .expect("get")
+            .expect("found");
+        assert_eq!(one.current, Some(g2.id), "current again, with a's revision");
+        assert!(!one.withdrawn);
+        assert_eq!(one.invalid, vec![w1_id]);
+        let two = n
+            .get("BGD-a-2", None, false)
+            .await
+            .expect("get")
+            .expect("found");
+        assert_eq!(two.current, Some(p2.id));
+        let flagged = n
+            .get(&w1_id.to_hex(), None, false)
+            .await
+            .expect("get")
+            .expect("the bytes are kept");
+        assert_eq!(flagged.flagged.as_deref(), Some("revoked"));
+        assert!(
+            n.record(junk_id).await.expect("record").is_some(),
+            "kept for audit"
+        );
+        assert!(
+            n.record(rot.id).await.expect("record").is_some(),
+            "kept for audit"
+        );
+    }
+
+    // a's new key revises the practice the thief withdrew, on every node.
+    let mut cfg = config(
+        dirs[4].path(),
+        "ignored",
+        Some(secret("a2")),
+        vec![addr(&nodes[0]).await],
+    );
+    cfg.charter = Some(sealed.clone());
+    let a2 = Node::start(cfg).await.expect("a's new node");
+    wait_until(WAIT, "a's new node to catch up", || async {
+        a2.status().await.expect("status").replica.practices == 2
+    })
+    .await;
+    let p = a2
+        .publish(body("BGD-a-2", "Land records online, again"))
+        .await
+        .expect("the new key publishes");
+    assert_eq!(p.revision, 2);
+    holds_everywhere(p.id, "the new key's revision to reach every node").await;
+    for n in &nodes {
+        let two = n
+            .get("BGD-a-2", None, false)
+            .await
+            .expect("get")
+            .expect("found");
+        assert_eq!(two.current, Some(p.id));
+    }
+    for n in nodes.iter().chain([&a2]) {
+        n.shutdown().await.expect("shutdown");
+    }
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as u64
+}

@@ -197,6 +197,11 @@ pub struct Status {
     pub data_dir: Option<PathBuf>,
     /// Records stored.
     pub records: u64,
+    /// Of those, records the network's membership made invalid after they
+    /// were stored: kept for audit, not shown or relayed
+    /// (`spec/membership.md` §8.1).
+    #[serde(default)]
+    pub invalid: u64,
     /// Practices with a current, active revision (what `setu query --all` lists).
     pub practices: u64,
     /// Documents in the index: one per linked active revision, withdrawn
@@ -579,6 +584,7 @@ impl<B: Backend> Replica<B> {
         Ok(Status {
             data_dir: self.dir.clone(),
             records: meta.records,
+            invalid: meta.invalid,
             practices: self
                 .index
                 .search(&Query {

@@ -124,6 +124,14 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// Too many records in one call.
+    #[error("records: {got} in one call; at most {max}")]
+    TooMany {
+        /// Records given.
+        got: usize,
+        /// The limit.
+        max: usize,
+    },
     /// A blocking task failed.
     #[error("internal: {0}")]
     Internal(String),
@@ -431,6 +439,38 @@ impl Node {
             .await??;
         self.inner.net.announce(vec![own.record.clone()]).await?;
         Ok(own)
+    }
+
+    /// Stores records signed elsewhere (by an offline signer, or another
+    /// tool) under the same rules as records from peers, and gossips those
+    /// stored. One outcome per record, in order; at most
+    /// [`setu_store::ingest::MAX_BATCH`] records a call.
+    pub async fn submit(
+        &self,
+        records: Vec<Vec<u8>>,
+    ) -> Result<Vec<setu_store::ingest::Outcome>, Error> {
+        if records.len() > setu_store::ingest::MAX_BATCH {
+            return Err(Error::TooMany {
+                got: records.len(),
+                max: setu_store::ingest::MAX_BATCH,
+            });
+        }
+        let (done, stored) = self
+            .on_store(move |r| {
+                let done = r.ingest(records.clone(), now_ms())?;
+                let stored: Vec<Vec<u8>> = records
+                    .into_iter()
+                    .zip(&done.outcomes)
+                    .filter(|(_, o)| o.is_stored())
+                    .map(|(b, _)| b)
+                    .collect();
+                Ok::<_, setu_store::Error>((done, stored))
+            })
+            .await??;
+        if !stored.is_empty() {
+            self.inner.net.announce(stored).await?;
+        }
+        Ok(done.outcomes)
     }
 
     /// Withdraws one of our practices (final), then gossips the withdrawal.
