@@ -32,6 +32,9 @@ pub struct ReplicaStatus {
     pub data_dir: Option<String>,
     /// Records stored.
     pub records: u64,
+    /// Of those, records the network's membership made invalid after they
+    /// were stored: kept for audit, not shown or relayed.
+    pub invalid: u64,
     /// Practices (chains) stored.
     pub practices: u64,
     /// Documents in the search index.
@@ -214,6 +217,17 @@ pub struct PracticeView {
     pub held: Vec<String>,
     /// The current revision's id.
     pub current: Option<String>,
+    /// Records of this practice the network's membership made invalid:
+    /// kept for audit, never a revision.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(required = false)]
+    pub invalid: Vec<String>,
+    /// Why the record shown (asked for by id) is invalid: `revoked`,
+    /// `sealed`, `out-of-scope`, `expired`, `removed`, `void-key` or
+    /// `no-member`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(required = false)]
+    pub flagged: Option<String>,
     /// The body of the record shown (null for a withdrawal).
     pub body: serde_json::Value,
     /// Every linked revision (with `history=true`).

@@ -74,7 +74,14 @@ fn render(
             line(&data.config.publisher.country)
         );
     }
-    println!("records       {}", s.records);
+    if s.invalid > 0 {
+        println!(
+            "records       {} ({} invalid under the network's membership, kept for audit)",
+            s.records, s.invalid
+        );
+    } else {
+        println!("records       {}", s.records);
+    }
     println!("practices     {} current (active)", s.practices);
     println!("index docs    {}", s.indexed_documents);
     println!(
