@@ -275,6 +275,74 @@ fn membership_converges_after_operations_on_every_side_of_a_partition() {
     assert_eq!(of(&f_practice), valid("f", false), "SEED={seed}");
     assert_eq!(of(&d2_practice), valid("d", false), "SEED={seed}");
     assert_eq!(of(&in_scope), valid("b", true), "SEED={seed}");
+
+    // Theft: e publishes a practice; a thief with e's key withdraws it and
+    // publishes junk on another side of a new partition, and every node
+    // stores both. Then a, b, c and d, each on some side, revoke e's key
+    // keeping only the genuine practice (not e's endorsement of g, which
+    // counted at the first epoch and so stays valid). After the heal no
+    // node shows the thief's records, every node shows the same records,
+    // and g is still a member.
+    let id_of = |r: &Vec<u8>| record::check_trusted(r.clone()).expect("record").id();
+    let e1 = s.practice("e", "BGD-e-1");
+    publish(&mut sim, 1, &mut rng, vec![e1.clone()]);
+    let t = sim.now();
+    assert!(
+        sim.run_until(t + 600 * interval, &|s| held_everywhere(s, &id_of(&e1).0)),
+        "SEED={seed}: e's practice did not reach every node"
+    );
+    let w = setu_core::practice::Practice::withdrawal("BGD-e-1", 2, id_of(&e1), "stolen");
+    let w = record::sign_practice(&secret("e"), s.seq("e"), EPOCH_MS, &w)
+        .expect("withdrawal")
+        .into_bytes();
+    let junk = s.practice("e", "BGD-e-junk");
+    publish(&mut sim, 2, &mut rng, vec![w.clone(), junk.clone()]);
+    let t = sim.now();
+    assert!(
+        sim.run_until(t + 600 * interval, &|s| {
+            held_everywhere(s, &id_of(&w).0) && held_everywhere(s, &id_of(&junk).0)
+        }),
+        "SEED={seed}: the thief's records did not reach every node"
+    );
+    sim.partition(|i| i as usize % 3);
+    let revoke = Op::Revoke {
+        epoch: first.epoch(),
+        member: "e".into(),
+        key: secret("e").author(),
+        valid: vec![id_of(&e1)],
+    };
+    // d signs with d2, the key it rotated to.
+    for (side, k) in [(0, "a"), (1, "b"), (2, "c"), (0, "d2")] {
+        let r = s.op(k, revoke.clone());
+        publish(&mut sim, side, &mut rng, vec![r]);
+    }
+    sim.run_for(30_000);
+    sim.heal();
+    let thief = [id_of(&w).0, id_of(&junk).0];
+    let t = sim.now();
+    let settled = |s: &Sim| {
+        (0..s.len() as u32).all(|i| {
+            let st = s.store(i);
+            thief.iter().all(|id| !st.shows(id)) && st.len() == s.store(0).len()
+        })
+    };
+    assert!(
+        sim.run_until(t + 600 * interval, &settled),
+        "SEED={seed}: the thief's records are still shown somewhere"
+    );
+    let (last, validity) = view_of(&sealed, &sim.store(0).records());
+    assert_eq!(last.height(), 2, "SEED={seed}: the revocation applied");
+    for node in 1..n as u32 {
+        let (v, val) = view_of(&sealed, &sim.store(node).records());
+        assert_eq!(v.epoch(), last.epoch(), "SEED={seed}: node {node} epoch");
+        assert_eq!(val, validity, "SEED={seed}: node {node} validity");
+        assert!(sim.store(node).shows(&id_of(&e1).0), "SEED={seed}");
+    }
+    assert_eq!(
+        last.member_ids(),
+        ["a", "b", "c", "d", "e", "f", "g"],
+        "SEED={seed}: g's admission stands"
+    );
 }
 
 /// Five real nodes in a line (loopback TCP, sled on disk), one per

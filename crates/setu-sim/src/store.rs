@@ -152,7 +152,13 @@ impl SimStore {
             .collect()
     }
 
-    /// Whether it holds a record.
+    /// Whether a record is among its items: stored and valid, so shown and
+    /// reconciled (a record membership flagged invalid is held, not shown).
+    pub fn shows(&self, id: &Id) -> bool {
+        self.items.iter().any(|i| i.id == *id)
+    }
+
+    /// Whether it holds a record (shown, or flagged invalid and kept).
     pub fn holds(&self, id: &Id) -> bool {
         self.store.contains(&RecordId(*id)).unwrap_or(false)
     }
