@@ -25,6 +25,47 @@ pub struct Config {
     pub network: NetworkConfig,
     /// The HTTP API of `setu run`.
     pub api: ApiConfig,
+    /// What this node shows, for its own operator only.
+    pub policy: PolicyConfig,
+}
+
+/// `[policy]`: local policy in a chartered network
+/// (`spec/membership.md` §9). It changes what this node shows, never what
+/// it relays or refuses for others.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PolicyConfig {
+    /// Member ids whose practices this node does not show in queries,
+    /// facets and exports (it still stores and relays them).
+    pub mute: Vec<String>,
+    /// Keys (hex) no member holds whose records this node keeps and shows
+    /// anyway, on this node only: never relayed.
+    pub trust: Vec<String>,
+}
+
+impl PolicyConfig {
+    /// The policy, or the first problem, naming its field.
+    pub fn parse(&self) -> Result<setu_store::members::Policy> {
+        let mut trust = Vec::new();
+        for (i, k) in self.trust.iter().enumerate() {
+            trust.push(k.parse().map_err(|e| {
+                anyhow::anyhow!("policy.trust[{i}]: {k:?} is not a key (64 hex digits): {e}")
+            })?);
+        }
+        for (i, m) in self.mute.iter().enumerate() {
+            if m.is_empty() {
+                bail!("policy.mute[{i}]: a member id must not be empty");
+            }
+        }
+        let p = setu_store::members::Policy {
+            mute: self.mute.clone(),
+            trust,
+        };
+        if let Some(problem) = p.problems().into_iter().next() {
+            bail!("{problem}");
+        }
+        Ok(p)
+    }
 }
 
 /// `[network]`
@@ -225,6 +266,7 @@ impl Config {
             );
         }
         self.net()?;
+        self.policy.parse()?;
         self.api
             .listen
             .parse::<std::net::SocketAddr>()
@@ -251,6 +293,8 @@ impl Config {
             ingest: setu_store::ingest::Config {
                 max_future_skew_ms: self.store.max_future_skew_secs * 1000,
             },
+            // Validated when the file was loaded.
+            policy: self.policy.parse().unwrap_or_default(),
         }
     }
 
@@ -348,6 +392,13 @@ agency = {agency:?}
 [api]
 # Where `setu run` serves the HTTP API. Writes need the token in the file api-token.
 # listen = {api:?}
+
+[policy]
+# Local policy in a chartered network: what THIS node shows, never what it relays or refuses.
+# Member ids whose practices this node does not show in queries, facets and exports.
+# mute = ["member-id"]
+# Keys no member holds whose records this node keeps and shows anyway (never relayed).
+# trust = ["<64 hex digits>"]
 "#,
             net = d.network.name,
             listen = d.network.listen[0],

@@ -415,6 +415,13 @@ impl Index {
         if let Some(a) = &q.publisher {
             must.push((Occur::Must, term(f.author, &a.to_hex())));
         }
+        if !q.hide.is_empty() {
+            // A query of only MustNot clauses matches nothing: hide from all.
+            must.push((Occur::Must, Box::new(AllQuery)));
+            for a in &q.hide {
+                must.push((Occur::MustNot, term(f.author, &a.to_hex())));
+            }
+        }
         if let Some(since) = q.modified_since {
             let r = RangeQuery::new(
                 Bound::Included(Term::from_field_u64(f.ts, since)),

@@ -116,6 +116,9 @@ pub enum Outcome {
     },
     /// Already stored; nothing written.
     Duplicate(RecordId),
+    /// Stored and shown on this node only, by local policy (a trusted key
+    /// no member holds, `spec/membership.md` §9): never relayed.
+    Local(RecordId),
     /// Not stored.
     Refused {
         /// Its id, when the record could be parsed that far.
@@ -140,13 +143,15 @@ pub struct Ingested {
     /// Practices whose chain changed: the search index must see them.
     pub touched: Vec<(AuthorKey, String)>,
     /// `(ts, id)` of each record stored, in input order: what a cached
-    /// list of the store's items must add.
+    /// list of the store's items must add (records kept locally are not
+    /// items).
     pub stored: Vec<(u64, RecordId)>,
-    /// `(ts, id)` of each stored record a membership change made invalid
-    /// (`spec/membership.md` §8.1): they leave the item list.
+    /// `(ts, id)` of each stored record a membership change took out of
+    /// the items (`spec/membership.md` §8.1): flagged invalid, or kept
+    /// locally only.
     pub invalidated: Vec<(u64, RecordId)>,
-    /// `(ts, id)` of each flagged record a membership change made valid
-    /// again: they rejoin the item list.
+    /// `(ts, id)` of each stored record a membership change put in the
+    /// items: valid again, or valid now after being kept locally.
     pub revalidated: Vec<(u64, RecordId)>,
 }
 
@@ -223,10 +228,19 @@ pub enum Gate<'a> {
     /// withdrawal is final (`spec/store.md` §4 step 5).
     Open,
     /// A chartered network (`spec/membership.md` §8): the function refuses
-    /// a record or names the owner of its practice chains, and revisions
-    /// above a withdrawal are held, since a revocation may yet invalidate
-    /// the withdrawal.
-    Chartered(&'a mut dyn FnMut(&record::Record) -> Result<AuthorKey, Refusal>),
+    /// a record or accepts it, and revisions above a withdrawal are held,
+    /// since a revocation may yet invalidate the withdrawal.
+    Chartered(&'a mut dyn FnMut(&record::Record) -> Result<Accept, Refusal>),
+}
+
+/// How a chartered network's gate accepts a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Accept {
+    /// The owner of its practice chains: its member's first key.
+    pub owner: AuthorKey,
+    /// Kept on this node only, by local policy: stored and shown, never
+    /// reconciled or relayed.
+    pub local: bool,
 }
 
 impl std::fmt::Debug for Gate<'_> {
@@ -283,11 +297,14 @@ pub fn ingest_gated<B: Backend>(
             continue;
         }
         let judged = match &mut gate {
-            Gate::Open => Ok(rec.envelope().author),
+            Gate::Open => Ok(Accept {
+                owner: rec.envelope().author,
+                local: false,
+            }),
             Gate::Chartered(f) => f(&rec),
         };
-        let owner = match judged {
-            Ok(owner) => owner,
+        let Accept { owner, local } = match judged {
+            Ok(a) => a,
             Err(why) => {
                 outcomes.push(Outcome::Refused { id: Some(id), why });
                 continue;
@@ -365,8 +382,12 @@ pub fn ingest_gated<B: Backend>(
             seq: env.seq,
             ts: env.ts,
             bytes: rec.into_bytes(),
+            local,
         });
-        outcomes.push(Outcome::Stored { id, equivocation });
+        outcomes.push(match local {
+            true => Outcome::Local(id),
+            false => Outcome::Stored { id, equivocation },
+        });
     }
 
     if batch.records.is_empty() {
@@ -388,7 +409,12 @@ pub fn ingest_gated<B: Backend>(
         .collect();
     batch.flags = flags.into_iter().collect();
     batch.meta = meta;
-    let stored = batch.records.iter().map(|r| (r.ts, r.id)).collect();
+    let stored = batch
+        .records
+        .iter()
+        .filter(|r| !r.local)
+        .map(|r| (r.ts, r.id))
+        .collect();
     store.apply(batch)?;
     Ok(Ingested {
         outcomes,

@@ -30,9 +30,9 @@ use setu_member::view::{Subject, Validity, View};
 use crate::Error;
 use crate::backend::Backend;
 use crate::chain::Chain;
-use crate::ingest::{self, Gate, Ingested, Outcome, Refusal};
+use crate::ingest::{self, Accept, Gate, Ingested, Outcome, Refusal};
 use crate::replica::{PublishError, Replica};
-use crate::store::{Batch, Flag, Store};
+use crate::store::{Batch, Move, Place, Store};
 
 /// Most records held in quarantine for one key (`spec/membership.md` §8.3).
 pub const MAX_QUARANTINE_PER_KEY: usize = 256;
@@ -143,22 +143,76 @@ pub struct Membership {
     ops: Vec<Signed>,
     view: View,
     quarantine: Quarantine,
+    policy: Policy,
     /// Times the view changed since this was made.
     changes: u64,
+}
+
+/// Most entries in each list of a [`Policy`].
+pub const MAX_POLICY_ENTRIES: usize = 256;
+
+/// This node's local policy (`spec/membership.md` §9): what it shows,
+/// never what it relays or refuses for others.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Policy {
+    /// Members (by id) whose records this node does not show in queries,
+    /// facets and exports. It still stores and relays them.
+    pub mute: Vec<String>,
+    /// Keys no member holds whose records this node keeps and shows
+    /// anyway, on this node only: never reconciled or relayed, and judged
+    /// by membership again if the network admits (or voids) the key.
+    pub trust: Vec<AuthorKey>,
+}
+
+impl Policy {
+    /// Problems with the lists, each naming its field.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (name, n) in [
+            ("policy.mute", self.mute.len()),
+            ("policy.trust", self.trust.len()),
+        ] {
+            if n > MAX_POLICY_ENTRIES {
+                out.push(format!("{name}: {n} entries; at most {MAX_POLICY_ENTRIES}"));
+            }
+        }
+        out
+    }
 }
 
 impl Membership {
     /// The membership of `charter`'s network given the operations a store
     /// holds ([`Replica::operations`]).
     pub fn new(charter: Sealed, ops: Vec<Signed>) -> Membership {
+        Membership::with_policy(charter, ops, Policy::default())
+    }
+
+    /// [`Membership::new`] with this node's local policy.
+    pub fn with_policy(charter: Sealed, ops: Vec<Signed>, policy: Policy) -> Membership {
         let view = View::compute(&charter, &ops);
         Membership {
             charter,
             ops,
             view,
             quarantine: Quarantine::default(),
+            policy,
             changes: 0,
         }
+    }
+
+    /// The local policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The first keys of the members the policy mutes (those the view
+    /// knows).
+    pub fn muted(&self) -> Vec<AuthorKey> {
+        self.policy
+            .mute
+            .iter()
+            .filter_map(|m| self.view.first_key(m))
+            .collect()
     }
 
     /// Ingests one checked batch, each record through §8.1's rule under the
@@ -186,6 +240,7 @@ impl Membership {
             ops,
             view,
             quarantine,
+            policy,
             changes,
         } = self;
         // Operations arriving together judge one another: a batch that
@@ -194,12 +249,20 @@ impl Membership {
             (!batch_ops.is_empty()).then(|| View::compute(charter, ops.iter().chain(&batch_ops)));
         let judge: &View = tentative.as_ref().unwrap_or(view);
         let mut gate = |rec: &Record| {
+            let author = rec.envelope().author;
             match judge.validity(&Subject::of(rec)) {
                 // A member's chains are its own, whichever of its keys (or
                 // delegates) signs: keyed by its first key.
-                Validity::Valid { member, .. } => {
-                    Ok(judge.first_key(&member).unwrap_or(rec.envelope().author))
-                }
+                Validity::Valid { member, .. } => Ok(Accept {
+                    owner: judge.first_key(&member).unwrap_or(author),
+                    local: false,
+                }),
+                // A key this node trusts by local policy: kept and shown
+                // here, never relayed.
+                Validity::Quarantined if policy.trust.contains(&author) => Ok(Accept {
+                    owner: author,
+                    local: true,
+                }),
                 Validity::Quarantined if quarantine.hold(rec, now) => Err(Refusal::Quarantined),
                 Validity::Quarantined => Err(Refusal::QuarantineFull),
                 Validity::Invalid(why) => Err(Refusal::Membership(why.as_str())),
@@ -230,22 +293,28 @@ impl Membership {
             // Records stored under the view before that this one judges
             // otherwise are flagged (or unflagged).
             let keys = view.changed_keys(&before);
-            let swept = sweep(store, view, Some(&before), &keys, fingerprint(ops))?;
+            let fp = fingerprint(ops, policy);
+            let swept = sweep(store, view, policy, Some(&before), &keys, fp)?;
             swept.into(&mut done);
         }
         Ok((done, changed))
     }
 
-    /// Brings the store's invalid flags up to this view if the last sweep
-    /// was of another set of operations: after a crash during a sweep, or
-    /// when a store is first given its charter. Looks at every record of
-    /// every key the view knows.
+    /// Brings the places of stored records up to this view and policy if
+    /// the last sweep was of another set of operations or another trust
+    /// list: after a crash during a sweep, when a store is first given its
+    /// charter, or when the operator changed `policy.trust`. Looks at every
+    /// record of every key the view knows, every trusted key, and every key
+    /// with records kept locally.
     pub fn heal<B: Backend>(&self, store: &Store<B>) -> Result<Ingested, Error> {
         let mut done = Ingested::default();
-        let fp = fingerprint(&self.ops);
+        let fp = fingerprint(&self.ops, &self.policy);
         if store.meta()?.swept != Some(fp) {
-            let keys: Vec<AuthorKey> = self.view.known_keys().into_iter().collect();
-            sweep(store, &self.view, None, &keys, fp)?.into(&mut done);
+            let mut keys = self.view.known_keys();
+            keys.extend(self.policy.trust.iter().copied());
+            keys.extend(store.local_authors()?);
+            let keys: Vec<AuthorKey> = keys.into_iter().collect();
+            sweep(store, &self.view, &self.policy, None, &keys, fp)?.into(&mut done);
         }
         Ok(done)
     }
@@ -315,9 +384,10 @@ pub const NO_MEMBER: &str = "no-member";
 /// Records of one key judged again per atomic write during a sweep.
 pub const SWEEP_CHUNK: usize = 4_096;
 
-/// SHA-256 over the sorted, distinct ids of `ops`: names the set of
-/// operations a view was computed from.
-fn fingerprint(ops: &[Signed]) -> [u8; 32] {
+/// SHA-256 over the sorted, distinct ids of `ops`, then the sorted keys
+/// the policy trusts: names what the places of stored records were last
+/// decided under.
+fn fingerprint(ops: &[Signed], policy: &Policy) -> [u8; 32] {
     use sha2::{Digest, Sha256};
     let mut ids: Vec<RecordId> = ops.iter().map(|o| o.id).collect();
     ids.sort_unstable();
@@ -326,7 +396,27 @@ fn fingerprint(ops: &[Signed]) -> [u8; 32] {
     for id in ids {
         h.update(id.0);
     }
+    let mut trust = policy.trust.clone();
+    trust.sort_unstable();
+    trust.dedup();
+    for k in trust {
+        h.update(b"trust");
+        h.update(k.0);
+    }
     h.finalize().into()
+}
+
+/// Where `view` and `policy` put a stored record.
+fn place_of(view: &View, policy: &Policy, s: &Subject<'_>) -> Place {
+    match view.validity(s) {
+        Validity::Valid { .. } => Place::Items,
+        Validity::Quarantined if policy.trust.contains(&s.author) => Place::Local,
+        // A stored record whose key is no member's any more (the rotation
+        // that named it was revoked): not valid, so flagged; valid again if
+        // the key is admitted.
+        Validity::Quarantined => Place::Flagged(NO_MEMBER.into()),
+        Validity::Invalid(why) => Place::Flagged(why.as_str().into()),
+    }
 }
 
 /// What a sweep changed.
@@ -345,19 +435,21 @@ impl Swept {
     }
 }
 
-/// Judges again, under `view`, every stored record signed by `keys`, and
-/// flags those it makes invalid and unflags those it makes valid
-/// (`spec/membership.md` §8.1): a flagged record keeps its bytes, leaves
-/// the `(ts, id)` index that reconciliation walks, and is passed over by
-/// its practice chain, so a withdrawal a revocation invalidated no longer
-/// ends the chain and the revisions held above it link. `before` is the
-/// view the records were stored under, which still names the owner of a
-/// key the new view voided. Writes in atomic steps of [`SWEEP_CHUNK`]
+/// Judges again, under `view` and `policy`, every stored record signed
+/// by `keys`, and moves each whose [`Place`] changed
+/// (`spec/membership.md` §8.1, §9): a record flagged invalid keeps its
+/// bytes, leaves the `(ts, id)` index that reconciliation walks, and is
+/// passed over by its practice chain, so a withdrawal a revocation
+/// invalidated no longer ends the chain and the revisions held above it
+/// link; a record kept locally is shown but not reconciled. `before` is
+/// the view the records were stored under, which still names the owner of
+/// a key the new view voided. Writes in atomic steps of [`SWEEP_CHUNK`]
 /// records, then records `fp` as swept: a crash between steps leaves the
 /// old fingerprint, and [`Membership::heal`] sweeps again at the next open.
 fn sweep<B: Backend>(
     store: &Store<B>,
     view: &View,
+    policy: &Policy,
     before: Option<&View>,
     keys: &[AuthorKey],
     fp: [u8; 32],
@@ -385,46 +477,32 @@ fn sweep<B: Backend>(
                 let Ok(rec) = record::check_trusted(bytes) else {
                     continue;
                 };
-                let flagged = store.invalid(id)?;
-                let why = match view.validity(&Subject::of(&rec)) {
-                    Validity::Valid { .. } => None,
-                    Validity::Invalid(why) => Some(why.as_str()),
-                    // A stored record whose key is no member's any more
-                    // (the rotation that named it was revoked): not valid,
-                    // so flagged; valid again if the key is admitted.
-                    Validity::Quarantined => Some(NO_MEMBER),
-                };
-                let ts = rec.envelope().ts;
-                match (&flagged, why) {
-                    (None, Some(why)) => {
-                        meta.invalid += 1;
-                        out.invalidated.push((ts, *id));
-                        batch.invalidate.push((
-                            *id,
-                            Flag {
-                                ts,
-                                why: why.into(),
-                            },
-                        ));
-                    }
-                    (Some(f), Some(why)) if f.why != why => {
-                        batch.invalidate.push((
-                            *id,
-                            Flag {
-                                ts,
-                                why: why.into(),
-                            },
-                        ));
-                        continue;
-                    }
-                    (Some(f), None) => {
-                        meta.invalid = meta.invalid.saturating_sub(1);
-                        out.revalidated.push((f.ts, *id));
-                        batch.revalidate.push((*id, f.ts));
-                    }
-                    _ => continue,
+                let from = store.place(id)?;
+                let to = place_of(view, policy, &Subject::of(&rec));
+                if from == to {
+                    continue;
                 }
-                if let Some(p) = rec.practice() {
+                let ts = rec.envelope().ts;
+                let (was, now) = (
+                    matches!(from, Place::Flagged(_)),
+                    matches!(to, Place::Flagged(_)),
+                );
+                meta.invalid = (meta.invalid + u64::from(now)).saturating_sub(u64::from(was));
+                if from == Place::Items {
+                    out.invalidated.push((ts, *id));
+                }
+                if to == Place::Items {
+                    out.revalidated.push((ts, *id));
+                }
+                batch.moves.push(Move {
+                    id: *id,
+                    ts,
+                    from,
+                    to,
+                });
+                if was != now
+                    && let Some(p) = rec.practice()
+                {
                     let pid = p.practice_id.clone();
                     let chain = match chains.remove(&pid) {
                         Some(c) => Some(c),
@@ -432,14 +510,14 @@ fn sweep<B: Backend>(
                     };
                     if let Some(mut chain) = chain {
                         for e in chain.entries.iter_mut().filter(|e| e.id == *id) {
-                            e.invalid = why.is_some();
+                            e.invalid = now;
                         }
                         chain.change = meta.change;
                         chains.insert(pid, chain);
                     }
                 }
             }
-            if batch.invalidate.is_empty() && batch.revalidate.is_empty() {
+            if batch.moves.is_empty() {
                 continue;
             }
             for (pid, chain) in chains {
@@ -552,7 +630,7 @@ impl<B: Backend> Replica<B> {
     /// then keeps the view current as operations are stored.
     pub fn set_charter(&mut self, charter: Sealed) -> Result<(), Error> {
         let (ops, _) = self.operations()?;
-        let m = Membership::new(charter, ops);
+        let m = Membership::with_policy(charter, ops, self.cfg.policy.clone());
         let healed = m.heal(self.store());
         self.membership = Some(m);
         let healed = healed?;
@@ -1112,5 +1190,130 @@ mod theft {
             0,
             "swept once"
         );
+    }
+}
+
+#[cfg(test)]
+mod policy {
+    use super::tests_support::*;
+    use super::*;
+    use crate::query::Query;
+
+    fn replica(policy: Policy) -> Replica<crate::backend::memory::MemoryBackend> {
+        let cfg = crate::replica::Config {
+            policy,
+            ..Default::default()
+        };
+        let mut r = Replica::in_memory(cfg).expect("replica");
+        r.set_charter(sealed()).expect("charter");
+        r
+    }
+
+    fn shown(r: &mut Replica<crate::backend::memory::MemoryBackend>) -> Vec<String> {
+        r.flush_index().expect("flush");
+        let all = Query {
+            limit: 100,
+            ..Query::default()
+        };
+        let mut ids: Vec<String> = r
+            .query(&all)
+            .expect("query")
+            .hits
+            .into_iter()
+            .map(|h| h.practice_id)
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    fn in_items(r: &mut Replica<crate::backend::memory::MemoryBackend>, rec: &[u8]) -> bool {
+        let id = record::check_trusted(rec.to_vec()).expect("record").id();
+        r.items().expect("items").iter().any(|i| i.id == id.0)
+    }
+
+    /// spec/membership.md §9: a muted member's practices are stored and
+    /// reconciled, not shown; a trusted key no member holds is stored and
+    /// shown, not reconciled, until the network admits it.
+    #[test]
+    fn local_policy_changes_what_is_shown_not_what_is_relayed() {
+        let mut r = replica(Policy {
+            mute: vec!["b".into()],
+            trust: vec![secret("x").author()],
+        });
+        let (a1, b1, x1) = (
+            practice("a", 1, "BGD-a-1"),
+            practice("b", 1, "BGD-b-1"),
+            practice("x", 1, "BGD-x-1"),
+        );
+        let done = r
+            .ingest(vec![a1.clone(), b1.clone(), x1.clone()], 10_000)
+            .expect("ingest");
+        assert!(
+            matches!(done.outcomes[2], Outcome::Local(_)),
+            "{:?}",
+            done.outcomes
+        );
+        assert_eq!(shown(&mut r), ["BGD-a-1", "BGD-x-1"], "b muted, x trusted");
+        assert!(in_items(&mut r, &b1), "a muted member's record is relayed");
+        assert!(!in_items(&mut r, &x1), "a trusted key's record is not");
+        let verdicts = crate::proto::verdicts(done);
+        assert!(
+            matches!(verdicts[2], setu_proto::store::Verdict::Refused { .. }),
+            "to the network a local record is refused, so not passed on"
+        );
+        // The network admits x: its record joins the items.
+        let epoch = r.members(&sealed()).expect("view").epoch();
+        let endorse = Op::Endorse {
+            epoch,
+            entry: entry("x"),
+        };
+        let done = r
+            .ingest(
+                vec![
+                    op("a", 2, &sealed(), endorse.clone()),
+                    op("c", 1, &sealed(), endorse),
+                ],
+                10_000,
+            )
+            .expect("admit x");
+        assert_eq!(done.revalidated.len(), 1);
+        assert!(in_items(&mut r, &x1));
+        // An open replica ignores nothing: the policy needs a charter.
+        let mut open = Replica::in_memory(Default::default()).expect("replica");
+        open.ingest(vec![b1], 10_000).expect("ingest");
+        assert_eq!(shown(&mut open), ["BGD-b-1"]);
+    }
+
+    /// When the operator stops trusting a key, the next open flags what
+    /// was kept for it.
+    #[test]
+    fn records_of_a_key_no_longer_trusted_are_flagged_at_the_next_open() {
+        let trusted = Policy {
+            trust: vec![secret("x").author()],
+            ..Policy::default()
+        };
+        let store = Store::new(crate::backend::memory::MemoryBackend::new());
+        let m = Membership::with_policy(sealed(), Vec::new(), trusted.clone());
+        let mut m = m;
+        let x1 = practice("x", 1, "BGD-x-1");
+        let (done, _) = m
+            .ingest(
+                &store,
+                record::check_batch_ids(vec![x1.clone()]),
+                10_000,
+                &Default::default(),
+            )
+            .expect("ingest");
+        assert!(matches!(done.outcomes[0], Outcome::Local(_)));
+        assert_eq!(m.heal(&store).expect("heal").invalidated.len(), 0);
+        let id = record::check_trusted(x1).expect("record").id();
+        assert_eq!(store.place(&id).expect("place"), Place::Local);
+        let m = Membership::with_policy(sealed(), Vec::new(), Policy::default());
+        m.heal(&store).expect("heal");
+        assert_eq!(
+            store.place(&id).expect("place"),
+            Place::Flagged(NO_MEMBER.into())
+        );
+        assert_eq!(store.meta().expect("meta").invalid, 1);
     }
 }

@@ -206,6 +206,14 @@ pub fn verdicts(done: crate::ingest::Ingested) -> Vec<Verdict> {
                 ts: ts_of.get(&id).copied().unwrap_or(0),
             },
             Outcome::Duplicate(id) => Verdict::Duplicate(id.0),
+            // Kept on this node only (local policy): to the network it is
+            // refused, so it is neither passed on nor reconciled.
+            Outcome::Local(id) => Verdict::Refused {
+                id: Some(id.0),
+                why: Refused::Other(
+                    "kept on this node only, by local policy (a trusted key)".into(),
+                ),
+            },
             Outcome::Refused { id, why } => Verdict::Refused {
                 id: id.map(|i| i.0),
                 why: match why {

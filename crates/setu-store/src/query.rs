@@ -75,6 +75,10 @@ pub struct Query {
     pub limit: usize,
     /// Results to skip.
     pub offset: usize,
+    /// Publishers never shown: the members this node's local policy mutes
+    /// (`spec/membership.md` §9). Set by the replica, not by callers.
+    #[serde(skip)]
+    pub hide: Vec<AuthorKey>,
 }
 
 impl Default for Query {
@@ -95,6 +99,7 @@ impl Default for Query {
             include_withdrawn: false,
             limit: DEFAULT_LIMIT,
             offset: 0,
+            hide: Vec::new(),
         }
     }
 }

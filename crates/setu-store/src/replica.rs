@@ -66,7 +66,7 @@ pub const MAX_IMPORT_LINE_BYTES: usize = 1024 * 1024;
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Replica settings.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Config {
     /// sled's page cache.
     pub cache_bytes: u64,
@@ -75,6 +75,8 @@ pub struct Config {
     pub min_free_bytes: u64,
     /// Ingest rules.
     pub ingest: ingest::Config,
+    /// Local policy for a chartered network (`spec/membership.md` §9).
+    pub policy: crate::members::Policy,
 }
 
 impl Default for Config {
@@ -83,6 +85,7 @@ impl Default for Config {
             cache_bytes: DEFAULT_CACHE_BYTES,
             min_free_bytes: DEFAULT_MIN_FREE_BYTES,
             ingest: ingest::Config::default(),
+            policy: crate::members::Policy::default(),
         }
     }
 }
@@ -240,7 +243,7 @@ pub struct Replica<B: Backend = SledBackend> {
     index: Index,
     /// The queue to the index thread, the index's one writer.
     pub(crate) indexer: Indexer,
-    cfg: Config,
+    pub(crate) cfg: Config,
     dir: Option<PathBuf>,
     /// The last store write error, until a write succeeds.
     store_failed: Option<String>,
@@ -533,19 +536,37 @@ impl<B: Backend> Replica<B> {
         self.indexer.failed().is_some()
     }
 
-    /// Runs a query.
+    /// Runs a query (without the publishers local policy mutes).
     pub fn query(&self, q: &Query) -> Result<Hits, Error> {
-        self.index.search(q)
+        self.index.search(&self.policed(q))
     }
 
     /// Counts of a query's matches by country, SDG goal, sector and status.
     pub fn facets(&self, q: &Query) -> Result<crate::query::Facets, Error> {
-        self.index.facets(q)
+        self.index.facets(&self.policed(q))
     }
 
-    /// The record ids of every match of a query, in index order.
+    /// The record ids of every match of a query, in index order: what
+    /// exports write.
     pub fn matching(&self, q: &Query) -> Result<Vec<RecordId>, Error> {
-        self.index.matching(q)
+        self.index.matching(&self.policed(q))
+    }
+
+    /// `q` with the members local policy mutes hidden
+    /// (`spec/membership.md` §9).
+    fn policed<'q>(&self, q: &'q Query) -> std::borrow::Cow<'q, Query> {
+        match self
+            .membership
+            .as_ref()
+            .map(crate::members::Membership::muted)
+        {
+            Some(muted) if !muted.is_empty() => {
+                let mut q = q.clone();
+                q.hide.extend(muted);
+                std::borrow::Cow::Owned(q)
+            }
+            _ => std::borrow::Cow::Borrowed(q),
+        }
     }
 
     /// A stored record, checked again (without its signature, which was
@@ -997,7 +1018,7 @@ impl<B: Backend> Replica<B> {
         let done = self.ingest(bytes, now)?;
         for ((line, published), outcome) in meta.into_iter().zip(done.outcomes) {
             match outcome {
-                Outcome::Stored { .. } | Outcome::Duplicate(_) => {
+                Outcome::Stored { .. } | Outcome::Duplicate(_) | Outcome::Local(_) => {
                     prog.imported += 1;
                     rows.push(Row::Imported { line, published });
                 }

@@ -14,6 +14,7 @@
 //! | `h` ‖ author | highest `seq` this node reserved for its key (u64 BE): local, never replicated | own key |
 //! | `i` | the store's incarnation id (16 random bytes): the search index names it | store |
 //! | `x` ‖ id | [`Flag`] (CBOR): the record is invalid under the network's membership; its `t` entry is removed, so reconciliation passes over it | invalidated record |
+//! | `l` ‖ id | ts (u64 BE): the record is shown on this node only, by local policy (a trusted key no member holds); it has no `t` entry, so it is never reconciled | locally trusted record |
 
 use serde::{Deserialize, Serialize};
 use setu_core::cbor;
@@ -32,6 +33,7 @@ const META: &[u8] = b"m";
 const RESERVED: u8 = b'h';
 const INCARNATION: &[u8] = b"i";
 const INVALID: u8 = b'x';
+const LOCAL: u8 = b'l';
 
 /// The `seq` floor per millisecond of the signing clock: a node signs
 /// `seq ≥ now_ms × SEQ_PER_MS`, so a data directory restored from an old
@@ -81,6 +83,31 @@ pub struct AuthorFlags {
 /// Most practice ids remembered in one author's flags.
 pub const MAX_FLAGGED_PRACTICES: usize = 64;
 
+/// Where a stored record stands: what decides whether it is reconciled
+/// and shown (`spec/membership.md` §8.1, §9).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    /// Shown and reconciled: it has a `t` entry.
+    Items,
+    /// Shown on this node only, by local policy: an `l` entry, no `t`.
+    Local,
+    /// Invalid under the membership, kept for audit: an `x` entry, no `t`.
+    Flagged(String),
+}
+
+/// A stored record moving from one [`Place`] to another.
+#[derive(Debug, Clone)]
+pub struct Move {
+    /// The record.
+    pub id: RecordId,
+    /// Its `envelope.ts`.
+    pub ts: u64,
+    /// Where it is.
+    pub from: Place,
+    /// Where it goes.
+    pub to: Place,
+}
+
 /// A record to write.
 #[derive(Debug, Clone)]
 pub struct NewRecord {
@@ -94,6 +121,9 @@ pub struct NewRecord {
     pub seq: u64,
     /// `envelope.ts`.
     pub ts: u64,
+    /// Kept on this node only (local policy, [`Place::Local`]): no `t`
+    /// entry.
+    pub local: bool,
 }
 
 /// Everything one ingest batch writes, atomically.
@@ -105,10 +135,8 @@ pub struct Batch {
     pub chains: Vec<(AuthorKey, String, Chain)>,
     /// Changed author flags.
     pub flags: Vec<(AuthorKey, AuthorFlags)>,
-    /// Records to flag invalid: their `t` entry goes.
-    pub invalidate: Vec<(RecordId, Flag)>,
-    /// Flagged records valid again: their `t` entry comes back.
-    pub revalidate: Vec<(RecordId, u64)>,
+    /// Stored records that change place.
+    pub moves: Vec<Move>,
     /// The new counters.
     pub meta: Meta,
 }
@@ -328,6 +356,36 @@ impl<B: Backend> Store<B> {
             .transpose()
     }
 
+    /// The authors of the records kept locally ([`Place::Local`]), at most
+    /// one entry per author.
+    pub fn local_authors(&self) -> Result<std::collections::BTreeSet<AuthorKey>, Error> {
+        let mut ids = Vec::new();
+        self.backend.scan_prefix(&[LOCAL], &mut |k, _| {
+            ids.push(id_at(k, 1)?);
+            Ok(true)
+        })?;
+        let mut out = std::collections::BTreeSet::new();
+        for id in ids {
+            if let Some(bytes) = self.get(&id)?
+                && let Ok(p) = setu_core::record::parse(bytes)
+            {
+                out.insert(p.envelope().author);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Where a stored record stands.
+    pub fn place(&self, id: &RecordId) -> Result<Place, Error> {
+        if let Some(f) = self.invalid(id)? {
+            return Ok(Place::Flagged(f.why));
+        }
+        if self.backend.get(&key(LOCAL, &[&id.0]))?.is_some() {
+            return Ok(Place::Local);
+        }
+        Ok(Place::Items)
+    }
+
     /// Calls `f` on every flagged record, until it returns `Ok(false)`.
     pub fn for_each_invalid(
         &self,
@@ -394,7 +452,11 @@ impl<B: Backend> Store<B> {
                 key(SEQ, &[&r.author.0, &r.seq.to_be_bytes(), &r.id.0]),
                 Some(Vec::new()),
             ));
-            writes.push((key(TS, &[&r.ts.to_be_bytes(), &r.id.0]), Some(Vec::new())));
+            if r.local {
+                writes.push((key(LOCAL, &[&r.id.0]), Some(r.ts.to_be_bytes().to_vec())));
+            } else {
+                writes.push((key(TS, &[&r.ts.to_be_bytes(), &r.id.0]), Some(Vec::new())));
+            }
             writes.push((key(RECORD, &[&r.id.0]), Some(pack(&r.bytes))));
         }
         for (author, pid, chain) in &batch.chains {
@@ -406,13 +468,25 @@ impl<B: Backend> Store<B> {
         for (author, flags) in &batch.flags {
             writes.push((key(FLAGS, &[&author.0]), Some(encode(flags)?)));
         }
-        for (id, flag) in &batch.invalidate {
-            writes.push((key(TS, &[&flag.ts.to_be_bytes(), &id.0]), None));
-            writes.push((key(INVALID, &[&id.0]), Some(encode(flag)?)));
-        }
-        for (id, ts) in &batch.revalidate {
-            writes.push((key(TS, &[&ts.to_be_bytes(), &id.0]), Some(Vec::new())));
-            writes.push((key(INVALID, &[&id.0]), None));
+        for m in &batch.moves {
+            let ts_key = key(TS, &[&m.ts.to_be_bytes(), &m.id.0]);
+            let (local, flag) = (key(LOCAL, &[&m.id.0]), key(INVALID, &[&m.id.0]));
+            writes.push(match &m.from {
+                Place::Items => (ts_key.clone(), None),
+                Place::Local => (local.clone(), None),
+                Place::Flagged(_) => (flag.clone(), None),
+            });
+            writes.push(match &m.to {
+                Place::Items => (ts_key, Some(Vec::new())),
+                Place::Local => (local, Some(m.ts.to_be_bytes().to_vec())),
+                Place::Flagged(why) => (
+                    flag,
+                    Some(encode(&Flag {
+                        ts: m.ts,
+                        why: why.clone(),
+                    })?),
+                ),
+            });
         }
         writes.push((META.to_vec(), Some(encode(&batch.meta)?)));
         self.backend.apply(writes)
