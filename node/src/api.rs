@@ -154,6 +154,7 @@ fn unauthorized() -> Problem {
         routes::record,
         routes::members,
         routes::operate,
+        routes::resign,
         routes::openapi
     ),
     components(schemas(Problem)),
@@ -208,6 +209,7 @@ fn routes() -> Router<State> {
         .route("/v1/records/{id}", get(routes::record))
         .route("/v1/members", get(routes::members))
         .route("/v1/members/operations", post(routes::operate))
+        .route("/v1/members/resign", post(routes::resign))
         .route("/v1/openapi.json", get(routes::openapi))
 }
 

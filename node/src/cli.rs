@@ -526,6 +526,14 @@ pub enum MemberCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Signs again, against the current epoch, every stale quorum
+    /// operation this node's member signed (after a partition heals, or
+    /// when other operations applied first).
+    Resign {
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
     /// With a quorum: ends a key, keeping exactly the listed records.
     Revoke {
         /// The member the key belongs to.

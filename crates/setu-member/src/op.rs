@@ -151,6 +151,21 @@ impl Op {
         }
     }
 
+    /// The same quorum operation signed against `epoch` instead: how a
+    /// stale operation is re-signed (`spec/membership.md` §5.3). The
+    /// operations one key signs alone are returned as they are.
+    pub fn at_epoch(&self, epoch: Epoch) -> Op {
+        let mut op = self.clone();
+        match &mut op {
+            Op::Endorse { epoch: e, .. }
+            | Op::Recover { epoch: e, .. }
+            | Op::Revoke { epoch: e, .. }
+            | Op::Amend { epoch: e, .. } => *e = epoch,
+            _ => {}
+        }
+        op
+    }
+
     /// The epoch a quorum operation was signed against; `None` for the
     /// operations one key signs alone.
     pub fn epoch(&self) -> Option<Epoch> {

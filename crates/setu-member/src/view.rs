@@ -35,6 +35,8 @@ use crate::op::{Body, Epoch, Op, Removal, Signed};
 pub const MAX_EPOCHS: usize = 100_000;
 /// Most keys in one member's chain.
 pub const MAX_TERMS: usize = 10_000;
+/// Most stale operations a view lists.
+pub const MAX_STALE: usize = 256;
 /// Prefix of the epoch hash: `SHA-256(prefix ‖ previous ‖ applied hashes)`.
 pub const EPOCH_PREFIX: &[u8] = b"setu/v1/epoch";
 
@@ -128,6 +130,18 @@ pub struct Pending {
     pub signers: Vec<String>,
     /// Members it needs.
     pub required: usize,
+}
+
+/// A quorum operation signed against an epoch that is no longer current,
+/// whose proposal never applied: it counts nowhere until its signers sign
+/// it again against the current epoch (§5.3). Signers who did so are not
+/// listed; an operation none is left to re-sign is not listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stale {
+    /// The operation, as signed (with its old epoch).
+    pub op: Op,
+    /// Members whose term keys signed it, sorted.
+    pub signers: Vec<String>,
 }
 
 /// Why a record is not valid.
@@ -508,6 +522,7 @@ pub struct View {
     /// The records whose votes counted for an applied operation.
     counted: HashSet<RecordId>,
     pending: Vec<Pending>,
+    stale: Vec<Stale>,
     ignored: usize,
 }
 
@@ -552,7 +567,8 @@ impl View {
             recoveries: BTreeMap::new(),
             revoked: HashMap::new(),
         };
-        let mut epoch = Epoch::genesis(net);
+        let net_epoch = Epoch::genesis(net);
+        let mut epoch = net_epoch;
         let mut epochs = vec![epoch];
         let mut applied_all = Vec::new();
         let mut height = 0;
@@ -615,6 +631,44 @@ impl View {
             keys = walk(&q, &events);
         }
         pending.sort_by(|a, b| a.op.cmp(&b.op));
+        // Quorum operations on an epoch no longer current whose proposal
+        // applied nowhere (compared with the epoch left out).
+        let done: BTreeSet<Op> = applied_all
+            .iter()
+            .map(|a| a.op.at_epoch(net_epoch))
+            .collect();
+        let mut stale: BTreeMap<Op, BTreeSet<String>> = BTreeMap::new();
+        for (e, list) in &by_epoch {
+            if *e == epoch {
+                continue;
+            }
+            for s in list {
+                if done.contains(&s.body.op.at_epoch(net_epoch)) {
+                    continue;
+                }
+                let signers = stale.entry(s.body.op.clone()).or_default();
+                if let Some((m, _)) = keys.term(&s.author) {
+                    signers.insert(m.to_string());
+                }
+            }
+        }
+        // A signer who signed the same operation against the current epoch
+        // has done its part.
+        for (op, signers) in &mut stale {
+            let now = op.at_epoch(epoch);
+            for p in pending.iter().filter(|p| p.op == now) {
+                signers.retain(|m| !p.signers.contains(m));
+            }
+        }
+        let stale = stale
+            .into_iter()
+            .filter(|(_, signers)| !signers.is_empty())
+            .take(MAX_STALE)
+            .map(|(op, signers)| Stale {
+                op,
+                signers: signers.into_iter().collect(),
+            })
+            .collect();
         View {
             net,
             epoch,
@@ -625,6 +679,7 @@ impl View {
             applied: applied_all,
             counted,
             pending,
+            stale,
             ignored,
         }
     }
@@ -715,6 +770,11 @@ impl View {
     /// Proposals at the current epoch short of their quorum.
     pub fn pending(&self) -> &[Pending] {
         &self.pending
+    }
+    /// Quorum operations signed against an epoch no longer current that
+    /// never applied (at most [`MAX_STALE`]): to be signed again.
+    pub fn stale(&self) -> &[Stale] {
+        &self.stale
     }
     /// Records given that belong to another network.
     pub fn ignored(&self) -> usize {

@@ -647,6 +647,33 @@ impl<B: Backend> Replica<B> {
         self.membership.as_ref()
     }
 
+    /// Signs again, against the current epoch, every stale quorum
+    /// operation (`spec/membership.md` §5.3) that `key`'s member signed and
+    /// has not yet signed again, and stores them. The caller announces each
+    /// `record`.
+    pub fn resign(
+        &mut self,
+        key: &SecretKey,
+        charter: &Sealed,
+        now: u64,
+    ) -> Result<Vec<Own>, PublishError> {
+        let view = self.members(charter)?;
+        let Some(me) = view.owner(&key.author()).map(str::to_string) else {
+            return Ok(Vec::new());
+        };
+        let mut done = Vec::new();
+        let mut signed: Vec<Op> = Vec::new();
+        for s in view.stale() {
+            let op = s.op.at_epoch(view.epoch());
+            if !s.signers.contains(&me) || signed.contains(&op) {
+                continue;
+            }
+            done.push(self.sign_operation(key, charter, op.clone(), now)?);
+            signed.push(op);
+        }
+        Ok(done)
+    }
+
     /// Signs an operation of `charter`'s network with `key` (at this key's
     /// next seq) and stores it. The caller announces `record`.
     pub fn sign_operation(
@@ -1315,5 +1342,74 @@ mod policy {
             Place::Flagged(NO_MEMBER.into())
         );
         assert_eq!(store.meta().expect("meta").invalid, 1);
+    }
+}
+
+#[cfg(test)]
+mod stale {
+    use super::tests_support::*;
+    use super::*;
+
+    /// a endorses x; b and c admit y first, against the same epoch, so a's
+    /// endorsement is stale. `resign` signs it again against the new epoch,
+    /// once: a then no longer has anything stale, and b's vote admits x.
+    #[test]
+    fn a_stale_endorsement_is_signed_again_once() {
+        let charter = sealed();
+        let mut r = Replica::in_memory(Default::default()).expect("replica");
+        r.set_charter(charter.clone()).expect("charter");
+        let e0 = r.members(&charter).expect("view").epoch();
+        let x = Op::Endorse {
+            epoch: e0,
+            entry: entry("x"),
+        };
+        let y = Op::Endorse {
+            epoch: e0,
+            entry: entry("y"),
+        };
+        r.ingest(
+            vec![
+                op("a", 1, &charter, x),
+                op("b", 1, &charter, y.clone()),
+                op("c", 1, &charter, y),
+            ],
+            10_000,
+        )
+        .expect("ingest");
+        let v = r.members(&charter).expect("view");
+        assert_eq!(v.member_ids(), ["a", "b", "c", "y"]);
+        assert_eq!(v.stale().len(), 1);
+        assert!(
+            r.resign(&secret("b"), &charter, 10_001)
+                .expect("b")
+                .is_empty(),
+            "b signed no stale operation"
+        );
+        let again = r
+            .resign(&secret("a"), &charter, 10_001)
+            .expect("a re-signs");
+        assert_eq!(again.len(), 1);
+        let v = r.members(&charter).expect("view");
+        assert!(v.stale().is_empty(), "{:?}", v.stale());
+        assert!(
+            r.resign(&secret("a"), &charter, 10_002)
+                .expect("again")
+                .is_empty(),
+            "once"
+        );
+        // With b's vote against the current epoch, x is admitted (3 of 4).
+        let now = Op::Endorse {
+            epoch: v.epoch(),
+            entry: entry("x"),
+        };
+        r.ingest(
+            vec![op("b", 2, &charter, now.clone()), op("c", 2, &charter, now)],
+            10_003,
+        )
+        .expect("ingest");
+        assert_eq!(
+            r.members(&charter).expect("view").member_ids(),
+            ["a", "b", "c", "x", "y"]
+        );
     }
 }

@@ -441,6 +441,22 @@ impl Node {
         Ok(own)
     }
 
+    /// Signs again, against the current epoch, every stale quorum
+    /// operation this node's member signed (`spec/membership.md` §5.3),
+    /// and gossips them. Empty if there is none.
+    pub async fn resign(&self) -> Result<Vec<setu_store::members::Own>, Error> {
+        let key = self.key()?;
+        let charter = self.inner.charter.clone().ok_or(Error::NoCharter)?;
+        let done = self
+            .on_store(move |r| r.resign(&key, &charter, now_ms()))
+            .await??;
+        if !done.is_empty() {
+            let records = done.iter().map(|o| o.record.clone()).collect();
+            self.inner.net.announce(records).await?;
+        }
+        Ok(done)
+    }
+
     /// Stores records signed elsewhere (by an offline signer, or another
     /// tool) under the same rules as records from peers, and gossips those
     /// stored. One outcome per record, in order; at most

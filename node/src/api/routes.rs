@@ -509,6 +509,35 @@ pub async fn operate(
         .into_response())
 }
 
+/// Signs again, against the current epoch, every stale quorum operation
+/// this node's member signed (spec/membership.md §5.3: after a partition
+/// heals, or when other operations applied first), and publishes them.
+#[utoipa::path(
+    post,
+    path = "/v1/members/resign",
+    responses(
+        (status = 200, description = "The operations signed again (none if nothing was stale)", body = Object),
+        (status = 401, description = "No or wrong token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "This node has no publishing key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "An open network: no charter", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The store refused a signed operation", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "Internal error (details in the node's log)", body = Problem, content_type = "application/problem+json"),
+        (status = 507, description = "The node's disk is full, or short of the space it keeps free; nothing was written", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Busy; see Retry-After", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn resign(State(api): State<Api>, headers: HeaderMap) -> Result<Response> {
+    api.authorize(&headers)?;
+    let charter = api.node.charter().cloned().ok_or_else(no_charter)?;
+    api.node
+        .publisher()
+        .ok_or_else(|| Problem::from(setu::Error::NoKey))?;
+    let done = api.node.resign().await?;
+    let after = api.node.members().await?;
+    Ok(Json(crate::cmd::member::resigned_json(&charter, &done, &after)).into_response())
+}
+
 /// This document.
 #[utoipa::path(get, path = "/v1/openapi.json", responses(
     (status = 200, description = "The OpenAPI 3.1 document", body = Object),

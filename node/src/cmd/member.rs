@@ -76,6 +76,11 @@ pub fn view_json(charter: &Sealed, view: &View, me: Option<AuthorKey>) -> Json {
             "signers": p.signers,
             "required": p.required,
         })).collect::<Vec<_>>(),
+        "stale": view.stale().iter().map(|p| json!({
+            "op": p.op.name(),
+            "body": setu_member::op::Body { net, op: p.op.clone() }.to_json(),
+            "signers": p.signers,
+        })).collect::<Vec<_>>(),
         "history": view.applied().iter().map(|a| json!({
             "height": a.height,
             "op": a.op.name(),
@@ -232,6 +237,13 @@ pub fn members(dir: &Path, args: MembersArgs) -> Result<ExitCode> {
             p["signers"]
         );
     }
+    for p in v["stale"].as_array().into_iter().flatten() {
+        println!(
+            "  stale {}: signed by {} against an old epoch; each signer re-signs it with `setu member resign`",
+            s(&p["op"]),
+            p["signers"]
+        );
+    }
     if args.history {
         for h in v["history"].as_array().into_iter().flatten() {
             println!(
@@ -307,6 +319,7 @@ fn request(cmd: &MemberCommand) -> Result<(Json, bool)> {
         MemberCommand::Undelegate { key, last, json } => {
             (json!({"op": "undelegate", "key": key, "last": last}), *json)
         }
+        MemberCommand::Resign { .. } => bail!("resign has no request form"),
         MemberCommand::Amend {
             admit,
             recover,
@@ -330,7 +343,88 @@ fn request(cmd: &MemberCommand) -> Result<(Json, bool)> {
 }
 
 pub fn operate(dir: &Path, cmd: MemberCommand) -> Result<ExitCode> {
+    if let MemberCommand::Resign { json } = cmd {
+        return resign(dir, json);
+    }
     let (req, as_json) = request(&cmd)?;
+    let out = sign(dir, &req)?;
+    if as_json {
+        crate::cmd::print_json(&out)?;
+    } else {
+        print_signed(&out);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_signed(out: &Json) {
+    println!(
+        "signed {} {} (seq {})",
+        out["body"]["op"].as_str().unwrap_or("operation"),
+        out["id"].as_str().unwrap_or(""),
+        out["seq"]
+    );
+    println!("  members now: {}", out["members"]);
+}
+
+/// What `resign` signed, as the API and `--json` show it.
+pub fn resigned_json(
+    charter: &Sealed,
+    done: &[setu_store::members::Own],
+    after: &setu_member::view::View,
+) -> Json {
+    let net = charter.network_id();
+    json!({
+        "signed": done.iter().map(|o| {
+            let body = setu_core::record::check_trusted(o.record.clone())
+                .ok()
+                .and_then(|r| setu_member::op::Signed::from_record(&r)?.ok())
+                .map(|s| setu_member::op::Body { net, op: s.body.op }.to_json());
+            json!({"id": o.id.to_hex(), "seq": o.seq, "body": body})
+        }).collect::<Vec<_>>(),
+        "epoch": after.epoch().to_hex(),
+        "members": after.member_ids(),
+    })
+}
+
+/// `setu member resign`: signs again, against the current epoch, every
+/// stale operation this node's member signed (`spec/membership.md` §5.3).
+fn resign(dir: &Path, as_json: bool) -> Result<ExitCode> {
+    let out: Json = match Client::discover(dir) {
+        Some(c) => c.post_json("/v1/members/resign", &json!({}))?,
+        None => {
+            let data = DataDir::open(dir)?;
+            let charter = charter_of(&data)?;
+            let key = data.key()?;
+            let mut replica = data.replica()?;
+            let done = replica.resign(&key, &charter, now_ms())?;
+            let after = replica.members(&charter)?;
+            resigned_json(&charter, &done, &after)
+        }
+    };
+    if as_json {
+        crate::cmd::print_json(&out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let signed = out["signed"].as_array().cloned().unwrap_or_default();
+    if signed.is_empty() {
+        println!("nothing to re-sign: this node's member has no stale operation");
+    }
+    for s in &signed {
+        println!(
+            "signed again {} {} (seq {})",
+            s["body"]["op"].as_str().unwrap_or("operation"),
+            s["id"].as_str().unwrap_or(""),
+            s["seq"]
+        );
+    }
+    println!("  members now: {}", out["members"]);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Signs one operation, given in its JSON request form, with this node's
+/// key: through the running node's API, or on the replica.
+fn sign(dir: &Path, req: &Json) -> Result<Json> {
+    let req = req.clone();
     let out: Json = match Client::discover(dir) {
         Some(c) => c.post_json("/v1/members/operations", &req)?,
         None => {
@@ -356,16 +450,5 @@ pub fn operate(dir: &Path, cmd: MemberCommand) -> Result<ExitCode> {
             })
         }
     };
-    if as_json {
-        crate::cmd::print_json(&out)?;
-    } else {
-        println!(
-            "signed {} {} (seq {})",
-            out["body"]["op"].as_str().unwrap_or("operation"),
-            out["id"].as_str().unwrap_or(""),
-            out["seq"]
-        );
-        println!("  members now: {}", out["members"]);
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(out)
 }

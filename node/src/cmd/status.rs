@@ -129,6 +129,15 @@ fn render(
             );
         }
     }
+    if let Some(m) = members {
+        for p in m["stale"].as_array().into_iter().flatten() {
+            println!(
+                "  stale       {} signed by {} against an old epoch: each signer runs `setu member resign`",
+                line(p["op"].as_str().unwrap_or("")),
+                line(&p["signers"].to_string())
+            );
+        }
+    }
     if let Some((n, api)) = net {
         let c = &n.counters;
         println!();

@@ -48,3 +48,26 @@ fn committed_vectors_match_the_generator() {
         "spec/vectors/membership.json is stale: run `cargo run -p setu-member --example gen-vectors > spec/vectors/membership.json`"
     );
 }
+
+/// §5.3: after a partition heals, the operations one side signed against
+/// an epoch no longer on the chain are listed as stale, with their
+/// signers, until they are signed again against the current epoch.
+#[test]
+fn stale_operations_are_listed_until_signed_again() {
+    let text = include_str!("../../testdata/partition.txt");
+    let healed: String = text
+        .lines()
+        .take_while(|l| !l.starts_with("h5"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let t = run_file("partition.txt (healed)", &healed);
+    let v = t.view();
+    assert_eq!(v.stale().len(), 1, "{:?}", v.stale());
+    let s = &v.stale()[0];
+    assert_eq!(s.op.name(), "endorse");
+    assert_eq!(s.signers, ["a", "b", "c", "f"]);
+    assert_ne!(s.op.epoch(), Some(v.epoch()));
+    assert_eq!(s.op.at_epoch(v.epoch()).epoch(), Some(v.epoch()));
+    let t = run_file("partition.txt", text);
+    assert!(t.view().stale().is_empty(), "re-signed and applied");
+}
