@@ -155,6 +155,7 @@ fn unauthorized() -> Problem {
         routes::members,
         routes::operate,
         routes::resign,
+        routes::key_records,
         routes::openapi
     ),
     components(schemas(Problem)),
@@ -210,6 +211,7 @@ fn routes() -> Router<State> {
         .route("/v1/members", get(routes::members))
         .route("/v1/members/operations", post(routes::operate))
         .route("/v1/members/resign", post(routes::resign))
+        .route("/v1/keys/{key}/records", get(routes::key_records))
         .route("/v1/openapi.json", get(routes::openapi))
 }
 

@@ -460,6 +460,11 @@ pub struct MembersArgs {
     /// Also show every applied operation and each member's keys.
     #[arg(long)]
     pub history: bool,
+    /// Instead, list the records this key (hex) signed that this node
+    /// holds: what members review before a revocation keeps some of them.
+    /// The first column is the record id, for `member revoke --valid-file`.
+    #[arg(long, value_name = "KEY")]
+    pub signed_by: Option<String>,
     /// Machine-readable output.
     #[arg(long)]
     pub json: bool,
@@ -516,9 +521,11 @@ pub enum MemberCommand {
         /// The lost key (hex).
         #[arg(long)]
         old: String,
-        /// The last seq of the lost key that stays valid.
+        /// The last seq of the lost key that stays valid [default: the
+        /// highest seq of its records this node shows now: after a
+        /// revocation, of those the revocation kept].
         #[arg(long)]
-        last: u64,
+        last: Option<u64>,
         /// The new key (hex).
         #[arg(long)]
         to: String,
@@ -545,6 +552,11 @@ pub enum MemberCommand {
         /// Record ids (hex) of the key that stay valid (repeatable).
         #[arg(long)]
         valid: Vec<String>,
+        /// A file of record ids that stay valid: the first word of each
+        /// line, blank lines and lines starting with # skipped (the output
+        /// of `setu members --signed-by KEY`, edited, fits).
+        #[arg(long, value_name = "FILE")]
+        valid_file: Option<PathBuf>,
         /// Machine-readable output.
         #[arg(long)]
         json: bool,

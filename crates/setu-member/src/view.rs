@@ -582,7 +582,9 @@ impl View {
                 by_epoch.get(&epoch).map(Vec::as_slice).unwrap_or(&[]),
             );
             let voters = q.voters();
-            let mut enabled: Vec<(&Body, [u8; 32], Vec<String>, Vec<RecordId>)> = Vec::new();
+            // Proposals that reached their quorum: body, hash, signers, and
+            // the records that counted.
+            let mut enabled: Vec<Enabled<'_>> = Vec::new();
             pending.clear();
             for (hash, (body, signers, votes)) in groups {
                 let required = match body.op {
@@ -637,16 +639,23 @@ impl View {
             .iter()
             .map(|a| a.op.at_epoch(net_epoch))
             .collect();
+        // One entry per proposal, whatever epochs it was signed against.
         let mut stale: BTreeMap<Op, BTreeSet<String>> = BTreeMap::new();
+        let mut epochs_of: BTreeMap<Op, Op> = BTreeMap::new();
         for (e, list) in &by_epoch {
             if *e == epoch {
                 continue;
             }
             for s in list {
-                if done.contains(&s.body.op.at_epoch(net_epoch)) {
+                let proposal = s.body.op.at_epoch(net_epoch);
+                if done.contains(&proposal) {
                     continue;
                 }
-                let signers = stale.entry(s.body.op.clone()).or_default();
+                let first = epochs_of
+                    .entry(proposal)
+                    .or_insert_with(|| s.body.op.clone())
+                    .clone();
+                let signers = stale.entry(first).or_default();
                 if let Some((m, _)) = keys.term(&s.author) {
                     signers.insert(m.to_string());
                 }
@@ -916,6 +925,10 @@ fn tally<'a>(q: &Quorum, keys: &Keys, records: &[&'a Signed]) -> BTreeMap<[u8; 3
     }
     groups
 }
+
+/// A proposal that reached its quorum: its body, proposal hash, signers
+/// and the records that counted.
+type Enabled<'a> = (&'a Body, [u8; 32], Vec<String>, Vec<RecordId>);
 
 /// One proposal's tally: the body, the members who signed it, and the
 /// records that counted.

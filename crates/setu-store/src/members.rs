@@ -539,6 +539,39 @@ fn sweep<B: Backend>(
     Ok(out)
 }
 
+/// Most records [`Replica::key_records`] lists.
+pub const MAX_KEY_RECORDS: usize = 10_000;
+
+/// One record a key signed, as revokers review it before naming the
+/// records that stay valid (`spec/membership.md` §6.2).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct KeyRecord {
+    /// Its id.
+    pub id: RecordId,
+    /// Its seq.
+    pub seq: u64,
+    /// Its ts.
+    pub ts: u64,
+    /// Its kind.
+    pub kind: String,
+    /// For a practice: its id, revision, and whether it withdraws.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub practice_id: Option<String>,
+    /// The practice revision.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revision: Option<u64>,
+    /// True for a withdrawal.
+    pub withdrawal: bool,
+    /// For a membership operation: its name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub op: Option<String>,
+    /// Where it stands here: `shown`, `local`, or why it is flagged.
+    pub place: String,
+    /// True if another record of the key has the same seq (a thief may
+    /// sign at seqs the agency used).
+    pub same_seq: bool,
+}
+
 /// Records read from the store per step while collecting operations.
 const SCAN_CHUNK: usize = 50_000;
 
@@ -645,6 +678,46 @@ impl<B: Backend> Replica<B> {
     /// The membership this replica accepts by, if it has a charter.
     pub fn membership(&self) -> Option<&Membership> {
         self.membership.as_ref()
+    }
+
+    /// The records `key` signed that this replica holds, in seq order, at
+    /// most [`MAX_KEY_RECORDS`] (the second value is true if there were
+    /// more): what revokers review before naming the records that stay
+    /// valid.
+    pub fn key_records(&self, key: &AuthorKey) -> Result<(Vec<KeyRecord>, bool), Error> {
+        let ids = self.store().ids_of(key)?;
+        let more = ids.len() > MAX_KEY_RECORDS;
+        let mut out = Vec::new();
+        for (i, (seq, id)) in ids.iter().enumerate().take(MAX_KEY_RECORDS) {
+            let Some(bytes) = self.store().get(id)? else {
+                continue;
+            };
+            let Ok(rec) = record::check_trusted(bytes) else {
+                continue;
+            };
+            let same_seq = ids.get(i.wrapping_sub(1)).is_some_and(|p| p.0 == *seq)
+                || ids.get(i + 1).is_some_and(|n| n.0 == *seq);
+            let p = rec.practice();
+            out.push(KeyRecord {
+                id: *id,
+                seq: *seq,
+                ts: rec.envelope().ts,
+                kind: rec.envelope().kind.clone(),
+                practice_id: p.map(|p| p.practice_id.clone()),
+                revision: p.map(|p| p.revision),
+                withdrawal: p.is_some_and(|p| p.is_withdrawal()),
+                op: Signed::from_record(&rec)
+                    .and_then(Result::ok)
+                    .map(|s| s.body.op.name().to_string()),
+                place: match self.store().place(id)? {
+                    Place::Items => "shown".into(),
+                    Place::Local => "local".into(),
+                    Place::Flagged(why) => format!("invalid: {why}"),
+                },
+                same_seq,
+            });
+        }
+        Ok((out, more))
     }
 
     /// Signs again, against the current epoch, every stale quorum

@@ -441,6 +441,16 @@ impl Node {
         Ok(own)
     }
 
+    /// The records `key` signed that this node holds (at most
+    /// [`setu_store::members::MAX_KEY_RECORDS`]; true if there were more):
+    /// what revokers review before naming the records that stay valid.
+    pub async fn key_records(
+        &self,
+        key: AuthorKey,
+    ) -> Result<(Vec<setu_store::members::KeyRecord>, bool), Error> {
+        Ok(self.on_store(move |r| r.key_records(&key)).await??)
+    }
+
     /// Signs again, against the current epoch, every stale quorum
     /// operation this node's member signed (`spec/membership.md` §5.3),
     /// and gossips them. Empty if there is none.

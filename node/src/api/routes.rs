@@ -509,6 +509,34 @@ pub async fn operate(
         .into_response())
 }
 
+/// The records a key signed that this node holds, in seq order, each
+/// with where it stands here (`shown`, `local`, or `invalid: why`): what
+/// members review before a revocation names the records that stay valid
+/// (spec/membership.md §6.2).
+#[utoipa::path(
+    get,
+    path = "/v1/keys/{key}/records",
+    params(("key" = String, Path, description = "The key: 64 hex digits")),
+    responses(
+        (status = 200, description = "The key's records (at most 10,000; `truncated` if there are more)", body = Object),
+        (status = 400, description = "Not a key", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "Internal error (details in the node's log)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Busy; see Retry-After", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn key_records(State(api): State<Api>, Path(key): Path<String>) -> Result<Response> {
+    let key: AuthorKey = key.parse().map_err(|e| {
+        Problem::bad_request(format!("key: {key:?} is not a key (64 hex digits): {e}"))
+    })?;
+    let (records, truncated) = api.node.key_records(key).await?;
+    Ok(Json(serde_json::json!({
+        "key": key.to_hex(),
+        "records": records,
+        "truncated": truncated,
+    }))
+    .into_response())
+}
+
 /// Signs again, against the current epoch, every stale quorum operation
 /// this node's member signed (spec/membership.md §5.3: after a partition
 /// heals, or when other operations applied first), and publishes them.

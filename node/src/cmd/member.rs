@@ -155,7 +155,123 @@ fn fetch(dir: &Path) -> Result<Json> {
     Ok(view_json(&charter, &view, me))
 }
 
+/// The ids a `--valid-file` lists: the first word of each line, blank
+/// lines and `#` lines skipped; each must be a record id.
+fn valid_ids(file: &Path) -> Result<Vec<String>> {
+    // 1,500 ids of 64 hex digits, with room for the listing's other columns.
+    const MAX_BYTES: u64 = 4 * 1024 * 1024;
+    let bytes = crate::io::read_small(file, MAX_BYTES, "--valid-file")?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| anyhow::anyhow!("--valid-file {}: not UTF-8", file.display()))?;
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let Some(word) = line.split_whitespace().next() else {
+            continue;
+        };
+        if word.starts_with('#') {
+            continue;
+        }
+        word.parse::<setu_core::ids::RecordId>().map_err(|e| {
+            anyhow::anyhow!(
+                "--valid-file {} line {}: {word:?} is not a record id: {e}",
+                file.display(),
+                n + 1
+            )
+        })?;
+        out.push(word.to_string());
+        if out.len() > setu_member::op::MAX_VALID_IDS {
+            bail!(
+                "--valid-file {}: more than {} ids; a revocation keeps at most that many",
+                file.display(),
+                setu_member::op::MAX_VALID_IDS
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// The records a key signed, as `GET /v1/keys/KEY/records` serves them:
+/// from the running node, or from the replica.
+fn key_records(dir: &Path, key: &str, what: &str) -> Result<Json> {
+    let k: AuthorKey = key
+        .parse()
+        .map_err(|e| anyhow::anyhow!("{what}: {key:?} is not a key (64 hex digits): {e}"))?;
+    Ok(match Client::discover(dir) {
+        Some(c) => c.get(&format!("/v1/keys/{}/records", k.to_hex()))?,
+        None => {
+            let data = DataDir::open(dir)?;
+            let (records, truncated) = data.replica()?.key_records(&k)?;
+            json!({"key": k.to_hex(), "records": records, "truncated": truncated})
+        }
+    })
+}
+
+/// The highest seq of `key`'s records this node shows (0 if none): the
+/// default `--last` of a recovery.
+fn last_shown(dir: &Path, key: &str) -> Result<u64> {
+    let v = key_records(dir, key, "--old")?;
+    if v["truncated"].as_bool() == Some(true) {
+        bail!("--last: the old key signed too many records to find the last one here; give --last");
+    }
+    Ok(v["records"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["place"].as_str() == Some("shown"))
+        .filter_map(|r| r["seq"].as_u64())
+        .max()
+        .unwrap_or(0))
+}
+
+/// `setu members --signed-by KEY`.
+fn signed_by(dir: &Path, key: &str, as_json: bool) -> Result<ExitCode> {
+    let v = key_records(dir, key, "--signed-by")?;
+    if as_json {
+        crate::cmd::print_json(&v)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let s = |j: &Json| {
+        j.as_str()
+            .map(|x| crate::term::line(x).into_owned())
+            .unwrap_or_default()
+    };
+    println!("# record id{}  seq  kind  what  here", " ".repeat(55));
+    for r in v["records"].as_array().into_iter().flatten() {
+        let what = match r["op"].as_str() {
+            Some(op) => op.to_string(),
+            None if r["withdrawal"].as_bool() == Some(true) => {
+                format!(
+                    "WITHDRAWAL of {} (rev {})",
+                    s(&r["practice_id"]),
+                    r["revision"]
+                )
+            }
+            None => format!("{} rev {}", s(&r["practice_id"]), r["revision"]),
+        };
+        println!(
+            "{}  {}  {}  {}  {}{}",
+            s(&r["id"]),
+            r["seq"],
+            s(&r["kind"]),
+            what,
+            s(&r["place"]),
+            if r["same_seq"].as_bool() == Some(true) {
+                "  [another record has this seq]"
+            } else {
+                ""
+            }
+        );
+    }
+    if v["truncated"].as_bool() == Some(true) {
+        println!("# (truncated: the key signed more records than listed)");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn members(dir: &Path, args: MembersArgs) -> Result<ExitCode> {
+    if let Some(key) = &args.signed_by {
+        return signed_by(dir, key, args.json);
+    }
     let v = fetch(dir)?;
     if args.json {
         crate::cmd::print_json(&v)?;
@@ -294,9 +410,13 @@ fn request(cmd: &MemberCommand) -> Result<(Json, bool)> {
             member,
             key,
             valid,
+            valid_file,
             json,
         } => {
             let mut v = valid.clone();
+            if let Some(f) = valid_file {
+                v.extend(valid_ids(f)?);
+            }
             v.sort();
             v.dedup();
             (
@@ -346,7 +466,13 @@ pub fn operate(dir: &Path, cmd: MemberCommand) -> Result<ExitCode> {
     if let MemberCommand::Resign { json } = cmd {
         return resign(dir, json);
     }
-    let (req, as_json) = request(&cmd)?;
+    let (mut req, as_json) = request(&cmd)?;
+    if let MemberCommand::Recover {
+        old, last: None, ..
+    } = &cmd
+    {
+        req["last"] = json!(last_shown(dir, old)?);
+    }
     let out = sign(dir, &req)?;
     if as_json {
         crate::cmd::print_json(&out)?;
