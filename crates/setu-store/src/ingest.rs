@@ -381,6 +381,7 @@ pub fn ingest_gated<B: Backend>(
             author,
             seq: env.seq,
             ts: env.ts,
+            operation: env.kind == setu_member::op::KIND,
             bytes: rec.into_bytes(),
             local,
         });

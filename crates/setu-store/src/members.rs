@@ -588,10 +588,47 @@ pub struct Own {
 
 impl<B: Backend> Replica<B> {
     /// Every membership operation held: records of kind `"member"` whose
-    /// body is an operation (others are counted in the second value).
+    /// body is an operation (others are counted in the second value). Read
+    /// from the `o` entries; a store made before they existed is scanned
+    /// once, and indexed.
     pub fn operations(&self) -> Result<(Vec<Signed>, usize), Error> {
+        let ids = if self.store().meta()?.ops_indexed {
+            self.store().operation_ids()?
+        } else {
+            let ids = self.scan_operations()?;
+            self.store().index_operations(&ids)?;
+            ids
+        };
         let mut out = Vec::new();
         let mut malformed = 0;
+        for id in ids {
+            let Some(bytes) = self.store().get(&id)? else {
+                continue;
+            };
+            // Stored records were checked on the way in: decoding the
+            // envelope is enough.
+            let Ok(parsed) = record::parse(bytes) else {
+                continue;
+            };
+            match Signed::from_envelope(parsed.id(), parsed.envelope()) {
+                Ok(s) => out.push(s),
+                Err(_) => malformed += 1,
+            }
+        }
+        Ok((out, malformed))
+    }
+
+    /// Ids of every stored record of kind `"member"`, read from all the
+    /// records: the shown ones by the `(ts, id)` index, then the flagged
+    /// and local ones (which left it).
+    fn scan_operations(&self) -> Result<Vec<RecordId>, Error> {
+        let mut out = Vec::new();
+        let is_op = |id: &RecordId| -> Result<bool, Error> {
+            Ok(self
+                .store()
+                .get(id)?
+                .is_some_and(|b| record::parse(b).is_ok_and(|p| p.envelope().kind == op::KIND)))
+        };
         let mut after = None;
         loop {
             let page = self.store().ts_range(after, SCAN_CHUNK)?;
@@ -599,21 +636,8 @@ impl<B: Backend> Replica<B> {
                 break;
             };
             for (_, id) in &page {
-                let Some(bytes) = self.store().get(id)? else {
-                    continue;
-                };
-                // Stored records were checked on the way in: decoding the
-                // envelope is enough to learn the kind.
-                let Ok(parsed) = record::parse(bytes) else {
-                    continue;
-                };
-                let env = parsed.envelope();
-                if env.kind != op::KIND {
-                    continue;
-                }
-                match Signed::from_envelope(parsed.id(), env) {
-                    Ok(s) => out.push(s),
-                    Err(_) => malformed += 1,
+                if is_op(id)? {
+                    out.push(*id);
                 }
             }
             after = Some(last);
@@ -621,29 +645,17 @@ impl<B: Backend> Replica<B> {
                 break;
             }
         }
-        // Flagged records left the (ts, id) index; operations among them
-        // still count (a vote counted before its key was revoked, and the
-        // invalid ones, which the view rules out itself).
         let mut flagged = Vec::new();
         self.store().for_each_invalid(&mut |id, _| {
             flagged.push(id);
             Ok(true)
         })?;
         for id in flagged {
-            let Some(bytes) = self.store().get(&id)? else {
-                continue;
-            };
-            let Ok(parsed) = record::parse(bytes) else {
-                continue;
-            };
-            if parsed.envelope().kind == op::KIND {
-                match Signed::from_envelope(parsed.id(), parsed.envelope()) {
-                    Ok(s) => out.push(s),
-                    Err(_) => malformed += 1,
-                }
+            if is_op(&id)? {
+                out.push(id);
             }
         }
-        Ok((out, malformed))
+        Ok(out)
     }
 
     /// The member set and record validity under `charter`, from every
@@ -1484,5 +1496,56 @@ mod stale {
             r.members(&charter).expect("view").member_ids(),
             ["a", "b", "c", "x", "y"]
         );
+    }
+}
+
+#[cfg(test)]
+mod op_index {
+    use super::tests_support::*;
+    use super::*;
+    use crate::backend::Backend;
+
+    /// Operations are read from their `o` entries; a store without them
+    /// (made before they existed) is scanned once and indexed.
+    #[test]
+    fn operations_come_from_their_index_and_an_old_store_is_indexed_once() {
+        let charter = sealed();
+        let mut r = Replica::in_memory(Default::default()).expect("replica");
+        r.set_charter(charter.clone()).expect("charter");
+        let e0 = r.members(&charter).expect("view").epoch();
+        let endorse = Op::Endorse {
+            epoch: e0,
+            entry: entry("x"),
+        };
+        r.ingest(
+            vec![op("a", 1, &charter, endorse), practice("a", 2, "BGD-a-1")],
+            10_000,
+        )
+        .expect("ingest");
+        assert!(r.store().meta().expect("meta").ops_indexed);
+        assert_eq!(r.store().operation_ids().expect("ids").len(), 1);
+        assert_eq!(r.operations().expect("ops").0.len(), 1);
+        // As a store of an older version: no `o` entries, not indexed.
+        let ids = r.store().operation_ids().expect("ids");
+        let mut meta = r.store().meta().expect("meta");
+        meta.ops_indexed = false;
+        let mut writes: Vec<crate::backend::Write> = ids
+            .iter()
+            .map(|id| {
+                let mut k = vec![b'o'];
+                k.extend_from_slice(&id.0);
+                (k, None)
+            })
+            .collect();
+        let value = setu_core::cbor::to_value(&meta).expect("meta");
+        writes.push((
+            b"m".to_vec(),
+            Some(setu_core::cbor::encode(&value).expect("meta")),
+        ));
+        r.store().backend().apply(writes).expect("write");
+        assert!(r.store().operation_ids().expect("ids").is_empty());
+        assert_eq!(r.operations().expect("scanned").0.len(), 1);
+        assert_eq!(r.store().operation_ids().expect("ids"), ids, "indexed");
+        assert!(r.store().meta().expect("meta").ops_indexed);
     }
 }

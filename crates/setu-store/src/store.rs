@@ -14,6 +14,7 @@
 //! | `h` ‖ author | highest `seq` this node reserved for its key (u64 BE): local, never replicated | own key |
 //! | `i` | the store's incarnation id (16 random bytes): the search index names it | store |
 //! | `x` ‖ id | [`Flag`] (CBOR): the record is invalid under the network's membership; its `t` entry is removed, so reconciliation passes over it | invalidated record |
+//! | `o` ‖ id | empty: the record is a membership operation (kind `"member"`), so a chartered replica reads its operations without reading every record | membership operation |
 //! | `l` ‖ id | ts (u64 BE): the record is shown on this node only, by local policy (a trusted key no member holds); it has no `t` entry, so it is never reconciled | locally trusted record |
 
 use serde::{Deserialize, Serialize};
@@ -34,6 +35,7 @@ const RESERVED: u8 = b'h';
 const INCARNATION: &[u8] = b"i";
 const INVALID: u8 = b'x';
 const LOCAL: u8 = b'l';
+const OPERATION: u8 = b'o';
 
 /// The `seq` floor per millisecond of the signing clock: a node signs
 /// `seq ≥ now_ms × SEQ_PER_MS`, so a data directory restored from an old
@@ -53,6 +55,10 @@ pub struct Meta {
     /// Of those, records flagged invalid by the network's membership.
     #[serde(default)]
     pub invalid: u64,
+    /// True once every membership operation stored has its `o` entry
+    /// (stores made before the entry existed are indexed once, at open).
+    #[serde(default)]
+    pub ops_indexed: bool,
     /// SHA-256 over the sorted ids of the membership operations whose view
     /// the invalid flags reflect; `None` before any sweep.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -124,6 +130,8 @@ pub struct NewRecord {
     /// Kept on this node only (local policy, [`Place::Local`]): no `t`
     /// entry.
     pub local: bool,
+    /// A membership operation: it gets an `o` entry.
+    pub operation: bool,
 }
 
 /// Everything one ingest batch writes, atomically.
@@ -375,6 +383,29 @@ impl<B: Backend> Store<B> {
         Ok(out)
     }
 
+    /// Ids of the stored membership operations (`o` entries).
+    pub fn operation_ids(&self) -> Result<Vec<RecordId>, Error> {
+        let mut out = Vec::new();
+        self.backend.scan_prefix(&[OPERATION], &mut |k, _| {
+            out.push(id_at(k, 1)?);
+            Ok(true)
+        })?;
+        Ok(out)
+    }
+
+    /// Writes the `o` entries of `ids` and marks the operations indexed, in
+    /// one batch.
+    pub fn index_operations(&self, ids: &[RecordId]) -> Result<(), Error> {
+        let mut meta = self.meta()?;
+        meta.ops_indexed = true;
+        let mut writes: Vec<Write> = ids
+            .iter()
+            .map(|id| (key(OPERATION, &[&id.0]), Some(Vec::new())))
+            .collect();
+        writes.push((META.to_vec(), Some(encode(&meta)?)));
+        self.backend.apply(writes)
+    }
+
     /// Where a stored record stands.
     pub fn place(&self, id: &RecordId) -> Result<Place, Error> {
         if let Some(f) = self.invalid(id)? {
@@ -456,6 +487,9 @@ impl<B: Backend> Store<B> {
                 writes.push((key(LOCAL, &[&r.id.0]), Some(r.ts.to_be_bytes().to_vec())));
             } else {
                 writes.push((key(TS, &[&r.ts.to_be_bytes(), &r.id.0]), Some(Vec::new())));
+            }
+            if r.operation {
+                writes.push((key(OPERATION, &[&r.id.0]), Some(Vec::new())));
             }
             writes.push((key(RECORD, &[&r.id.0]), Some(pack(&r.bytes))));
         }
