@@ -222,4 +222,60 @@ pub fn run(members: usize, practices: usize) {
             ],
         ],
     );
+
+    // Opening: a chartered replica holding the operations and practices is
+    // given its charter again (what every start and every CLI verb does),
+    // reading its operations from their `o` entries, and, as a store made
+    // before them, by reading every record.
+    let mut r = Replica::in_memory(Default::default()).expect("replica");
+    r.set_charter(sealed.clone()).expect("charter");
+    r.ingest(records.clone(), now).expect("operations");
+    r.ingest(recs.clone(), now).expect("practices");
+    let held = r.store().meta().expect("meta").records;
+    let mut open_with = |indexed: bool| {
+        median(
+            (0..REPEATS)
+                .map(|_| {
+                    if !indexed {
+                        let mut meta = r.store().meta().expect("meta");
+                        meta.ops_indexed = false;
+                        let v = setu_core::cbor::to_value(&meta).expect("meta");
+                        let bytes = setu_core::cbor::encode(&v).expect("meta");
+                        setu_store::backend::Backend::apply(
+                            r.store().backend(),
+                            vec![(b"m".to_vec(), Some(bytes))],
+                        )
+                        .expect("reset");
+                    }
+                    let t = Instant::now();
+                    r.set_charter(sealed.clone()).expect("charter");
+                    let el = t.elapsed();
+                    let m = r.membership().expect("chartered").view().member_ids().len();
+                    assert_eq!(m, members + 5);
+                    el
+                })
+                .collect(),
+        )
+    };
+    let indexed = open_with(true);
+    let scanned = open_with(false);
+    table::print(
+        &format!(
+            "Giving a replica of {held} records ({} operations) its charter, as every start does",
+            records.len()
+        ),
+        &["operations read", "median ms", "vs reading every record"],
+        &[
+            vec![
+                "from their o entries".into(),
+                ms(indexed),
+                format!("{:.2}×", indexed.as_secs_f64() / scanned.as_secs_f64()),
+            ],
+            vec![
+                "baseline: by reading every record (a store made before o entries)".into(),
+                ms(scanned),
+                "1.00×".into(),
+            ],
+        ],
+    );
 }

@@ -21,7 +21,7 @@
 //!   events from one key fork the member: neither applies, and only a
 //!   recovery moves it on, so a thief can stall a member but never take it.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use sha2::{Digest, Sha256};
 
@@ -519,8 +519,9 @@ pub struct View {
     quorum: Quorum,
     keys: Keys,
     applied: Vec<Applied>,
-    /// The records whose votes counted for an applied operation.
-    counted: HashSet<RecordId>,
+    /// The records whose votes counted for an applied operation, with
+    /// their keys.
+    counted: HashMap<RecordId, (AuthorKey, u64)>,
     pending: Vec<Pending>,
     stale: Vec<Stale>,
     ignored: usize,
@@ -574,7 +575,7 @@ impl View {
         let mut height = 0;
         let mut keys = walk(&q, &events);
         let mut pending = Vec::new();
-        let mut counted = HashSet::new();
+        let mut counted = HashMap::new();
         while height < MAX_EPOCHS {
             let groups = tally(
                 &q,
@@ -801,14 +802,50 @@ impl View {
     }
 
     /// The keys whose records [`View::validity`] may judge differently in
-    /// this view than in `before`: what a store must look at again when
-    /// its view moves from `before` to `self` (`spec/membership.md` §8.1).
-    pub fn changed_keys(&self, before: &View) -> Vec<AuthorKey> {
+    /// this view than in `before`, each with the lowest seq that may be
+    /// judged differently: what a store must look at again when its view
+    /// moves from `before` to `self` (`spec/membership.md` §8.1). A key
+    /// whose only change is its seal (a routine rotation or retirement)
+    /// needs looking at only above the lower of the two seals.
+    pub fn changed_keys(&self, before: &View) -> Vec<(AuthorKey, u64)> {
         let mut keys = self.known_keys();
         keys.extend(before.known_keys());
-        keys.into_iter()
-            .filter(|k| self.standing(k) != before.standing(k))
-            .collect()
+        let mut out: BTreeMap<AuthorKey, u64> = BTreeMap::new();
+        for k in keys {
+            let (now, was) = (self.standing(&k), before.standing(&k));
+            if now == was {
+                continue;
+            }
+            let from = match (&now, &was) {
+                (
+                    Standing::Term {
+                        member: m1,
+                        seal: s1,
+                        revoked: r1,
+                    },
+                    Standing::Term {
+                        member: m2,
+                        seal: s2,
+                        revoked: r2,
+                    },
+                ) if m1 == m2 && r1 == r2 => match (s1, s2) {
+                    (Some(a), Some(b)) => (*a).min(*b).saturating_add(1),
+                    (Some(a), None) | (None, Some(a)) => a.saturating_add(1),
+                    (None, None) => continue,
+                },
+                _ => 0,
+            };
+            out.insert(k, from);
+        }
+        // A vote that counts (or no longer counts) changes its record's
+        // validity whatever its key's standing: look again from its seq.
+        for (id, (key, seq)) in self.counted.iter().chain(before.counted.iter()) {
+            if self.counted.contains_key(id) != before.counted.contains_key(id) {
+                let from = out.entry(*key).or_insert(*seq);
+                *from = (*from).min(*seq);
+            }
+        }
+        out.into_iter().collect()
     }
 
     /// Everything validity reads about one key.
@@ -839,7 +876,7 @@ impl View {
     pub fn validity(&self, s: &Subject<'_>) -> Validity {
         // A vote the epoch chain counted is part of the chain: valid,
         // whatever later happened to its key (§5.3).
-        if self.counted.contains(&s.id)
+        if self.counted.contains_key(&s.id)
             && let Some((member, _)) = self.keys.term(&s.author)
         {
             return Validity::Valid {
@@ -921,18 +958,27 @@ fn tally<'a>(q: &Quorum, keys: &Keys, records: &[&'a Signed]) -> BTreeMap<[u8; 3
             .entry(s.hash)
             .or_insert_with(|| (&s.body, BTreeSet::new(), Vec::new()));
         g.1.insert(member.to_string());
-        g.2.push(s.id);
+        g.2.push((s.id, (s.author, s.seq)));
     }
     groups
 }
 
 /// A proposal that reached its quorum: its body, proposal hash, signers
 /// and the records that counted.
-type Enabled<'a> = (&'a Body, [u8; 32], Vec<String>, Vec<RecordId>);
+type Enabled<'a> = (
+    &'a Body,
+    [u8; 32],
+    Vec<String>,
+    Vec<(RecordId, (AuthorKey, u64))>,
+);
 
 /// One proposal's tally: the body, the members who signed it, and the
 /// records that counted.
-type Group<'a> = (&'a Body, BTreeSet<String>, Vec<RecordId>);
+type Group<'a> = (
+    &'a Body,
+    BTreeSet<String>,
+    Vec<(RecordId, (AuthorKey, u64))>,
+);
 
 /// Applies one operation that reached its quorum; false if it is void
 /// against the state as it now is (it then does not enter the epoch hash).

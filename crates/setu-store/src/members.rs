@@ -313,7 +313,7 @@ impl Membership {
             let mut keys = self.view.known_keys();
             keys.extend(self.policy.trust.iter().copied());
             keys.extend(store.local_authors()?);
-            let keys: Vec<AuthorKey> = keys.into_iter().collect();
+            let keys: Vec<(AuthorKey, u64)> = keys.into_iter().map(|k| (k, 0)).collect();
             sweep(store, &self.view, &self.policy, None, &keys, fp)?.into(&mut done);
         }
         Ok(done)
@@ -436,7 +436,8 @@ impl Swept {
 }
 
 /// Judges again, under `view` and `policy`, every stored record signed
-/// by `keys`, and moves each whose [`Place`] changed
+/// by `keys` at or above the seq given with each, and moves each whose
+/// [`Place`] changed
 /// (`spec/membership.md` §8.1, §9): a record flagged invalid keeps its
 /// bytes, leaves the `(ts, id)` index that reconciliation walks, and is
 /// passed over by its practice chain, so a withdrawal a revocation
@@ -451,7 +452,7 @@ fn sweep<B: Backend>(
     view: &View,
     policy: &Policy,
     before: Option<&View>,
-    keys: &[AuthorKey],
+    keys: &[(AuthorKey, u64)],
     fp: [u8; 32],
 ) -> Result<Swept, Error> {
     let mut out = Swept::default();
@@ -462,9 +463,9 @@ fn sweep<B: Backend>(
             .or_else(|| before.and_then(|b| b.owner(key).map(|m| (m, b))));
         member.and_then(|(m, v)| v.first_key(m)).unwrap_or(*key)
     };
-    for key in keys {
+    for (key, from_seq) in keys {
         let owner = owner_of(key);
-        for chunk in store.ids_of(key)?.chunks(SWEEP_CHUNK) {
+        for chunk in store.ids_of(key, *from_seq)?.chunks(SWEEP_CHUNK) {
             let mut meta = store.meta()?;
             meta.change += 1;
             let mut batch = Batch::default();
@@ -697,7 +698,7 @@ impl<B: Backend> Replica<B> {
     /// more): what revokers review before naming the records that stay
     /// valid.
     pub fn key_records(&self, key: &AuthorKey) -> Result<(Vec<KeyRecord>, bool), Error> {
-        let ids = self.store().ids_of(key)?;
+        let ids = self.store().ids_of(key, 0)?;
         let more = ids.len() > MAX_KEY_RECORDS;
         let mut out = Vec::new();
         for (i, (seq, id)) in ids.iter().enumerate().take(MAX_KEY_RECORDS) {

@@ -71,3 +71,33 @@ fn stale_operations_are_listed_until_signed_again() {
     let t = run_file("partition.txt", text);
     assert!(t.view().stale().is_empty(), "re-signed and applied");
 }
+
+/// A store re-judges, after a routine rotation, only the old key's records
+/// above its new seal; after a revocation, all of the key's records.
+#[test]
+fn changed_keys_name_the_lowest_seq_to_judge_again() {
+    use crate::table::secret;
+    let before = run_file(
+        "before",
+        "charter a b c\np1 a practice a-1\nexpect valid p1\n",
+    );
+    let after = run_file(
+        "after",
+        "charter a b c\np1 a practice a-1\nr1 a rotate a -> a2\nexpect valid p1\n",
+    );
+    let changed = after.view().changed_keys(&before.view());
+    assert!(
+        changed.contains(&(secret("a").author(), 3)),
+        "sealed at seq 2: {changed:?}"
+    );
+    let revoked = run_file(
+        "revoked",
+        "charter a b c\np1 a practice a-1\nv1 b revoke a key=a valid=p1 @0\nv2 c revoke a key=a valid=p1 @0\nexpect valid p1\n",
+    );
+    let changed = revoked.view().changed_keys(&before.view());
+    assert!(changed.contains(&(secret("a").author(), 0)), "{changed:?}");
+    // The revokers' votes now count: each is looked at again from its own
+    // seq (1), not its whole history.
+    assert!(changed.contains(&(secret("b").author(), 1)), "{changed:?}");
+    assert_eq!(changed.len(), 3, "{changed:?}");
+}
