@@ -38,9 +38,14 @@ fn entry(id: &str, key: &str) -> Entry {
 }
 
 fn charter() -> Sealed {
-    let ids = ["a", "b", "c", "d", "e"];
+    charter_of("simulated", &["a", "b", "c", "d", "e"])
+}
+
+/// A charter of these founders (member id = key name), majority quorums,
+/// signed by every founder.
+fn charter_of(name: &str, ids: &[&str]) -> Sealed {
     let mut d = Draft::new(Charter {
-        name: "simulated".into(),
+        name: name.into(),
         members: ids.iter().map(|i| entry(i, i)).collect(),
         admit: Threshold::MAJORITY,
         recover: Threshold::MAJORITY,
@@ -588,18 +593,7 @@ async fn a_stolen_key_is_revoked_and_what_the_thief_signed_is_undone_on_every_no
     use setu_tests::net::{WAIT, addr, config, wait_until};
     use tempfile::TempDir;
 
-    let ids = ["a", "b", "c"];
-    let mut d = Draft::new(Charter {
-        name: "theft".into(),
-        members: ids.iter().map(|i| entry(i, i)).collect(),
-        admit: Threshold::MAJORITY,
-        recover: Threshold::MAJORITY,
-    })
-    .expect("charter");
-    for i in ids {
-        d.sign(&secret(i)).expect("founder signs");
-    }
-    let sealed = d.seal().expect("sealed");
+    let sealed = charter_of("theft", &["a", "b", "c"]);
     let dirs: Vec<TempDir> = (0..5).map(|_| TempDir::new().expect("tempdir")).collect();
     let mut nodes: Vec<Node> = Vec::new();
     // a, b, c, then the thief (a's key), in a line.

@@ -223,6 +223,13 @@ fn last_shown(dir: &Path, key: &str) -> Result<u64> {
         .unwrap_or(0))
 }
 
+/// A JSON string as one safe terminal line; empty if not a string.
+fn text(j: &Json) -> String {
+    j.as_str()
+        .map(|x| crate::term::line(x).into_owned())
+        .unwrap_or_default()
+}
+
 /// `setu members --signed-by KEY`.
 fn signed_by(dir: &Path, key: &str, as_json: bool) -> Result<ExitCode> {
     let v = key_records(dir, key, "--signed-by")?;
@@ -230,11 +237,7 @@ fn signed_by(dir: &Path, key: &str, as_json: bool) -> Result<ExitCode> {
         crate::cmd::print_json(&v)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let s = |j: &Json| {
-        j.as_str()
-            .map(|x| crate::term::line(x).into_owned())
-            .unwrap_or_default()
-    };
+    let s = text;
     println!("# record id{}  seq  kind  what  here", " ".repeat(55));
     for r in v["records"].as_array().into_iter().flatten() {
         let what = match r["op"].as_str() {
@@ -277,11 +280,7 @@ pub fn members(dir: &Path, args: MembersArgs) -> Result<ExitCode> {
         crate::cmd::print_json(&v)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let s = |j: &Json| {
-        j.as_str()
-            .map(|x| crate::term::line(x).into_owned())
-            .unwrap_or_default()
-    };
+    let s = text;
     println!(
         "{} — {} members voting, epoch {} (height {}), admit {}, recover {}",
         s(&v["name"]),
