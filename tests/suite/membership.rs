@@ -748,6 +748,12 @@ async fn a_stolen_key_is_revoked_and_what_the_thief_signed_is_undone_on_every_no
             n.record(rot.id).await.expect("record").is_some(),
             "kept for audit"
         );
+        let junk = n
+            .get(&junk_id.to_hex(), None, false)
+            .await
+            .expect("get")
+            .expect("a flagged record of a void key is still shown by id");
+        assert_eq!(junk.flagged.as_deref(), Some("void-key"));
     }
 
     // a's new key revises the practice the thief withdrew, on every node.

@@ -469,7 +469,7 @@ fn sweep<B: Backend>(
             let mut meta = store.meta()?;
             meta.change += 1;
             let mut batch = Batch::default();
-            let mut chains: HashMap<String, Chain> = HashMap::new();
+            let mut chains: HashMap<(AuthorKey, String), Chain> = HashMap::new();
             for (_, id) in chunk {
                 let Some(bytes) = store.get(id)? else {
                     continue;
@@ -483,6 +483,12 @@ fn sweep<B: Backend>(
                 if from == to {
                     continue;
                 }
+                // A flagged record's chain is where it was stored: its
+                // key may name no member now.
+                let owner = match &from {
+                    Place::Flagged(_) => store.invalid(id)?.and_then(|f| f.owner).unwrap_or(owner),
+                    _ => owner,
+                };
                 let ts = rec.envelope().ts;
                 let (was, now) = (
                     matches!(from, Place::Flagged(_)),
@@ -500,28 +506,29 @@ fn sweep<B: Backend>(
                     ts,
                     from,
                     to,
+                    owner: rec.practice().map(|_| owner),
                 });
                 if was != now
                     && let Some(p) = rec.practice()
                 {
-                    let pid = p.practice_id.clone();
-                    let chain = match chains.remove(&pid) {
+                    let k = (owner, p.practice_id.clone());
+                    let chain = match chains.remove(&k) {
                         Some(c) => Some(c),
-                        None => store.chain(&owner, &pid)?,
+                        None => store.chain(&owner, &k.1)?,
                     };
                     if let Some(mut chain) = chain {
                         for e in chain.entries.iter_mut().filter(|e| e.id == *id) {
                             e.invalid = now;
                         }
                         chain.change = meta.change;
-                        chains.insert(pid, chain);
+                        chains.insert(k, chain);
                     }
                 }
             }
             if batch.moves.is_empty() {
                 continue;
             }
-            for (pid, chain) in chains {
+            for ((owner, pid), chain) in chains {
                 out.touched.push((owner, pid.clone()));
                 batch.chains.push((owner, pid, chain));
             }

@@ -72,8 +72,12 @@ pub struct Flag {
     /// `envelope.ts`: where its `t` entry was.
     pub ts: u64,
     /// The reason: `revoked`, `sealed`, `out-of-scope`, `expired`,
-    /// `removed` or `void-key`.
+    /// `removed`, `void-key` or `no-member`.
     pub why: String,
+    /// The publisher whose practice chain holds it, for a practice record
+    /// (its key may no longer name a member, so it is kept here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<AuthorKey>,
 }
 
 /// What the store has noticed about an author.
@@ -112,6 +116,8 @@ pub struct Move {
     pub from: Place,
     /// Where it goes.
     pub to: Place,
+    /// The owner of its practice chain, kept in its [`Flag`].
+    pub owner: Option<AuthorKey>,
 }
 
 /// A record to write.
@@ -546,6 +552,7 @@ impl<B: Backend> Store<B> {
                     Some(encode(&Flag {
                         ts: m.ts,
                         why: why.clone(),
+                        owner: m.owner,
                     })?),
                 ),
             });

@@ -726,12 +726,13 @@ pub fn lookup(
         let Some(p) = rec.practice() else {
             return Ok(Err(LookupError::NotFound(id.to_string())));
         };
-        // Chains are the member's in a chartered network.
-        (
-            r.chain_owner(&rec.envelope().author),
-            p.practice_id.clone(),
-            Some(rid),
-        )
+        // Chains are the member's in a chartered network; a flagged
+        // record names its chain's owner (its key may name no member now).
+        let owner = match r.store().invalid(&rid)?.and_then(|f| f.owner) {
+            Some(o) => o,
+            None => r.chain_owner(&rec.envelope().author),
+        };
+        (owner, p.practice_id.clone(), Some(rid))
     } else {
         let mut authors = r.authors_of(id)?;
         if let Some(p) = publisher {
