@@ -226,6 +226,56 @@ fn founders_draft_sign_and_seal_a_charter_and_every_refusal_names_its_cause() {
         &["--data-dir", "a", "member", "rotate", "--to", "beef"],
     ));
     assert!(e.contains("body.key"), "{e}");
+    // What a key signed, for revokers: a's two records, the endorsement
+    // and the practice, each first on its line.
+    let listed = ok(&setu(
+        d,
+        &["--data-dir", "a", "members", "--signed-by", &keys[0]],
+    ));
+    let rows: Vec<&str> = listed.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(rows.len(), 2, "{listed}");
+    assert!(
+        rows[1].contains("BGD-A2I-0001 rev 1") && rows[1].contains("shown"),
+        "{listed}"
+    );
+    let e = fails(&setu(
+        d,
+        &["--data-dir", "a", "members", "--signed-by", "x"],
+    ));
+    assert!(e.contains("--signed-by"), "{e}");
+    // A valid-file line that is no record id is named, with its line.
+    std::fs::write(d.join("keep.txt"), format!("# kept\n{listed}not-an-id\n")).expect("file");
+    let e = fails(&setu(
+        d,
+        &[
+            "--data-dir",
+            "a",
+            "member",
+            "revoke",
+            "--member",
+            "bgd-a2i",
+            "--key",
+            &keys[0],
+            "--valid-file",
+            "keep.txt",
+        ],
+    ));
+    assert!(
+        e.contains("keep.txt line") && e.contains("not-an-id"),
+        "{e}"
+    );
+    // Nothing stale yet: resign signs nothing.
+    let out = ok(&setu(d, &["--data-dir", "a", "member", "resign"]));
+    assert!(out.contains("nothing to re-sign"), "{out}");
+    // A [policy] list with a bad key is refused at load, naming the entry.
+    let cfg = d.join("a").join("setu.toml");
+    let text = std::fs::read_to_string(&cfg).expect("config");
+    let bad = text.replacen("[policy]\n", "[policy]\ntrust = [\"zz\"]\n", 1);
+    assert_ne!(bad, text, "setu.toml has a [policy] section");
+    std::fs::write(&cfg, bad).expect("config");
+    let e = fails(&setu(d, &["--data-dir", "a", "members"]));
+    assert!(e.contains("policy.trust[0]"), "{e}");
+    std::fs::write(&cfg, text).expect("config");
     // An open network has no members.
     ok(&setu(
         d,
