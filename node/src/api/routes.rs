@@ -520,6 +520,7 @@ pub async fn operate(
     responses(
         (status = 200, description = "The key's records (at most 10,000; `truncated` if there are more)", body = Object),
         (status = 400, description = "Not a key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such path (an empty key)", body = Problem, content_type = "application/problem+json"),
         (status = 500, description = "Internal error (details in the node's log)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Busy; see Retry-After", body = Problem, content_type = "application/problem+json"),
     )
