@@ -151,6 +151,19 @@ impl Op {
         }
     }
 
+    /// The member and key this operation names as a new key of that
+    /// member: an endorsement's first key, a rotation's, recovery's or
+    /// delegation's key.
+    pub fn names_key(&self) -> Option<(&str, AuthorKey)> {
+        match self {
+            Op::Endorse { entry, .. } => Some((&entry.id, entry.key)),
+            Op::Rotate { member, key }
+            | Op::Recover { member, key, .. }
+            | Op::Delegate { member, key, .. } => Some((member, *key)),
+            _ => None,
+        }
+    }
+
     /// The same quorum operation signed against `epoch` instead: how a
     /// stale operation is re-signed (`spec/membership.md` §5.3). The
     /// operations one key signs alone are returned as they are.

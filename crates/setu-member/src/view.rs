@@ -524,6 +524,7 @@ pub struct View {
     counted: HashMap<RecordId, (AuthorKey, u64)>,
     pending: Vec<Pending>,
     stale: Vec<Stale>,
+    named: BTreeMap<AuthorKey, String>,
     ignored: usize,
 }
 
@@ -547,7 +548,13 @@ impl View {
         all.dedup_by_key(|s| s.id);
         let mut events: ByAuthor<'_> = HashMap::new();
         let mut by_epoch: HashMap<Epoch, Vec<&Signed>> = HashMap::new();
+        // Every key an operation names, with the member it names it for
+        // (the first such operation in id order).
+        let mut named: BTreeMap<AuthorKey, String> = BTreeMap::new();
         for s in &all {
+            if let Some((member, key)) = s.body.op.names_key() {
+                named.entry(key).or_insert_with(|| member.to_string());
+            }
             match s.body.op.epoch() {
                 Some(e) => by_epoch.entry(e).or_default().push(s),
                 None => events.entry(s.author).or_default().push(s),
@@ -690,6 +697,7 @@ impl View {
             counted,
             pending,
             stale,
+            named,
             ignored,
         }
     }
@@ -789,6 +797,19 @@ impl View {
     /// Records given that belong to another network.
     pub fn ignored(&self) -> usize {
         self.ignored
+    }
+
+    /// The member some operation named `key` for (a rotation's, recovery's
+    /// or delegation's new key, or an endorsed first key), whether or not
+    /// that operation applied: who a key that is no member's now once
+    /// belonged to, for a store that keyed its records' chains by it.
+    pub fn named_for(&self, key: &AuthorKey) -> Option<&str> {
+        self.named.get(key).map(String::as_str)
+    }
+
+    /// Every key an operation names ([`View::named_for`]).
+    pub fn named_keys(&self) -> impl Iterator<Item = &AuthorKey> {
+        self.named.keys()
     }
 
     /// Every key this view says anything about: member keys, delegates,

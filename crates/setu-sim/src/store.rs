@@ -214,7 +214,10 @@ impl setu_proto::store::Store for SimStore {
             membership,
             ..
         } = self;
-        let mut gone: Vec<(u64, RecordId)> = Vec::new();
+        // What a membership change took out of the items (false) or put
+        // in (true), in order: a record may go out in one round and come
+        // back in the next.
+        let mut moved: Vec<((u64, RecordId), bool)> = Vec::new();
         let (done, mut stored) = match membership {
             None => {
                 let done =
@@ -229,8 +232,8 @@ impl setu_proto::store::Store for SimStore {
                 let mut stored = done.stored.clone();
                 // A membership change flags stored records invalid (they
                 // leave the items) or valid again (they come back).
-                gone.extend(done.invalidated.iter().copied());
-                stored.extend(done.revalidated.iter().copied());
+                moved.extend(done.invalidated.iter().map(|x| (*x, false)));
+                moved.extend(done.revalidated.iter().map(|x| (*x, true)));
                 // What a membership change let out of quarantine is stored
                 // too (not the caller's verdicts).
                 while changed {
@@ -247,21 +250,30 @@ impl setu_proto::store::Store for SimStore {
                         .ingest(store, released, now, &cfg)
                         .map_err(|e| e.to_string())?;
                     stored.extend(more.stored);
-                    gone.extend(more.invalidated);
-                    stored.extend(more.revalidated);
+                    moved.extend(more.invalidated.into_iter().map(|x| (x, false)));
+                    moved.extend(more.revalidated.into_iter().map(|x| (x, true)));
                     changed = again;
                 }
                 (done, stored)
             }
         };
+        // Stored records join first; then the moves, in the order they
+        // happened, decide what is in the items at the end.
+        let mut last: std::collections::HashMap<(u64, RecordId), bool> = Default::default();
+        for (x, into) in moved {
+            last.insert(x, into);
+        }
+        stored.retain(|x| last.get(x) != Some(&false));
+        stored.extend(last.iter().filter(|(_, into)| **into).map(|(x, _)| *x));
         stored.sort_unstable();
+        stored.dedup();
+        let gone: std::collections::HashSet<Item> = last
+            .iter()
+            .filter(|(_, into)| !**into)
+            .map(|((ts, id), _)| Item { ts: *ts, id: id.0 })
+            .collect();
         if !gone.is_empty() {
-            let gone: std::collections::HashSet<Item> = gone
-                .iter()
-                .map(|(ts, id)| Item { ts: *ts, id: id.0 })
-                .collect();
             Arc::make_mut(&mut self.items).retain(|i| !gone.contains(i));
-            stored.retain(|(ts, id)| !gone.contains(&Item { ts: *ts, id: id.0 }));
         }
         if !stored.is_empty() {
             let items = Arc::make_mut(&mut self.items);

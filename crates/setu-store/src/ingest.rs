@@ -340,7 +340,11 @@ pub fn ingest_gated<B: Backend>(
                 outcomes.push(Outcome::Refused { id: Some(id), why });
                 continue;
             }
-            if chain.entries.iter().any(|e| e.revision == p.revision) {
+            if chain
+                .entries
+                .iter()
+                .any(|e| !e.invalid && e.revision == p.revision)
+            {
                 equivocation = true;
                 flagged_practice = Some(p.practice_id.clone());
             }
@@ -434,11 +438,16 @@ fn chain_refusal<B: Backend>(
     p: &setu_core::practice::Practice,
     hold_above_withdrawal: bool,
 ) -> Result<Option<Refusal>, Error> {
-    if chain.entries.len() >= MAX_CHAIN_ENTRIES {
+    // Entries flagged invalid by membership are treated as not held
+    // (spec/store.md §2), so nodes that never stored them judge alike; a
+    // hard cap on all entries still bounds the chain.
+    let held = chain.entries.iter().filter(|e| !e.invalid).count();
+    if held >= MAX_CHAIN_ENTRIES || chain.entries.len() >= 4 * MAX_CHAIN_ENTRIES {
         return Ok(Some(Refusal::ChainFull(p.practice_id.clone())));
     }
     if let Some(target) = p.supersedes {
-        match chain.entry(&target) {
+        let flagged = chain.entry(&target).is_some_and(|e| e.invalid);
+        match chain.entry(&target).filter(|_| !flagged) {
             Some(prev) if prev.revision + 1 != p.revision => {
                 return Ok(Some(Refusal::Chain(format!(
                     "{} is revision {} of this practice, so the next revision is {}, not {}",
@@ -449,7 +458,11 @@ fn chain_refusal<B: Backend>(
                 ))));
             }
             Some(_) => {}
-            None if in_batch.contains(&target) || store.contains(&target)? => {
+            // A flagged target is as if not held: the record is held.
+            None if flagged => {}
+            None if in_batch.contains(&target)
+                || (store.contains(&target)? && store.invalid(&target)?.is_none()) =>
+            {
                 return Ok(Some(Refusal::Chain(format!(
                     "{} is not a revision of practice {} by the same publisher as {}",
                     target.short(),

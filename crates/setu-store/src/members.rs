@@ -146,6 +146,11 @@ pub struct Membership {
     policy: Policy,
     /// Times the view changed since this was made.
     changes: u64,
+    /// XOR of a hash of each operation id held: the order-free, incremental
+    /// part of the sweep fingerprint.
+    ops_hash: [u8; 32],
+    /// A sweep failed part way: the next ingest heals first.
+    dirty: bool,
 }
 
 /// Most entries in each list of a [`Policy`].
@@ -190,6 +195,13 @@ impl Membership {
     /// [`Membership::new`] with this node's local policy.
     pub fn with_policy(charter: Sealed, ops: Vec<Signed>, policy: Policy) -> Membership {
         let view = View::compute(&charter, &ops);
+        let mut ops_hash = [0; 32];
+        let mut seen = HashSet::new();
+        for o in &ops {
+            if seen.insert(o.id) {
+                mix(&mut ops_hash, &o.id);
+            }
+        }
         Membership {
             charter,
             ops,
@@ -197,6 +209,8 @@ impl Membership {
             quarantine: Quarantine::default(),
             policy,
             changes: 0,
+            ops_hash,
+            dirty: false,
         }
     }
 
@@ -235,6 +249,12 @@ impl Membership {
             .filter_map(Signed::from_record)
             .filter_map(Result::ok)
             .collect();
+        // A sweep that failed part way is finished first.
+        let healed = match self.dirty {
+            true => Some(self.heal(store)?),
+            false => None,
+        };
+        self.dirty = false;
         let Membership {
             charter,
             ops,
@@ -242,6 +262,8 @@ impl Membership {
             quarantine,
             policy,
             changes,
+            ops_hash,
+            dirty,
         } = self;
         // Operations arriving together judge one another: a batch that
         // admits a member carries its first records too.
@@ -269,19 +291,25 @@ impl Membership {
             }
         };
         let mut done = ingest::ingest_gated(store, checked, now, cfg, Gate::Chartered(&mut gate))?;
+        // Operations kept locally (a trusted key's) count like stored ones:
+        // the nodes that do not trust the key store them once it is
+        // admitted, and count them then.
         let stored: HashSet<RecordId> = done
             .outcomes
             .iter()
             .filter_map(|o| match o {
-                Outcome::Stored { id, .. } => Some(*id),
+                Outcome::Stored { id, .. } | Outcome::Local(id) => Some(*id),
                 _ => None,
             })
             .collect();
         let (before, offered) = (ops.len(), batch_ops.len());
-        ops.extend(batch_ops.into_iter().filter(|o| stored.contains(&o.id)));
+        for o in batch_ops.into_iter().filter(|o| stored.contains(&o.id)) {
+            mix(ops_hash, &o.id);
+            ops.push(o);
+        }
         let added = ops.len() - before;
-        let changed = added > 0;
-        if changed {
+        let mut changed = false;
+        if added > 0 {
             // When every operation of the batch was stored, the view that
             // judged the batch is the view of what is stored now.
             let next = match tentative {
@@ -289,28 +317,41 @@ impl Membership {
                 _ => View::compute(charter, ops.iter()),
             };
             let before = std::mem::replace(view, next);
-            *changes += 1;
             // Records stored under the view before that this one judges
-            // otherwise are flagged (or unflagged).
+            // otherwise are moved (§8.1); only a change of what validity
+            // reads counts as a change of the rules.
             let keys = view.changed_keys(&before);
-            let fp = fingerprint(ops, policy);
+            changed = !keys.is_empty();
+            if changed {
+                *changes += 1;
+            }
+            let fp = fingerprint(ops_hash, policy);
+            *dirty = true;
             let swept = sweep(store, view, policy, Some(&before), &keys, fp)?;
+            *dirty = false;
             swept.into(&mut done);
+        }
+        if let Some(h) = healed {
+            done.touched.extend(h.touched);
+            done.invalidated.extend(h.invalidated);
+            done.revalidated.extend(h.revalidated);
         }
         Ok((done, changed))
     }
 
     /// Brings the places of stored records up to this view and policy if
     /// the last sweep was of another set of operations or another trust
-    /// list: after a crash during a sweep, when a store is first given its
-    /// charter, or when the operator changed `policy.trust`. Looks at every
-    /// record of every key the view knows, every trusted key, and every key
-    /// with records kept locally.
+    /// list: after a crash or a failure during a sweep, or when the
+    /// operator changed `policy.trust`. Looks at every record of every key
+    /// the view knows or an operation names, every trusted key, and every
+    /// key with records kept locally. (Records of keys no operation ever
+    /// named cannot be in a chartered store, §8.1: they were never valid.)
     pub fn heal<B: Backend>(&self, store: &Store<B>) -> Result<Ingested, Error> {
         let mut done = Ingested::default();
-        let fp = fingerprint(&self.ops, &self.policy);
+        let fp = fingerprint(&self.ops_hash, &self.policy);
         if store.meta()?.swept != Some(fp) {
             let mut keys = self.view.known_keys();
+            keys.extend(self.view.named_keys().copied());
             keys.extend(self.policy.trust.iter().copied());
             keys.extend(store.local_authors()?);
             let keys: Vec<(AuthorKey, u64)> = keys.into_iter().map(|k| (k, 0)).collect();
@@ -384,18 +425,26 @@ pub const NO_MEMBER: &str = "no-member";
 /// Records of one key judged again per atomic write during a sweep.
 pub const SWEEP_CHUNK: usize = 4_096;
 
-/// SHA-256 over the sorted, distinct ids of `ops`, then the sorted keys
-/// the policy trusts: names what the places of stored records were last
-/// decided under.
-fn fingerprint(ops: &[Signed], policy: &Policy) -> [u8; 32] {
+/// Folds one operation id into the order-free hash of the ids held.
+fn mix(acc: &mut [u8; 32], id: &RecordId) {
     use sha2::{Digest, Sha256};
-    let mut ids: Vec<RecordId> = ops.iter().map(|o| o.id).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let mut h = Sha256::new();
-    for id in ids {
-        h.update(id.0);
+    let h: [u8; 32] = Sha256::new()
+        .chain_update(b"setu/v1/swept")
+        .chain_update(id.0)
+        .finalize()
+        .into();
+    for (a, b) in acc.iter_mut().zip(h) {
+        *a ^= b;
     }
+}
+
+/// SHA-256 over the order-free hash of the operation ids held, then the
+/// sorted keys the policy trusts: names what the places of stored records
+/// were last decided under.
+fn fingerprint(ops_hash: &[u8; 32], policy: &Policy) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(ops_hash);
     let mut trust = policy.trust.clone();
     trust.sort_unstable();
     trust.dedup();
@@ -437,16 +486,18 @@ impl Swept {
 
 /// Judges again, under `view` and `policy`, every stored record signed
 /// by `keys` at or above the seq given with each, and moves each whose
-/// [`Place`] changed
-/// (`spec/membership.md` §8.1, §9): a record flagged invalid keeps its
-/// bytes, leaves the `(ts, id)` index that reconciliation walks, and is
-/// passed over by its practice chain, so a withdrawal a revocation
-/// invalidated no longer ends the chain and the revisions held above it
-/// link; a record kept locally is shown but not reconciled. `before` is
-/// the view the records were stored under, which still names the owner of
-/// a key the new view voided. Writes in atomic steps of [`SWEEP_CHUNK`]
-/// records, then records `fp` as swept: a crash between steps leaves the
-/// old fingerprint, and [`Membership::heal`] sweeps again at the next open.
+/// [`Place`] changed (`spec/membership.md` §8.1, §9): a record flagged
+/// invalid keeps its bytes, leaves the `(ts, id)` index that
+/// reconciliation walks, and is passed over by its practice chain, so a
+/// withdrawal a revocation invalidated no longer ends the chain and the
+/// revisions held above it link; a record kept locally is shown but not
+/// reconciled. A practice record's chain is its member's (by first key)
+/// when it is shown, its key's own when kept locally, and stays where it
+/// was when flagged (the flag names it): a record that moves between
+/// owners moves between chains. `before` is the view the records were
+/// stored under. Reads and writes in atomic steps of [`SWEEP_CHUNK`]
+/// records, then records `fp` as swept: a crash or failure between steps
+/// leaves the old fingerprint, and [`Membership::heal`] sweeps again.
 fn sweep<B: Backend>(
     store: &Store<B>,
     view: &View,
@@ -456,84 +507,32 @@ fn sweep<B: Backend>(
     fp: [u8; 32],
 ) -> Result<Swept, Error> {
     let mut out = Swept::default();
-    let owner_of = |key: &AuthorKey| {
-        let member = view
-            .owner(key)
-            .map(|m| (m, view))
-            .or_else(|| before.and_then(|b| b.owner(key).map(|m| (m, b))));
-        member.and_then(|(m, v)| v.first_key(m)).unwrap_or(*key)
+    // The member a key belongs to, or was named for, by its first key.
+    let member_of = |key: &AuthorKey| {
+        let first = |v: &View| {
+            v.owner(key)
+                .or_else(|| v.named_for(key))
+                .and_then(|m| v.first_key(m))
+        };
+        before
+            .and_then(first)
+            .or_else(|| first(view))
+            .unwrap_or(*key)
     };
     for (key, from_seq) in keys {
-        let owner = owner_of(key);
-        for chunk in store.ids_of(key, *from_seq)?.chunks(SWEEP_CHUNK) {
-            let mut meta = store.meta()?;
-            meta.change += 1;
-            let mut batch = Batch::default();
-            let mut chains: HashMap<(AuthorKey, String), Chain> = HashMap::new();
-            for (_, id) in chunk {
-                let Some(bytes) = store.get(id)? else {
-                    continue;
-                };
-                // Stored records were verified on the way in.
-                let Ok(rec) = record::check_trusted(bytes) else {
-                    continue;
-                };
-                let from = store.place(id)?;
-                let to = place_of(view, policy, &Subject::of(&rec));
-                if from == to {
-                    continue;
-                }
-                // A flagged record's chain is where it was stored: its
-                // key may name no member now.
-                let owner = match &from {
-                    Place::Flagged(_) => store.invalid(id)?.and_then(|f| f.owner).unwrap_or(owner),
-                    _ => owner,
-                };
-                let ts = rec.envelope().ts;
-                let (was, now) = (
-                    matches!(from, Place::Flagged(_)),
-                    matches!(to, Place::Flagged(_)),
-                );
-                meta.invalid = (meta.invalid + u64::from(now)).saturating_sub(u64::from(was));
-                if from == Place::Items {
-                    out.invalidated.push((ts, *id));
-                }
-                if to == Place::Items {
-                    out.revalidated.push((ts, *id));
-                }
-                batch.moves.push(Move {
-                    id: *id,
-                    ts,
-                    from,
-                    to,
-                    owner: rec.practice().map(|_| owner),
-                });
-                if was != now
-                    && let Some(p) = rec.practice()
-                {
-                    let k = (owner, p.practice_id.clone());
-                    let chain = match chains.remove(&k) {
-                        Some(c) => Some(c),
-                        None => store.chain(&owner, &k.1)?,
-                    };
-                    if let Some(mut chain) = chain {
-                        for e in chain.entries.iter_mut().filter(|e| e.id == *id) {
-                            e.invalid = now;
-                        }
-                        chain.change = meta.change;
-                        chains.insert(k, chain);
-                    }
-                }
+        let member = member_of(key);
+        let mut after = None;
+        loop {
+            let page = store.ids_of(key, *from_seq, after, SWEEP_CHUNK)?;
+            let Some(last) = page.last().copied() else {
+                break;
+            };
+            after = Some(last);
+            let full = page.len() == SWEEP_CHUNK;
+            sweep_page(store, view, policy, key, member, &page, &mut out)?;
+            if !full {
+                break;
             }
-            if batch.moves.is_empty() {
-                continue;
-            }
-            for ((owner, pid), chain) in chains {
-                out.touched.push((owner, pid.clone()));
-                batch.chains.push((owner, pid, chain));
-            }
-            batch.meta = meta;
-            store.apply(batch)?;
         }
     }
     let mut meta = store.meta()?;
@@ -545,6 +544,110 @@ fn sweep<B: Backend>(
     out.touched.sort();
     out.touched.dedup();
     Ok(out)
+}
+
+/// One atomic step of [`sweep`]: the records `page` of `key`, whose
+/// member's first key is `member`.
+fn sweep_page<B: Backend>(
+    store: &Store<B>,
+    view: &View,
+    policy: &Policy,
+    key: &AuthorKey,
+    member: AuthorKey,
+    page: &[(u64, RecordId)],
+    out: &mut Swept,
+) -> Result<(), Error> {
+    let mut meta = store.meta()?;
+    meta.change += 1;
+    let mut batch = Batch::default();
+    let mut chains: HashMap<(AuthorKey, String), Chain> = HashMap::new();
+    for (_, id) in page {
+        let Some(bytes) = store.get(id)? else {
+            continue;
+        };
+        // Stored records were verified on the way in.
+        let Ok(rec) = record::check_trusted(bytes) else {
+            continue;
+        };
+        let from = store.place(id)?;
+        let to = place_of(view, policy, &Subject::of(&rec));
+        if from == to {
+            continue;
+        }
+        // Whose chain holds it now, and whose it goes to.
+        let held_by = match &from {
+            Place::Items => member,
+            Place::Local => *key,
+            Place::Flagged(_) => store.invalid(id)?.and_then(|f| f.owner).unwrap_or(member),
+        };
+        let goes_to = match &to {
+            Place::Items => member,
+            Place::Local => *key,
+            Place::Flagged(_) => held_by,
+        };
+        let ts = rec.envelope().ts;
+        let (was, now) = (
+            matches!(from, Place::Flagged(_)),
+            matches!(to, Place::Flagged(_)),
+        );
+        meta.invalid = (meta.invalid + u64::from(now)).saturating_sub(u64::from(was));
+        if from == Place::Items {
+            out.invalidated.push((ts, *id));
+        }
+        if to == Place::Items {
+            out.revalidated.push((ts, *id));
+        }
+        batch.moves.push(Move {
+            id: *id,
+            ts,
+            from,
+            to,
+            owner: rec.practice().map(|_| goes_to),
+        });
+        let Some(p) = rec.practice() else {
+            continue;
+        };
+        if was == now && held_by == goes_to {
+            continue;
+        }
+        let src = (held_by, p.practice_id.clone());
+        let mut chain = match chains.remove(&src) {
+            Some(c) => c,
+            None => store.chain(&held_by, &src.1)?.unwrap_or_default(),
+        };
+        let entry = chain.entries.iter().position(|e| e.id == *id);
+        let Some(mut entry) = entry.map(|at| chain.entries.remove(at)) else {
+            chains.insert(src, chain);
+            continue;
+        };
+        entry.invalid = now;
+        chain.change = meta.change;
+        if held_by == goes_to {
+            chain.insert(entry);
+            chains.insert(src, chain);
+            continue;
+        }
+        chains.insert(src, chain);
+        let dst = (goes_to, p.practice_id.clone());
+        let mut target = match chains.remove(&dst) {
+            Some(c) => c,
+            None => store.chain(&goes_to, &dst.1)?.unwrap_or_default(),
+        };
+        target.insert(entry);
+        target.change = meta.change;
+        chains.insert(dst, target);
+    }
+    if batch.moves.is_empty() {
+        return Ok(());
+    }
+    for ((owner, pid), chain) in chains {
+        if chain.change == meta.change {
+            out.touched.push((owner, pid.clone()));
+            batch.chains.push((owner, pid, chain));
+        }
+    }
+    batch.meta = meta;
+    store.apply(batch)
 }
 
 /// Most records [`Replica::key_records`] lists.
@@ -689,6 +792,8 @@ impl<B: Backend> Replica<B> {
         let healed = healed?;
         if !healed.invalidated.is_empty() || !healed.revalidated.is_empty() {
             self.items = Default::default();
+        }
+        if !healed.touched.is_empty() {
             let change = self.store().meta().map_or(0, |m| m.change);
             self.indexer.changed(healed.touched, change, 0);
         }
@@ -705,7 +810,7 @@ impl<B: Backend> Replica<B> {
     /// more): what revokers review before naming the records that stay
     /// valid.
     pub fn key_records(&self, key: &AuthorKey) -> Result<(Vec<KeyRecord>, bool), Error> {
-        let ids = self.store().ids_of(key, 0)?;
+        let ids = self.store().ids_of(key, 0, None, MAX_KEY_RECORDS + 1)?;
         let more = ids.len() > MAX_KEY_RECORDS;
         let mut out = Vec::new();
         for (i, (seq, id)) in ids.iter().enumerate().take(MAX_KEY_RECORDS) {
@@ -750,19 +855,26 @@ impl<B: Backend> Replica<B> {
         charter: &Sealed,
         now: u64,
     ) -> Result<Vec<Own>, PublishError> {
-        let view = self.members(charter)?;
-        let Some(me) = view.owner(&key.author()).map(str::to_string) else {
-            return Ok(Vec::new());
-        };
         let mut done = Vec::new();
-        let mut signed: Vec<Op> = Vec::new();
-        for s in view.stale() {
+        // One at a time, each against the epoch current when it is signed:
+        // one that completes a quorum moves the epoch on for the next.
+        let genesis = setu_member::op::Epoch::genesis(charter.network_id());
+        let mut signed: HashSet<Op> = HashSet::new();
+        while done.len() < setu_member::view::MAX_STALE {
+            let view = self.members(charter)?;
+            let Some(me) = view.owner(&key.author()).map(str::to_string) else {
+                break;
+            };
+            let next = view
+                .stale()
+                .iter()
+                .find(|s| s.signers.contains(&me) && !signed.contains(&s.op.at_epoch(genesis)));
+            let Some(s) = next else {
+                break;
+            };
+            signed.insert(s.op.at_epoch(genesis));
             let op = s.op.at_epoch(view.epoch());
-            if !s.signers.contains(&me) || signed.contains(&op) {
-                continue;
-            }
-            done.push(self.sign_operation(key, charter, op.clone(), now)?);
-            signed.push(op);
+            done.push(self.sign_operation(key, charter, op, now)?);
         }
         Ok(done)
     }
@@ -1555,5 +1667,165 @@ mod op_index {
         assert_eq!(r.operations().expect("scanned").0.len(), 1);
         assert_eq!(r.store().operation_ids().expect("ids"), ids, "indexed");
         assert!(r.store().meta().expect("meta").ops_indexed);
+    }
+}
+
+#[cfg(test)]
+mod review {
+    use super::tests_support::*;
+    use super::*;
+    use crate::query::Query;
+    use setu_core::practice::Practice;
+
+    fn id(rec: &[u8]) -> RecordId {
+        record::check_trusted(rec.to_vec()).expect("record").id()
+    }
+
+    fn signed(recs: &[Vec<u8>]) -> Vec<Signed> {
+        recs.iter()
+            .filter_map(|o| Signed::from_record(&record::check_trusted(o.clone()).ok()?))
+            .filter_map(Result::ok)
+            .collect()
+    }
+
+    /// A sweep that never ran (a crash between storing the operations and
+    /// sweeping) is done at the next open, and finds the chain of a key a
+    /// recovery voided: the thief's practice, stored as its member's, is
+    /// flagged there and no longer current.
+    #[test]
+    fn heal_finds_the_chain_of_a_voided_key() {
+        let charter = sealed();
+        let store = Store::new(crate::backend::memory::MemoryBackend::new());
+        let cfg = ingest::Config::default();
+        let mut m = Membership::new(charter.clone(), Vec::new());
+        let rot = op(
+            "a",
+            5,
+            &charter,
+            Op::Rotate {
+                member: "a".into(),
+                key: secret("t").author(),
+            },
+        );
+        let junk = practice("t", 1, "BGD-t-1");
+        m.ingest(
+            &store,
+            record::check_batch_ids(vec![rot.clone()]),
+            10_000,
+            &cfg,
+        )
+        .expect("rotation");
+        m.ingest(
+            &store,
+            record::check_batch_ids(vec![junk.clone()]),
+            10_000,
+            &cfg,
+        )
+        .expect("junk, as a's");
+        let a = secret("a").author();
+        assert!(store.chain(&a, "BGD-t-1").expect("chain").is_some());
+        // Recovery of a stored without its sweep.
+        let epoch = m.view().epoch();
+        let recover = Op::Recover {
+            epoch,
+            member: "a".into(),
+            old: a,
+            last: 4,
+            key: secret("a2").author(),
+        };
+        let quorum = vec![
+            op("b", 1, &charter, recover.clone()),
+            op("c", 1, &charter, recover),
+        ];
+        ingest::ingest(&store, quorum.clone(), 10_000, &cfg).expect("stored, not swept");
+        let mut all = vec![rot];
+        all.extend(quorum);
+        let m = Membership::new(charter, signed(&all));
+        m.heal(&store).expect("heal");
+        assert_eq!(
+            store.place(&id(&junk)).expect("place"),
+            Place::Flagged("void-key".into())
+        );
+        let state = store
+            .chain(&a, "BGD-t-1")
+            .expect("chain")
+            .expect("a's")
+            .state();
+        assert!(state.current.is_none(), "{state:?}");
+        assert_eq!(state.invalid, vec![id(&junk)]);
+    }
+
+    /// A trusted key's operation kept locally counts in the view once the
+    /// key is admitted, as it does on nodes that stored it then.
+    #[test]
+    fn a_trusted_keys_operations_count_once_it_is_admitted() {
+        let charter = sealed();
+        let store = Store::new(crate::backend::memory::MemoryBackend::new());
+        let cfg = ingest::Config::default();
+        let policy = Policy {
+            trust: vec![secret("x").author()],
+            ..Policy::default()
+        };
+        let mut m = Membership::with_policy(charter.clone(), Vec::new(), policy);
+        let rot = op(
+            "x",
+            2,
+            &charter,
+            Op::Rotate {
+                member: "x".into(),
+                key: secret("x2").author(),
+            },
+        );
+        let (done, _) = m
+            .ingest(&store, record::check_batch_ids(vec![rot]), 10_000, &cfg)
+            .expect("kept locally");
+        assert!(matches!(done.outcomes[0], Outcome::Local(_)));
+        let endorse = Op::Endorse {
+            epoch: m.view().epoch(),
+            entry: entry("x"),
+        };
+        m.ingest(
+            &store,
+            record::check_batch_ids(vec![
+                op("a", 1, &charter, endorse.clone()),
+                op("b", 1, &charter, endorse),
+            ]),
+            10_000,
+            &cfg,
+        )
+        .expect("admit x");
+        let x = m.view().member("x").expect("x");
+        assert_eq!(x.current(), Some(secret("x2").author()));
+    }
+
+    /// When the operator stops trusting a key, its practices leave the
+    /// search index at the next open, not only the store's places.
+    #[test]
+    fn a_key_no_longer_trusted_leaves_the_index() {
+        let mut r = Replica::in_memory(crate::replica::Config {
+            policy: Policy {
+                trust: vec![secret("x").author()],
+                ..Policy::default()
+            },
+            ..Default::default()
+        })
+        .expect("replica");
+        r.set_charter(sealed()).expect("charter");
+        r.ingest(vec![practice("x", 1, "BGD-x-1")], 10_000)
+            .expect("ingest");
+        let count = |r: &mut Replica<crate::backend::memory::MemoryBackend>| {
+            r.flush_index().expect("flush");
+            r.query(&Query::default()).expect("query").total
+        };
+        assert_eq!(count(&mut r), 1);
+        r.cfg.policy = Policy::default();
+        r.set_charter(sealed()).expect("charter again");
+        assert_eq!(count(&mut r), 0);
+        // A withdrawal superseding a flagged record is judged as if that
+        // record were not held: held, not refused.
+        let w = Practice::withdrawal("BGD-x-1", 2, id(&practice("x", 1, "BGD-x-1")), "x");
+        let w = record::sign_practice(&secret("a"), 9, 1_000, &w).expect("sign");
+        let done = r.ingest(vec![w.into_bytes()], 10_000).expect("ingest");
+        assert!(done.outcomes[0].is_stored(), "{:?}", done.outcomes);
     }
 }

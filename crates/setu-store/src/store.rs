@@ -200,24 +200,6 @@ pub fn unpack(value: &[u8]) -> Result<Vec<u8>, Error> {
     }
 }
 
-/// Entries read per range call while listing a key's records.
-const IDS_PAGE: usize = 50_000;
-
-/// Where the next page of `s` entries starts: just after the last listed,
-/// or at `from`.
-fn from_after(listed: &[(u64, RecordId)], from: &[u8], prefix: &[u8]) -> Vec<u8> {
-    match listed.last() {
-        Some((seq, id)) => {
-            let mut k = prefix.to_vec();
-            k.extend_from_slice(&seq.to_be_bytes());
-            k.extend_from_slice(&id.0);
-            k.push(0);
-            k
-        }
-        None => from.to_vec(),
-    }
-}
-
 fn key(prefix: u8, parts: &[&[u8]]) -> Vec<u8> {
     let mut k = Vec::with_capacity(1 + parts.iter().map(|p| p.len()).sum::<usize>());
     k.push(prefix);
@@ -369,25 +351,30 @@ impl<B: Backend> Store<B> {
         }
     }
 
-    /// `(seq, id)` of every record `author` signed with a seq of at least
-    /// `from_seq`, in seq order.
-    pub fn ids_of(&self, author: &AuthorKey, from_seq: u64) -> Result<Vec<(u64, RecordId)>, Error> {
+    /// Up to `limit` `(seq, id)` of the records `author` signed, in seq
+    /// order: from `from_seq` on, or after `after` (a pair this returned
+    /// before) to page on.
+    pub fn ids_of(
+        &self,
+        author: &AuthorKey,
+        from_seq: u64,
+        after: Option<(u64, RecordId)>,
+        limit: usize,
+    ) -> Result<Vec<(u64, RecordId)>, Error> {
         let prefix = key(SEQ, &[&author.0]);
-        let from = key(SEQ, &[&author.0, &from_seq.to_be_bytes()]);
-        let end = prefix_end(&prefix);
-        let mut out = Vec::new();
-        loop {
-            let page =
-                self.backend
-                    .range(&from_after(&out, &from, &prefix), &end, false, IDS_PAGE)?;
-            let n = page.len();
-            for (k, _) in &page {
-                out.push((u64_at(k, 33)?, id_at(k, 41)?));
+        let start = match after {
+            Some((seq, id)) => {
+                let mut k = key(SEQ, &[&author.0, &seq.to_be_bytes(), &id.0]);
+                k.push(0);
+                k
             }
-            if n < IDS_PAGE {
-                return Ok(out);
-            }
-        }
+            None => key(SEQ, &[&author.0, &from_seq.to_be_bytes()]),
+        };
+        self.backend
+            .range(&start, &prefix_end(&prefix), false, limit)?
+            .iter()
+            .map(|(k, _)| Ok((u64_at(k, 33)?, id_at(k, 41)?)))
+            .collect()
     }
 
     /// Why a stored record is invalid, if it is flagged.
