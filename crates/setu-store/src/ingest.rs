@@ -446,8 +446,9 @@ fn chain_refusal<B: Backend>(
         return Ok(Some(Refusal::ChainFull(p.practice_id.clone())));
     }
     if let Some(target) = p.supersedes {
-        let flagged = chain.entry(&target).is_some_and(|e| e.invalid);
-        match chain.entry(&target).filter(|_| !flagged) {
+        let found = chain.entry(&target);
+        let flagged = found.is_some_and(|e| e.invalid);
+        match found.filter(|_| !flagged) {
             Some(prev) if prev.revision + 1 != p.revision => {
                 return Ok(Some(Refusal::Chain(format!(
                     "{} is revision {} of this practice, so the next revision is {}, not {}",

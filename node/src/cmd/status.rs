@@ -128,8 +128,6 @@ fn render(
                 line(&p["signers"].to_string())
             );
         }
-    }
-    if let Some(m) = members {
         for p in m["stale"].as_array().into_iter().flatten() {
             println!(
                 "  stale       {} signed by {} against an old epoch: each signer runs `setu member resign`",
