@@ -42,6 +42,7 @@
 
 #![deny(missing_docs)]
 
+pub mod adoption;
 pub mod cbor;
 pub mod clock;
 pub mod codes;
@@ -50,4 +51,5 @@ pub mod json;
 pub mod keys;
 pub mod practice;
 pub mod record;
+pub mod seeking;
 pub mod verify;

@@ -25,7 +25,7 @@
 //! ```
 
 pub mod text;
-mod validate;
+pub(crate) mod validate;
 
 use std::collections::BTreeMap;
 

@@ -19,7 +19,9 @@ use serde::Serialize;
 use crate::cbor::{self, DecodeErrorKind, Value};
 use crate::ids::{AuthorKey, RecordId};
 use crate::keys::{SecretKey, signed_message};
+use crate::adoption::{self, Adoption};
 use crate::practice::{self, Practice};
+use crate::seeking::{self, Seeking};
 use crate::verify::{self, VerifyError};
 
 /// The largest signed record, in bytes.
@@ -360,9 +362,81 @@ pub struct Record {
 pub enum Body {
     /// A `practice` body, validated.
     Practice(Box<Practice>),
+    /// An `adoption` body, validated.
+    Adoption(Box<Adoption>),
+    /// A `seeking` body, validated.
+    Seeking(Box<Seeking>),
     /// A kind this version does not know: only the envelope and signature
     /// were checked; the body is kept and relayed as it is.
     Unknown,
+}
+
+/// What every kind with a revision chain shares (`spec/store.md` §3): the
+/// id its publisher chose, the revision, the link, and whether it withdraws.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lifecycle<'a> {
+    /// The record's kind.
+    pub kind: &'static str,
+    /// `practice_id`, `adoption_id` or `seeking_id`.
+    pub id: &'a str,
+    /// `body.revision`.
+    pub revision: u64,
+    /// `body.supersedes`.
+    pub supersedes: Option<RecordId>,
+    /// True for a withdrawal.
+    pub withdrawal: bool,
+}
+
+impl Body {
+    /// The chain facts of a known kind; `None` for an unknown kind.
+    pub fn lifecycle(&self) -> Option<Lifecycle<'_>> {
+        Some(match self {
+            Body::Practice(p) => Lifecycle {
+                kind: practice::KIND,
+                id: &p.practice_id,
+                revision: p.revision,
+                supersedes: p.supersedes,
+                withdrawal: p.is_withdrawal(),
+            },
+            Body::Adoption(a) => Lifecycle {
+                kind: adoption::KIND,
+                id: &a.adoption_id,
+                revision: a.revision,
+                supersedes: a.supersedes,
+                withdrawal: a.is_withdrawal(),
+            },
+            Body::Seeking(s) => Lifecycle {
+                kind: seeking::KIND,
+                id: &s.seeking_id,
+                revision: s.revision,
+                supersedes: s.supersedes,
+                withdrawal: s.is_withdrawal(),
+            },
+            Body::Unknown => return None,
+        })
+    }
+}
+
+/// Which kinds' bodies a rule set checks at step 8 of `spec/record.md` §7.
+/// A node of an older version knows fewer kinds and holds the others as
+/// opaque records (§3): this is how tests run an older node's rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KnownKinds {
+    /// Every kind of this version: `practice`, `adoption`, `seeking`.
+    #[default]
+    All,
+    /// Only `practice`, as nodes before the adoption kinds.
+    PracticeOnly,
+}
+
+impl KnownKinds {
+    /// True if this rule set checks bodies of `kind`.
+    pub fn knows(self, kind: &str) -> bool {
+        match self {
+            KnownKinds::All => [practice::KIND, adoption::KIND, seeking::KIND].contains(&kind),
+            KnownKinds::PracticeOnly => kind == practice::KIND,
+        }
+    }
 }
 
 impl Record {
@@ -398,8 +472,34 @@ impl Record {
     pub fn practice(&self) -> Option<&Practice> {
         match &self.body {
             Body::Practice(p) => Some(p),
-            Body::Unknown => None,
+            _ => None,
         }
+    }
+    /// The adoption report, for a record of kind `adoption`.
+    pub fn adoption(&self) -> Option<&Adoption> {
+        match &self.body {
+            Body::Adoption(a) => Some(a),
+            _ => None,
+        }
+    }
+    /// The need, for a record of kind `seeking`.
+    pub fn seeking(&self) -> Option<&Seeking> {
+        match &self.body {
+            Body::Seeking(n) => Some(n),
+            _ => None,
+        }
+    }
+    /// The chain facts of a record of a known kind.
+    pub fn lifecycle(&self) -> Option<Lifecycle<'_>> {
+        self.body.lifecycle()
+    }
+    /// The same record as a node with `known` rules holds it: a body of a
+    /// kind it does not know is opaque.
+    pub fn as_known_by(mut self, known: KnownKinds) -> Record {
+        if !known.knows(&self.envelope.kind) {
+            self.body = Body::Unknown;
+        }
+        self
     }
     /// The envelope in its JSON form (bytes as lowercase hex).
     pub fn envelope_json(&self) -> serde_json::Value {
@@ -444,6 +544,13 @@ impl Parsed {
         signed_message(&self.id)
     }
     fn finish(self, sig: Result<(), VerifyError>) -> Result<Record, RecordError> {
+        self.finish_with(sig, KnownKinds::All)
+    }
+    fn finish_with(
+        self,
+        sig: Result<(), VerifyError>,
+        known: KnownKinds,
+    ) -> Result<Record, RecordError> {
         if let Err(e) = sig {
             let (reason, path) = if e.is_key_fault() {
                 (Reason::Key, "author")
@@ -452,7 +559,7 @@ impl Parsed {
             };
             return Err(RecordError::one(reason, path, e.to_string()));
         }
-        let body = body_of(&self.envelope)?;
+        let body = body_of(&self.envelope, known)?;
         Ok(Record {
             bytes: self.bytes,
             id: self.id,
@@ -536,17 +643,58 @@ fn head_len(n: u64) -> usize {
 }
 
 /// Step 8: the body of a known kind must be valid.
-fn body_of(envelope: &Envelope) -> Result<Body, RecordError> {
-    if envelope.kind != practice::KIND {
+fn body_of(envelope: &Envelope, known: KnownKinds) -> Result<Body, RecordError> {
+    if !known.knows(&envelope.kind) {
         return Ok(Body::Unknown);
     }
-    let problems = practice_problems(&envelope.body);
-    match problems {
-        Ok(p) => Ok(Body::Practice(Box::new(p))),
-        Err(problems) => Err(RecordError {
-            reason: Reason::Schema,
-            problems,
-        }),
+    let schema = |problems| RecordError {
+        reason: Reason::Schema,
+        problems,
+    };
+    match envelope.kind.as_str() {
+        practice::KIND => practice_problems(&envelope.body)
+            .map(|p| Body::Practice(Box::new(p)))
+            .map_err(schema),
+        adoption::KIND => typed_body(&envelope.body, adoption::validate)
+            .map(|a| Body::Adoption(Box::new(a)))
+            .map_err(schema),
+        seeking::KIND => typed_body(&envelope.body, seeking::validate)
+            .map(|n| Body::Seeking(Box::new(n)))
+            .map_err(schema),
+        _ => Ok(Body::Unknown),
+    }
+}
+
+/// Reads a body of a kind other than `practice` into its type, then
+/// validates it: every problem, each with its path (`spec/record.md` §6.1
+/// holds for every known kind: unknown keys and empty values are errors).
+fn typed_body<T: serde::de::DeserializeOwned>(
+    body: &Value,
+    validate: fn(&T) -> Vec<Problem>,
+) -> Result<T, Vec<Problem>> {
+    let mut problems = Vec::new();
+    find_empties(body, &mut Vec::new(), &mut problems);
+    match cbor::from_value::<T>(body) {
+        Ok(t) => {
+            problems.extend(validate(&t));
+            if problems.is_empty() {
+                Ok(t)
+            } else {
+                Err(problems)
+            }
+        }
+        Err(e) => {
+            let path = if e.path.is_empty() {
+                "body".to_string()
+            } else {
+                format!("body.{}", e.path)
+            };
+            problems.push(Problem {
+                path,
+                message: e.message,
+            });
+            Err(problems)
+        }
     }
 }
 
@@ -654,6 +802,17 @@ fn find_empties<'a>(v: &'a Value, path: &mut Vec<Step<'a>>, out: &mut Vec<Proble
 /// Never use it on bytes from a peer, a file or a user.
 pub fn check_trusted(bytes: Vec<u8>) -> Result<Record, RecordError> {
     parse(bytes)?.finish(Ok(()))
+}
+
+/// [`check`] under an older rule set that knows only `known` kinds.
+pub fn check_known(bytes: Vec<u8>, known: KnownKinds) -> Result<Record, RecordError> {
+    let parsed = parse(bytes)?;
+    let sig = verify::verify_one(
+        parsed.envelope.author.as_bytes(),
+        &parsed.message(),
+        &parsed.signature,
+    );
+    parsed.finish_with(sig, known)
 }
 
 /// Runs every check of `spec/record.md` §7 on one signed record.
@@ -790,6 +949,49 @@ pub fn sign_practice(
     let value = cbor::to_value(&body)
         .map_err(|e| RecordError::one(Reason::Schema, format!("body.{}", e.path), e.message))?;
     sign(key, practice::KIND, seq, ts, value)
+}
+
+/// Fills in an adoption report's defaults, validates it, and signs it.
+pub fn sign_adoption(
+    key: &SecretKey,
+    seq: u64,
+    ts: u64,
+    body: &Adoption,
+) -> Result<Record, RecordError> {
+    let mut body = body.clone();
+    body.fill_defaults();
+    sign_typed(key, adoption::KIND, seq, ts, &body, adoption::validate(&body))
+}
+
+/// Fills in a need's defaults, validates it, and signs it.
+pub fn sign_seeking(
+    key: &SecretKey,
+    seq: u64,
+    ts: u64,
+    body: &Seeking,
+) -> Result<Record, RecordError> {
+    let mut body = body.clone();
+    body.fill_defaults();
+    sign_typed(key, seeking::KIND, seq, ts, &body, seeking::validate(&body))
+}
+
+fn sign_typed<T: Serialize>(
+    key: &SecretKey,
+    kind: &str,
+    seq: u64,
+    ts: u64,
+    body: &T,
+    problems: Vec<Problem>,
+) -> Result<Record, RecordError> {
+    if !problems.is_empty() {
+        return Err(RecordError {
+            reason: Reason::Schema,
+            problems,
+        });
+    }
+    let value = cbor::to_value(body)
+        .map_err(|e| RecordError::one(Reason::Schema, format!("body.{}", e.path), e.message))?;
+    sign(key, kind, seq, ts, value)
 }
 
 #[cfg(test)]

@@ -21,19 +21,25 @@ impl fmt::Display for Problem {
     }
 }
 
-struct V {
-    problems: Vec<Problem>,
+pub(crate) struct V {
+    pub(crate) problems: Vec<Problem>,
 }
 
 impl V {
-    fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
+    pub(crate) fn new() -> V {
+        V {
+            problems: Vec::new(),
+        }
+    }
+
+    pub(crate) fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
         self.problems.push(Problem {
             path: path.into(),
             message: message.into(),
         });
     }
 
-    fn text(&mut self, path: &str, s: &str, max: usize) {
+    pub(crate) fn text(&mut self, path: &str, s: &str, max: usize) {
         if s.is_empty() {
             self.add(path, "must not be empty; leave the key out instead");
         } else if s.len() > max {
@@ -44,13 +50,13 @@ impl V {
         }
     }
 
-    fn one_of(&mut self, path: &str, s: &str, allowed: &[&str]) {
+    pub(crate) fn one_of(&mut self, path: &str, s: &str, allowed: &[&str]) {
         if !allowed.contains(&s) {
             self.add(path, format!("{s:?} is not one of {}", allowed.join(", ")));
         }
     }
 
-    fn list_len(&mut self, path: &str, n: usize) {
+    pub(crate) fn list_len(&mut self, path: &str, n: usize) {
         if n > limits::LIST_ITEMS {
             self.add(
                 path,
@@ -59,7 +65,7 @@ impl V {
         }
     }
 
-    fn country(&mut self, path: &str, iso3: &str) {
+    pub(crate) fn country(&mut self, path: &str, iso3: &str) {
         if codes::country(iso3).is_none() {
             self.add(
                 path,
@@ -68,7 +74,12 @@ impl V {
         }
     }
 
-    fn practice_id(&mut self, path: &str, id: &str) {
+    pub(crate) fn practice_id(&mut self, path: &str, id: &str) {
+        self.id_text(path, id, "practice id");
+    }
+
+    /// An id of the `practice_id` syntax: `what` names it in the message.
+    pub(crate) fn id_text(&mut self, path: &str, id: &str, what: &str) {
         let ok_chars = id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
@@ -77,14 +88,14 @@ impl V {
             self.add(
                 path,
                 format!(
-                    "{id:?} is not a practice id (1 to {} of A-Z a-z 0-9 . _ : -, starting with a letter or digit)",
+                    "{id:?} is not a {what} (1 to {} of A-Z a-z 0-9 . _ : -, starting with a letter or digit)",
                     limits::PRACTICE_ID_BYTES
                 ),
             );
         }
     }
 
-    fn url(&mut self, path: &str, url: &str) {
+    pub(crate) fn url(&mut self, path: &str, url: &str) {
         let scheme_ok = url.starts_with("https://") || url.starts_with("http://");
         // The authority: after "://", up to the first '/', '?', '#' or the end.
         let host_ok = url
@@ -106,7 +117,7 @@ impl V {
         }
     }
 
-    fn year(&mut self, path: &str, year: u64) {
+    pub(crate) fn year(&mut self, path: &str, year: u64) {
         let (lo, hi) = limits::YEARS;
         if !(lo..=hi).contains(&year) {
             self.add(path, format!("{year} is not a year between {lo} and {hi}"));
@@ -115,7 +126,7 @@ impl V {
 
     /// Checks a `YYYY`, `YYYY-MM` or `YYYY-MM-DD` date; returns its first and
     /// last day as `(y, m, d)` triples when valid.
-    fn date(&mut self, path: &str, s: &str) -> Option<(Day, Day)> {
+    pub(crate) fn date(&mut self, path: &str, s: &str) -> Option<(Day, Day)> {
         let parsed = date_range(s);
         match parsed {
             Some(((y, _, _), _)) if !(limits::YEARS.0..=limits::YEARS.1).contains(&y) => {
@@ -140,7 +151,7 @@ impl V {
         }
     }
 
-    fn lang_text(&mut self, path: &str, t: &LangText, max: usize) {
+    pub(crate) fn lang_text(&mut self, path: &str, t: &LangText, max: usize) {
         if !codes::is_language(&t.original) {
             self.add(
                 format!("{path}.original"),
@@ -229,7 +240,7 @@ pub fn date_range(s: &str) -> Option<(Day, Day)> {
     }
 }
 
-fn check_sdg(v: &mut V, path: &str, targets: &[String]) {
+pub(crate) fn check_sdg(v: &mut V, path: &str, targets: &[String]) {
     v.list_len(path, targets.len());
     let mut seen = BTreeSet::new();
     for (i, t) in targets.iter().enumerate() {
@@ -242,7 +253,7 @@ fn check_sdg(v: &mut V, path: &str, targets: &[String]) {
     }
 }
 
-fn check_metric(v: &mut V, p: &str, m: &Metric) {
+pub(crate) fn check_metric(v: &mut V, p: &str, m: &Metric) {
     v.one_of(&format!("{p}.kind"), &m.kind, METRIC_KINDS);
     v.one_of(&format!("{p}.stage"), &m.stage, METRIC_STAGES);
     v.one_of(&format!("{p}.method"), &m.method, METRIC_METHODS);
@@ -315,25 +326,9 @@ fn check_metric(v: &mut V, p: &str, m: &Metric) {
 /// This does not check ownership or the revision chain, which depend on
 /// what a store already holds.
 pub fn validate(b: &Practice) -> Vec<Problem> {
-    let mut v = V {
-        problems: Vec::new(),
-    };
+    let mut v = V::new();
     v.practice_id("body.practice_id", &b.practice_id);
-    if b.revision == 0 || b.revision > limits::REVISION_MAX {
-        v.add(
-            "body.revision",
-            format!(
-                "{} is not between 1 and {}",
-                b.revision,
-                limits::REVISION_MAX
-            ),
-        );
-    }
-    match (b.revision, &b.supersedes) {
-        (1, Some(_)) => v.add("body.supersedes", "must be absent at revision 1"),
-        (r, None) if r > 1 => v.add("body.supersedes", "is required after revision 1"),
-        _ => {}
-    }
+    lifecycle(&mut v, b.revision, &b.supersedes);
     match b.state.as_str() {
         STATE_WITHDRAWN => validate_withdrawal(&mut v, b),
         STATE_ACTIVE => validate_active(&mut v, b),
@@ -345,17 +340,160 @@ pub fn validate(b: &Practice) -> Vec<Problem> {
     v.problems
 }
 
-fn validate_withdrawal(v: &mut V, b: &Practice) {
-    match &b.reason {
+/// The revision rules every chained kind shares (`spec/record.md` §6.2):
+/// `revision` in range, `supersedes` absent exactly at revision 1.
+pub(crate) fn lifecycle(v: &mut V, revision: u64, supersedes: &Option<RecordId>) {
+    if revision == 0 || revision > limits::REVISION_MAX {
+        v.add(
+            "body.revision",
+            format!("{revision} is not between 1 and {}", limits::REVISION_MAX),
+        );
+    }
+    match (revision, supersedes) {
+        (1, Some(_)) => v.add("body.supersedes", "must be absent at revision 1"),
+        (r, None) if r > 1 => v.add("body.supersedes", "is required after revision 1"),
+        _ => {}
+    }
+}
+
+/// A withdrawal's own rules (`spec/record.md` §6.3): a reason, a revision
+/// above 1, and none of the keys in `present` that are set.
+pub(crate) fn withdrawal_rules(
+    v: &mut V,
+    revision: u64,
+    reason: &Option<String>,
+    present: &[(&str, bool)],
+) {
+    match reason {
         None => v.add("body.reason", "is required in a withdrawal"),
         Some(r) => v.text("body.reason", r, limits::SHORT_TEXT_BYTES),
     }
-    if b.revision == 1 {
+    if revision == 1 {
         v.add(
             "body.revision",
             "a withdrawal follows an earlier revision, so it cannot be 1",
         );
     }
+    for (key, is_present) in present {
+        if *is_present {
+            v.add(format!("body.{key}"), "is not allowed in a withdrawal");
+        }
+    }
+}
+
+/// `licence` of an active body: required, an SPDX id.
+pub(crate) fn licence(v: &mut V, licence: &Option<String>) {
+    match licence {
+        None => v.add(
+            "body.licence",
+            format!("is required (the default {DEFAULT_LICENCE} is filled in before signing)"),
+        ),
+        Some(l) if crate::codes::spdx_name(l).is_none() => {
+            v.add("body.licence", format!("{l:?} is not an SPDX licence id"))
+        }
+        Some(_) => {}
+    }
+}
+
+/// A period `{start, end?}`: real dates, the end not before the start.
+pub(crate) fn period(v: &mut V, path: &str, period: &Period) {
+    let start = v.date(&format!("{path}.start"), &period.start);
+    if let Some(end) = &period.end {
+        let end = v.date(&format!("{path}.end"), end);
+        if let (Some((first, _)), Some((_, last))) = (start, end)
+            && last < first
+        {
+            v.add(format!("{path}.end"), "is before the start");
+        }
+    }
+}
+
+/// `sectors`: known codes, no pair twice.
+pub(crate) fn sectors(v: &mut V, sectors: &[Sector]) {
+    v.list_len("body.sectors", sectors.len());
+    let mut seen = BTreeSet::new();
+    for (i, s) in sectors.iter().enumerate() {
+        let p = format!("body.sectors[{i}]");
+        match s.vocabulary.as_str() {
+            "dac5" if codes::dac5_name(&s.code).is_none() => v.add(
+                format!("{p}.code"),
+                format!("{:?} is not a DAC 5-digit purpose code", s.code),
+            ),
+            "cofog" if codes::cofog_name(&s.code).is_none() => v.add(
+                format!("{p}.code"),
+                format!("{:?} is not a COFOG division or group", s.code),
+            ),
+            "dac5" | "cofog" => {}
+            _ => v.one_of(
+                &format!("{p}.vocabulary"),
+                &s.vocabulary,
+                SECTOR_VOCABULARIES,
+            ),
+        }
+        if !seen.insert((&s.vocabulary, &s.code)) {
+            v.add(&p, "is listed twice");
+        }
+    }
+}
+
+/// `organisations`: names, roles, countries.
+pub(crate) fn organisations(v: &mut V, orgs: &[Organisation]) {
+    v.list_len("body.organisations", orgs.len());
+    for (i, o) in orgs.iter().enumerate() {
+        let p = format!("body.organisations[{i}]");
+        v.text(&format!("{p}.name"), &o.name, limits::SHORT_TEXT_BYTES);
+        v.one_of(&format!("{p}.role"), &o.role, ORGANISATION_ROLES);
+        if let Some(iso3) = &o.iso3 {
+            v.country(&format!("{p}.iso3"), iso3);
+        }
+    }
+}
+
+/// `contact`: at least one key, short texts, a plausible e-mail address.
+pub(crate) fn contact(v: &mut V, c: &Contact) {
+    if c.name.is_none() && c.role.is_none() && c.email.is_none() {
+        v.add(
+            "body.contact",
+            "needs at least one of name, role, email; or leave it out",
+        );
+    }
+    for (key, field) in [("name", &c.name), ("role", &c.role), ("email", &c.email)] {
+        if let Some(s) = field {
+            v.text(&format!("body.contact.{key}"), s, limits::SHORT_TEXT_BYTES);
+        }
+    }
+    if let Some(email) = &c.email {
+        let parts: Vec<&str> = email.split('@').collect();
+        if parts.len() != 2
+            || parts[0].is_empty()
+            || !parts[1].contains('.')
+            || email.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
+            v.add(
+                "body.contact.email",
+                format!("{email:?} is not an e-mail address"),
+            );
+        }
+    }
+}
+
+/// `urls` and `keywords`.
+pub(crate) fn urls(v: &mut V, urls: &[String]) {
+    v.list_len("body.urls", urls.len());
+    for (i, u) in urls.iter().enumerate() {
+        v.url(&format!("body.urls[{i}]"), u);
+    }
+}
+
+/// `metrics`: each a TCV metric (§6.6).
+pub(crate) fn metrics(v: &mut V, metrics: &[Metric]) {
+    v.list_len("body.metrics", metrics.len());
+    for (i, m) in metrics.iter().enumerate() {
+        check_metric(v, &format!("body.metrics[{i}]"), m);
+    }
+}
+
+fn validate_withdrawal(v: &mut V, b: &Practice) {
     let present: [(&str, bool); 25] = [
         ("licence", b.licence.is_some()),
         ("title", b.title.is_some()),
@@ -383,27 +521,14 @@ fn validate_withdrawal(v: &mut V, b: &Practice) {
         ("reason", false),
         ("state", false),
     ];
-    for (key, is_present) in present {
-        if is_present {
-            v.add(format!("body.{key}"), "is not allowed in a withdrawal");
-        }
-    }
+    withdrawal_rules(v, b.revision, &b.reason, &present);
 }
 
 fn validate_active(v: &mut V, b: &Practice) {
     if b.reason.is_some() {
         v.add("body.reason", "is only allowed in a withdrawal");
     }
-    match &b.licence {
-        None => v.add(
-            "body.licence",
-            format!("is required (the default {DEFAULT_LICENCE} is filled in before signing)"),
-        ),
-        Some(l) if codes::spdx_name(l).is_none() => {
-            v.add("body.licence", format!("{l:?} is not an SPDX licence id"))
-        }
-        Some(_) => {}
-    }
+    licence(v, &b.licence);
     for (key, field, max) in [
         ("title", &b.title, limits::TITLE_BYTES),
         ("summary", &b.summary, limits::LONG_TEXT_BYTES),
@@ -474,53 +599,11 @@ fn validate_active(v: &mut V, b: &Practice) {
             "body.period",
             "is required: {\"start\": \"YYYY[-MM[-DD]]\"}",
         ),
-        Some(period) => {
-            let start = v.date("body.period.start", &period.start);
-            if let Some(end) = &period.end {
-                let end = v.date("body.period.end", end);
-                if let (Some((first, _)), Some((_, last))) = (start, end)
-                    && last < first
-                {
-                    v.add("body.period.end", "is before the start");
-                }
-            }
-        }
+        Some(p) => period(v, "body.period", p),
     }
 
-    v.list_len("body.organisations", b.organisations.len());
-    for (i, o) in b.organisations.iter().enumerate() {
-        let p = format!("body.organisations[{i}]");
-        v.text(&format!("{p}.name"), &o.name, limits::SHORT_TEXT_BYTES);
-        v.one_of(&format!("{p}.role"), &o.role, ORGANISATION_ROLES);
-        if let Some(iso3) = &o.iso3 {
-            v.country(&format!("{p}.iso3"), iso3);
-        }
-    }
-
-    v.list_len("body.sectors", b.sectors.len());
-    let mut seen = BTreeSet::new();
-    for (i, s) in b.sectors.iter().enumerate() {
-        let p = format!("body.sectors[{i}]");
-        match s.vocabulary.as_str() {
-            "dac5" if codes::dac5_name(&s.code).is_none() => v.add(
-                format!("{p}.code"),
-                format!("{:?} is not a DAC 5-digit purpose code", s.code),
-            ),
-            "cofog" if codes::cofog_name(&s.code).is_none() => v.add(
-                format!("{p}.code"),
-                format!("{:?} is not a COFOG division or group", s.code),
-            ),
-            "dac5" | "cofog" => {}
-            _ => v.one_of(
-                &format!("{p}.vocabulary"),
-                &s.vocabulary,
-                SECTOR_VOCABULARIES,
-            ),
-        }
-        if !seen.insert((&s.vocabulary, &s.code)) {
-            v.add(&p, "is listed twice");
-        }
-    }
+    organisations(v, &b.organisations);
+    sectors(v, &b.sectors);
 
     if let Some(g) = &b.gov_level {
         v.one_of("body.gov_level", g, GOV_LEVELS);
@@ -536,36 +619,10 @@ fn validate_active(v: &mut V, b: &Practice) {
     for (i, k) in b.keywords.iter().enumerate() {
         v.text(&format!("body.keywords[{i}]"), k, limits::KEYWORD_BYTES);
     }
-    v.list_len("body.urls", b.urls.len());
-    for (i, u) in b.urls.iter().enumerate() {
-        v.url(&format!("body.urls[{i}]"), u);
-    }
+    urls(v, &b.urls);
 
     if let Some(c) = &b.contact {
-        if c.name.is_none() && c.role.is_none() && c.email.is_none() {
-            v.add(
-                "body.contact",
-                "needs at least one of name, role, email; or leave it out",
-            );
-        }
-        for (key, field) in [("name", &c.name), ("role", &c.role), ("email", &c.email)] {
-            if let Some(s) = field {
-                v.text(&format!("body.contact.{key}"), s, limits::SHORT_TEXT_BYTES);
-            }
-        }
-        if let Some(email) = &c.email {
-            let parts: Vec<&str> = email.split('@').collect();
-            if parts.len() != 2
-                || parts[0].is_empty()
-                || !parts[1].contains('.')
-                || email.chars().any(|c| c.is_whitespace() || c.is_control())
-            {
-                v.add(
-                    "body.contact.email",
-                    format!("{email:?} is not an e-mail address"),
-                );
-            }
-        }
+        contact(v, c);
     }
 
     v.list_len("body.recognition", b.recognition.len());
@@ -588,10 +645,7 @@ fn validate_active(v: &mut V, b: &Practice) {
         }
     }
 
-    v.list_len("body.metrics", b.metrics.len());
-    for (i, m) in b.metrics.iter().enumerate() {
-        check_metric(v, &format!("body.metrics[{i}]"), m);
-    }
+    metrics(v, &b.metrics);
 }
 
 #[cfg(test)]
