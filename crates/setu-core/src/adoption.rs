@@ -12,7 +12,7 @@
 //! use setu_core::adoption::{self, Adoption};
 //! let body: Adoption = serde_json::from_str(r#"{
 //!   "adoption_id": "KEN-ADOPT-UDC", "revision": 1, "state": "active",
-//!   "practice": {"member": "bd-a2i", "practice_id": "BGD-A2I-0001"},
+//!   "practice": {"member": "bgd-a2i", "practice_id": "BGD-A2I-0001"},
 //!   "country": "KEN", "stage": "piloting", "period": {"start": "2019-03"},
 //!   "adaptation": {"original": "en", "text": {"en": "Huduma centres in county towns."}}
 //! }"#).unwrap();
@@ -112,6 +112,9 @@ pub struct Adoption {
     /// Links.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub urls: Vec<String>,
+    /// Free keywords.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keywords: Vec<String>,
 }
 
 impl Adoption {
@@ -162,6 +165,7 @@ pub fn validate(b: &Adoption) -> Vec<Problem> {
                 ("organisations", !b.organisations.is_empty()),
                 ("contact", b.contact.is_some()),
                 ("urls", !b.urls.is_empty()),
+                ("keywords", !b.keywords.is_empty()),
             ],
         ),
         STATE_ACTIVE => active(&mut v, b),
@@ -248,6 +252,10 @@ fn active(v: &mut V, b: &Adoption) {
         rules::contact(v, c);
     }
     rules::urls(v, &b.urls);
+    v.list_len("body.keywords", b.keywords.len());
+    for (i, k) in b.keywords.iter().enumerate() {
+        v.text(&format!("body.keywords[{i}]"), k, limits::KEYWORD_BYTES);
+    }
 }
 
 #[cfg(test)]
@@ -257,7 +265,7 @@ mod tests {
     fn minimal() -> Adoption {
         serde_json::from_value(serde_json::json!({
             "adoption_id": "KEN-1", "revision": 1, "state": "active", "licence": "CC-BY-4.0",
-            "practice": {"member": "bd-a2i", "practice_id": "BGD-A2I-0001"},
+            "practice": {"member": "bgd-a2i", "practice_id": "BGD-A2I-0001"},
             "country": "KEN", "stage": "scaled", "period": {"start": "2019"},
             "adaptation": {"original": "en", "text": {"en": "x"}}
         }))

@@ -9,6 +9,31 @@
 use serde::{Deserialize, Serialize};
 use setu_core::ids::RecordId;
 
+/// The store's name of a chain (`spec/store.md` §7): the `practice_id`
+/// for a practice, `kind/id` for any other kind. `/` never occurs in an
+/// id, so the names of different kinds never meet.
+pub fn name(kind: &str, id: &str) -> String {
+    if kind == setu_core::practice::KIND {
+        id.to_string()
+    } else {
+        format!("{kind}/{id}")
+    }
+}
+
+/// The kind and id a chain name stands for ([`name`] undone).
+pub fn split(name: &str) -> (&str, &str) {
+    match name.split_once('/') {
+        Some((kind, id)) => (kind, id),
+        None => (setu_core::practice::KIND, name),
+    }
+}
+
+/// How a chain is named to people: `practice X`, `adoption Y`.
+pub fn label(name: &str) -> String {
+    let (kind, id) = split(name);
+    format!("{kind} {id}")
+}
+
 /// Most revision records one practice may hold (linked, held and
 /// equivocating together). A record past this is refused.
 pub const MAX_CHAIN_ENTRIES: usize = 4_096;

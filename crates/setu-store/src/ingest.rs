@@ -7,12 +7,12 @@
 use std::collections::{HashMap, HashSet};
 
 use setu_core::ids::{AuthorKey, RecordId};
-use setu_core::record::{self, Body, RecordError};
+use setu_core::record::{self, RecordError};
 
 use crate::Error;
 use crate::backend::Backend;
 use crate::chain::{Chain, Entry, MAX_CHAIN_ENTRIES};
-use crate::store::{AuthorFlags, Batch, MAX_FLAGGED_PRACTICES, NewRecord, Store};
+use crate::store::{AuthorFlags, Batch, Edge, MAX_FLAGGED_PRACTICES, NewRecord, Store};
 
 /// How far in the future a record's `ts` may be, by default: 10 minutes.
 pub const DEFAULT_MAX_FUTURE_SKEW_MS: u64 = 10 * 60 * 1000;
@@ -58,8 +58,9 @@ pub enum Refusal {
     /// of this practice by this author.
     #[error("body.supersedes: {0}")]
     Chain(String),
-    /// The practice was withdrawn, and withdrawal is final.
-    #[error("practice {practice_id} was withdrawn at revision {revision}; withdrawal is final")]
+    /// The chain was withdrawn, and withdrawal is final. `practice_id` is
+    /// the chain's name ([`crate::chain::name`]).
+    #[error("{} was withdrawn at revision {revision}; withdrawal is final", crate::chain::label(.practice_id))]
     Withdrawn {
         /// The practice.
         practice_id: String,
@@ -67,7 +68,7 @@ pub enum Refusal {
         revision: u64,
     },
     /// The practice already holds [`MAX_CHAIN_ENTRIES`] records.
-    #[error("practice {0} already holds {MAX_CHAIN_ENTRIES} revision records")]
+    #[error("{} already holds {MAX_CHAIN_ENTRIES} revision records", crate::chain::label(.0))]
     ChainFull(String),
     /// Too many records in one call.
     #[error("more than {MAX_BATCH} records in one batch")]
@@ -327,15 +328,16 @@ pub fn ingest_gated<B: Backend>(
             || !store.ids_at_seq(&author, env.seq)?.is_empty();
         let mut flagged_practice = None;
 
-        if let Body::Practice(p) = rec.body() {
-            let k = (owner, p.practice_id.clone());
+        if let Some(l) = rec.lifecycle() {
+            let name = crate::chain::name(l.kind, l.id);
+            let k = (owner, name.clone());
             if !chains.contains_key(&k) {
-                let loaded = store.chain(&owner, &p.practice_id)?.unwrap_or_default();
+                let loaded = store.chain(&owner, &name)?.unwrap_or_default();
                 chains.insert(k.clone(), loaded);
             }
             let chain = chains.get(&k).cloned().unwrap_or_default();
             if let Some(why) =
-                chain_refusal(store, &chain, &in_batch, &rec, p, hold_above_withdrawal)?
+                chain_refusal(store, &chain, &in_batch, &rec, &l, hold_above_withdrawal)?
             {
                 outcomes.push(Outcome::Refused { id: Some(id), why });
                 continue;
@@ -343,22 +345,30 @@ pub fn ingest_gated<B: Backend>(
             if chain
                 .entries
                 .iter()
-                .any(|e| !e.invalid && e.revision == p.revision)
+                .any(|e| !e.invalid && e.revision == l.revision)
             {
                 equivocation = true;
-                flagged_practice = Some(p.practice_id.clone());
+                flagged_practice = Some(name.clone());
             }
             let mut chain = chain;
             chain.insert(Entry {
-                revision: p.revision,
+                revision: l.revision,
                 id,
-                supersedes: p.supersedes,
-                withdrawal: p.is_withdrawal(),
+                supersedes: l.supersedes,
+                withdrawal: l.withdrawal,
                 ts: env.ts,
                 invalid: false,
             });
             chain.change = meta.change;
             chains.insert(k, chain);
+        }
+        if let Some(target) = rec.adoption().and_then(crate::graph::target_of) {
+            batch.edges.push(Edge {
+                target,
+                id,
+                owner,
+                adoption_id: rec.adoption().map(|a| a.adoption_id.clone()).unwrap_or_default(),
+            });
         }
 
         if equivocation {
@@ -429,33 +439,36 @@ pub fn ingest_gated<B: Backend>(
     })
 }
 
-/// The chain rules of `spec/store.md` §4.3 for one practice record.
+/// The chain rules of `spec/store.md` §4 (steps 4 to 6) for one record of
+/// a chained kind.
 fn chain_refusal<B: Backend>(
     store: &Store<B>,
     chain: &Chain,
     in_batch: &HashSet<RecordId>,
     rec: &record::Record,
-    p: &setu_core::practice::Practice,
+    l: &record::Lifecycle<'_>,
     hold_above_withdrawal: bool,
 ) -> Result<Option<Refusal>, Error> {
+    let name = || crate::chain::name(l.kind, l.id);
     // Entries flagged invalid by membership are treated as not held
     // (spec/store.md §2), so nodes that never stored them judge alike; a
     // hard cap on all entries still bounds the chain.
     let held = chain.entries.iter().filter(|e| !e.invalid).count();
     if held >= MAX_CHAIN_ENTRIES || chain.entries.len() >= 4 * MAX_CHAIN_ENTRIES {
-        return Ok(Some(Refusal::ChainFull(p.practice_id.clone())));
+        return Ok(Some(Refusal::ChainFull(name())));
     }
-    if let Some(target) = p.supersedes {
+    if let Some(target) = l.supersedes {
         let found = chain.entry(&target);
         let flagged = found.is_some_and(|e| e.invalid);
         match found.filter(|_| !flagged) {
-            Some(prev) if prev.revision + 1 != p.revision => {
+            Some(prev) if prev.revision + 1 != l.revision => {
                 return Ok(Some(Refusal::Chain(format!(
-                    "{} is revision {} of this practice, so the next revision is {}, not {}",
+                    "{} is revision {} of this {}, so the next revision is {}, not {}",
                     target.short(),
                     prev.revision,
+                    l.kind,
                     prev.revision + 1,
-                    p.revision
+                    l.revision
                 ))));
             }
             Some(_) => {}
@@ -465,9 +478,9 @@ fn chain_refusal<B: Backend>(
                 || (store.contains(&target)? && store.invalid(&target)?.is_none()) =>
             {
                 return Ok(Some(Refusal::Chain(format!(
-                    "{} is not a revision of practice {} by the same publisher as {}",
+                    "{} is not a revision of {} by the same publisher as {}",
                     target.short(),
-                    p.practice_id,
+                    crate::chain::label(&name()),
                     rec.envelope().author
                 ))));
             }
@@ -478,9 +491,9 @@ fn chain_refusal<B: Backend>(
     let state = chain.state();
     if state.withdrawn && !hold_above_withdrawal {
         let w = state.linked.last().map_or(0, |e| e.revision);
-        if p.revision > w {
+        if l.revision > w {
             return Ok(Some(Refusal::Withdrawn {
-                practice_id: p.practice_id.clone(),
+                practice_id: name(),
                 revision: w,
             }));
         }

@@ -37,6 +37,7 @@
 
 pub mod backend;
 pub mod chain;
+pub mod graph;
 pub mod index;
 pub mod indexer;
 pub mod ingest;

@@ -602,15 +602,28 @@ fn sweep_page<B: Backend>(
             ts,
             from,
             to,
-            owner: rec.practice().map(|_| goes_to),
+            owner: rec.lifecycle().map(|_| goes_to),
         });
-        let Some(p) = rec.practice() else {
+        let Some(l) = rec.lifecycle() else {
             continue;
         };
         if was == now && held_by == goes_to {
             continue;
         }
-        let src = (held_by, p.practice_id.clone());
+        let name = crate::chain::name(l.kind, l.id);
+        if held_by != goes_to
+            && let Some(a) = rec.adoption()
+            && let Some(target) = crate::graph::target_of(a)
+        {
+            // The edge names the chain's owner: it moves with the chain.
+            batch.edges.push(crate::store::Edge {
+                target,
+                id: *id,
+                owner: goes_to,
+                adoption_id: a.adoption_id.clone(),
+            });
+        }
+        let src = (held_by, name.clone());
         let mut chain = match chains.remove(&src) {
             Some(c) => c,
             None => store.chain(&held_by, &src.1)?.unwrap_or_default(),
@@ -628,7 +641,7 @@ fn sweep_page<B: Backend>(
             continue;
         }
         chains.insert(src, chain);
-        let dst = (goes_to, p.practice_id.clone());
+        let dst = (goes_to, name);
         let mut target = match chains.remove(&dst) {
             Some(c) => c,
             None => store.chain(&goes_to, &dst.1)?.unwrap_or_default(),

@@ -36,6 +36,8 @@ const INCARNATION: &[u8] = b"i";
 const INVALID: u8 = b'x';
 const LOCAL: u8 = b'l';
 const OPERATION: u8 = b'o';
+const EDGE: u8 = b'a';
+const KIND_CHAIN: u8 = b'k';
 
 /// The `seq` floor per millisecond of the signing clock: a node signs
 /// `seq ≥ now_ms × SEQ_PER_MS`, so a data directory restored from an old
@@ -140,9 +142,25 @@ pub struct NewRecord {
     pub operation: bool,
 }
 
+/// An adoption record's edge to the practice it names
+/// (`spec/store.md` §7, key `a`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edge {
+    /// The practice named: [`crate::graph::target`] of the reference.
+    pub target: Vec<u8>,
+    /// The adoption record.
+    pub id: RecordId,
+    /// The owner of the adoption's chain.
+    pub owner: AuthorKey,
+    /// Its `adoption_id`.
+    pub adoption_id: String,
+}
+
 /// Everything one ingest batch writes, atomically.
 #[derive(Debug, Default)]
 pub struct Batch {
+    /// Edges of adoption records to the practices they name.
+    pub edges: Vec<Edge>,
     /// New records.
     pub records: Vec<NewRecord>,
     /// Changed chains.
@@ -327,6 +345,55 @@ impl<B: Backend> Store<B> {
                 .map_err(|_| Error::Corrupt("practice id not UTF-8".into()))?;
             f(author, pid, decode("chain", v)?)
         })
+    }
+
+    /// The adoption records naming `target` ([`crate::graph::target`]), at
+    /// most `limit`: each with the owner of its chain and its
+    /// `adoption_id`.
+    pub fn edges_to(
+        &self,
+        target: &[u8],
+        limit: usize,
+    ) -> Result<Vec<(RecordId, AuthorKey, String)>, Error> {
+        let prefix = key(EDGE, &[target]);
+        let mut out = Vec::new();
+        self.backend.scan_prefix(&prefix, &mut |k, v| {
+            if out.len() >= limit {
+                return Ok(false);
+            }
+            if v.len() < 32 {
+                return Err(Error::Corrupt("adoption edge too short".into()));
+            }
+            let id = id_at(k, k.len().saturating_sub(32))?;
+            let owner = AuthorKey(id_at(v, 0)?.0);
+            let adoption_id = String::from_utf8_lossy(&v[32..]).into_owned();
+            out.push((id, owner, adoption_id));
+            Ok(true)
+        })?;
+        Ok(out)
+    }
+
+    /// The chains of one kind other than `practice`, at most `limit`: each
+    /// owner and id.
+    pub fn chains_of_kind(
+        &self,
+        kind: &str,
+        limit: usize,
+    ) -> Result<Vec<(AuthorKey, String)>, Error> {
+        let prefix = key(KIND_CHAIN, &[kind.as_bytes(), &[0]]);
+        let mut out = Vec::new();
+        self.backend.scan_prefix(&prefix, &mut |k, _| {
+            if out.len() >= limit {
+                return Ok(false);
+            }
+            let at = prefix.len();
+            let owner = AuthorKey(id_at(k, at)?.0);
+            let id = std::str::from_utf8(k.get(at + 32..).unwrap_or_default())
+                .map_err(|_| Error::Corrupt("chain id not UTF-8".into()))?;
+            out.push((owner, id.to_string()));
+            Ok(true)
+        })?;
+        Ok(out)
     }
 
     /// Ids of the records an author signed with this `seq` (more than one
@@ -519,6 +586,19 @@ impl<B: Backend> Store<B> {
                 key(PRACTICE, &[&author.0, pid.as_bytes()]),
                 Some(encode(chain)?),
             ));
+        }
+        for e in &batch.edges {
+            let mut value = e.owner.0.to_vec();
+            value.extend_from_slice(e.adoption_id.as_bytes());
+            writes.push((key(EDGE, &[&e.target, &e.id.0]), Some(value)));
+        }
+        for (author, name, _) in &batch.chains {
+            if let Some((kind, id)) = name.split_once('/') {
+                writes.push((
+                    key(KIND_CHAIN, &[kind.as_bytes(), &[0], &author.0, id.as_bytes()]),
+                    Some(Vec::new()),
+                ));
+            }
         }
         for (author, flags) in &batch.flags {
             writes.push((key(FLAGS, &[&author.0]), Some(encode(flags)?)));
