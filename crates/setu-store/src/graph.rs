@@ -43,6 +43,11 @@ impl Publishers {
         }
     }
 
+    /// The map: member id → first key.
+    pub fn get(&self) -> BTreeMap<String, AuthorKey> {
+        self.0.read().map(|m| m.clone()).unwrap_or_default()
+    }
+
     /// The member whose first key is `key`.
     pub fn member_of(&self, key: &AuthorKey) -> Option<String> {
         let m = self.0.read().ok()?;
@@ -78,6 +83,29 @@ pub fn target(publisher: &str, practice_id: &str) -> Vec<u8> {
     t.extend_from_slice(practice_id.as_bytes());
     t.push(0);
     t
+}
+
+/// The practice an edge prefix ([`target`]) names, resolved to its chain's
+/// owner and id.
+pub fn resolve_target(publishers: &Publishers, target: &[u8]) -> Option<(AuthorKey, String)> {
+    let t = std::str::from_utf8(target.strip_suffix(&[0])?).ok()?;
+    let (publisher, pid) = t.split_once('\0')?;
+    let r = match publisher.split_once(':')? {
+        ("m", m) => PracticeRef {
+            member: Some(m.to_string()),
+            key: None,
+            practice_id: pid.to_string(),
+            record: None,
+        },
+        ("k", k) => PracticeRef {
+            member: None,
+            key: Some(k.parse().ok()?),
+            practice_id: pid.to_string(),
+            record: None,
+        },
+        _ => return None,
+    };
+    Some((publishers.resolve(&r)?, pid.to_string()))
 }
 
 /// The edge prefix an adoption body names.

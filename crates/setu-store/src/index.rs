@@ -14,6 +14,7 @@
 //! records have no content and get no document; the revisions of a withdrawn
 //! practice carry `withdrawn = 1`.
 
+mod stopwords;
 pub mod tokenizer;
 
 use std::ops::Bound;
@@ -36,13 +37,13 @@ use tantivy::{DocAddress, IndexReader, IndexWriter, Order, ReloadPolicy, Tantivy
 
 use crate::Error;
 use crate::chain::Chain;
-use crate::query::{Facets, Hit, Hits, Query};
+use crate::query::{Facets, Hit, Hits, Query, TextMatch};
 
 /// Memory the index writer may use before it flushes a segment.
 pub const WRITER_MEMORY_BYTES: usize = 24 * 1024 * 1024;
 /// Bumped whenever the schema changes: an index of another version is
 /// rebuilt from the store.
-pub const SCHEMA_VERSION: u64 = 2;
+pub const SCHEMA_VERSION: u64 = 3;
 
 /// Languages with a stemmer, and the analyzer name of each. Text in other
 /// languages (Bangla, Swahili, Indonesian, ...) is segmented and lower-cased
@@ -94,6 +95,10 @@ struct Fields {
     period_start: Field,
     period_end: Field,
     has_tcv: Field,
+    exchange: Field,
+    adoptions: Field,
+    adopted_in: Field,
+    adoption_stage: Field,
     title_json: Field,
     title: Field,
     text: Field,
@@ -128,6 +133,10 @@ fn schema() -> (Schema, Fields) {
         period_start: b.add_u64_field("period_start", num()),
         period_end: b.add_u64_field("period_end", num()),
         has_tcv: b.add_u64_field("has_tcv", num()),
+        exchange: b.add_text_field("exchange", STRING),
+        adoptions: b.add_u64_field("adoptions", num() | STORED),
+        adopted_in: b.add_text_field("adopted_in", STRING | FAST),
+        adoption_stage: b.add_text_field("adoption_stage", STRING | FAST),
         title_json: b.add_text_field("title_json", STORED),
         title: b.add_text_field("title", text_opts("setu_plain")),
         text: b.add_text_field("text", text_opts("setu_plain")),
@@ -147,6 +156,15 @@ fn schema() -> (Schema, Fields) {
 
 fn day_number((y, m, d): (u64, u64, u64)) -> u64 {
     y * 10_000 + m * 100 + d
+}
+
+/// One current adoption of a practice, as its documents carry it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Adoption {
+    /// The adopting country.
+    pub country: String,
+    /// Its stage.
+    pub stage: String,
 }
 
 /// Reads the practice body and ts of a stored record.
@@ -170,6 +188,52 @@ fn plain_text_query(text: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Most distinct words an any-word query keeps (the first ones).
+pub const MAX_QUERY_WORDS: usize = 64;
+
+/// The words of a query that matter: segmented, lower-cased, stop words
+/// dropped, each once, in order.
+pub fn query_words(text: &str) -> Vec<String> {
+    use unicode_normalization::UnicodeNormalization;
+    let text: String = text.nfc().collect();
+    let mut analyzer = stopwords::query_analyzer();
+    let mut stream = analyzer.token_stream(&text);
+    let mut words: Vec<String> = Vec::new();
+    while stream.advance() {
+        let w = &stream.token().text;
+        // Single letters and digits rank nothing.
+        if w.chars().count() < 2 || words.iter().any(|x| x == w) {
+            continue;
+        }
+        words.push(w.clone());
+        if words.len() == MAX_QUERY_WORDS {
+            break;
+        }
+    }
+    words
+}
+
+/// A ranked any-word query (BM25 over the words that matter): each word may
+/// match in any text field, in its language's stemmed form too; a query of
+/// n words needs max(1, n / 4) of them. `None` if no word matters.
+fn any_word_query(parser: &QueryParser, text: &str) -> Option<Box<dyn TQuery>> {
+    let words = query_words(text);
+    if words.is_empty() {
+        return None;
+    }
+    let need = (words.len() / 4).max(1);
+    let clauses: Clauses = words
+        .iter()
+        .map(|w| {
+            let quoted = format!("\"{}\"", w.replace('"', " "));
+            (Occur::Should, parser.parse_query_lenient(&quoted).0)
+        })
+        .collect();
+    Some(Box::new(BooleanQuery::with_minimum_required_clauses(
+        clauses, need,
+    )))
 }
 
 /// The key of a practice in the index: author hex, `/`, practice id.
@@ -432,6 +496,43 @@ impl Index {
         if let Some(t) = q.has_tcv {
             must.push((Occur::Must, num(f.has_tcv, u64::from(t))));
         }
+        if let Some(x) = &q.exchange {
+            must.push((Occur::Must, term(f.exchange, x)));
+        }
+        // Adopted in these countries, at these stages: with both, one
+        // adoption must have both (the `KEN:scaled` terms).
+        match (q.adopted_in.is_empty(), q.adoption_stage.is_empty()) {
+            (true, true) => {}
+            (false, true) => must.push((
+                Occur::Must,
+                any_of(q.adopted_in.iter().map(|c| term(f.adopted_in, c)).collect()),
+            )),
+            (true, false) => must.push((
+                Occur::Must,
+                any_of(
+                    q.adoption_stage
+                        .iter()
+                        .map(|s| term(f.adoption_stage, s))
+                        .collect(),
+                ),
+            )),
+            (false, false) => {
+                let mut qs = Vec::new();
+                for c in &q.adopted_in {
+                    for st in &q.adoption_stage {
+                        qs.push(term(f.adopted_in, &format!("{c}:{st}")));
+                    }
+                }
+                must.push((Occur::Must, any_of(qs)));
+            }
+        }
+        if let Some(n) = q.min_adoptions.filter(|n| *n > 0) {
+            let r = RangeQuery::new(
+                Bound::Included(Term::from_field_u64(f.adoptions, n)),
+                Bound::Unbounded,
+            );
+            must.push((Occur::Must, Box::new(r)));
+        }
         // Overlap of [start, end] with [from, to]: start <= to and end >= from.
         if let Some(to) = q.period_to.as_deref().and_then(date_range) {
             let r = RangeQuery::new(
@@ -458,9 +559,18 @@ impl Index {
             let mut fields = vec![self.f.title, self.f.text];
             fields.extend(self.f.text_lang.iter().map(|(_, f)| *f));
             let mut parser = QueryParser::for_index(&self.index, fields);
-            parser.set_conjunction_by_default();
             parser.set_field_boost(self.f.title, 2.0);
-            let (tq, _errors) = parser.parse_query_lenient(&plain_text_query(text));
+            let any = match q.text_match {
+                TextMatch::Any => any_word_query(&parser, text),
+                TextMatch::All => None,
+            };
+            let tq = match any {
+                Some(tq) => tq,
+                None => {
+                    parser.set_conjunction_by_default();
+                    parser.parse_query_lenient(&plain_text_query(text)).0
+                }
+            };
             clauses.push((Occur::Must, tq));
         }
         let query: Box<dyn TQuery> = if clauses.is_empty() {
@@ -558,6 +668,8 @@ impl Index {
             "sdg": {"terms": {"field": "sdg", "size": 65_535}},
             "sector": {"terms": {"field": "sector", "size": 65_535}},
             "status": {"terms": {"field": "status", "size": 16}},
+            "adopted_in": {"terms": {"field": "adopted_in", "size": 65_535}},
+            "adoption_stage": {"terms": {"field": "adoption_stage", "size": 16}},
         }))
         .map_err(err)?;
         let collector = AggregationCollector::from_aggs(req, AggContextParams::default());
@@ -600,6 +712,11 @@ impl Index {
                 .into_iter()
                 .filter_map(|(k, n)| Some((k.trim_end_matches(".0").parse().ok()?, n)))
                 .collect(),
+            adoptions: buckets("adopted_in")
+                .into_iter()
+                .filter(|(k, _)| !k.contains(':'))
+                .collect(),
+            adoption_stage: buckets("adoption_stage"),
         })
     }
 
@@ -630,6 +747,7 @@ impl Index {
                 .collect(),
             current: num(f.current) == 1,
             withdrawn: num(f.withdrawn) == 1,
+            adoptions: num(f.adoptions),
             score,
         })
     }
@@ -643,6 +761,7 @@ impl Writer {
         author: &AuthorKey,
         practice_id: &str,
         chain: &Chain,
+        adopted: &[Adoption],
         load: Loader<'_>,
     ) -> Result<(), Error> {
         let key = practice_key(author, practice_id);
@@ -658,7 +777,7 @@ impl Writer {
                     entry.id
                 )));
             };
-            let doc = self.document(
+            let mut doc = self.document(
                 &key,
                 author,
                 &entry.id,
@@ -667,6 +786,13 @@ impl Writer {
                 Some(entry.id) == current,
                 state.withdrawn,
             );
+            let f = &self.f;
+            doc.add_u64(f.adoptions, adopted.len() as u64);
+            for a in adopted {
+                doc.add_text(f.adopted_in, &a.country);
+                doc.add_text(f.adopted_in, format!("{}:{}", a.country, a.stage));
+                doc.add_text(f.adoption_stage, &a.stage);
+            }
             self.writer.add_document(doc).map_err(err)?;
         }
         Ok(())
@@ -727,6 +853,9 @@ impl Writer {
             d.add_u64(f.period_end, end);
         }
         d.add_u64(f.has_tcv, u64::from(!p.metrics.is_empty()));
+        if let Some(x) = &p.exchange {
+            d.add_text(f.exchange, x);
+        }
         if let Some(t) = &p.title {
             if let Ok(json) = serde_json::to_string(t) {
                 d.add_text(f.title_json, json);

@@ -133,11 +133,13 @@ impl Indexer {
         index: Index,
         writer: Writer,
         incarnation: String,
+        publishers: crate::graph::Publishers,
     ) -> Result<Indexer, Error> {
         let (tx, rx) = mpsc::sync_channel(INDEX_QUEUE);
         let shared = Arc::new(Shared::default());
         let mut worker = Worker {
             store,
+            publishers,
             index,
             writer,
             incarnation,
@@ -256,6 +258,8 @@ impl Drop for Indexer {
 /// The index thread's state.
 struct Worker<B: Backend> {
     store: Arc<Store<B>>,
+    /// Resolves adoptions' references by member id.
+    publishers: crate::graph::Publishers,
     index: Index,
     writer: Writer,
     /// The store's incarnation id, which index commits name.
@@ -306,7 +310,7 @@ impl<B: Backend> Worker<B> {
             let _ = self.guard(|w| {
                 for (a, p) in touched {
                     if let Some(chain) = w.store.chain(a, p)? {
-                        w.index_practice(a, p, &chain)?;
+                        w.index_chain(a, p, &chain)?;
                     }
                 }
                 Ok(())
@@ -417,11 +421,30 @@ impl<B: Backend> Worker<B> {
         })?;
         let n = changed.len() as u64;
         for (a, p, c) in changed {
-            self.index_practice(&a, &p, &c)?;
+            self.index_chain(&a, &p, &c)?;
         }
         self.writer.commit(meta.change, &self.incarnation)?;
         self.pending_docs = 0;
         Ok(n)
+    }
+
+    /// Indexes what a changed chain changes: a practice's documents; for
+    /// an adoption, the documents of the practices its revisions name
+    /// (their adoption counts and facets, `spec/store.md` §7). Needs are
+    /// not in the search index.
+    fn index_chain(&mut self, owner: &AuthorKey, name: &str, chain: &Chain) -> Result<(), Error> {
+        match crate::chain::split(name) {
+            (setu_core::practice::KIND, pid) => self.index_practice(owner, pid, chain),
+            (setu_core::adoption::KIND, _) => {
+                for (o, pid) in crate::graph::named_by(&self.store, &self.publishers, chain)? {
+                    if let Some(c) = self.store.chain(&o, &pid)? {
+                        self.index_practice(&o, &pid, &c)?;
+                    }
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
     }
 
     fn index_practice(
@@ -430,6 +453,14 @@ impl<B: Backend> Worker<B> {
         pid: &str,
         chain: &Chain,
     ) -> Result<(), Error> {
+        let adopted: Vec<crate::index::Adoption> =
+            crate::graph::adoptions_of(&self.store, &self.publishers, author, pid)?
+                .into_iter()
+                .map(|a| crate::index::Adoption {
+                    country: a.adoption.country.unwrap_or_default(),
+                    stage: a.adoption.stage.unwrap_or_default(),
+                })
+                .collect();
         let store = &self.store;
         let mut load = |id: &RecordId| -> Result<Option<(Practice, u64)>, Error> {
             let Some(bytes) = store.get(id)? else {
@@ -440,7 +471,8 @@ impl<B: Backend> Worker<B> {
             let ts = rec.envelope().ts;
             Ok(rec.practice().cloned().map(|p| (p, ts)))
         };
-        self.writer.update_practice(author, pid, chain, &mut load)?;
+        self.writer
+            .update_practice(author, pid, chain, &adopted, &mut load)?;
         self.pending_docs += chain.entries.len().max(1);
         Ok(())
     }

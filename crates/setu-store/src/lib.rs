@@ -45,6 +45,7 @@ pub mod members;
 pub mod proto;
 pub mod query;
 pub mod replica;
+pub mod scaling;
 pub mod store;
 pub mod synth;
 

@@ -810,6 +810,36 @@ impl<B: Backend> Replica<B> {
             let change = self.store().meta().map_or(0, |m| m.change);
             self.indexer.changed(healed.touched, change, 0);
         }
+        self.sync_publishers(0)
+    }
+
+    /// Brings the member ids that adoptions may name up to date with the
+    /// view; if they changed, the practices that adoptions name by member
+    /// are indexed again (their adoption counts may have changed).
+    pub(crate) fn sync_publishers(&mut self, now: u64) -> Result<(), Error> {
+        let Some(m) = &self.membership else {
+            return Ok(());
+        };
+        let map: std::collections::BTreeMap<String, AuthorKey> = m
+            .view()
+            .members()
+            .into_iter()
+            .map(|x| (x.entry.id.clone(), x.entry.key))
+            .collect();
+        if self.publishers.get() == map {
+            return Ok(());
+        }
+        self.publishers.set(map);
+        let mut touched = Vec::new();
+        for t in self.store().edge_targets(b"m:", crate::graph::MAX_LISTED)? {
+            if let Some((owner, pid)) = crate::graph::resolve_target(&self.publishers, &t) {
+                touched.push((owner, pid));
+            }
+        }
+        if !touched.is_empty() {
+            let change = self.store().meta().map_or(0, |m| m.change);
+            self.indexer.changed(touched, change, now);
+        }
         Ok(())
     }
 

@@ -40,6 +40,30 @@ impl std::str::FromStr for CountryFilter {
     }
 }
 
+/// How the words of a full-text query must match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TextMatch {
+    /// Ranked by BM25 over the words that matter (stop words dropped): a
+    /// practice need not hold every word, but a long query needs several
+    /// (at least a quarter of its words, rounded down, and one).
+    #[default]
+    Any,
+    /// Every word must match (quoted phrases and `-word` work).
+    All,
+}
+
+impl std::str::FromStr for TextMatch {
+    type Err = String;
+    fn from_str(s: &str) -> Result<TextMatch, String> {
+        match s {
+            "any" => Ok(TextMatch::Any),
+            "all" => Ok(TextMatch::All),
+            _ => Err(format!("{s:?} is not a text match mode; use any or all")),
+        }
+    }
+}
+
 /// A search over the replica. Filters of different kinds must all match;
 /// values within one list are alternatives.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,8 +89,20 @@ pub struct Query {
     pub modified_since: Option<u64>,
     /// Only practices with (true) or without (false) TCV metrics.
     pub has_tcv: Option<bool>,
+    /// `offering`, `seeking` or `none`: the practice body's `exchange`.
+    pub exchange: Option<String>,
+    /// Practices adopted in any of these countries (ISO 3166-1 alpha-3).
+    pub adopted_in: Vec<String>,
+    /// Practices with an adoption at any of these stages (with
+    /// `adopted_in`: an adoption in one of those countries at one of these
+    /// stages).
+    pub adoption_stage: Vec<String>,
+    /// Practices with at least this many current adoptions.
+    pub min_adoptions: Option<u64>,
     /// Full text, ranked.
     pub text: Option<String>,
+    /// How full text matches: `any` word (ranked, the default) or `all`.
+    pub text_match: TextMatch,
     /// Every linked revision, not only the current one.
     pub history: bool,
     /// Include withdrawn practices.
@@ -94,7 +130,12 @@ impl Default for Query {
             publisher: None,
             modified_since: None,
             has_tcv: None,
+            exchange: None,
+            adopted_in: Vec::new(),
+            adoption_stage: Vec::new(),
+            min_adoptions: None,
             text: None,
+            text_match: TextMatch::Any,
             history: false,
             include_withdrawn: false,
             limit: DEFAULT_LIMIT,
@@ -113,6 +154,8 @@ impl Query {
             ("sdg", self.sdg.len()),
             ("sectors", self.sectors.len()),
             ("status", self.status.len()),
+            ("adopted-in", self.adopted_in.len()),
+            ("adoption-stage", self.adoption_stage.len()),
         ] {
             if n > MAX_FILTER_VALUES {
                 p.push(format!(
@@ -168,6 +211,29 @@ impl Query {
             if codes::activity_status_name(*s).is_none() {
                 p.push(format!("status: {s} is not an IATI activity status (1-6)"));
             }
+        }
+        for c in &self.adopted_in {
+            if codes::country(c).is_none() {
+                p.push(format!(
+                    "adopted-in: {c:?} is not an ISO 3166-1 alpha-3 code"
+                ));
+            }
+        }
+        for s in &self.adoption_stage {
+            if !setu_core::adoption::STAGES.contains(&s.as_str()) {
+                p.push(format!(
+                    "adoption-stage: {s:?} is not one of {}",
+                    setu_core::adoption::STAGES.join(", ")
+                ));
+            }
+        }
+        if let Some(x) = &self.exchange
+            && !practice::EXCHANGES.contains(&x.as_str())
+        {
+            p.push(format!(
+                "exchange: {x:?} is not one of {}",
+                practice::EXCHANGES.join(", ")
+            ));
         }
         if let Some(g) = &self.gov_level
             && !practice::GOV_LEVELS.contains(&g.as_str())
@@ -225,6 +291,9 @@ pub struct Hit {
     pub current: bool,
     /// True if the practice was withdrawn.
     pub withdrawn: bool,
+    /// Its current adoptions (adoption reports naming it).
+    #[serde(default)]
+    pub adoptions: u64,
     /// Relevance, for full-text queries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub score: Option<f32>,
@@ -250,4 +319,10 @@ pub struct Facets {
     pub sector: Vec<(String, u64)>,
     /// IATI activity status → practices.
     pub status: Vec<(u64, u64)>,
+    /// Adopting country → practices adopted there.
+    #[serde(default)]
+    pub adoptions: Vec<(String, u64)>,
+    /// Adoption stage → practices with an adoption at that stage.
+    #[serde(default)]
+    pub adoption_stage: Vec<(String, u64)>,
 }

@@ -252,6 +252,9 @@ pub struct Replica<B: Backend = SledBackend> {
     /// The network's membership, for a replica of a chartered network:
     /// what it accepts (`spec/membership.md` §8).
     pub(crate) membership: Option<crate::members::Membership>,
+    /// Member ids and first keys, for adoptions that name a practice's
+    /// publisher by member (shared with the index thread).
+    pub(crate) publishers: crate::graph::Publishers,
 }
 
 /// The stateless check of one batch: [`record::check_batch_ids`] on bytes,
@@ -310,8 +313,15 @@ impl Replica<SledBackend> {
         let backend = SledBackend::open(&dir.join("db"), cfg.cache_bytes, cfg.min_free_bytes)?;
         let store = Arc::new(Store::new(backend));
         let incarnation = store.incarnation()?;
+        let publishers = crate::graph::Publishers::default();
         let (index, writer, discarded) = Index::open(&dir.join("index"))?;
-        let indexer = Indexer::spawn(Arc::clone(&store), index.clone(), writer, incarnation)?;
+        let indexer = Indexer::spawn(
+            Arc::clone(&store),
+            index.clone(),
+            writer,
+            incarnation,
+            publishers.clone(),
+        )?;
         let mut r = Replica {
             store,
             index,
@@ -321,6 +331,7 @@ impl Replica<SledBackend> {
             store_failed: None,
             items: Default::default(),
             membership: None,
+            publishers,
         };
         if let Some(why) = discarded {
             tracing::warn!("search index: {why}; rebuilding it from the store");
@@ -337,8 +348,15 @@ impl Replica<MemoryBackend> {
     pub fn in_memory(cfg: Config) -> Result<Replica<MemoryBackend>, Error> {
         let store = Arc::new(Store::new(MemoryBackend::new()));
         let incarnation = store.incarnation()?;
+        let publishers = crate::graph::Publishers::default();
         let (index, writer) = Index::in_memory()?;
-        let indexer = Indexer::spawn(Arc::clone(&store), index.clone(), writer, incarnation)?;
+        let indexer = Indexer::spawn(
+            Arc::clone(&store),
+            index.clone(),
+            writer,
+            incarnation,
+            publishers.clone(),
+        )?;
         Ok(Replica {
             store,
             index,
@@ -348,6 +366,7 @@ impl Replica<MemoryBackend> {
             store_failed: None,
             items: Default::default(),
             membership: None,
+            publishers,
         })
     }
 }
@@ -455,6 +474,7 @@ impl<B: Backend> Replica<B> {
             let tail = rest.split_off(rest.len().min(ingest::MAX_BATCH));
             let before = self.store.meta().map(|m| m.change);
             let checked = check(rest);
+            let mut members_changed = false;
             let done = match &mut self.membership {
                 None => ingest::ingest_checked(&self.store, checked, now, &self.cfg.ingest),
                 Some(m) => {
@@ -464,6 +484,7 @@ impl<B: Backend> Replica<B> {
                                 // Membership changed: what waited in quarantine
                                 // for it is stored after this call's records.
                                 released.extend(m.release(now));
+                                members_changed = true;
                             }
                             done
                         })
@@ -493,6 +514,9 @@ impl<B: Backend> Replica<B> {
                 }
             };
             self.indexer.changed(done.touched.clone(), change, now);
+            if members_changed {
+                self.sync_publishers(now)?;
+            }
             all.outcomes.extend(done.outcomes);
             all.touched.extend(done.touched);
             all.stored.extend(done.stored);
@@ -1063,7 +1087,7 @@ fn problems_of(e: &PublishError) -> Vec<String> {
 }
 
 /// The same JSON with every string and key in Unicode NFC.
-fn nfc_json(v: Json) -> Json {
+pub(crate) fn nfc_json(v: Json) -> Json {
     use unicode_normalization::UnicodeNormalization;
     match v {
         Json::String(s) => Json::String(s.nfc().collect()),
@@ -1079,6 +1103,12 @@ fn nfc_json(v: Json) -> Json {
 
 /// Reads a practice from JSON, naming the path of the first type problem.
 pub fn parse_practice(body: Json) -> Result<Practice, PublishError> {
+    parse_body(body)
+}
+
+/// A body of any known kind from its JSON form, the problem naming its
+/// field.
+pub(crate) fn parse_body<T: serde::de::DeserializeOwned>(body: Json) -> Result<T, PublishError> {
     serde_path_to_error::deserialize(body).map_err(|e| {
         let path = e.path().to_string();
         let path = if path == "." || path.is_empty() {

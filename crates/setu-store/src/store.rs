@@ -373,6 +373,25 @@ impl<B: Backend> Store<B> {
         Ok(out)
     }
 
+    /// The distinct practices adoption edges name whose reference starts
+    /// with `publisher` (`m:` or `k:`), at most `limit`: each a
+    /// [`crate::graph::target`].
+    pub fn edge_targets(&self, publisher: &[u8], limit: usize) -> Result<Vec<Vec<u8>>, Error> {
+        let mut out: Vec<Vec<u8>> = Vec::new();
+        self.backend
+            .scan_prefix(&key(EDGE, &[publisher]), &mut |k, _| {
+                let t = &k[1..k.len().saturating_sub(32)];
+                if out.last().map(Vec::as_slice) != Some(t) {
+                    if out.len() >= limit {
+                        return Ok(false);
+                    }
+                    out.push(t.to_vec());
+                }
+                Ok(true)
+            })?;
+        Ok(out)
+    }
+
     /// The chains of one kind other than `practice`, at most `limit`: each
     /// owner and id.
     pub fn chains_of_kind(

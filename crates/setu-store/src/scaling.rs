@@ -1,0 +1,442 @@
+//! "Where has this scaled?": a practice's adoptions beside its origin, and
+//! publishing the kinds other than `practice` (adoption reports, needs).
+//!
+//! Comparisons with the origin use relative change only (`change_bp`),
+//! since currencies and units differ; "years from origin" runs from the
+//! first day of the practice's `period.start` to the first day of the
+//! adoption's (`spec/record.md` §6b).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value as Json;
+use setu_core::adoption::{self, Adoption};
+use setu_core::ids::{AuthorKey, RecordId};
+use setu_core::keys::SecretKey;
+use setu_core::practice::{self, LangText, Metric, Practice, Problem};
+use setu_core::record;
+use setu_core::seeking::{self, Seeking};
+
+use crate::Error;
+use crate::backend::Backend;
+use crate::graph::{self, Adopted, Sought};
+use crate::replica::{PublishError, Published, Replica};
+
+/// One adoption, with what the node knows of the practice it names.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AdoptionView {
+    /// The report at its current revision.
+    #[serde(flatten)]
+    pub adopted: Adopted,
+    /// The practice it names, if this node holds it; `None` shows as
+    /// "practice not yet received".
+    pub practice: Option<Origin>,
+    /// Years from the origin's start to the adoption's, to one decimal.
+    pub years_from_origin: Option<f64>,
+    /// TCV at origin against the adopter, per metric kind reported by both
+    /// or either.
+    pub tcv: Vec<TcvPair>,
+}
+
+/// The originating practice, as an adoption shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Origin {
+    /// Its publisher (the owner of its chain).
+    pub publisher: AuthorKey,
+    /// Its id.
+    pub practice_id: String,
+    /// Its current revision's record id.
+    pub id: RecordId,
+    /// Its title.
+    pub title: Option<LangText>,
+    /// Originating countries.
+    pub countries: Vec<String>,
+    /// `period.start` of its current revision.
+    pub start: Option<String>,
+}
+
+/// A TCV comparison for one metric kind, in basis points of change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TcvPair {
+    /// `time`, `cost` or `visits`.
+    pub kind: String,
+    /// Change at origin.
+    pub origin_bp: Option<i64>,
+    /// Change at the adopter.
+    pub adopter_bp: Option<i64>,
+}
+
+/// "Where has this scaled?" for one practice.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Scaling {
+    /// The practice.
+    pub origin: Origin,
+    /// Adopting countries by stage (stages in order, countries sorted).
+    pub stages: BTreeMap<String, Vec<String>>,
+    /// Each adoption.
+    pub adoptions: Vec<AdoptionView>,
+}
+
+/// Most practices one scaling report covers.
+pub const MAX_SCALING_PRACTICES: usize = 10_000;
+
+/// The first change per metric kind (as published, or computed from raw
+/// values).
+fn changes(metrics: &[Metric]) -> BTreeMap<String, i64> {
+    let mut out = BTreeMap::new();
+    for m in metrics {
+        if let Some(bp) = m.change_bp() {
+            out.entry(m.kind.clone()).or_insert(bp);
+        }
+    }
+    out
+}
+
+/// Days since 0000-03-01 of a calendar day (a proleptic day count).
+fn day_count((y, m, d): practice::Day) -> i64 {
+    let (y, m, d) = (y as i64, m as i64, d as i64);
+    let (y, m) = if m <= 2 { (y - 1, m + 12) } else { (y, m) };
+    365 * y + y / 4 - y / 100 + y / 400 + (153 * (m - 3) + 2) / 5 + d
+}
+
+/// Years from one date's first day to another's, to one decimal.
+pub fn years_between(from: &str, to: &str) -> Option<f64> {
+    let (a, _) = practice::date_range(from)?;
+    let (b, _) = practice::date_range(to)?;
+    let days = (day_count(b) - day_count(a)) as f64;
+    Some((days / 365.25 * 10.0).round() / 10.0)
+}
+
+fn tcv(origin: Option<&Practice>, a: &Adoption) -> Vec<TcvPair> {
+    let at_origin = origin.map(|p| changes(&p.metrics)).unwrap_or_default();
+    let adopter = changes(&a.metrics);
+    practice::METRIC_KINDS
+        .iter()
+        .filter(|k| at_origin.contains_key(**k) || adopter.contains_key(**k))
+        .map(|k| TcvPair {
+            kind: k.to_string(),
+            origin_bp: at_origin.get(*k).copied(),
+            adopter_bp: adopter.get(*k).copied(),
+        })
+        .collect()
+}
+
+impl<B: Backend> Replica<B> {
+    /// The current revision of `owner`'s practice, if held and not withdrawn.
+    fn current_practice(
+        &self,
+        owner: &AuthorKey,
+        practice_id: &str,
+    ) -> Result<Option<(RecordId, Practice)>, Error> {
+        let rec = graph::current(self.store(), owner, practice::KIND, practice_id)?;
+        Ok(rec.and_then(|r| r.practice().cloned().map(|p| (r.id(), p))))
+    }
+
+    fn origin(&self, owner: &AuthorKey, practice_id: &str) -> Result<Option<(Origin, Practice)>, Error> {
+        Ok(self
+            .current_practice(owner, practice_id)?
+            .map(|(id, p)| {
+                (
+                    Origin {
+                        publisher: *owner,
+                        practice_id: practice_id.to_string(),
+                        id,
+                        title: p.title.clone(),
+                        countries: p
+                            .countries
+                            .iter()
+                            .filter(|c| c.role == "originating")
+                            .map(|c| c.iso3.clone())
+                            .collect(),
+                        start: p.period.as_ref().map(|x| x.start.clone()),
+                    },
+                    p,
+                )
+            }))
+    }
+
+    fn view_of(&self, adopted: Adopted) -> Result<AdoptionView, Error> {
+        let target = adopted
+            .adoption
+            .practice
+            .as_ref()
+            .and_then(|r| self.publishers.resolve(r).map(|o| (o, r.practice_id.clone())));
+        let origin = match &target {
+            Some((o, pid)) => self.origin(o, pid)?,
+            None => None,
+        };
+        let years = match (&origin, &adopted.adoption.period) {
+            (Some((o, _)), Some(p)) => o.start.as_deref().and_then(|s| years_between(s, &p.start)),
+            _ => None,
+        };
+        let tcv = tcv(origin.as_ref().map(|(_, p)| p), &adopted.adoption);
+        Ok(AdoptionView {
+            adopted,
+            practice: origin.map(|(o, _)| o),
+            years_from_origin: years,
+            tcv,
+        })
+    }
+
+    /// The current adoptions of `owner`'s practice `practice_id`.
+    pub fn adoptions_of(
+        &self,
+        owner: &AuthorKey,
+        practice_id: &str,
+    ) -> Result<Vec<AdoptionView>, Error> {
+        graph::adoptions_of(self.store(), &self.publishers, owner, practice_id)?
+            .into_iter()
+            .map(|a| self.view_of(a))
+            .collect()
+    }
+
+    /// Every current adoption report, at most `limit` (reports of practices
+    /// not yet received included).
+    pub fn adoptions(&self, limit: usize) -> Result<Vec<AdoptionView>, Error> {
+        graph::adoptions(self.store(), limit)?
+            .into_iter()
+            .map(|a| self.view_of(a))
+            .collect()
+    }
+
+    /// Every open need, at most `limit`.
+    pub fn seekings(&self, limit: usize) -> Result<Vec<Sought>, Error> {
+        graph::seekings(self.store(), limit)
+    }
+
+    /// The publisher (chain owner) of a record this replica holds.
+    pub fn owner_of(&self, author: &AuthorKey) -> AuthorKey {
+        self.chain_owner(author)
+    }
+
+    /// "Where has this scaled?": for one practice, or for every practice
+    /// with at least one adoption this node holds the practice of. Sorted
+    /// by adoptions, most first.
+    pub fn scaling(&self, only: Option<(AuthorKey, String)>) -> Result<Vec<Scaling>, Error> {
+        let mut by_practice: BTreeMap<(AuthorKey, String), Vec<AdoptionView>> = BTreeMap::new();
+        match &only {
+            Some((o, pid)) => {
+                by_practice.insert((*o, pid.clone()), self.adoptions_of(o, pid)?);
+            }
+            None => {
+                for v in self.adoptions(graph::MAX_LISTED)? {
+                    if let Some(o) = &v.practice {
+                        by_practice
+                            .entry((o.publisher, o.practice_id.clone()))
+                            .or_default()
+                            .push(v);
+                    }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for ((owner, pid), adoptions) in by_practice.into_iter().take(MAX_SCALING_PRACTICES) {
+            let Some((origin, _)) = self.origin(&owner, &pid)? else {
+                continue;
+            };
+            let mut stages: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            for a in &adoptions {
+                if let (Some(s), Some(c)) = (&a.adopted.adoption.stage, &a.adopted.adoption.country) {
+                    stages.entry(s.clone()).or_default().push(c.clone());
+                }
+            }
+            for v in stages.values_mut() {
+                v.sort();
+                v.dedup();
+            }
+            out.push(Scaling {
+                origin,
+                stages,
+                adoptions,
+            });
+        }
+        out.sort_by(|a, b| {
+            b.adoptions
+                .len()
+                .cmp(&a.adoptions.len())
+                .then_with(|| a.origin.practice_id.cmp(&b.origin.practice_id))
+        });
+        Ok(out)
+    }
+
+    /// Signs a JSON body of kind `adoption` or `seeking` as `key`'s next
+    /// record and stores it. A body naming one of the publisher's chains of
+    /// that kind (by `adoption_id` / `seeking_id`) becomes its next
+    /// revision; `revision` and `supersedes` are filled in.
+    pub fn publish_kind(
+        &mut self,
+        key: &SecretKey,
+        kind: &str,
+        body: Json,
+        now: u64,
+    ) -> Result<Published, PublishError> {
+        let id_key = match kind {
+            adoption::KIND => "adoption_id",
+            seeking::KIND => "seeking_id",
+            practice::KIND => return self.publish(key, body, now),
+            other => {
+                return Err(invalid(
+                    "kind",
+                    format!("{other:?} is not one of practice, adoption, seeking"),
+                ));
+            }
+        };
+        let mut body = crate::replica::nfc_json(body);
+        let text_problems = practice::text::check(&mut body);
+        let Json::Object(mut obj) = body else {
+            return Err(invalid("body", "must be a JSON object"));
+        };
+        let id = match obj.get(id_key) {
+            Some(Json::String(s)) => s.clone(),
+            Some(_) => return Err(invalid(&format!("body.{id_key}"), "must be text")),
+            None => return Err(invalid(&format!("body.{id_key}"), "is required")),
+        };
+        obj.entry("state")
+            .or_insert_with(|| Json::String(practice::STATE_ACTIVE.into()));
+        let owner = self.chain_owner(&key.author());
+        let chain = self.store().chain(&owner, &crate::chain::name(kind, &id))?;
+        let current = chain.map(|c| {
+            let s = c.state();
+            (s.linked.last().map(|e| (e.revision, e.id)), s.withdrawn)
+        });
+        match current {
+            Some((_, true)) => {
+                return Err(invalid(
+                    &format!("body.{id_key}"),
+                    format!("{id:?} was withdrawn, and withdrawal is final; use a new {id_key}"),
+                ));
+            }
+            Some((Some((rev, prev)), false)) => {
+                obj.insert("revision".into(), Json::from(rev + 1));
+                obj.insert("supersedes".into(), Json::String(prev.to_hex()));
+            }
+            _ => {
+                obj.insert("revision".into(), Json::from(1u64));
+                obj.remove("supersedes");
+            }
+        }
+        let body = Json::Object(obj);
+        let seq_now = |r: &mut Self| r.reserve_seqs(&key.author(), 1, now);
+        let (rec, revision) = match kind {
+            adoption::KIND => {
+                let mut a: Adoption = crate::replica::parse_body(body)?;
+                a.fill_defaults();
+                let mut problems = text_problems;
+                problems.extend(adoption::validate(&a));
+                if !problems.is_empty() {
+                    return Err(PublishError::Invalid(problems));
+                }
+                let seq = seq_now(self)?;
+                (record::sign_adoption(key, seq, now, &a)?, a.revision)
+            }
+            _ => {
+                let mut n: Seeking = crate::replica::parse_body(body)?;
+                n.fill_defaults();
+                let mut problems = text_problems;
+                problems.extend(seeking::validate(&n));
+                if !problems.is_empty() {
+                    return Err(PublishError::Invalid(problems));
+                }
+                let seq = seq_now(self)?;
+                (record::sign_seeking(key, seq, now, &n)?, n.revision)
+            }
+        };
+        let published = Published {
+            id: rec.id(),
+            practice_id: id,
+            revision,
+            seq: rec.envelope().seq,
+            record: rec.bytes().to_vec(),
+        };
+        self.store_own(vec![rec.into_bytes()], now)?;
+        let _ = self.flush_index();
+        Ok(published)
+    }
+
+    /// Withdraws one of the publisher's adoption reports or needs. Final.
+    pub fn withdraw_kind(
+        &mut self,
+        key: &SecretKey,
+        kind: &str,
+        id: &str,
+        reason: &str,
+        now: u64,
+    ) -> Result<Published, PublishError> {
+        if kind == practice::KIND {
+            return self.withdraw(key, id, reason, now);
+        }
+        let owner = self.chain_owner(&key.author());
+        let chain = self
+            .store()
+            .chain(&owner, &crate::chain::name(kind, id))?
+            .ok_or_else(|| PublishError::Unknown(format!("{kind} {id}")))?;
+        let state = chain.state();
+        let last = state
+            .linked
+            .last()
+            .filter(|_| !state.withdrawn)
+            .ok_or_else(|| PublishError::Unknown(format!("{kind} {id} (withdrawn)")))?;
+        let (revision, supersedes) = (last.revision + 1, Some(last.id));
+        let seq = self.reserve_seqs(&key.author(), 1, now)?;
+        let rec = match kind {
+            adoption::KIND => record::sign_adoption(
+                key,
+                seq,
+                now,
+                &Adoption {
+                    adoption_id: id.into(),
+                    revision,
+                    supersedes,
+                    state: practice::STATE_WITHDRAWN.into(),
+                    reason: Some(reason.into()),
+                    ..empty_adoption()
+                },
+            )?,
+            seeking::KIND => record::sign_seeking(
+                key,
+                seq,
+                now,
+                &Seeking {
+                    seeking_id: id.into(),
+                    revision,
+                    supersedes,
+                    state: practice::STATE_WITHDRAWN.into(),
+                    reason: Some(reason.into()),
+                    ..empty_seeking()
+                },
+            )?,
+            other => return Err(invalid("kind", format!("{other:?} cannot be withdrawn here"))),
+        };
+        let published = Published {
+            id: rec.id(),
+            practice_id: id.to_string(),
+            revision,
+            seq,
+            record: rec.bytes().to_vec(),
+        };
+        self.store_own(vec![rec.into_bytes()], now)?;
+        let _ = self.flush_index();
+        Ok(published)
+    }
+}
+
+fn invalid(path: &str, message: impl Into<String>) -> PublishError {
+    PublishError::Invalid(vec![Problem {
+        path: path.to_string(),
+        message: message.into(),
+    }])
+}
+
+fn empty_adoption() -> Adoption {
+    serde_json::from_value(serde_json::json!({
+        "adoption_id": "x", "revision": 1, "state": "active"
+    }))
+    .unwrap_or_else(|_| unreachable!("a minimal adoption body parses"))
+}
+
+fn empty_seeking() -> Seeking {
+    serde_json::from_value(serde_json::json!({
+        "seeking_id": "x", "revision": 1, "state": "active"
+    }))
+    .unwrap_or_else(|_| unreachable!("a minimal seeking body parses"))
+}
