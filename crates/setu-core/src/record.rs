@@ -16,10 +16,10 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::adoption::{self, Adoption};
 use crate::cbor::{self, DecodeErrorKind, Value};
 use crate::ids::{AuthorKey, RecordId};
 use crate::keys::{SecretKey, signed_message};
-use crate::adoption::{self, Adoption};
 use crate::practice::{self, Practice};
 use crate::seeking::{self, Seeking};
 use crate::verify::{self, VerifyError};
@@ -960,7 +960,14 @@ pub fn sign_adoption(
 ) -> Result<Record, RecordError> {
     let mut body = body.clone();
     body.fill_defaults();
-    sign_typed(key, adoption::KIND, seq, ts, &body, adoption::validate(&body))
+    sign_typed(
+        key,
+        adoption::KIND,
+        seq,
+        ts,
+        &body,
+        adoption::validate(&body),
+    )
 }
 
 /// Fills in a need's defaults, validates it, and signs it.

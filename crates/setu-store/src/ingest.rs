@@ -367,7 +367,10 @@ pub fn ingest_gated<B: Backend>(
                 target,
                 id,
                 owner,
-                adoption_id: rec.adoption().map(|a| a.adoption_id.clone()).unwrap_or_default(),
+                adoption_id: rec
+                    .adoption()
+                    .map(|a| a.adoption_id.clone())
+                    .unwrap_or_default(),
             });
         }
 

@@ -41,6 +41,7 @@ pub mod graph;
 pub mod index;
 pub mod indexer;
 pub mod ingest;
+pub mod matching;
 pub mod members;
 pub mod proto;
 pub mod query;

@@ -132,35 +132,37 @@ impl<B: Backend> Replica<B> {
         Ok(rec.and_then(|r| r.practice().cloned().map(|p| (r.id(), p))))
     }
 
-    fn origin(&self, owner: &AuthorKey, practice_id: &str) -> Result<Option<(Origin, Practice)>, Error> {
-        Ok(self
-            .current_practice(owner, practice_id)?
-            .map(|(id, p)| {
-                (
-                    Origin {
-                        publisher: *owner,
-                        practice_id: practice_id.to_string(),
-                        id,
-                        title: p.title.clone(),
-                        countries: p
-                            .countries
-                            .iter()
-                            .filter(|c| c.role == "originating")
-                            .map(|c| c.iso3.clone())
-                            .collect(),
-                        start: p.period.as_ref().map(|x| x.start.clone()),
-                    },
-                    p,
-                )
-            }))
+    fn origin(
+        &self,
+        owner: &AuthorKey,
+        practice_id: &str,
+    ) -> Result<Option<(Origin, Practice)>, Error> {
+        Ok(self.current_practice(owner, practice_id)?.map(|(id, p)| {
+            (
+                Origin {
+                    publisher: *owner,
+                    practice_id: practice_id.to_string(),
+                    id,
+                    title: p.title.clone(),
+                    countries: p
+                        .countries
+                        .iter()
+                        .filter(|c| c.role == "originating")
+                        .map(|c| c.iso3.clone())
+                        .collect(),
+                    start: p.period.as_ref().map(|x| x.start.clone()),
+                },
+                p,
+            )
+        }))
     }
 
     fn view_of(&self, adopted: Adopted) -> Result<AdoptionView, Error> {
-        let target = adopted
-            .adoption
-            .practice
-            .as_ref()
-            .and_then(|r| self.publishers.resolve(r).map(|o| (o, r.practice_id.clone())));
+        let target = adopted.adoption.practice.as_ref().and_then(|r| {
+            self.publishers
+                .resolve(r)
+                .map(|o| (o, r.practice_id.clone()))
+        });
         let origin = match &target {
             Some((o, pid)) => self.origin(o, pid)?,
             None => None,
@@ -236,7 +238,8 @@ impl<B: Backend> Replica<B> {
             };
             let mut stages: BTreeMap<String, Vec<String>> = BTreeMap::new();
             for a in &adoptions {
-                if let (Some(s), Some(c)) = (&a.adopted.adoption.stage, &a.adopted.adoption.country) {
+                if let (Some(s), Some(c)) = (&a.adopted.adoption.stage, &a.adopted.adoption.country)
+                {
                     stages.entry(s.clone()).or_default().push(c.clone());
                 }
             }
@@ -405,7 +408,12 @@ impl<B: Backend> Replica<B> {
                     ..empty_seeking()
                 },
             )?,
-            other => return Err(invalid("kind", format!("{other:?} cannot be withdrawn here"))),
+            other => {
+                return Err(invalid(
+                    "kind",
+                    format!("{other:?} cannot be withdrawn here"),
+                ));
+            }
         };
         let published = Published {
             id: rec.id(),

@@ -614,7 +614,10 @@ impl<B: Backend> Store<B> {
         for (author, name, _) in &batch.chains {
             if let Some((kind, id)) = name.split_once('/') {
                 writes.push((
-                    key(KIND_CHAIN, &[kind.as_bytes(), &[0], &author.0, id.as_bytes()]),
+                    key(
+                        KIND_CHAIN,
+                        &[kind.as_bytes(), &[0], &author.0, id.as_bytes()],
+                    ),
                     Some(Vec::new()),
                 ));
             }
