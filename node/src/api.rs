@@ -16,6 +16,7 @@
 
 mod problem;
 mod routes;
+mod scaling;
 mod schema;
 mod serve;
 #[cfg(test)]
@@ -156,6 +157,15 @@ fn unauthorized() -> Problem {
         routes::operate,
         routes::resign,
         routes::key_records,
+        scaling::publish_adoption,
+        scaling::withdraw_adoption,
+        scaling::publish_seeking,
+        scaling::withdraw_seeking,
+        scaling::seekings,
+        scaling::adoptions,
+        scaling::scaling,
+        scaling::matches,
+        scaling::offers,
         routes::openapi
     ),
     components(schemas(Problem)),
@@ -199,6 +209,23 @@ fn routes() -> Router<State> {
         .route("/v1/peers", get(routes::peers))
         .route("/v1/practices", get(routes::search).post(routes::publish))
         .route("/v1/practices/{id}", get(routes::practice))
+        .route("/v1/practices/{id}/adoptions", get(scaling::adoptions))
+        .route("/v1/adoptions", post(scaling::publish_adoption))
+        .route(
+            "/v1/adoptions/{adoption_id}/withdraw",
+            post(scaling::withdraw_adoption),
+        )
+        .route(
+            "/v1/seekings",
+            get(scaling::seekings).post(scaling::publish_seeking),
+        )
+        .route(
+            "/v1/seekings/{seeking_id}/withdraw",
+            post(scaling::withdraw_seeking),
+        )
+        .route("/v1/scaling", get(scaling::scaling))
+        .route("/v1/matches", get(scaling::matches))
+        .route("/v1/offers", get(scaling::offers))
         .route(
             "/v1/practices/{practice_id}/withdraw",
             post(routes::withdraw),

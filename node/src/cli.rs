@@ -66,6 +66,90 @@ pub enum Command {
     /// Starts three nodes on loopback, replicates the sample catalogue
     /// between them, and shows it happen.
     Demo(DemoArgs),
+    /// Where has a practice scaled? Adopting countries by stage, years
+    /// from origin, TCV at origin against each adopter.
+    Scaling(ScalingArgs),
+    /// Ranks the practices that fit a need (a seeking record, or words,
+    /// SDG targets and sectors), each with its reasons; or, with
+    /// --offers, the open needs this node's practices fit.
+    Match(MatchArgs),
+}
+
+/// The record kinds a node publishes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum Kind {
+    /// A practice (spec/record.md §6).
+    #[default]
+    Practice,
+    /// An adoption report: this agency adopted another's practice (§6b).
+    Adoption,
+    /// A need this agency seeks practices for (§6c).
+    Seeking,
+}
+
+impl Kind {
+    /// The kind's name on the wire.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Practice => "practice",
+            Kind::Adoption => "adoption",
+            Kind::Seeking => "seeking",
+        }
+    }
+}
+
+/// Output formats of `setu scaling`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TableFormat {
+    /// A table for people.
+    Table,
+    /// One JSON document.
+    Json,
+    /// CSV, one row per adoption.
+    Csv,
+}
+
+/// Arguments of `setu scaling`.
+#[derive(Debug, Args)]
+pub struct ScalingArgs {
+    /// One practice (practice id or record id); else every adopted practice.
+    #[arg(long)]
+    pub practice: Option<String>,
+    /// The publisher, when several publish the same practice id.
+    #[arg(long)]
+    pub publisher: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+    pub format: TableFormat,
+}
+
+/// Arguments of `setu match`.
+#[derive(Debug, Args)]
+pub struct MatchArgs {
+    /// A seeking id (or record id) this node holds: match its need.
+    #[arg(conflicts_with = "offers")]
+    pub seeking: Option<String>,
+    /// The need in words, any language.
+    #[arg(long)]
+    pub text: Option<String>,
+    /// SDG target (16.6) or goal (16). Repeatable.
+    #[arg(long)]
+    pub sdg: Vec<String>,
+    /// Sector: dac5:15110 or cofog:01.3. Repeatable.
+    #[arg(long = "sector")]
+    pub sectors: Vec<String>,
+    /// national, subnational or local.
+    #[arg(long)]
+    pub gov_level: Option<String>,
+    /// The open needs of other agencies that this node's practices fit.
+    #[arg(long)]
+    pub offers: bool,
+    /// Matches to show.
+    #[arg(long, default_value_t = 10)]
+    pub limit: usize,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+    pub format: TableFormat,
 }
 
 /// `--json`, for verbs whose only option it is.
@@ -137,8 +221,11 @@ pub struct InitArgs {
 /// Arguments of `setu publish`.
 #[derive(Debug, Args)]
 pub struct PublishArgs {
-    /// The practice body, JSON; `-` for standard input.
+    /// The body, JSON; `-` for standard input.
     pub body: PathBuf,
+    /// What the body is.
+    #[arg(long, value_enum, default_value_t = Kind::Practice)]
+    pub kind: Kind,
     /// Machine-readable output.
     #[arg(long)]
     pub json: bool,
@@ -147,8 +234,11 @@ pub struct PublishArgs {
 /// Arguments of `setu withdraw`.
 #[derive(Debug, Args)]
 pub struct WithdrawArgs {
-    /// The practice id.
+    /// The practice id (or adoption_id, seeking_id with --kind).
     pub practice_id: String,
+    /// What it withdraws.
+    #[arg(long, value_enum, default_value_t = Kind::Practice)]
+    pub kind: Kind,
     /// Why it is withdrawn.
     #[arg(long)]
     pub reason: String,
@@ -186,10 +276,32 @@ pub enum Format {
 #[derive(Debug, Default, Args, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct FilterArgs {
-    /// Full text, ranked (any language).
+    /// Full text, ranked (any language). By default any word may match
+    /// (stop words dropped); see --match.
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
+    /// How --text matches: any (ranked, the default) or all (every word).
+    #[arg(long = "match")]
+    #[serde(rename = "match", skip_serializing_if = "Option::is_none")]
+    pub text_match: Option<String>,
+    /// Adopted in this country (ISO3), by an adoption report. Repeatable.
+    #[arg(long = "adopted-in")]
+    #[serde(rename = "adopted_in", skip_serializing_if = "Vec::is_empty")]
+    pub adopted_in: Vec<String>,
+    /// With an adoption at this stage: exploring, piloting, scaled,
+    /// discontinued. Repeatable.
+    #[arg(long = "adoption-stage")]
+    #[serde(rename = "adoption_stage", skip_serializing_if = "Vec::is_empty")]
+    pub adoption_stage: Vec<String>,
+    /// At least this many current adoption reports.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_adoptions: Option<u64>,
+    /// The practice body's exchange: offering, seeking or none.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exchange: Option<String>,
     /// Country, ISO3, optionally with role: BGD or BGD:originating. Repeatable.
     #[arg(long = "country")]
     #[serde(rename = "country", skip_serializing_if = "Vec::is_empty")]

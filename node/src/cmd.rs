@@ -4,6 +4,7 @@ pub mod charter;
 mod demo;
 mod export;
 mod import;
+mod matching;
 pub mod init;
 pub mod keys;
 pub mod member;
@@ -12,7 +13,8 @@ mod publish;
 pub mod query;
 mod record;
 mod run;
-mod show;
+mod scaling;
+pub mod show;
 mod status;
 
 use std::process::ExitCode;
@@ -42,6 +44,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Run(a) => run::run(&dir, a),
         Command::Peers(a) => peers::run(&dir, a.json),
         Command::Demo(a) => demo::run(a),
+        Command::Scaling(a) => scaling::run(&dir, a),
+        Command::Match(a) => matching::run(&dir, a),
     }
 }
 

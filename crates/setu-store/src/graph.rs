@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, RwLock};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use setu_core::adoption::{self, Adoption, PracticeRef};
 use setu_core::ids::{AuthorKey, RecordId};
 use setu_core::record::{self, Record};
@@ -154,7 +154,7 @@ pub fn current<B: Backend>(
 }
 
 /// One adoption report, at its current revision.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Adopted {
     /// The record id of its current revision.
     pub id: RecordId,
@@ -181,7 +181,7 @@ impl Adopted {
 }
 
 /// One open need, at its current revision.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Sought {
     /// The record id of its current revision.
     pub id: RecordId,

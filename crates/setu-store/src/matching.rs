@@ -19,7 +19,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use setu_core::codes;
 use setu_core::ids::{AuthorKey, RecordId};
 use setu_core::practice::{LangText, Practice};
@@ -54,7 +54,7 @@ pub const MAX_MATCHES: usize = 100;
 pub const MAX_OFFER_NEEDS: usize = 1_000;
 
 /// What a ministry needs.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Need {
     /// The need in words (title and challenge), any language.
     pub text: String,
@@ -107,7 +107,7 @@ impl Need {
 }
 
 /// One practice that fits a need.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Match {
     /// Its current revision's record id.
     pub id: RecordId,
@@ -126,7 +126,7 @@ pub struct Match {
 }
 
 /// An open need that one of this node's practices fits.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Offer {
     /// The need's record id.
     pub seeking: RecordId,

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 use setu_core::adoption::{self, Adoption};
 use setu_core::ids::{AuthorKey, RecordId};
@@ -23,7 +23,7 @@ use crate::graph::{self, Adopted, Sought};
 use crate::replica::{PublishError, Published, Replica};
 
 /// One adoption, with what the node knows of the practice it names.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AdoptionView {
     /// The report at its current revision.
     #[serde(flatten)]
@@ -39,7 +39,7 @@ pub struct AdoptionView {
 }
 
 /// The originating practice, as an adoption shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Origin {
     /// Its publisher (the owner of its chain).
     pub publisher: AuthorKey,
@@ -56,7 +56,7 @@ pub struct Origin {
 }
 
 /// A TCV comparison for one metric kind, in basis points of change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TcvPair {
     /// `time`, `cost` or `visits`.
     pub kind: String,
@@ -67,7 +67,7 @@ pub struct TcvPair {
 }
 
 /// "Where has this scaled?" for one practice.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Scaling {
     /// The practice.
     pub origin: Origin,

@@ -48,7 +48,10 @@ pub use setu_member::view::View;
 pub use setu_net::config::Config as NetConfig;
 pub use setu_net::driver::{Counters, Event, NetStatus, PeerInfo, Reachability, Via};
 pub use setu_net::{Multiaddr, PeerId};
+pub use setu_store::matching::{Match, Need, Offer};
 pub use setu_store::query::{Facets, Hit, Hits, Query};
+pub use setu_store::scaling::{AdoptionView, Scaling};
+pub use setu_store::graph::Sought;
 
 /// The file in the data directory that holds the node's transport key
 /// (its libp2p identity, not its publishing key).
@@ -173,6 +176,9 @@ pub struct PracticeView {
     /// Every linked revision, oldest first (when asked for).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub history: Option<Vec<RevisionView>>,
+    /// Its current adoptions: adoption reports of other agencies naming it.
+    #[serde(default)]
+    pub adoptions: Vec<AdoptionView>,
 }
 
 /// One revision in a history.
@@ -571,6 +577,79 @@ impl Node {
         Ok((total, rows))
     }
 
+    /// Signs and stores a body of kind `adoption` or `seeking` (or
+    /// `practice`), a new one or the next revision of one of ours, then
+    /// gossips it.
+    pub async fn publish_kind(
+        &self,
+        kind: &str,
+        body: serde_json::Value,
+    ) -> Result<Published, Error> {
+        let key = self.key()?;
+        let kind = kind.to_string();
+        let mut p = self
+            .on_store(move |r| r.publish_kind(&key, &kind, body, now_ms()))
+            .await??;
+        self.announce(&mut p).await?;
+        Ok(p)
+    }
+
+    /// Withdraws one of our adoption reports or needs (final), then
+    /// gossips the withdrawal.
+    pub async fn withdraw_kind(
+        &self,
+        kind: &str,
+        id: &str,
+        reason: &str,
+    ) -> Result<Published, Error> {
+        let key = self.key()?;
+        let (kind, id, reason) = (kind.to_string(), id.to_string(), reason.to_string());
+        let mut p = self
+            .on_store(move |r| r.withdraw_kind(&key, &kind, &id, &reason, now_ms()))
+            .await??;
+        self.announce(&mut p).await?;
+        Ok(p)
+    }
+
+    /// "Where has this scaled?" for one practice (by practice id or record
+    /// id, as [`Node::get`] finds it) or for every adopted practice.
+    pub async fn scaling(
+        &self,
+        practice: Option<(String, Option<AuthorKey>)>,
+    ) -> Result<Result<Vec<Scaling>, LookupError>, Error> {
+        let own = self.publisher();
+        self.on_store(move |r| scaling(r, practice, own)).await?
+    }
+
+    /// The need of an open `seeking` record, by `seeking_id` or record id.
+    pub async fn need_of(&self, id: &str) -> Result<Option<Need>, Error> {
+        let id = id.to_string();
+        self.on_store(move |r| need_of(r, &id)).await?
+    }
+
+    /// The practices that fit a need, best first.
+    pub async fn matches(&self, need: Need, limit: usize) -> Result<Vec<Match>, Error> {
+        Ok(self.on_store(move |r| r.matches(&need, limit)).await??)
+    }
+
+    /// The open needs this node's practices fit.
+    pub async fn offers(&self, top: usize) -> Result<Vec<Offer>, Error> {
+        let own = self.publisher().ok_or(Error::NoKey)?;
+        Ok(self
+            .on_store(move |r| {
+                let owner = r.owner_of(&own);
+                r.offers(&owner, top)
+            })
+            .await??)
+    }
+
+    /// Every open need.
+    pub async fn seekings(&self) -> Result<Vec<Sought>, Error> {
+        Ok(self
+            .on_store(|r| r.seekings(setu_store::graph::MAX_LISTED))
+            .await??)
+    }
+
     /// Searches the replica.
     pub async fn query(&self, q: Query) -> Result<Hits, Error> {
         Ok(self.on_store(move |r| r.query(&q)).await??)
@@ -710,6 +789,36 @@ fn shift_line(row: &mut Row, offset: usize) {
     *line += offset;
 }
 
+/// The need an open `seeking` record states, found by `seeking_id` or
+/// record id.
+pub fn need_of<B: setu_store::backend::Backend>(
+    r: &Replica<B>,
+    id: &str,
+) -> Result<Option<Need>, Error> {
+    let rid = id.parse::<RecordId>().ok();
+    Ok(r.seekings(setu_store::graph::MAX_LISTED)?
+        .into_iter()
+        .find(|s| s.seeking.seeking_id == id || Some(s.id) == rid)
+        .map(|s| Need::of(&s.seeking)))
+}
+
+/// "Where has this scaled?" in a replica: what [`Node::scaling`] does,
+/// for code that holds a replica without a node.
+pub fn scaling(
+    r: &mut Replica<SledBackend>,
+    practice: Option<(String, Option<AuthorKey>)>,
+    own: Option<AuthorKey>,
+) -> Result<Result<Vec<Scaling>, LookupError>, Error> {
+    let only = match practice {
+        None => None,
+        Some((id, publisher)) => match lookup(r, &id, publisher, own, false)? {
+            Ok(v) => Some((v.author, v.practice_id)),
+            Err(e) => return Ok(Err(e)),
+        },
+    };
+    Ok(Ok(r.scaling(only)?))
+}
+
 /// Finds a practice by record id or practice id in a replica: what
 /// [`Node::get`] does, for code that holds a replica without a node.
 pub fn lookup(
@@ -787,7 +896,9 @@ pub fn lookup(
         .iter()
         .find(|e| e.id == shown)
         .map_or(0, |e| e.revision);
+    let adoptions = r.adoptions_of(&author, &practice_id)?;
     Ok(Ok(PracticeView {
+        adoptions,
         author,
         practice_id,
         record_id: shown,

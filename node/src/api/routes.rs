@@ -58,6 +58,11 @@ struct Paging {
 
 const FILTER_KEYS: &[&str] = &[
     "text",
+    "match",
+    "adopted_in",
+    "adoption_stage",
+    "min_adoptions",
+    "exchange",
     "country",
     "sdg",
     "sector",
@@ -103,6 +108,11 @@ fn check_keys(q: &str) -> Result<()> {
     path = "/v1/practices",
     params(
         ("text" = Option<String>, Query, description = "Full text, ranked, any language"),
+        ("match" = Option<String>, Query, description = "How text matches: any (ranked, stop words dropped; the default) or all (every word)"),
+        ("adopted_in" = Option<Vec<String>>, Query, description = "Adopted in this country (ISO3) by an adoption report; repeatable"),
+        ("adoption_stage" = Option<Vec<String>>, Query, description = "With an adoption at this stage: exploring, piloting, scaled, discontinued; repeatable"),
+        ("min_adoptions" = Option<u64>, Query, description = "At least this many current adoption reports"),
+        ("exchange" = Option<String>, Query, description = "The body's exchange: offering, seeking or none"),
         ("country" = Option<Vec<String>>, Query, description = "ISO3, optionally with role (BGD:originating); repeatable"),
         ("sdg" = Option<Vec<String>>, Query, description = "SDG goal (16) or target (16.6); repeatable"),
         ("sector" = Option<Vec<String>>, Query, description = "15110, dac5:15110 or cofog:01.3; repeatable"),
@@ -183,7 +193,7 @@ pub async fn search(State(api): State<Api>, RawQuery(q): RawQuery) -> Result<Res
 
 /// The request body, or a problem report naming why it was refused (too
 /// large: 413).
-fn body(b: std::result::Result<Bytes, BytesRejection>) -> Result<Bytes> {
+pub(super) fn body(b: std::result::Result<Bytes, BytesRejection>) -> Result<Bytes> {
     b.map_err(|r| {
         let status = r.status();
         let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
@@ -195,7 +205,7 @@ fn body(b: std::result::Result<Bytes, BytesRejection>) -> Result<Bytes> {
     })
 }
 
-fn json_body(bytes: &Bytes) -> Result<serde_json::Value> {
+pub(super) fn json_body(bytes: &Bytes) -> Result<serde_json::Value> {
     serde_json::from_slice(bytes).map_err(|e| Problem::bad_request(format!("body: not JSON: {e}")))
 }
 
@@ -316,7 +326,7 @@ pub async fn withdraw(
 /// The `reason` of a withdrawal body: a JSON object with exactly one
 /// member, a non-blank string of at most [`MAX_REASON_CHARS`] characters.
 /// (A derived `Deserialize` would also take `["reason"]`, an array.)
-fn withdrawal_reason(body: &[u8]) -> Result<String> {
+pub(super) fn withdrawal_reason(body: &[u8]) -> Result<String> {
     let expected = "expected {\"reason\": \"...\"}";
     let v: serde_json::Value = serde_json::from_slice(body)
         .map_err(|e| Problem::bad_request(format!("body: not JSON: {e}; {expected}")))?;

@@ -147,6 +147,8 @@ pub struct Hit {
     pub current: bool,
     /// True if the practice was withdrawn.
     pub withdrawn: bool,
+    /// Its current adoption reports.
+    pub adoptions: u64,
     /// The text search's score.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(required = false)]
@@ -179,6 +181,10 @@ pub struct Facets {
     pub sector: Vec<(String, u64)>,
     /// By activity status.
     pub status: Vec<(u64, u64)>,
+    /// By adopting country.
+    pub adoptions: Vec<(String, u64)>,
+    /// By adoption stage.
+    pub adoption_stage: Vec<(String, u64)>,
 }
 
 /// `POST /v1/practices` and withdraw (`setu_store::replica::Published`).
@@ -234,6 +240,126 @@ pub struct PracticeView {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(required = false)]
     pub history: Option<Vec<RevisionView>>,
+    /// Its current adoption reports.
+    pub adoptions: Vec<AdoptionView>,
+}
+
+/// `setu::AdoptionView`: an adoption report beside its origin.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdoptionView {
+    /// The report's current record id.
+    pub id: String,
+    /// The adopting publisher (the owner of the report's chain), hex.
+    pub publisher: String,
+    /// The key that signed it, hex.
+    pub author: String,
+    /// When it was signed (ms since 1970).
+    pub ts: u64,
+    /// The adoption body (spec/record.md §6b).
+    #[schema(value_type = Object)]
+    pub adoption: serde_json::Value,
+    /// The practice it names; null: practice not yet received.
+    pub practice: Option<Origin>,
+    /// Years from the origin's start to the adoption's.
+    pub years_from_origin: Option<f64>,
+    /// TCV change at origin and here, per metric kind, in basis points.
+    pub tcv: Vec<TcvPair>,
+}
+
+/// `setu_store::scaling::Origin`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Origin {
+    /// Its publisher, hex.
+    pub publisher: String,
+    /// Its practice id.
+    pub practice_id: String,
+    /// Its current record id.
+    pub id: String,
+    /// Its title.
+    pub title: Option<LangText>,
+    /// Originating countries.
+    pub countries: Vec<String>,
+    /// `period.start`.
+    pub start: Option<String>,
+}
+
+/// `setu_store::scaling::TcvPair`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TcvPair {
+    /// time, cost or visits.
+    pub kind: String,
+    /// Change at origin, basis points.
+    pub origin_bp: Option<i64>,
+    /// Change at the adopter, basis points.
+    pub adopter_bp: Option<i64>,
+}
+
+/// `GET /v1/scaling` (`setu::Scaling`).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Scaling {
+    /// The practice.
+    pub origin: Origin,
+    /// Adopting countries by stage.
+    pub stages: BTreeMap<String, Vec<String>>,
+    /// Each adoption.
+    pub adoptions: Vec<AdoptionView>,
+}
+
+/// `GET /v1/matches` (`setu::Match`).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Match {
+    /// The practice's current record id.
+    pub id: String,
+    /// Its practice id.
+    pub practice_id: String,
+    /// Its publisher, hex.
+    pub publisher: String,
+    /// Its title.
+    pub title: Option<LangText>,
+    /// Originating countries.
+    pub countries: Vec<String>,
+    /// The score.
+    pub score: f64,
+    /// Why it fits.
+    pub reasons: Vec<String>,
+}
+
+/// `GET /v1/matches?offers=true` (`setu::Offer`).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Offer {
+    /// The need's record id.
+    pub seeking: String,
+    /// Its seeking id.
+    pub seeking_id: String,
+    /// The seeking country.
+    pub country: Option<String>,
+    /// Its title.
+    pub title: Option<LangText>,
+    /// This node's practices that fit it.
+    pub matches: Vec<Match>,
+}
+
+/// `GET /v1/seekings` (`setu::Sought`).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Sought {
+    /// The need's current record id.
+    pub id: String,
+    /// Its publisher, hex.
+    pub publisher: String,
+    /// The key that signed it.
+    pub author: String,
+    /// When it was signed.
+    pub ts: u64,
+    /// The seeking body (spec/record.md §6c).
+    #[schema(value_type = Object)]
+    pub seeking: serde_json::Value,
 }
 
 /// `setu::RevisionView`.
@@ -317,6 +443,11 @@ pub struct Withdrawal {
     #[schema(min_length = 1, max_length = 1000)]
     pub reason: String,
 }
+
+/// An adoption (spec/record.md §6b) or seeking (§6c) body, a JSON object.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(value_type = Object)]
+pub struct KindBody(pub serde_json::Map<String, serde_json::Value>);
 
 /// A practice body (spec/record.md §6), a JSON object.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

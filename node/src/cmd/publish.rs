@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use setu_core::practice::Problem;
 use setu_store::replica::{PublishError, Published};
 
-use crate::cli::{PublishArgs, WithdrawArgs};
+use crate::cli::{Kind, PublishArgs, WithdrawArgs};
 use crate::client::{self, Client};
 use crate::datadir::{DataDir, now_ms};
 use crate::io;
@@ -63,13 +63,16 @@ pub fn publish(dir: &Path, args: PublishArgs) -> Result<ExitCode> {
     let text = io::read_small(&args.body, io::MAX_BODY_FILE_BYTES, "a body file")?;
     let body: serde_json::Value = serde_json::from_slice(&text)
         .with_context(|| format!("{} is not JSON", args.body.display()))?;
+    let kind = args.kind.name();
     let result = if let Some(c) = Client::discover(dir) {
-        remote(c.post_json("/v1/practices", &body))?
+        remote(c.post_json(collection(args.kind), &body))?
     } else {
         let data = DataDir::open(dir)?;
         let key = data.key()?;
         let mut replica = data.replica()?;
-        replica.publish(&key, body, now_ms()).map_err(Refused::from)
+        replica
+            .publish_kind(&key, kind, body, now_ms())
+            .map_err(Refused::from)
     };
     report(result, args.json, "published")
 }
@@ -83,7 +86,8 @@ pub fn withdraw(dir: &Path, args: WithdrawArgs) -> Result<ExitCode> {
     } else if let Some(c) = Client::discover(dir) {
         remote(c.post_json(
             &format!(
-                "/v1/practices/{}/withdraw",
+                "{}/{}/withdraw",
+                collection(args.kind),
                 client::encode(&args.practice_id)
             ),
             &serde_json::json!({"reason": args.reason}),
@@ -93,10 +97,25 @@ pub fn withdraw(dir: &Path, args: WithdrawArgs) -> Result<ExitCode> {
         let key = data.key()?;
         let mut replica = data.replica()?;
         replica
-            .withdraw(&key, &args.practice_id, &args.reason, now_ms())
+            .withdraw_kind(
+                &key,
+                args.kind.name(),
+                &args.practice_id,
+                &args.reason,
+                now_ms(),
+            )
             .map_err(Refused::from)
     };
     report(result, args.json, "withdrew")
+}
+
+/// The API's collection of a kind.
+fn collection(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Practice => "/v1/practices",
+        Kind::Adoption => "/v1/adoptions",
+        Kind::Seeking => "/v1/seekings",
+    }
 }
 
 fn report(result: Result<Published, Refused>, json: bool, verb: &str) -> Result<ExitCode> {

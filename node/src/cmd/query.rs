@@ -155,6 +155,14 @@ pub fn build(a: &FilterArgs) -> Result<Query> {
             None
         },
         text: a.text.clone(),
+        text_match: match &a.text_match {
+            Some(m) => m.parse().map_err(|e: String| anyhow::anyhow!("--match: {e}"))?,
+            None => Default::default(),
+        },
+        adopted_in: a.adopted_in.iter().map(|c| c.to_ascii_uppercase()).collect(),
+        adoption_stage: a.adoption_stage.clone(),
+        min_adoptions: a.min_adoptions,
+        exchange: a.exchange.clone(),
         history: a.history,
         include_withdrawn: a.include_withdrawn,
         ..Query::default()
@@ -210,6 +218,9 @@ fn table(hits: &[Hit], total: usize) {
         if !h.current {
             flags.push_str(" [old revision]");
         }
+        if h.adoptions > 0 {
+            flags.push_str(&format!(" [adopted {}x]", h.adoptions));
+        }
         println!(
             "{:<22} {:>3}  {:<11} {:<56} {}{flags}",
             cut(&h.practice_id, 22),
@@ -256,6 +267,17 @@ fn facet_table(f: &Facets) {
                     setu_core::codes::activity_status_name(*k).unwrap_or("?")
                 )
             })
+            .collect(),
+    );
+    line(
+        "adopted",
+        f.adoptions.iter().map(|(k, n)| format!("{k} {n}")).collect(),
+    );
+    line(
+        "stage",
+        f.adoption_stage
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
             .collect(),
     );
 }

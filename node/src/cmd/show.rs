@@ -138,6 +138,7 @@ fn render(view: &PracticeView, publisher: &str, args: &ShowArgs) -> Result<()> {
             "withdrawn": view.withdrawn, "equivocated": view.equivocated, "citation": cite,
             "invalid": view.flagged, "invalidated": view.invalid,
             "body": view.body, "history": if args.history { Some(history) } else { None },
+            "adoptions": view.adoptions,
         }))?;
     } else {
         if let Some(why) = &view.flagged {
@@ -146,6 +147,7 @@ fn render(view: &PracticeView, publisher: &str, args: &ShowArgs) -> Result<()> {
             );
         }
         print_practice(body.as_ref(), view, &cite);
+        print_adoptions(view);
         if args.history {
             println!("\nrevisions:");
             for e in history {
@@ -168,6 +170,51 @@ fn render(view: &PracticeView, publisher: &str, args: &ShowArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A change in basis points as a percentage.
+pub fn percent(bp: Option<i64>) -> String {
+    bp.map_or_else(|| "-".into(), |bp| format!("{:+.1}%", bp as f64 / 100.0))
+}
+
+/// The practice's adoptions: country, stage, period, TCV beside the
+/// originator's.
+fn print_adoptions(view: &PracticeView) {
+    if view.adoptions.is_empty() {
+        return;
+    }
+    println!("
+Adoptions ({}):", view.adoptions.len());
+    for a in &view.adoptions {
+        let ad = &a.adopted.adoption;
+        let period = ad.period.as_ref().map_or(String::new(), |x| {
+            format!("{} – {}", x.start, x.end.as_deref().unwrap_or("ongoing"))
+        });
+        let years = a
+            .years_from_origin
+            .map_or(String::new(), |y| format!(", {y} years after origin"));
+        println!(
+            "  {}",
+            term::line(&format!(
+                "{} {} ({period}{years}) | {} | record {}",
+                ad.country.as_deref().unwrap_or("?"),
+                ad.stage.as_deref().unwrap_or("?"),
+                ad.adoption_id,
+                a.adopted.id.short()
+            ))
+        );
+        for t in &a.tcv {
+            println!(
+                "      TCV {}: origin {}  here {}",
+                term::line(&t.kind),
+                percent(t.origin_bp),
+                percent(t.adopter_bp)
+            );
+        }
+        if let Some(t) = &ad.adaptation {
+            println!("      adapted: {}", term::line(t.best("en")));
+        }
+    }
 }
 
 fn year_of(ts_ms: u64) -> u64 {
