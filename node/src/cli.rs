@@ -43,9 +43,11 @@ pub enum Command {
     /// Signs a membership operation with this node's key and publishes it.
     #[command(subcommand)]
     Member(MemberCommand),
-    /// Signs a practice body as this node's publisher and stores it.
+    /// Signs a body as this node's publisher and stores it: a practice, or
+    /// with --kind an adoption report or a need (seeking).
     Publish(PublishArgs),
-    /// Withdraws one of this publisher's practices. Final.
+    /// Withdraws one of this publisher's practices (or with --kind, adoption
+    /// reports or needs). Final.
     Withdraw(WithdrawArgs),
     /// Imports JSON Lines of practice bodies, signed as this node's publisher.
     Import(ImportArgs),

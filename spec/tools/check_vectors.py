@@ -11,7 +11,8 @@ implementation. It contains:
   * the canonical encoder of §2.2,
   * pure-Python Ed25519 point arithmetic for the strict, cofactored verification of §5
     (PyNaCl is used only to *make* RFC 8032 signatures and as a cross-check),
-  * the ordered record check of §7 with the practice-body schema of §6 and limits of §9,
+  * the ordered record check of §7 with the body schemas of §6 (practice), §6b
+    (adoption) and §6c (seeking), the paths of §6.1 and the limits of §9,
   * the JSON -> CBOR reading of §8,
   * the vector runner of §11,
   * a decoder and encoder for every frame of spec/net.md §4 (sync, bulk, push, fetch,
@@ -501,6 +502,9 @@ ACTIVE_OPTIONAL = ["supersedes", "replication_potential", "lessons", "organisati
                    "sectors", "gov_level", "keywords", "urls", "contact", "exchange",
                    "recognition", "reach", "evidence_level", "replaces", "metrics"]
 WITHDRAWAL_KEYS = ["practice_id", "revision", "supersedes", "state", "reason"]
+# §6.1/§6.2: the keys besides the id that every body of a chained kind has;
+# when one (or the id) is missing, the path is "body"
+LIFECYCLE_KEYS = ("revision", "state")
 
 
 def is_uint(v) -> bool:
@@ -563,12 +567,16 @@ class PracticeSchema:
     def __init__(self, tables: Tables):
         self.t = tables
         self.problems: list[str] = []
+        self.paths: list[str] = []  # the path of each problem, each once, in order
 
     def bad(self, path: str, msg: str):
         self.problems.append(f"{path}: {msg}")
+        if path not in self.paths:
+            self.paths.append(path)
 
     def check(self, body) -> list[str]:
         self.problems = []
+        self.paths = []
         if not isinstance(body, dict):
             self.bad("body", "is not a map")
             return self.problems
@@ -598,17 +606,26 @@ class PracticeSchema:
                 self.no_empty(x, f"{path}.{k}")
 
     # -- generic field helpers --------------------------------------------------
-    def fields(self, path: str, m, required: dict, optional: dict):
-        """A map with required and optional keys; unknown keys are an error (§6.1)."""
+    def fields(self, path: str, m, required: dict, optional: dict, always=None):
+        """A map with required and optional keys; unknown keys are an error (§6.1).
+
+        §6.1 paths: a missing key that every map of its type has (`always`: by
+        default every required key of a nested map) is reported at the map's
+        path; any other missing key at its own."""
         if not isinstance(m, dict):
             self.bad(path, "is not a map")
             return False
+        if always is None:
+            always = () if path == "body" else tuple(required)
         for k in m:
             if k not in required and k not in optional:
                 self.bad(f"{path}.{k}", "is not a known key")
         for k in required:
             if k not in m:
-                self.bad(f"{path}.{k}", "is missing")
+                if k in always:
+                    self.bad(path, f"lacks the key {k!r}")
+                else:
+                    self.bad(f"{path}.{k}", "is missing")
         for k, fn in list(required.items()) + list(optional.items()):
             if k in m and fn is not None:
                 fn(f"{path}.{k}", m[k])
@@ -693,7 +710,9 @@ class PracticeSchema:
                          else "is not a known key")
         for k in WITHDRAWAL_KEYS:
             if k not in body:
-                self.bad(f"body.{k}", "is missing")
+                # §6.1: a key every practice body has is missing from the body
+                always = k in ("practice_id", *LIFECYCLE_KEYS)
+                self.bad("body" if always else f"body.{k}", f"lacks the key {k!r}")
         if "practice_id" in body:
             self.practice_id("body.practice_id", body["practice_id"])
         if "revision" in body:
@@ -743,7 +762,7 @@ class PracticeSchema:
         if "reason" in body:
             self.bad("body.reason", "is only allowed in a withdrawal")
             optional["reason"] = None  # reported once, not again as unknown
-        self.fields("body", body, required, optional)
+        self.fields("body", body, required, optional, always=("practice_id", *LIFECYCLE_KEYS))
         self.supersedes_rule(body)
 
     def langtext(self, limit: int):
@@ -900,11 +919,15 @@ class PracticeSchema:
             "method": self.enum("survey", "admin", "estimate"),
         }, optional):
             return
+        has_raw = any(k in m for k in raw_keys)
         if "change_bp" in m:
-            # a change as published: none of the raw-value keys
-            for k in raw_keys:
-                if k in m:
-                    self.bad(f"{path}.{k}", "is not allowed with change_bp")
+            # a change as published: none of the raw-value keys (§6.1: a rule
+            # between keys of one map is reported at the map's path)
+            if has_raw:
+                self.bad(path, "has both change_bp and raw values; give one form")
+            return
+        if not has_raw:
+            self.bad(path, "needs either change_bp or baseline, after and unit")
             return
         # raw values: baseline, after, unit all required
         for k in ("baseline", "after", "unit"):
@@ -913,10 +936,11 @@ class PracticeSchema:
         if "unit" not in m:
             return
         unit = m["unit"]
-        allowed = {"time": ("minutes", "days"), "cost": ("minor_currency",),
-                   "visits": ("count",)}.get(m.get("kind"), ())
-        if not isinstance(unit, str) or unit not in allowed:
-            self.bad(f"{path}.unit", f"{unit!r} is not a unit for kind {m.get('kind')!r}")
+        kind = m.get("kind")
+        units = {"time": ("minutes", "days"), "cost": ("minor_currency",), "visits": ("count",)}
+        # a unit is judged against a valid kind only (a bad kind is its own problem)
+        if isinstance(kind, str) and kind in units and (not isinstance(unit, str) or unit not in units[kind]):
+            self.bad(f"{path}.unit", f"{unit!r} is not a unit for kind {kind!r}")
         if unit == "minor_currency":
             for k in ("currency", "price_year"):
                 if k not in m:
@@ -929,6 +953,203 @@ class PracticeSchema:
     def change_bp(self, path, v):
         if type(v) is not int or not CHANGE_BP_MIN <= v <= CHANGE_BP_MAX:
             self.bad(path, f"{v!r} is not an integer in {CHANGE_BP_MIN}..{CHANGE_BP_MAX}")
+
+
+# ---------------------------------------------------------------------------
+# §6b The adoption body, §6c The seeking body
+#
+# Both are chained kinds (§6b.1): an id of the practice_id syntax, revision,
+# supersedes, state; a withdrawal has exactly id, revision (>= 2), supersedes,
+# state and reason. They reuse the field checks of §6 (LangText, period,
+# metrics, organisations, sectors, contact, urls), as the tables say.
+# ---------------------------------------------------------------------------
+
+PLACE_BYTES = 128                                      # §9
+MEMBER_ID_RE = re.compile(r"[a-z][a-z0-9\-]{0,31}")    # spec/membership.md §2.2
+ADOPTION_STAGES = ("exploring", "piloting", "scaled", "discontinued")
+
+
+class KindSchema(PracticeSchema):
+    """The rules every chained kind other than practice shares (§6b.1)."""
+
+    ID_KEY = ""
+    ACTIVE_KEYS: tuple[str, ...] = ()  # every key of an active body, for the withdrawal rule
+
+    def check(self, body) -> list[str]:
+        self.problems = []
+        self.paths = []
+        if not isinstance(body, dict):
+            self.bad("body", "is not a map")
+            return self.problems
+        self.no_empty(body, "body")  # §6.1 holds for every known kind
+        state = body.get("state")
+        if "state" in body and state not in ("active", "withdrawn"):
+            self.bad("body.state", f"{state!r} is not \"active\" or \"withdrawn\"")
+            self.lifecycle(body)  # which other keys are allowed depends on the state
+        elif state == "withdrawn":
+            self.withdrawal(body)
+        else:
+            self.active(body)
+        return self.problems
+
+    def id_text(self, path, v):
+        if not isinstance(v, str) or not PRACTICE_ID_RE.fullmatch(v):
+            self.bad(path, f"{v!r} is not an id (the syntax of practice_id)")
+
+    def lifecycle(self, body):
+        for k in (self.ID_KEY, *LIFECYCLE_KEYS):
+            if k not in body:
+                self.bad("body", f"lacks the key {k!r}")
+        if self.ID_KEY in body:
+            self.id_text(f"body.{self.ID_KEY}", body[self.ID_KEY])
+        if "revision" in body:
+            self.revision("body.revision", body["revision"])
+        if "supersedes" in body:
+            self.supersedes("body.supersedes", body["supersedes"])
+        self.supersedes_rule(body)
+
+    def withdrawal(self, body):
+        allowed = (self.ID_KEY, "revision", "supersedes", "state", "reason")
+        for k in body:
+            if k not in allowed:
+                self.bad(f"body.{k}", "is not allowed in a withdrawal" if k in self.ACTIVE_KEYS
+                         else "is not a known key")
+        self.lifecycle(body)
+        if "reason" not in body:
+            self.bad("body.reason", "is required in a withdrawal")
+        else:
+            self.text("body.reason", body["reason"], 1, SHORT_TEXT_BYTES)
+        if is_uint(body.get("revision")) and body["revision"] == 1:
+            self.bad("body.revision", "a withdrawal follows an earlier revision, so it is at least 2")
+
+    def active(self, body):
+        if "reason" in body:
+            self.bad("body.reason", "is only allowed in a withdrawal")
+        required, optional = self.active_fields(body)
+        optional = {**optional, "reason": None, "supersedes": None, self.ID_KEY: None,
+                    "revision": None, "state": None}
+        # the id, revision and state are checked (and reported missing) by lifecycle()
+        self.fields("body", body, required, optional, always=())
+        self.lifecycle(body)
+
+    def active_fields(self, body) -> tuple[dict, dict]:
+        raise NotImplementedError
+
+    # shared optional fields
+    def list_of_text(self, limit):
+        return lambda p, v: self.array(p, v, lambda q, x: self.text(q, x, 1, limit), 0)
+
+    def language_list(self, path, v):
+        def item(p, x):
+            if not isinstance(x, str) or x not in self.t.languages:
+                self.bad(p, f"{x!r} is not an ISO 639-1 tag")
+        if self.array(path, v, item, 0):
+            self.no_duplicates(path, v)
+
+
+class AdoptionSchema(KindSchema):
+    """§6b: an adoption report."""
+
+    ID_KEY = "adoption_id"
+    ACTIVE_KEYS = ("licence", "practice", "country", "stage", "period", "gov_level", "places",
+                   "adaptation", "lessons", "metrics", "organisations", "contact", "urls",
+                   "keywords")
+
+    def active_fields(self, body):
+        t = self.t
+        required = {
+            "licence": self.code(t.spdx, "an SPDX licence id"),
+            "practice": self.practice_ref,
+            "country": self.code(t.countries, "an ISO 3166-1 alpha-3 code"),
+            "stage": self.enum(*ADOPTION_STAGES),
+            "period": self.period,
+            "adaptation": self.langtext(LONG_TEXT_BYTES),
+        }
+        optional = {
+            "gov_level": self.enum("national", "subnational", "local"),
+            "places": self.list_of_text(PLACE_BYTES),
+            "lessons": self.langtext(LONG_TEXT_BYTES),
+            "metrics": lambda p, v: self.array(p, v, self.metric, 0),
+            "organisations": self.organisations,
+            "contact": self.contact,
+            "urls": lambda p, v: self.array(p, v, self.url, 0),
+            "keywords": self.list_of_text(KEYWORD_BYTES),
+        }
+        return required, optional
+
+    def practice_ref(self, path, v):
+        """§6b.3: {member | key, practice_id, record?}, exactly one of member and key."""
+        def member(p, x):
+            if not isinstance(x, str) or not MEMBER_ID_RE.fullmatch(x):
+                self.bad(p, f"{x!r} is not a member id")
+        if not self.fields(path, v, {"practice_id": self.practice_id},
+                           {"member": member, "key": self.supersedes, "record": self.supersedes}):
+            return
+        has_member, has_key = "member" in v, "key" in v
+        if has_member and has_key:
+            self.bad(path, "names the publisher both by member and by key")
+        elif not has_member and not has_key:
+            self.bad(path, "names no publisher: member or key is required")
+
+
+class SeekingSchema(KindSchema):
+    """§6c: a need."""
+
+    ID_KEY = "seeking_id"
+    ACTIVE_KEYS = ("licence", "country", "title", "challenge", "sdg_targets", "sectors",
+                   "gov_level", "languages", "deadline", "keywords", "contact", "urls")
+
+    def active_fields(self, body):
+        t = self.t
+
+        def sdg_targets(p, v):
+            if self.array(p, v, self.code(t.sdg_targets, "an SDG target"), 0):
+                self.no_duplicates(p, v)
+        required = {
+            "licence": self.code(t.spdx, "an SPDX licence id"),
+            "country": self.code(t.countries, "an ISO 3166-1 alpha-3 code"),
+            "title": self.langtext(TITLE_BYTES),
+            "challenge": self.langtext(LONG_TEXT_BYTES),
+        }
+        optional = {
+            "sdg_targets": sdg_targets,
+            "sectors": self.sectors,
+            "gov_level": self.enum("national", "subnational", "local"),
+            "languages": self.language_list,
+            "deadline": self.date,
+            "keywords": self.list_of_text(KEYWORD_BYTES),
+            "contact": self.contact,
+            "urls": lambda p, v: self.array(p, v, self.url, 0),
+        }
+        return required, optional
+
+
+_DEFAULT_SCHEMA: list = []
+
+
+def _default_schema() -> PracticeSchema:
+    if not _DEFAULT_SCHEMA:
+        _DEFAULT_SCHEMA.append(PracticeSchema(Tables()))
+    return _DEFAULT_SCHEMA[0]
+
+
+def body_schema(schema, kind: str):
+    """The validator of §7 step 8 for `kind`, or None for a kind not known (§3).
+
+    `schema` is a PracticeSchema (as check_membership.py passes it, or None
+    when it checks only kinds it knows are not bodies of §6); the other known
+    kinds are validated with the same code tables."""
+    if kind not in ("practice", "adoption", "seeking"):
+        return None
+    if schema is None:
+        schema = _default_schema()
+    if kind == "practice":
+        return schema
+    kinds = schema.__dict__.setdefault("_kinds", {})
+    if kind not in kinds:
+        cls = {"adoption": AdoptionSchema, "seeking": SeekingSchema}.get(kind)
+        kinds[kind] = cls(schema.t) if cls else None
+    return kinds[kind]
 
 
 # ---------------------------------------------------------------------------
@@ -968,10 +1189,11 @@ def envelope_problem(env) -> str | None:
 
 
 class Verdict:
-    def __init__(self, reason: str | None, detail: str = "", envelope=None):
+    def __init__(self, reason: str | None, detail: str = "", envelope=None, paths=()):
         self.reason = reason  # None: accepted
         self.detail = detail
         self.envelope = envelope
+        self.paths = list(paths)  # for `schema`: the path of each problem (§6.1)
 
 
 def check_record(rec: bytes, schema: PracticeSchema) -> Verdict:
@@ -1010,11 +1232,13 @@ def check_record(rec: bytes, schema: PracticeSchema) -> Verdict:
     why = check_signature(env["author"], msg, sig)
     if why:
         return Verdict("signature", why)
-    # step 8
-    if env["kind"] == "practice":
-        problems = schema.check(env["body"])
+    # step 8: practice (§6), adoption (§6b), seeking (§6c)
+    validator = body_schema(schema, env["kind"])
+    if validator is not None:
+        problems = validator.check(env["body"])
         if problems:
-            return Verdict("schema", "; ".join(problems[:3]) + (" …" if len(problems) > 3 else ""))
+            return Verdict("schema", "; ".join(problems[:3]) + (" …" if len(problems) > 3 else ""),
+                           paths=validator.paths)
         return Verdict(None, "", env)
     return Verdict(None, f"unknown kind {env['kind']!r}: only envelope and signature checked", env)
 
@@ -1046,17 +1270,27 @@ def lower_hex(s: str) -> bytes:
     return bytes.fromhex(s)
 
 
+# §8: the byte-string fields of each known kind's body, as paths of keys
+BYTE_FIELDS = {
+    "practice": [("supersedes",)],
+    "adoption": [("supersedes",), ("practice", "key"), ("practice", "record")],
+    "seeking": [("supersedes",)],
+}
+
+
 def envelope_from_json(j: dict) -> dict:
-    """§8: author (and, for kind practice, body.supersedes) hex -> bytes; the rest as is."""
+    """§8: author and the byte-string fields of a known kind's body, hex -> bytes;
+    the rest as is."""
     j = json.loads(json.dumps(j), parse_float=_no_float, parse_constant=_no_float)
     _check_json_value(j)
     env = dict(j)
     env["author"] = lower_hex(env["author"])
-    if env.get("kind") == "practice" and isinstance(env.get("body"), dict) \
-            and "supersedes" in env["body"]:
-        body = dict(env["body"])
-        body["supersedes"] = lower_hex(body["supersedes"])
-        env["body"] = body
+    for keys in BYTE_FIELDS.get(env.get("kind"), []):
+        m = env.get("body")
+        for k in keys[:-1]:
+            m = m.get(k) if isinstance(m, dict) else None
+        if isinstance(m, dict) and isinstance(m.get(keys[-1]), str):
+            m[keys[-1]] = lower_hex(m[keys[-1]])
     return env
 
 
@@ -1131,6 +1365,9 @@ def run_invalid(v: dict, schema: PracticeSchema) -> list[str]:
     if verdict.reason != v["reason"]:
         got = "accept" if verdict.reason is None else verdict.reason
         fails.append(f"expected {v['reason']}, got {got} ({verdict.detail})")
+    elif "paths" in v and sorted(set(verdict.paths)) != sorted(set(v["paths"])):
+        # §11: the paths of the problems, compared as a set (§6.1)
+        fails.append(f"expected problems at {v['paths']}, got {verdict.paths} ({verdict.detail})")
     # §11: vectors whose fault is not the key, the signature or the shape of the
     # array carry a correct signature by seed 01 x 32 over their envelope bytes.
     # Checked where the outer array decodes to a pair (not for outer-level faults).
@@ -1593,9 +1830,74 @@ def self_test() -> int:
         if not ok:
             failed += 1
             print(f"FAIL {what}")
-    total = len(cases) + len(enc) + len(checks)
+    body_cases = _body_path_cases()
+    schema = PracticeSchema(Tables())
+    for kind, body, want in body_cases:
+        validator = body_schema(schema, kind)
+        validator.check(body)
+        if sorted(validator.paths) != sorted(want):
+            failed += 1
+            print(f"FAIL {kind} body paths: expected {want}, got {validator.paths} ({validator.problems})")
+    total = len(cases) + len(enc) + len(checks) + len(body_cases)
     print(f"{total - failed} passed, {failed} failed")
     return 0 if failed == 0 else 1
+
+
+def _body_path_cases():
+    """§6.1 paths of adoption (§6b) and seeking (§6c) bodies with one fault,
+    for the conventions no vector reaches: (kind, body, paths)."""
+    def lt(text="x"):
+        return {"original": "en", "text": {"en": text}}
+    adoption = {"adoption_id": "A-1", "revision": 1, "state": "active", "licence": "CC-BY-4.0",
+                "practice": {"member": "bd-a2i", "practice_id": "P-1"}, "country": "KEN",
+                "stage": "scaled", "period": {"start": "2019"}, "adaptation": lt()}
+    seeking = {"seeking_id": "S-1", "revision": 1, "state": "active", "licence": "CC-BY-4.0",
+               "country": "NPL", "title": lt(), "challenge": lt()}
+    withdrawal = {"adoption_id": "A-1", "revision": 2, "supersedes": bytes(32), "state": "withdrawn",
+                  "reason": "gone"}
+
+    def edit(base, **changes):
+        b = json.loads(json.dumps({k: v for k, v in base.items() if not isinstance(v, bytes)}))
+        b.update({k: v for k, v in base.items() if isinstance(v, bytes)})
+        for k, v in changes.items():
+            if v is None:
+                b.pop(k, None)
+            else:
+                b[k] = v
+        return b
+    metric = {"kind": "time", "stage": "sps", "method": "admin"}
+    return [
+        ("adoption", adoption, []),
+        ("adoption", edit(adoption, adoption_id=None), ["body"]),              # an always key
+        ("adoption", edit(adoption, stage=None), ["body.stage"]),              # active-only key
+        ("adoption", edit(adoption, adaptation={"text": {"en": "x"}}), ["body.adaptation"]),
+        ("adoption", edit(adoption, practice={"member": "bd-a2i"}), ["body.practice"]),
+        ("adoption", edit(adoption, practice={"key": bytes(32), "practice_id": "P-1",
+                                              "record": "00" * 32}), ["body.practice.record"]),
+        ("adoption", edit(adoption, metrics=[dict(metric, change_bp=-1, baseline=1)]),
+         ["body.metrics[0]"]),
+        ("adoption", edit(adoption, metrics=[metric]), ["body.metrics[0]"]),
+        ("adoption", edit(adoption, metrics=[dict(metric, baseline=1, after=2)]),
+         ["body.metrics[0].unit"]),
+        ("adoption", edit(adoption, period={"start": "2020", "end": "2019"}), ["body.period.end"]),
+        ("adoption", edit(adoption, reason="x"), ["body.reason"]),
+        ("adoption", edit(adoption, revision=2), ["body.supersedes"]),
+        ("adoption", edit(adoption, places=["x"] * 65), ["body.places"]),
+        ("adoption", edit(adoption, places=[""]), ["body.places[0]"]),
+        ("adoption", edit(adoption, contact={"phone": "1"}), ["body.contact.phone"]),
+        ("adoption", edit(adoption, state="open"), ["body.state"]),
+        ("adoption", withdrawal, []),
+        ("adoption", edit(withdrawal, revision=1, supersedes=None), ["body.revision"]),
+        ("adoption", edit(withdrawal, reason=None), ["body.reason"]),
+        ("adoption", edit(withdrawal, keywords=["x"]), ["body.keywords"]),
+        ("seeking", seeking, []),
+        ("seeking", edit(seeking, title=None), ["body.title"]),
+        ("seeking", edit(seeking, sdg_targets=["16.6", "16.6"]), ["body.sdg_targets[1]"]),
+        ("seeking", edit(seeking, languages=["en", "xx"]), ["body.languages[1]"]),
+        ("seeking", edit(seeking, sectors=[{"vocabulary": "cofog", "code": "01.3"}] * 2),
+         ["body.sectors[1]"]),
+        ("seeking", edit(seeking, stage="scaled"), ["body.stage"]),            # another kind's key
+    ]
 
 
 def run_records(path: Path) -> tuple[int, int]:

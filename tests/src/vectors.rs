@@ -13,11 +13,13 @@ use curve25519_dalek::scalar::Scalar;
 use serde_json::{Value as Json, json};
 use sha2::{Digest, Sha512};
 
+use setu_core::adoption::Adoption;
 use setu_core::cbor::{self, Value};
 use setu_core::ids::RecordId;
 use setu_core::keys::{SecretKey, signed_message};
 use setu_core::practice::Practice;
 use setu_core::record::{self, MAX_RECORD_BYTES};
+use setu_core::seeking::Seeking;
 
 /// The timestamp of every vector: 2026-01-01T00:00:00Z.
 pub const TS: u64 = 1_767_225_600_000;
@@ -967,6 +969,9 @@ pub fn generate() -> Json {
         "schema",
     ));
 
+    // ---- the adoption and seeking kinds (spec §6b, §6c) ----
+    kinds(&mut valid_v, &mut invalid_v, &minimal);
+
     let key_files: Vec<Json> = [1u8, 2]
         .iter()
         .map(|n| {
@@ -985,6 +990,299 @@ pub fn generate() -> Json {
         "invalid": invalid_v,
         "key_files": key_files,
     })
+}
+
+/// An invalid vector of a known kind refused with `schema`, with the
+/// paths of its problems (`spec/record.md` §6.1, §11): each once, in the
+/// order the reference reports them.
+fn invalid_schema(name: &str, description: &str, signed: &[u8], paths: &[&str]) -> Json {
+    let mut v = invalid(name, description, signed, "schema");
+    v["paths"] = json!(paths);
+    v
+}
+
+fn adoption(j: Json) -> Adoption {
+    serde_json::from_value(j).expect("generator adoption bodies are well-typed")
+}
+
+fn seeking(j: Json) -> Seeking {
+    serde_json::from_value(j).expect("generator seeking bodies are well-typed")
+}
+
+/// A typed body with its defaults filled in, as a CBOR value, valid or not.
+fn adoption_value(j: Json) -> Value {
+    let mut a = adoption(j);
+    a.fill_defaults();
+    cbor::to_value(&a).expect("encodable")
+}
+
+fn seeking_value(j: Json) -> Value {
+    let mut s = seeking(j);
+    s.fill_defaults();
+    cbor::to_value(&s).expect("encodable")
+}
+
+/// The smallest valid active adoption report: a member reference.
+pub fn minimal_adoption() -> Json {
+    json!({
+        "adoption_id": "KEN-ADOPT-0001",
+        "revision": 1,
+        "state": "active",
+        "practice": {"member": "bd-a2i", "practice_id": "BGD-A2I-0001"},
+        "country": "KEN",
+        "stage": "piloting",
+        "period": {"start": "2019-03"},
+        "adaptation": lt("en", "Huduma centres in county towns instead of union centres.")
+    })
+}
+
+/// The smallest valid open need.
+pub fn minimal_seeking() -> Json {
+    json!({
+        "seeking_id": "NPL-NEED-0001",
+        "revision": 1,
+        "state": "active",
+        "country": "NPL",
+        "title": lt("en", "Ghost workers on the payroll"),
+        "challenge": lt("en", "The public payroll still pays people who left the service.")
+    })
+}
+
+/// Vectors of the kinds `adoption` and `seeking`, appended after the
+/// practice vectors so that those stay byte-identical.
+fn kinds(valid_v: &mut Vec<Json>, invalid_v: &mut Vec<Json>, minimal: &record::Record) {
+    let k1 = key(1);
+    let k7 = key(7);
+    let k8 = key(8);
+    let k9 = key(9);
+
+    // ---- valid ----
+    let body = json!({
+        "adoption_id": "KEN-ADOPT-UDC",
+        "revision": 1,
+        "state": "active",
+        "practice": {"member": "bd-a2i", "practice_id": "BGD-A2I-0001", "record": minimal.id().to_hex()},
+        "country": "KEN",
+        "stage": "scaled",
+        "period": {"start": "2015-03", "end": "2022"},
+        "gov_level": "subnational",
+        "places": ["Nakuru County", "Kisumu County"],
+        "adaptation": {"original": "en", "text": {
+            "en": "Huduma centres in county towns, run by civil servants instead of local entrepreneurs.",
+            "sw": "Vituo vya Huduma katika miji ya kaunti."
+        }, "machine_translated": ["sw"]},
+        "lessons": lt("en", "Staff the centres before opening them."),
+        "metrics": [
+            {"kind": "time", "stage": "digital", "method": "survey", "sample_n": 120,
+             "baseline": 300, "after": 45, "unit": "minutes"},
+            {"kind": "visits", "stage": "digital", "method": "admin", "change_bp": -6667}
+        ],
+        "organisations": [
+            {"name": "Huduma Kenya", "role": "implementing", "iso3": "KEN"},
+            {"name": "a2i", "role": "supporting", "iso3": "BGD"}
+        ],
+        "contact": {"role": "Adoption desk", "email": "adopt@example.org"},
+        "urls": ["https://example.org/huduma"],
+        "keywords": ["one-stop shop", "county services"]
+    });
+    let adopted = record::sign_adoption(&k7, 1, TS, &adoption(body)).expect("valid adoption");
+    valid_v.push(valid(
+        "adoption",
+        "An adoption report (kind adoption, spec §6b) at revision 1: the practice named by member id, the revision followed (practice.record, a byte string), TCV metrics in both forms; the licence default is filled in.",
+        &k7,
+        &adopted,
+    ));
+
+    let body = json!({
+        "adoption_id": "NPL-ADOPT-SPS",
+        "revision": 1,
+        "state": "active",
+        "practice": {"key": k1.author().to_hex(), "practice_id": "BGD-A2I-0004"},
+        "country": "NPL",
+        "stage": "exploring",
+        "period": {"start": "2024-07-16"},
+        "adaptation": lt("ne", "सेवा प्रक्रिया सरलीकरण नगरपालिकामा।")
+    });
+    let rec = record::sign_adoption(&k8, 1, TS, &adoption(body)).expect("valid adoption");
+    valid_v.push(valid(
+        "adoption_key_reference",
+        "An adoption report in an open network: the practice's publisher named by its key (practice.key, a byte string); only the required fields.",
+        &k8,
+        &rec,
+    ));
+
+    let body = json!({
+        "adoption_id": "KEN-ADOPT-UDC",
+        "revision": 2,
+        "supersedes": adopted.id().to_hex(),
+        "state": "withdrawn",
+        "reason": "Reported under the wrong practice."
+    });
+    let rec = record::sign_adoption(&k7, 2, TS, &adoption(body)).expect("valid withdrawal");
+    valid_v.push(valid(
+        "adoption_withdrawal",
+        "Withdrawal of the adoption report at revision 2: only adoption_id, revision, supersedes, state and reason.",
+        &k7,
+        &rec,
+    ));
+
+    let body = json!({
+        "seeking_id": "NPL-NEED-0001",
+        "revision": 1,
+        "state": "active",
+        "country": "NPL",
+        "title": {"original": "ne", "text": {"ne": "तलबी सूचीमा भूत कर्मचारी", "en": "Ghost workers on the payroll"},
+                  "machine_translated": ["en"]},
+        "challenge": lt("en", "The public payroll still pays people who left the service."),
+        "sdg_targets": ["16.5", "16.6"],
+        "sectors": [{"vocabulary": "cofog", "code": "01.3"}, {"vocabulary": "dac5", "code": "15110"}],
+        "gov_level": "national",
+        "languages": ["ne", "en", "hi"],
+        "deadline": "2027-06",
+        "keywords": ["payroll", "biometrics"],
+        "contact": {"name": "Reform cell", "email": "reform@example.org"},
+        "urls": ["https://example.org/payroll"]
+    });
+    let sought = record::sign_seeking(&k9, 1, TS, &seeking(body)).expect("valid need");
+    valid_v.push(valid(
+        "seeking",
+        "A need (kind seeking, spec §6c) with every optional field; the licence default is filled in.",
+        &k9,
+        &sought,
+    ));
+
+    let body = json!({
+        "seeking_id": "NPL-NEED-0001",
+        "revision": 2,
+        "supersedes": sought.id().to_hex(),
+        "state": "withdrawn",
+        "reason": "Met by an adoption of BGD-A2I-0002."
+    });
+    let rec = record::sign_seeking(&k9, 2, TS, &seeking(body)).expect("valid withdrawal");
+    valid_v.push(valid(
+        "seeking_withdrawal",
+        "Withdrawal of the need at revision 2.",
+        &k9,
+        &rec,
+    ));
+
+    // ---- invalid: each with one fault, signed by seed 01 (spec §11) ----
+    let signed =
+        |kind: &str, seq: u64, body: Value| sign_raw(&k1, &enc(&envelope(&k1, kind, seq, body)));
+    let adoption_fault = |seq: u64, j: Json| signed("adoption", seq, adoption_value(j));
+    let seeking_fault = |seq: u64, j: Json| signed("seeking", seq, seeking_value(j));
+
+    let mut j = minimal_adoption();
+    j["practice"]["key"] = json!(key(2).author().to_hex());
+    invalid_v.push(invalid_schema(
+        "adoption_member_and_key",
+        "body.practice names the publisher both by member and by key.",
+        &adoption_fault(60, j),
+        &["body.practice"],
+    ));
+    let mut j = minimal_adoption();
+    j["practice"] = json!({"practice_id": "BGD-A2I-0001"});
+    invalid_v.push(invalid_schema(
+        "adoption_no_publisher",
+        "body.practice has neither member nor key.",
+        &adoption_fault(61, j),
+        &["body.practice"],
+    ));
+    let mut j = minimal_adoption();
+    j["practice"]["member"] = json!("BD-A2I");
+    invalid_v.push(invalid_schema(
+        "adoption_bad_member_id",
+        "body.practice.member is \"BD-A2I\": a member id is lowercase.",
+        &adoption_fault(62, j),
+        &["body.practice.member"],
+    ));
+    let mut j = minimal_adoption();
+    j["stage"] = json!("done");
+    invalid_v.push(invalid_schema(
+        "adoption_bad_stage",
+        "body.stage is \"done\", not one of exploring, piloting, scaled, discontinued.",
+        &adoption_fault(63, j),
+        &["body.stage"],
+    ));
+    let mut j = minimal_adoption();
+    j.as_object_mut().expect("object").remove("adaptation");
+    invalid_v.push(invalid_schema(
+        "adoption_without_adaptation",
+        "An active adoption report with no adaptation.",
+        &adoption_fault(64, j),
+        &["body.adaptation"],
+    ));
+    let mut j = minimal_adoption();
+    j["places"] = json!([
+        "Nakuru County",
+        "x".repeat(setu_core::adoption::PLACE_BYTES + 1)
+    ]);
+    invalid_v.push(invalid_schema(
+        "adoption_place_too_long",
+        "body.places[1] is 129 bytes; the limit is 128.",
+        &adoption_fault(65, j),
+        &["body.places[1]"],
+    ));
+    let w = json!({"adoption_id": "KEN-ADOPT-0001", "revision": 2, "supersedes": minimal.id().to_hex(),
+                   "state": "withdrawn", "reason": "Ended.", "stage": "discontinued"});
+    invalid_v.push(invalid_schema(
+        "adoption_withdrawal_with_stage",
+        "An adoption withdrawal that also carries stage.",
+        &adoption_fault(66, w),
+        &["body.stage"],
+    ));
+    let mut body = adoption_value(minimal_adoption());
+    if let Value::Map(m) = &mut body {
+        m.push(("budget".into(), Value::Uint(100)));
+    }
+    invalid_v.push(invalid_schema(
+        "adoption_unknown_key",
+        "The adoption body has a key \"budget\" that §6b does not define.",
+        &signed("adoption", 67, body),
+        &["body.budget"],
+    ));
+    let mut body = adoption_value(minimal_adoption());
+    if let Value::Map(m) = &mut body {
+        for (k, v) in m.iter_mut() {
+            if k == "practice"
+                && let Value::Map(r) = v
+            {
+                r.push(("key".into(), Value::Bytes(vec![7; 31])));
+                r.retain(|(k, _)| k != "member");
+            }
+        }
+    }
+    invalid_v.push(invalid_schema(
+        "adoption_key_31_bytes",
+        "body.practice.key is a byte string of 31 bytes, not 32.",
+        &signed("adoption", 68, body),
+        &["body.practice.key"],
+    ));
+
+    let mut j = minimal_seeking();
+    j["languages"] = json!(["ne", "en", "ne"]);
+    invalid_v.push(invalid_schema(
+        "seeking_duplicate_language",
+        "body.languages lists ne twice.",
+        &seeking_fault(70, j),
+        &["body.languages[2]"],
+    ));
+    let mut j = minimal_seeking();
+    j.as_object_mut().expect("object").remove("challenge");
+    invalid_v.push(invalid_schema(
+        "seeking_without_challenge",
+        "An active need with no challenge.",
+        &seeking_fault(71, j),
+        &["body.challenge"],
+    ));
+    let mut j = minimal_seeking();
+    j["deadline"] = json!("2027-13");
+    invalid_v.push(invalid_schema(
+        "seeking_bad_deadline",
+        "body.deadline is 2027-13, not a date.",
+        &seeking_fault(72, j),
+        &["body.deadline"],
+    ));
 }
 
 /// The vector file as written to disk: pretty JSON and a final newline.

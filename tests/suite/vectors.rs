@@ -1,10 +1,12 @@
 //! `spec/vectors/records.json`: every vector is checked against the code.
 
 use serde_json::Value as Json;
+use setu_core::adoption::Adoption;
 use setu_core::cbor;
 use setu_core::keys::SecretKey;
 use setu_core::practice::Practice;
 use setu_core::record::{self, Reason};
+use setu_core::seeking::Seeking;
 
 fn load() -> Json {
     let path = setu_tests::repo_root().join("spec/vectors/records.json");
@@ -52,6 +54,11 @@ fn coverage_is_what_the_spec_promises() {
         "withdrawal",
         "tcv_metrics",
         "unknown_kind",
+        "adoption",
+        "adoption_key_reference",
+        "adoption_withdrawal",
+        "seeking",
+        "seeking_withdrawal",
     ] {
         assert!(valid.contains(&n.to_string()), "missing valid vector {n}");
     }
@@ -73,6 +80,11 @@ fn coverage_is_what_the_spec_promises() {
         "unknown_sdg_target",
         "no_originating_country",
         "unknown_body_key",
+        "adoption_member_and_key",
+        "adoption_bad_stage",
+        "adoption_withdrawal_with_stage",
+        "adoption_unknown_key",
+        "seeking_duplicate_language",
     ] {
         assert!(
             invalid.contains(&n.to_string()),
@@ -128,9 +140,17 @@ fn every_valid_vector_checks_and_reproduces() {
             env["seq"].as_u64().expect("seq"),
             env["ts"].as_u64().expect("ts"),
         );
+        // The known kinds read their JSON form through their typed bodies,
+        // which know the byte-string fields (spec §8).
         let again = if env["kind"] == "practice" {
             let body: Practice = serde_json::from_value(env["body"].clone()).expect("typed body");
             record::sign_practice(&key, seq, ts, &body)
+        } else if env["kind"] == "adoption" {
+            let body: Adoption = serde_json::from_value(env["body"].clone()).expect("typed body");
+            record::sign_adoption(&key, seq, ts, &body)
+        } else if env["kind"] == "seeking" {
+            let body: Seeking = serde_json::from_value(env["body"].clone()).expect("typed body");
+            record::sign_seeking(&key, seq, ts, &body)
         } else {
             let body = setu_core::json::from_json(&env["body"]).expect("body");
             record::sign(&key, env["kind"].as_str().expect("kind"), seq, ts, body)
@@ -163,6 +183,30 @@ fn every_invalid_vector_fails_for_its_stated_reason() {
             .err()
             .unwrap_or_else(|| panic!("{name} was accepted"));
         assert_eq!(err.reason, *reason, "{name}: {err}");
+    }
+    // Where a vector names the paths of its problems (spec §6.1, §11), the
+    // reference reports exactly those, each once, in that order.
+    for x in v["invalid"].as_array().expect("invalid") {
+        let Some(paths) = x.get("paths") else {
+            continue;
+        };
+        let name = x["name"].as_str().expect("name");
+        let want: Vec<&str> = paths
+            .as_array()
+            .expect("paths is an array")
+            .iter()
+            .map(|p| p.as_str().expect("a path is text"))
+            .collect();
+        let err = record::check(hexfield(x, "signed_record"))
+            .err()
+            .unwrap_or_else(|| panic!("{name} was accepted"));
+        let mut got: Vec<&str> = Vec::new();
+        for p in &err.problems {
+            if !got.contains(&p.path.as_str()) {
+                got.push(&p.path);
+            }
+        }
+        assert_eq!(got, want, "{name}: {err}");
     }
     // All at once through the batch path, mixed with a good record.
     let good = hexfield(&v["valid"][0], "signed_record");
@@ -232,4 +276,47 @@ fn key_files_are_pkcs8_v1_and_derive_the_author() {
             k["public_key"].as_str().expect("public_key")
         );
     }
+}
+
+#[test]
+fn an_older_rule_set_holds_the_new_kinds_opaque() {
+    // spec/record.md §6.10: a node that knows only `practice` accepts every
+    // adoption and seeking vector, the invalid ones too, as an unknown kind;
+    // a node of this version refuses the invalid ones with `schema`, which
+    // is no offence (spec/versioning.md §2).
+    let v = load();
+    let mut seen = 0;
+    for (group, x) in ["valid", "invalid"].iter().flat_map(|g| {
+        v[*g]
+            .as_array()
+            .expect("group")
+            .iter()
+            .map(move |x| (*g, x))
+    }) {
+        let bytes = hexfield(x, "signed_record");
+        let Ok(parsed) = record::parse(bytes.clone()) else {
+            continue;
+        };
+        let kind = parsed.envelope().kind.clone();
+        if kind != "adoption" && kind != "seeking" {
+            continue;
+        }
+        seen += 1;
+        let name = x["name"].as_str().expect("name");
+        let old = record::check_known(bytes.clone(), record::KnownKinds::PracticeOnly)
+            .unwrap_or_else(|e| panic!("{name}: an older node refuses it: {e}"));
+        assert_eq!(old.body(), &record::Body::Unknown, "{name}");
+        let now = record::check(bytes);
+        match group {
+            "valid" => {
+                let rec = now.unwrap_or_else(|e| panic!("{name}: {e}"));
+                assert!(
+                    rec.adoption().is_some() || rec.seeking().is_some(),
+                    "{name}: not read as its kind"
+                );
+            }
+            _ => assert_eq!(now.err().map(|e| e.reason), Some(Reason::Schema), "{name}"),
+        }
+    }
+    assert!(seen >= 10, "only {seen} adoption and seeking vectors");
 }

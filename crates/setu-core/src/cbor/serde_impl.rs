@@ -140,11 +140,64 @@ impl<'de> de::Deserializer<'de> for &'de Value {
         false
     }
 
-    serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
-        bytes byte_buf unit unit_struct newtype_struct seq tuple
-        tuple_struct map struct enum identifier ignored_any
+    // Types are exact (spec/record.md §6.1): text only where text is
+    // expected, bytes only where bytes are, a map only for a map or a
+    // struct, an array only for a list. serde's own visitors would take
+    // bytes for a string, hex text for bytes and an array for a struct.
+    fn deserialize_str<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        match self {
+            Value::Text(s) => visitor.visit_borrowed_str(s),
+            other => Err(invalid(other, "text")),
+        }
     }
+
+    fn deserialize_string<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        self.deserialize_str(visitor)
+    }
+
+    fn deserialize_bytes<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        match self {
+            Value::Bytes(b) => visitor.visit_borrowed_bytes(b),
+            other => Err(invalid(other, "a byte string")),
+        }
+    }
+
+    fn deserialize_byte_buf<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        self.deserialize_bytes(visitor)
+    }
+
+    fn deserialize_map<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        match self {
+            Value::Map(_) => self.deserialize_any(visitor),
+            other => Err(invalid(other, "a map")),
+        }
+    }
+
+    fn deserialize_struct<V: de::Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
+        self.deserialize_map(visitor)
+    }
+
+    fn deserialize_seq<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        match self {
+            Value::Array(_) => self.deserialize_any(visitor),
+            other => Err(invalid(other, "an array")),
+        }
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char
+        unit unit_struct newtype_struct tuple
+        tuple_struct enum identifier ignored_any
+    }
+}
+
+fn invalid(v: &Value, expected: &str) -> DeError {
+    <DeError as de::Error>::custom(format!("expected {expected}, got {}", v.type_name()))
 }
 
 #[cfg(test)]
@@ -199,6 +252,23 @@ mod tests {
         let err = from_value::<Outer>(&bad).unwrap_err();
         assert_eq!(err.path, "list[0].zz");
         assert!(err.message.contains("unknown field"), "{err}");
+    }
+
+    #[test]
+    fn types_are_exact() {
+        #[derive(Debug, serde::Deserialize)]
+        struct T {
+            #[allow(dead_code)]
+            s: String,
+        }
+        let bytes_for_text = Value::map([("s", Value::Bytes(b"x".to_vec()))]);
+        assert!(from_value::<T>(&bytes_for_text).is_err());
+        let array_for_struct = Value::Array(vec![Value::Text("x".into())]);
+        assert!(from_value::<T>(&array_for_struct).is_err());
+        let hex_for_id = Value::Text("00".repeat(32));
+        assert!(from_value::<crate::ids::RecordId>(&hex_for_id).is_err());
+        let id = from_value::<crate::ids::RecordId>(&Value::Bytes(vec![7; 32]));
+        assert_eq!(id.map(|i| i.0), Ok([7; 32]));
     }
 
     #[test]

@@ -7,6 +7,16 @@ use tantivy::tokenizer::{Language, LowerCaser, StopWordFilter, TextAnalyzer};
 
 use super::tokenizer::Uax29;
 
+/// English words beyond Lucene's short list that a ministry's sentence
+/// is full of ("our people have to ...").
+const ENGLISH: &[&str] = &[
+    "our", "we", "us", "you", "your", "its", "has", "have", "had", "do", "does", "did", "can",
+    "could", "would", "should", "must", "may", "many", "much", "very", "too", "also", "so",
+    "from", "than", "more", "most", "some", "all", "any", "each", "other", "only", "own", "same",
+    "just", "how", "what", "when", "where", "which", "who", "why", "because", "about", "over",
+    "after", "before", "still", "even", "often", "get", "gets", "need", "needs", "want", "been",
+    "being", "were", "them", "he", "she", "his", "her", "one", "two", "up", "out", "new",
+];
 /// Swahili function words.
 const SWAHILI: &[&str] = &[
     "na", "ya", "wa", "za", "la", "kwa", "katika", "ni", "cha", "vya", "kama", "hii", "hiyo",
@@ -48,8 +58,9 @@ const BANGLA: &[&str] = &[
 
 /// The analyzer that splits a query into the words that matter.
 pub fn query_analyzer() -> TextAnalyzer {
-    let extra: Vec<String> = SWAHILI
+    let extra: Vec<String> = ENGLISH
         .iter()
+        .chain(SWAHILI)
         .chain(INDONESIAN)
         .chain(BANGLA)
         .map(|w| w.to_string())
