@@ -274,3 +274,97 @@ fn nodes_of_different_rule_versions_neither_ban_nor_resend_each_round() {
         assert!(sim.bans.is_empty(), "SEED={seed} pull={pull}");
     }
 }
+
+/// Adoption reports and needs signed by one key, and one adoption whose
+/// body this version's schema refuses (no `adaptation`) but which an older
+/// node, knowing only practices, holds as an opaque record.
+fn new_kinds(seed: u64) -> (Vec<Vec<u8>>, Vec<u8>) {
+    let key = setu_core::keys::SecretKey::from_seed(&[seed as u8 ^ 0x5a; 32]);
+    let ts = setu_sim::net::EPOCH_MS - 60_000;
+    let adoption = |i: u64, with_adaptation: bool| {
+        let mut b = serde_json::json!({
+            "adoption_id": format!("KEN-{i}"), "revision": 1, "state": "active",
+            "licence": "CC-BY-4.0",
+            "practice": {"member": "bgd-a2i", "practice_id": format!("BGD-{i}")},
+            "country": "KEN", "stage": "piloting", "period": {"start": "2020"},
+            "adaptation": {"original": "en", "text": {"en": "county offices"}},
+        });
+        if !with_adaptation {
+            b.as_object_mut().map(|o| o.remove("adaptation"));
+        }
+        // Signed without the checks `record::sign` runs: an older signer.
+        use setu_core::cbor::{Value, encode};
+        let env = encode(&Value::map([
+            ("v", Value::Uint(1)),
+            ("kind", Value::text("adoption")),
+            ("author", Value::Bytes(key.author().0.to_vec())),
+            ("seq", Value::Uint(i + 1)),
+            ("ts", Value::Uint(ts + i)),
+            ("body", setu_core::json::from_json(&b).expect("a CBOR body")),
+        ]))
+        .expect("encode");
+        let sig = key.sign_id(&setu_core::ids::RecordId::of_envelope(&env));
+        encode(&Value::Array(vec![Value::Bytes(env), Value::Bytes(sig.to_vec())]))
+            .expect("encode")
+    };
+    let seeking = {
+        let b: setu_core::seeking::Seeking = serde_json::from_value(serde_json::json!({
+            "seeking_id": "KEN-NEED-1", "revision": 1, "state": "active", "licence": "CC-BY-4.0",
+            "country": "KEN",
+            "title": {"original": "en", "text": {"en": "Payroll"}},
+            "challenge": {"original": "en", "text": {"en": "Ghost workers"}},
+        }))
+        .expect("a seeking body");
+        setu_core::record::sign_seeking(&key, 100, ts + 100, &b)
+            .expect("sign")
+            .into_bytes()
+    };
+    let mut good: Vec<Vec<u8>> = (0..5).map(|i| adoption(i, true)).collect();
+    good.push(seeking);
+    (good, adoption(50, false))
+}
+
+#[test]
+fn older_nodes_relay_the_new_kinds_and_nobody_is_banned_either_way() {
+    let seed = seed_or(41);
+    let (good, refused_by_newer) = new_kinds(seed);
+    for pull in [true, false] {
+        // A line 0 - 1 - 2: node 1 runs the rules of before the adoption
+        // kinds, so whatever 0 and 2 exchange passes through it.
+        let mut sim = Sim::new(Config {
+            nodes: 3,
+            topology: Topology::Line,
+            sync_interval_ms: 2_000,
+            pull,
+            seed,
+            ..Config::default()
+        });
+        sim.set_rules(1, Rules::PracticeOnly);
+        sim.preload(0, &good);
+        // The older node holds a record its rules accept and ours refuse.
+        sim.preload_unexpected(1, std::slice::from_ref(&refused_by_newer));
+        assert!(
+            sim.run_until(120_000, &|s| s.converged()),
+            "SEED={seed} pull={pull}: the new kinds reach node 2 through the older node 1"
+        );
+        let id = setu_core::record::parse(refused_by_newer.clone())
+            .expect("parse")
+            .id()
+            .0;
+        sim.run_for(20_000);
+        assert!(sim.store(1).shows(&id), "SEED={seed}: the older node holds it");
+        assert!(
+            !sim.store(0).holds(&id) && !sim.store(2).holds(&id),
+            "SEED={seed}: newer nodes refuse it"
+        );
+        assert!(
+            sim.total(|c| c.refused_rule) > 0,
+            "SEED={seed} pull={pull}: it was offered and refused by the schema"
+        );
+        assert!(
+            sim.bans.is_empty(),
+            "SEED={seed} pull={pull}: nobody is banned: {:?}",
+            sim.bans
+        );
+    }
+}

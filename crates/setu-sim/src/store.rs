@@ -94,12 +94,16 @@ pub enum Rules {
     /// Also refuses records whose id's first byte is at least this, as a
     /// newer node refuses what a new rule forbids.
     RefuseFrom(u8),
+    /// The rules of a node before the `adoption` and `seeking` kinds: it
+    /// knows only `practice` bodies and holds the other kinds as opaque
+    /// records (`spec/record.md` §3, §6.10).
+    PracticeOnly,
 }
 
 impl Rules {
     fn refuses(self, id: &Id) -> bool {
         match self {
-            Rules::Current => false,
+            Rules::Current | Rules::PracticeOnly => false,
             Rules::RefuseBelow(b) => id[0] < b,
             Rules::RefuseFrom(b) => id[0] >= b,
         }
@@ -192,7 +196,19 @@ impl setu_proto::store::Store for SimStore {
         let checked: Vec<Checked> = records
             .into_iter()
             .map(|r| {
+                let older = (self.rules == Rules::PracticeOnly
+                    && !record::KnownKinds::PracticeOnly.knows(&r.envelope().kind))
+                .then(|| r.bytes().to_vec());
                 let (id, c) = self.checks.check(r);
+                // An older node checks only the envelope and signature of a
+                // kind it does not know: the body is opaque to it.
+                let c = match (older, c) {
+                    (Some(_), Ok(rec)) => Ok(rec.as_known_by(record::KnownKinds::PracticeOnly)),
+                    (Some(bytes), Err(e)) if e.reason == record::Reason::Schema => {
+                        record::check_known(bytes, record::KnownKinds::PracticeOnly)
+                    }
+                    (_, c) => c,
+                };
                 match c {
                     // Another version's rule: refused by the schema.
                     Ok(rec) if self.rules.refuses(&rec.id().0) => (
