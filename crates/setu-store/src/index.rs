@@ -190,6 +190,8 @@ fn plain_text_query(text: &str) -> String {
         .join(" ")
 }
 
+/// Most words an any-word query requires to match.
+pub const MAX_WORDS_REQUIRED: usize = 3;
 /// Most distinct words an any-word query keeps (the first ones).
 pub const MAX_QUERY_WORDS: usize = 64;
 
@@ -217,13 +219,16 @@ pub fn query_words(text: &str) -> Vec<String> {
 
 /// A ranked any-word query (BM25 over the words that matter): each word may
 /// match in any text field, in its language's stemmed form too; a query of
-/// n words needs max(1, n / 4) of them. `None` if no word matters.
+/// n words needs n / 4 of them, at least 1 and at most
+/// [`MAX_WORDS_REQUIRED`] (a need written in two languages at length must
+/// still find practices that share a few of its words). `None` if no word
+/// matters.
 fn any_word_query(parser: &QueryParser, text: &str) -> Option<Box<dyn TQuery>> {
     let words = query_words(text);
     if words.is_empty() {
         return None;
     }
-    let need = (words.len() / 4).max(1);
+    let need = (words.len() / 4).clamp(1, MAX_WORDS_REQUIRED);
     let clauses: Clauses = words
         .iter()
         .map(|w| {

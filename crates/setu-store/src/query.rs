@@ -46,7 +46,8 @@ impl std::str::FromStr for CountryFilter {
 pub enum TextMatch {
     /// Ranked by BM25 over the words that matter (stop words dropped): a
     /// practice need not hold every word, but a long query needs several
-    /// (at least a quarter of its words, rounded down, and one).
+    /// (a quarter of its words, rounded down, at least one and at most
+    /// three).
     #[default]
     Any,
     /// Every word must match (quoted phrases and `-word` work).

@@ -37,7 +37,12 @@ fn only(q: &str, known: &[&str]) -> Result<()> {
     Ok(())
 }
 
-async fn publish_kind(api: &Api, headers: &HeaderMap, kind: &str, raw: std::result::Result<Bytes, BytesRejection>) -> Result<Response> {
+async fn publish_kind(
+    api: &Api,
+    headers: &HeaderMap,
+    kind: &str,
+    raw: std::result::Result<Bytes, BytesRejection>,
+) -> Result<Response> {
     api.authorize(headers)?;
     let b = body(raw)?;
     let p = api.node.publish_kind(kind, json_body(&b)?).await?;
@@ -314,28 +319,27 @@ pub async fn matches(State(api): State<Api>, RawQuery(q): RawQuery) -> Result<Re
             "limit: {limit}; at most {MAX_MATCHES}"
         )));
     }
-    let need = match &p.seeking {
-        Some(id) => api
-            .node
-            .need_of(id)
-            .await?
-            .ok_or_else(|| Problem::not_found(format!("no open need {id:?} in this replica")))?,
-        None => {
-            let need = setu::Need {
-                text: p.text.unwrap_or_default(),
-                sdg: p.sdg,
-                sectors: p.sector,
-                gov_level: p.gov_level,
-            };
-            let problems = need.problems();
-            if !problems.is_empty() {
-                let mut pr = Problem::bad_request("the need is not valid");
-                pr.errors = problems;
-                return Err(pr);
+    let need =
+        match &p.seeking {
+            Some(id) => api.node.need_of(id).await?.ok_or_else(|| {
+                Problem::not_found(format!("no open need {id:?} in this replica"))
+            })?,
+            None => {
+                let need = setu::Need {
+                    text: p.text.unwrap_or_default(),
+                    sdg: p.sdg,
+                    sectors: p.sector,
+                    gov_level: p.gov_level,
+                };
+                let problems = need.problems();
+                if !problems.is_empty() {
+                    let mut pr = Problem::bad_request("the need is not valid");
+                    pr.errors = problems;
+                    return Err(pr);
+                }
+                need
             }
-            need
-        }
-    };
+        };
     Ok(Json(api.node.matches(need, limit).await?).into_response())
 }
 

@@ -18,6 +18,12 @@ use crate::cmd::run::{Daemon, shutdown_signal};
 
 /// The sample catalogue, built into the binary.
 const SAMPLE: &str = include_str!("../../data/sample/practices.jsonl");
+/// Sample adoption reports; each line's `by` names the reporting founder.
+const SAMPLE_ADOPTIONS: &str = include_str!("../../data/sample/adoptions.jsonl");
+/// Sample needs; each line's `by` names the seeking founder.
+const SAMPLE_SEEKINGS: &str = include_str!("../../data/sample/seekings.jsonl");
+/// The practice whose "where has this scaled?" the demo shows.
+const SCALED: &str = "BGD-A2I-0001";
 /// How long the demo waits for the network to converge.
 const CONVERGE_TIMEOUT: Duration = Duration::from_secs(120);
 /// The demo network's name, in its charter (its network id, a hash of the
@@ -144,9 +150,28 @@ async fn demo(args: DemoArgs) -> Result<ExitCode> {
         daemons[i].node.publish(body).await?;
         published[i] += 1;
     }
+    let practices: u64 = published.iter().sum();
+    // Each reports the adoptions and needs the sample gives it.
+    let mut reports = 0;
+    for (kind, lines) in [("adoption", SAMPLE_ADOPTIONS), ("seeking", SAMPLE_SEEKINGS)] {
+        for line in lines.lines().filter(|l| !l.trim().is_empty()) {
+            let mut body: serde_json::Value = serde_json::from_str(line)?;
+            let by = body
+                .as_object_mut()
+                .and_then(|o| o.remove("by"))
+                .and_then(|b| b.as_str().map(str::to_string))
+                .unwrap_or_default();
+            let Some(i) = FOUNDERS.iter().position(|f| *f == by) else {
+                bail!("a sample {kind} names no founder: {by:?}");
+            };
+            daemons[i].node.publish_kind(kind, body).await?;
+            published[i] += 1;
+            reports += 1;
+        }
+    }
     let total: u64 = published.iter().sum();
     println!(
-        "Published {total} practices ({} / {} / {}); replicating...",
+        "Published {practices} practices and {reports} adoption reports and needs ({} / {} / {} records); replicating...",
         published[0], published[1], published[2]
     );
     let bar = indicatif::ProgressBar::new(total * 3);
@@ -244,6 +269,7 @@ async fn demo(args: DemoArgs) -> Result<ExitCode> {
         );
     }
     let ok = found.hits.iter().any(|h| Some(h.author) == bgd);
+    let scaled = where_scaled(last).await?;
     let joined = admit_fourth(&daemons).await?;
     if args.keep {
         println!(
@@ -262,6 +288,9 @@ async fn demo(args: DemoArgs) -> Result<ExitCode> {
     if !joined {
         bail!("the fourth agency was not admitted on every node within {CONVERGE_TIMEOUT:?}");
     }
+    if !scaled {
+        bail!("{SCALED} showed no adoption on {}", AGENCIES[2].name);
+    }
     if !ok {
         bail!(
             "the query on {} did not find the practice published by {}",
@@ -270,6 +299,68 @@ async fn demo(args: DemoArgs) -> Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// "Where has this scaled?" for one sample practice, and the best matches
+/// for one sample need, as `setu scaling` and `setu match` print them.
+/// True if the practice shows its adoptions.
+async fn where_scaled(node: &setu::Node) -> Result<bool> {
+    let report = match node.scaling(Some((SCALED.into(), None))).await? {
+        Ok(r) => r,
+        Err(e) => bail!("{e}"),
+    };
+    let Some(s) = report.first() else {
+        return Ok(false);
+    };
+    let by_stage: Vec<String> = setu_core::adoption::STAGES
+        .iter()
+        .filter_map(|st| {
+            s.stages
+                .get(*st)
+                .map(|c| format!("{st} in {}", c.join(", ")))
+        })
+        .collect();
+    println!(
+        "
+Where has {SCALED} scaled? setu scaling --practice {SCALED}
+  {}",
+        crate::term::line(&by_stage.join("; "))
+    );
+    for a in &s.adoptions {
+        let tcv: Vec<String> = a
+            .tcv
+            .iter()
+            .filter(|t| t.adopter_bp.is_some())
+            .map(|t| {
+                format!(
+                    "{} {} at origin, {} there",
+                    t.kind,
+                    crate::cmd::show::percent(t.origin_bp),
+                    crate::cmd::show::percent(t.adopter_bp)
+                )
+            })
+            .collect();
+        if !tcv.is_empty() {
+            println!(
+                "  {} ({:.1} years after origin): {}",
+                a.adopted.adoption.country.as_deref().unwrap_or("?"),
+                a.years_from_origin.unwrap_or_default(),
+                tcv.join("; ")
+            );
+        }
+    }
+    if let Some(need) = node.need_of("KEN-SEEK-0001").await? {
+        println!("Matches for Kenya's need KEN-SEEK-0001: setu match KEN-SEEK-0001");
+        for m in node.matches(need, 3).await? {
+            println!(
+                "  {:<18} {:.2}  {}",
+                crate::term::line(&m.practice_id),
+                m.score,
+                crate::term::line(&m.reasons.join("; "))
+            );
+        }
+    }
+    Ok(!s.adoptions.is_empty())
 }
 
 /// Two of the three founders endorse a fourth agency (a majority of

@@ -28,7 +28,9 @@ pub fn run(dir: &Path, args: MatchArgs) -> Result<ExitCode> {
         match args.format {
             TableFormat::Json => crate::cmd::print_json(&offers)?,
             TableFormat::Csv => csv(offers.iter().flat_map(|o| {
-                o.matches.iter().map(move |m| (Some(o.seeking_id.as_str()), m))
+                o.matches
+                    .iter()
+                    .map(move |m| (Some(o.seeking_id.as_str()), m))
             }))?,
             TableFormat::Table => {
                 if offers.is_empty() {
@@ -122,10 +124,7 @@ fn table(matches: &[Match], indent: &str) {
                 m.countries.join(",")
             ))
         );
-        println!(
-            "{indent}      {}",
-            term::line(&m.reasons.join("; "))
-        );
+        println!("{indent}      {}", term::line(&m.reasons.join("; ")));
     }
 }
 

@@ -156,10 +156,16 @@ pub fn build(a: &FilterArgs) -> Result<Query> {
         },
         text: a.text.clone(),
         text_match: match &a.text_match {
-            Some(m) => m.parse().map_err(|e: String| anyhow::anyhow!("--match: {e}"))?,
+            Some(m) => m
+                .parse()
+                .map_err(|e: String| anyhow::anyhow!("--match: {e}"))?,
             None => Default::default(),
         },
-        adopted_in: a.adopted_in.iter().map(|c| c.to_ascii_uppercase()).collect(),
+        adopted_in: a
+            .adopted_in
+            .iter()
+            .map(|c| c.to_ascii_uppercase())
+            .collect(),
         adoption_stage: a.adoption_stage.clone(),
         min_adoptions: a.min_adoptions,
         exchange: a.exchange.clone(),
@@ -271,7 +277,10 @@ fn facet_table(f: &Facets) {
     );
     line(
         "adopted",
-        f.adoptions.iter().map(|(k, n)| format!("{k} {n}")).collect(),
+        f.adoptions
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect(),
     );
     line(
         "stage",

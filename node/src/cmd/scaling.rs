@@ -91,7 +91,10 @@ fn csv(report: &[Scaling]) -> Result<()> {
                 ad.adoption_id.clone(),
                 ad.country.clone().unwrap_or_default(),
                 ad.stage.clone().unwrap_or_default(),
-                ad.period.as_ref().map(|p| p.start.clone()).unwrap_or_default(),
+                ad.period
+                    .as_ref()
+                    .map(|p| p.start.clone())
+                    .unwrap_or_default(),
                 a.years_from_origin.map_or(String::new(), |y| y.to_string()),
                 bp("time", true),
                 bp("time", false),

@@ -183,8 +183,11 @@ fn print_adoptions(view: &PracticeView) {
     if view.adoptions.is_empty() {
         return;
     }
-    println!("
-Adoptions ({}):", view.adoptions.len());
+    println!(
+        "
+Adoptions ({}):",
+        view.adoptions.len()
+    );
     for a in &view.adoptions {
         let ad = &a.adopted.adoption;
         let period = ad.period.as_ref().map_or(String::new(), |x| {
