@@ -9,11 +9,13 @@
 //!     [--only bulk|gossip|reconcile]
 //! cargo run --release -p setu-bench -- sim [--nodes N]
 //! cargo run --release -p setu-bench -- members [--members N] [--records N]
+//! cargo run -p setu-bench -- match [--verbose]
 //! ```
 //!
 //! Run nothing else on the machine while a benchmark runs.
 
 mod faults;
+mod matching;
 mod members;
 mod net;
 mod profile;
@@ -36,6 +38,7 @@ fn main() {
         Some("replica") => replica::run(records),
         Some("faults") => faults::run(records),
         Some("profile") => profile::run(),
+        Some("match") => matching::run(args.iter().any(|a| a == "--verbose")),
         Some("net") => net::run(
             records,
             flag("--nodes").and_then(|v| v.parse().ok()).unwrap_or(30),
@@ -59,7 +62,7 @@ fn main() {
         ),
         _ => {
             eprintln!(
-                "usage: setu-bench replica|faults|net|sim|members [--records N] [--members N] [--nodes N] [--gossip-records N] [--only bulk|gossip|reconcile]"
+                "usage: setu-bench replica|faults|net|sim|members|match [--records N] [--members N] [--nodes N] [--gossip-records N] [--only bulk|gossip|reconcile] [--verbose]"
             );
             std::process::exit(2);
         }
