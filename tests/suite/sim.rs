@@ -304,8 +304,11 @@ fn new_kinds(seed: u64) -> (Vec<Vec<u8>>, Vec<u8>) {
         ]))
         .expect("encode");
         let sig = key.sign_id(&setu_core::ids::RecordId::of_envelope(&env));
-        encode(&Value::Array(vec![Value::Bytes(env), Value::Bytes(sig.to_vec())]))
-            .expect("encode")
+        encode(&Value::Array(vec![
+            Value::Bytes(env),
+            Value::Bytes(sig.to_vec()),
+        ]))
+        .expect("encode")
     };
     let seeking = {
         let b: setu_core::seeking::Seeking = serde_json::from_value(serde_json::json!({
@@ -352,7 +355,10 @@ fn older_nodes_relay_the_new_kinds_and_nobody_is_banned_either_way() {
             .id()
             .0;
         sim.run_for(20_000);
-        assert!(sim.store(1).shows(&id), "SEED={seed}: the older node holds it");
+        assert!(
+            sim.store(1).shows(&id),
+            "SEED={seed}: the older node holds it"
+        );
         assert!(
             !sim.store(0).holds(&id) && !sim.store(2).holds(&id),
             "SEED={seed}: newer nodes refuse it"

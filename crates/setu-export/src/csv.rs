@@ -1,21 +1,24 @@
 //! CSV: one flat row per practice (per revision with history), RFC 4180,
-//! UTF-8, `\n` line ends, with a `datapackage.json` beside it.
+//! UTF-8, `\n` line ends, with the adoption, edge and seeking tables
+//! (`tables.rs`) and a `datapackage.json` describing all four beside it.
 //!
 //! Two passes over the records: the first collects, for each text field,
 //! the languages that occur in it anywhere in the set (one column each); the
 //! second writes the rows. Memory holds one record and those small sets.
 
 use std::collections::BTreeSet;
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 use setu_core::codes;
 use setu_core::practice;
 
-use super::datapackage::{self, Column};
+use super::datapackage::{self, Column, Resource};
+use super::tables::{Cell, Ref, Table, Ty};
 use super::{
-    Progress, Row, Rows, TCV_KINDS, TEXT_FIELDS, Temp, bp_percent, io_err, rfc3339_ms, sdg_goals,
-    sort_languages, tcv_change_bp, text_field,
+    Format, Progress, Row, Rows, TCV_KINDS, TEXT_FIELDS, Temp, bp_percent, io_err, rfc3339_ms,
+    sdg_goals, sort_languages, tcv_change_bp, text_field,
 };
 use setu_store::Error;
 use setu_store::backend::Backend;
@@ -65,28 +68,28 @@ fn survey<B: Backend>(rows: &mut Rows<'_, B>) -> Result<Survey, Error> {
     Ok(s)
 }
 
+/// Writes the practices to `out`, each of `tables` beside it
+/// (`{name}.csv`), and the data package describing them all. Returns the
+/// files: `out`, the tables, then `datapackage.json`.
 pub(super) fn write<B: Backend>(
     rows: &mut Rows<'_, B>,
+    tables: &[Table],
     out: &Path,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Vec<PathBuf>, Error> {
     let package_path = out.with_file_name(super::DATAPACKAGE_FILE);
-    if package_path == out {
-        return Err(Error::Io(format!(
-            "{}: the CSV cannot be named {}, the name of its data package",
-            out.display(),
-            super::DATAPACKAGE_FILE
-        )));
-    }
-    // Both temporary files first, so a missing directory fails before any work.
+    // Every temporary file first, so a missing directory fails before any work.
     let (temp, file) = Temp::create(out)?;
+    let mut beside = Vec::with_capacity(tables.len());
+    for t in tables {
+        let path = super::beside(out, t.name, Format::Csv);
+        let (temp, file) = Temp::create(&path)?;
+        beside.push((t, path, temp, file));
+    }
     let (package_temp, package_file) = Temp::create(&package_path)?;
     let survey = survey(rows)?;
     let cols = columns(&survey);
-    let mut w = ::csv::WriterBuilder::new()
-        .terminator(::csv::Terminator::Any(b'\n'))
-        .quote_style(::csv::QuoteStyle::Necessary)
-        .from_writer(file);
+    let mut w = writer(file);
     w.write_record(cols.iter().map(|c| c.name.as_str()))
         .map_err(|e| io_err(out, e))?;
     let mut prog = Progress::new(rows.total(), progress);
@@ -100,11 +103,167 @@ pub(super) fn write<B: Backend>(
     })?;
     let file = w.into_inner().map_err(|e| io_err(out, e.error()))?;
     let bytes = file.metadata().map_err(|e| io_err(out, e))?.len();
-    let package_file = datapackage::write(package_file, &package_path, out, bytes, &survey, &cols)?;
-    let csv_path = temp.persist(file)?;
-    let package = package_temp.persist(package_file)?;
+    let practices = datapackage::resource_name(out);
+    let mut licences = survey.licences.clone();
+    let mut resources = vec![Resource {
+        name: practices.clone(),
+        title: "Practices".into(),
+        description: None,
+        path: file_name(out),
+        bytes,
+        columns: cols,
+        primary_key: json!("record_id"),
+        foreign_keys: Vec::new(),
+    }];
+    let mut written = Vec::with_capacity(beside.len());
+    for (t, path, temp, file) in beside {
+        let (file, columns) = write_table(t, file, &path)?;
+        let bytes = file.metadata().map_err(|e| io_err(&path, e))?.len();
+        licences.extend(t.licences.iter().cloned());
+        resources.push(Resource {
+            name: t.name.to_string(),
+            title: t.title.to_string(),
+            description: Some(t.description.to_string()),
+            path: file_name(&path),
+            bytes,
+            columns,
+            primary_key: match t.primary_key.as_slice() {
+                [one] => json!(one),
+                many => json!(many),
+            },
+            foreign_keys: t
+                .foreign_keys
+                .iter()
+                .map(|fk| {
+                    let to = match &fk.to {
+                        Ref::Practices => practices.clone(),
+                        Ref::Table(name) => (*name).to_string(),
+                    };
+                    json!({
+                        "fields": fk.field,
+                        "reference": {"resource": to, "fields": fk.to_field}
+                    })
+                })
+                .collect(),
+        });
+        written.push((temp, file));
+    }
+    let package_file = datapackage::write(package_file, &package_path, &resources, &licences)?;
+    let mut files = vec![temp.persist(file)?];
+    for (temp, file) in written {
+        files.push(temp.persist(file)?);
+    }
+    files.push(package_temp.persist(package_file)?);
     prog.end();
-    Ok(vec![csv_path, package])
+    Ok(files)
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// RFC 4180, `\n` line ends, quoting only where needed.
+fn writer(file: File) -> ::csv::Writer<File> {
+    ::csv::WriterBuilder::new()
+        .terminator(::csv::Terminator::Any(b'\n'))
+        .quote_style(::csv::QuoteStyle::Necessary)
+        .from_writer(file)
+}
+
+/// Writes a table to `file` (the temporary file of `path`): a column per
+/// field, and per language that occurs for a text field. Returns the file
+/// and the columns, for the data package.
+fn write_table(t: &Table, file: File, path: &Path) -> Result<(File, Vec<Column>), Error> {
+    // The languages of each text field, in column order.
+    let mut languages: Vec<Vec<String>> = vec![Vec::new(); t.fields.len()];
+    for (i, f) in t.fields.iter().enumerate() {
+        if f.ty != Ty::Text {
+            continue;
+        }
+        let mut set = BTreeSet::new();
+        for row in &t.rows {
+            if let Some(Cell::Text(Some(text))) = row.get(i) {
+                set.extend(text.text.keys().cloned());
+            }
+        }
+        let mut langs: Vec<String> = set.into_iter().collect();
+        sort_languages(&mut langs);
+        languages[i] = langs;
+    }
+    let mut cols = Vec::new();
+    for (f, langs) in t.fields.iter().zip(&languages) {
+        if f.ty == Ty::Text {
+            for lang in langs {
+                let name = codes::language_name(lang).unwrap_or(lang);
+                cols.push(Column::new(
+                    &format!("{}_{lang}", f.name),
+                    "string",
+                    &format!(
+                        "{} in {name} (ISO 639-1 {lang}); empty if not given in this language.",
+                        f.description
+                    ),
+                    None,
+                ));
+            }
+        } else {
+            cols.push(Column::new(
+                f.name,
+                f.ty.frictionless(),
+                f.description,
+                f.csv_constraints(),
+            ));
+        }
+    }
+    let mut w = writer(file);
+    w.write_record(cols.iter().map(|c| c.name.as_str()))
+        .map_err(|e| io_err(path, e))?;
+    let mut cells: Vec<String> = Vec::with_capacity(cols.len());
+    for row in &t.rows {
+        if row.len() != t.fields.len() {
+            return Err(Error::Corrupt(format!(
+                "{}: a row of {} values for {} fields",
+                t.name,
+                row.len(),
+                t.fields.len()
+            )));
+        }
+        cells.clear();
+        for ((f, cell), langs) in t.fields.iter().zip(row).zip(&languages) {
+            match (f.ty, cell) {
+                (Ty::Text, Cell::Text(text)) => {
+                    for lang in langs {
+                        cells.push(
+                            text.as_ref()
+                                .and_then(|t| t.text.get(lang))
+                                .cloned()
+                                .unwrap_or_default(),
+                        );
+                    }
+                }
+                (Ty::List(sep), Cell::List(list)) => {
+                    cells.push(list.as_ref().map(|l| l.join(sep)).unwrap_or_default());
+                }
+                (Ty::Str, Cell::Str(v)) => cells.push(v.clone().unwrap_or_default()),
+                (Ty::U64, Cell::U64(v)) => cells.push(v.map(|x| x.to_string()).unwrap_or_default()),
+                (Ty::I64, Cell::I64(v)) => cells.push(v.map(|x| x.to_string()).unwrap_or_default()),
+                (Ty::F64, Cell::F64(v)) => {
+                    cells.push(v.map(|x| format!("{x:.1}")).unwrap_or_default())
+                }
+                (Ty::Ts, Cell::Ts(ms)) => cells.push(rfc3339_ms(*ms)),
+                (_, cell) => {
+                    return Err(Error::Corrupt(format!(
+                        "{}.{}: a value of the wrong type: {cell:?}",
+                        t.name, f.name
+                    )));
+                }
+            }
+        }
+        w.write_record(&cells).map_err(|e| io_err(path, e))?;
+    }
+    let file = w.into_inner().map_err(|e| io_err(path, e.error()))?;
+    Ok((file, cols))
 }
 
 /// One row's cells, in the order of [`columns`].

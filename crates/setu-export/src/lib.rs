@@ -2,25 +2,87 @@
 //!
 //! Exports for researchers: every match of a [`Query`] written to one file,
 //! as JSON Lines, CSV (with a Frictionless data package beside it) or
-//! Parquet. A crate of its own, so that what needs only the replica (the
-//! network driver, an embedding portal) builds without Arrow and Parquet.
+//! Parquet, and beside the practices the adoption graph and the open needs.
+//! A crate of its own, so that what needs only the replica (the network
+//! driver, an embedding portal) builds without Arrow and Parquet.
 //!
 //! - [`Format::Jsonl`]: lossless. One line per record with the exact signed
 //!   bytes in hex, so that every line can be checked again
-//!   (`setu record verify`), and the envelope in its JSON form.
+//!   (`setu record verify`), and the envelope in its JSON form. The
+//!   practices first, then the adoption records (`"kind": "adoption"`) and
+//!   the seeking records (`"kind": "seeking"`).
 //! - [`Format::Csv`]: one flat row per practice (per revision with
-//!   [`Query::history`]), one column per language of each text field, and a
+//!   [`Query::history`]), one column per language of each text field, the
+//!   tables `adoptions.csv`, `edges.csv` and `seekings.csv` beside it, and a
 //!   `datapackage.json` (Frictionless Tabular Data Package) describing every
-//!   column.
+//!   column of all four files.
 //! - [`Format::Parquet`]: one row per practice, lists and language maps kept
-//!   nested, for DuckDB, pandas, Arrow and Spark.
+//!   nested, for DuckDB, pandas, Arrow and Spark; beside it
+//!   `adoptions.parquet`, `edges.parquet` and `seekings.parquet`, with the
+//!   same columns as the CSV tables (lists as lists, texts as maps).
 //!
 //! Exports stream: records are read one at a time and written in rows, or in
 //! record batches of at most [`BATCH_ROWS`] rows, so memory does not grow
-//! with the catalogue (apart from the list of matching ids, 32 bytes each).
-//! Each file is written under a temporary name in the target directory and
-//! renamed when complete: a failed export never leaves a partial file under
-//! the final name. The `contact` of a practice is never exported.
+//! with the catalogue (apart from the list of matching ids, 32 bytes each,
+//! and the adoption and seeking tables, at most
+//! [`MAX_LISTED`](setu_store::graph::MAX_LISTED) reports each, which are
+//! read whole). Each file is written under a temporary name in the target
+//! directory and renamed when complete: a failed export never leaves a
+//! partial file under the final name. The `contact` of a practice, an
+//! adoption report or a need is never in the CSV or Parquet files (the
+//! JSONL keeps the signed records whole).
+//!
+//! ## Adoptions, the adoption graph and open needs
+//!
+//! The query selects **practices** only. The CSV and Parquet exports always
+//! write, beside them, **every current adoption report and open need** the
+//! replica holds (withdrawn ones left out, as are those of publishers the
+//! node's policy mutes), whatever the filters, [`Query::history`] and
+//! [`Query::include_withdrawn`]: the adoption graph is small, and a
+//! filtered graph would be ambiguous (filtered by the origin's practice, or
+//! by the adopter's?). [`Summary::adoptions`], [`Summary::edges`] and
+//! [`Summary::seekings`] count their rows. The JSONL export holds the
+//! adoption and seeking records as lines too, following `history` (every
+//! revision) and `include_withdrawn` (also withdrawn chains) as the
+//! practices do.
+//!
+//! - `adoptions` ([`ADOPTIONS`]): one row per current adoption report: its
+//!   record id, `adoption_id`, revision, publisher and author keys,
+//!   `signed_at`, licence, adopting `country`, `stage`, period, `gov_level`,
+//!   `places`, the adaptation and lessons per language
+//!   (`adaptation_en`, `adaptation_sw`, …, `adaptation_original_language`;
+//!   `lessons_…`), the practice as the report names it (`practice_member`
+//!   or `practice_key`, `practice_id`, `practice_record_followed`), the
+//!   practice as this node resolves it (`practice_publisher`,
+//!   `practice_record_id`, `origin_countries`; empty when the practice is
+//!   not yet received), `years_from_origin`, and per TCV kind
+//!   `origin_<kind>_bp` and `adopter_<kind>_bp` (change in basis points).
+//! - `edges` ([`EDGES`]): the edge list of the adoption graph between
+//!   countries, one row per adoption whose practice the node holds and per
+//!   originating country of that practice: `source` (originating country),
+//!   `target` (adopting country), `practice_id`, `stage`, `adoption_id`,
+//!   `years_from_origin`, `adoption_record_id`, `practice_record_id`.
+//! - `seekings` ([`SEEKINGS`]): one row per open need.
+//!
+//! In the data package, `adoptions.csv` and `edges.csv` carry a foreign key
+//! `practice_record_id` → the practices' `record_id` only when every
+//! practice the reports resolve to is a row of the practices file (an
+//! export without filters, for instance); `edges.adoption_record_id` →
+//! `adoptions.record_id` always holds.
+//!
+//! One call loads the graph in networkx (a multigraph, since a country may
+//! adopt several practices of another):
+//!
+//! ```python
+//! import networkx, pandas
+//! g = networkx.from_pandas_edgelist(pandas.read_csv("edges.csv"), "source", "target",
+//!                                   edge_attr=["practice_id", "stage"],
+//!                                   create_using=networkx.MultiDiGraph)
+//! ```
+//!
+//! In Gephi: File → Import spreadsheet → `edges.csv`, "Edges table" (Gephi
+//! recognises the `source` and `target` columns whatever their case, and
+//! imports the other columns as edge attributes).
 //!
 //! ```
 //! use setu_core::keys::SecretKey;
@@ -40,6 +102,13 @@
 //!     .unwrap();
 //! assert_eq!(summary.rows, 1);
 //! assert_eq!(summary.files, vec![out]);
+//!
+//! let out = dir.join("practices.csv");
+//! let summary = replica
+//!     .export(&Query::default(), Format::Csv, &out, &mut |_, _| {})
+//!     .unwrap();
+//! assert_eq!(summary.files, setu_export::export_files(Format::Csv, &out));
+//! assert_eq!((summary.adoptions, summary.edges), (0, 0));
 //! std::fs::remove_dir_all(&dir).unwrap();
 //! ```
 
@@ -49,7 +118,11 @@ mod csv;
 mod datapackage;
 mod jsonl;
 mod parquet;
+mod tables;
 
+pub use tables::{ADOPTIONS, EDGES, SEEKINGS};
+
+use std::collections::BTreeSet;
 use std::fmt;
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -59,9 +132,11 @@ use serde::Serialize;
 use setu_core::ids::{AuthorKey, RecordId};
 use setu_core::practice::{Metric, Practice};
 use setu_core::record::Record;
+use setu_core::{adoption, seeking};
 
 use setu_store::Error;
 use setu_store::backend::Backend;
+use setu_store::graph::MAX_LISTED;
 use setu_store::query::Query;
 use setu_store::replica::Replica;
 
@@ -71,6 +146,30 @@ pub const BATCH_ROWS: usize = 1_024;
 pub const PROGRESS_EVERY: u64 = 1_000;
 /// The name of the data package written beside a CSV export.
 pub const DATAPACKAGE_FILE: &str = "datapackage.json";
+/// The tables written beside a CSV or Parquet export, by file stem: the
+/// file is `{stem}.csv` or `{stem}.parquet` in the export's directory.
+pub const TABLES: [&str; 3] = [ADOPTIONS, EDGES, SEEKINGS];
+
+/// Every file an export to `out` in `format` writes, in the order of
+/// [`Summary::files`]: `out`; for CSV and Parquet the [`TABLES`] beside it
+/// (`adoptions`, `edges`, `seekings`, with the format's extension); for
+/// CSV last the [`DATAPACKAGE_FILE`]. A caller that must not overwrite
+/// files checks them all.
+pub fn export_files(format: Format, out: &Path) -> Vec<PathBuf> {
+    let mut files = vec![out.to_path_buf()];
+    if format != Format::Jsonl {
+        files.extend(TABLES.iter().map(|t| beside(out, t, format)));
+    }
+    if format == Format::Csv {
+        files.push(out.with_file_name(DATAPACKAGE_FILE));
+    }
+    files
+}
+
+/// The file of table `stem` beside `out`.
+pub(crate) fn beside(out: &Path, stem: &str, format: Format) -> PathBuf {
+    out.with_file_name(format!("{stem}.{}", format.name()))
+}
 
 /// An export format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -119,11 +218,20 @@ impl FromStr for Format {
 /// What an export wrote.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Summary {
-    /// Rows written: records (JSONL) or practice revisions (CSV, Parquet).
+    /// Practices written: practice records (JSONL) or practice revisions
+    /// (CSV, Parquet), the matches of the query.
     pub rows: u64,
+    /// Adoption reports written: rows of `adoptions.csv` or
+    /// `adoptions.parquet`, or adoption records in the JSONL.
+    pub adoptions: u64,
+    /// Rows of `edges.csv` or `edges.parquet`; 0 for JSONL.
+    pub edges: u64,
+    /// Open needs written: rows of `seekings.csv` or `seekings.parquet`, or
+    /// seeking records in the JSONL.
+    pub seekings: u64,
     /// Bytes written, all files together.
     pub bytes: u64,
-    /// The files written: the export, and for CSV its `datapackage.json`.
+    /// The files written, as [`export_files`] lists them.
     pub files: Vec<PathBuf>,
 }
 
@@ -131,8 +239,8 @@ pub struct Summary {
 /// is in scope.
 pub trait Export {
     /// Writes every match of `q` (its `limit` and `offset` are ignored) to
-    /// `out` in `format`; for [`Format::Csv`] also a `datapackage.json` in
-    /// the same directory. See the implementation on [`Replica`].
+    /// `out` in `format`, and beside it the files [`export_files`] lists.
+    /// See the implementation on [`Replica`].
     fn export(
         &self,
         q: &Query,
@@ -144,13 +252,15 @@ pub trait Export {
 
 impl<B: Backend> Export for Replica<B> {
     /// Writes every match of `q` (its `limit` and `offset` are ignored) to
-    /// `out` in `format`; for [`Format::Csv`] also a `datapackage.json` in
-    /// the same directory. The caller validates the query first
-    /// ([`Query::problems`]).
+    /// `out` in `format`, and beside it the files [`export_files`] lists:
+    /// for CSV and Parquet every current adoption report, the adoption
+    /// edges and every open need, whatever `q` selects; for JSONL the
+    /// adoption and seeking records follow the practices (see the crate
+    /// docs). The caller validates the query first ([`Query::problems`]).
     ///
-    /// `progress(done, total)` is called every [`PROGRESS_EVERY`] rows and
-    /// once at the end. Records are read one at a time; nothing is left
-    /// under the final name if the export fails.
+    /// `progress(done, total)` is called every [`PROGRESS_EVERY`] practice
+    /// rows and once at the end. Records are read one at a time; nothing is
+    /// left under the final names if the export fails.
     fn export(
         &self,
         q: &Query,
@@ -158,12 +268,44 @@ impl<B: Backend> Export for Replica<B> {
         out: &Path,
         progress: &mut dyn FnMut(u64, u64),
     ) -> Result<Summary, Error> {
+        check_names(format, out)?;
         let ids = self.matching(q)?;
+        let hidden = hidden(self, q);
+        let mut tables = Vec::new();
+        let mut others = Vec::new();
+        let (adoptions, edges, seekings) = match format {
+            Format::Jsonl => {
+                let (ids, adoptions, seekings) = other_records(self, q, &hidden)?;
+                others = ids;
+                (adoptions, 0, seekings)
+            }
+            Format::Csv | Format::Parquet => {
+                let views: Vec<_> = self
+                    .adoptions(MAX_LISTED)?
+                    .into_iter()
+                    .filter(|v| !hidden.contains(&v.adopted.publisher))
+                    .collect();
+                let resolved: BTreeSet<RecordId> = views
+                    .iter()
+                    .filter_map(|v| v.practice.as_ref().map(|o| o.id))
+                    .collect();
+                let (a, e) = tables::adoptions(views, tables::all_in(&ids, resolved));
+                let needs: Vec<_> = self
+                    .seekings(MAX_LISTED)?
+                    .into_iter()
+                    .filter(|s| !hidden.contains(&s.publisher))
+                    .collect();
+                let s = tables::seekings(needs);
+                let counts = (a.rows.len(), e.rows.len(), s.rows.len());
+                tables = vec![a, e, s];
+                counts
+            }
+        };
         let mut rows = Rows::new(self, ids, q.include_withdrawn);
         let files = match format {
-            Format::Jsonl => jsonl::write(&mut rows, out, progress)?,
-            Format::Csv => csv::write(&mut rows, out, progress)?,
-            Format::Parquet => parquet::write(&mut rows, out, progress)?,
+            Format::Jsonl => jsonl::write(&mut rows, &others, out, progress)?,
+            Format::Csv => csv::write(&mut rows, &tables, out, progress)?,
+            Format::Parquet => parquet::write(&mut rows, &tables, out, progress)?,
         };
         let mut bytes = 0;
         for f in &files {
@@ -171,10 +313,80 @@ impl<B: Backend> Export for Replica<B> {
         }
         Ok(Summary {
             rows: rows.total(),
+            adoptions: adoptions as u64,
+            edges: edges as u64,
+            seekings: seekings as u64,
             bytes,
             files,
         })
     }
+}
+
+/// Refuses an export whose file has the name of one written beside it.
+fn check_names(format: Format, out: &Path) -> Result<(), Error> {
+    let name = |p: &Path| {
+        p.file_name()
+            .map(|s| s.to_string_lossy().to_lowercase())
+            .unwrap_or_default()
+    };
+    let own = name(out);
+    for other in export_files(format, out).iter().skip(1) {
+        if name(other) == own {
+            return Err(Error::Io(format!(
+                "{}: a {format} export cannot be named {}, the name of a file it writes beside it",
+                out.display(),
+                name(other)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The publishers whose records an export leaves out: those the query
+/// hides and those the node's local policy mutes.
+fn hidden<B: Backend>(replica: &Replica<B>, q: &Query) -> BTreeSet<AuthorKey> {
+    let mut h: BTreeSet<AuthorKey> = q.hide.iter().copied().collect();
+    if let Some(m) = replica.membership() {
+        h.extend(m.muted());
+    }
+    h
+}
+
+/// The adoption and seeking records a JSONL export writes after the
+/// practices, as the practices are chosen: the current revision of each
+/// chain, or with `history` every linked revision that is not a
+/// withdrawal; withdrawn chains only with `include_withdrawn`. Returns the
+/// ids (adoptions first) and how many of each kind.
+fn other_records<B: Backend>(
+    replica: &Replica<B>,
+    q: &Query,
+    hidden: &BTreeSet<AuthorKey>,
+) -> Result<(Vec<RecordId>, usize, usize), Error> {
+    let store = replica.store();
+    let mut ids = Vec::new();
+    let mut counts = [0usize; 2];
+    for (n, kind) in [adoption::KIND, seeking::KIND].into_iter().enumerate() {
+        for (owner, id) in store.chains_of_kind(kind, MAX_LISTED)? {
+            if hidden.contains(&owner) {
+                continue;
+            }
+            let Some(chain) = store.chain(&owner, &setu_store::chain::name(kind, &id))? else {
+                continue;
+            };
+            let state = chain.state();
+            if state.withdrawn && !q.include_withdrawn {
+                continue;
+            }
+            let before = ids.len();
+            if q.history {
+                ids.extend(state.linked.iter().filter(|e| !e.withdrawal).map(|e| e.id));
+            } else if let Some(cur) = &state.current {
+                ids.push(cur.id);
+            }
+            counts[n] += ids.len() - before;
+        }
+    }
+    Ok((ids, counts[0], counts[1]))
 }
 
 /// One exported row: a stored practice record and what the store says of
@@ -219,6 +431,15 @@ impl<'a, B: Backend> Rows<'a, B> {
     /// How many rows there are.
     pub(crate) fn total(&self) -> u64 {
         self.ids.len() as u64
+    }
+
+    /// A stored record that is not a row (an adoption or seeking record).
+    pub(crate) fn record(&self, id: &RecordId) -> Result<Record, Error> {
+        self.replica.get(id)?.ok_or_else(|| {
+            Error::Corrupt(format!(
+                "record {id} is in a chain but not in the store; run `setu reindex`"
+            ))
+        })
     }
 
     /// Calls `f` on every row, in order; one record in memory at a time.
@@ -483,6 +704,42 @@ mod tests {
         let mut l: Vec<String> = ["sw", "ar", "en", "bn"].map(String::from).to_vec();
         sort_languages(&mut l);
         assert_eq!(l, ["en", "ar", "bn", "sw"]);
+    }
+
+    #[test]
+    fn files_beside_an_export() {
+        let out = Path::new("/x/p.csv");
+        let names = |f: Format| -> Vec<String> {
+            export_files(f, out)
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect()
+        };
+        assert_eq!(names(Format::Jsonl), ["/x/p.csv"]);
+        assert_eq!(
+            names(Format::Csv),
+            [
+                "/x/p.csv",
+                "/x/adoptions.csv",
+                "/x/edges.csv",
+                "/x/seekings.csv",
+                "/x/datapackage.json"
+            ]
+        );
+        assert_eq!(
+            names(Format::Parquet),
+            [
+                "/x/p.csv",
+                "/x/adoptions.parquet",
+                "/x/edges.parquet",
+                "/x/seekings.parquet"
+            ]
+        );
+        assert!(check_names(Format::Csv, Path::new("/x/Edges.CSV")).is_err());
+        assert!(check_names(Format::Csv, Path::new("/x/datapackage.json")).is_err());
+        assert!(check_names(Format::Parquet, Path::new("/x/adoptions.parquet")).is_err());
+        assert!(check_names(Format::Jsonl, Path::new("/x/adoptions.jsonl")).is_ok());
+        assert!(check_names(Format::Csv, Path::new("/x/adoptions.parquet")).is_ok());
     }
 
     #[test]

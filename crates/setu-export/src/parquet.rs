@@ -7,12 +7,16 @@
 //! `after` (a metric was published as a change when its `baseline` is null).
 //! `tcv_{time,cost,visits}_change_bp` repeat it for the first metric of each
 //! kind.
+//!
+//! Beside it, `adoptions.parquet`, `edges.parquet` and `seekings.parquet`
+//! hold the same columns as the CSV tables of those names (`tables.rs`),
+//! with lists kept as lists and texts as maps (language → text).
 
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    BooleanBuilder, Int64Builder, ListBuilder, MapBuilder, OffsetBufferBuilder, StringBuilder,
-    TimestampMillisecondBuilder, UInt8Builder, UInt16Builder, UInt64Builder,
+    BooleanBuilder, Float64Builder, Int64Builder, ListBuilder, MapBuilder, OffsetBufferBuilder,
+    StringBuilder, TimestampMillisecondBuilder, UInt8Builder, UInt16Builder, UInt64Builder,
 };
 use arrow_array::{ArrayRef, ListArray, RecordBatch, StructArray};
 use arrow_schema::{ArrowError, DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
@@ -21,10 +25,12 @@ use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 use setu_core::practice::{Metric, Practice};
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
+use super::tables::{Cell, Table, Ty};
 use super::{
-    BATCH_ROWS, Progress, Row, Rows, TCV_KINDS, TEXT_FIELDS, Temp, io_err, sdg_goals,
+    BATCH_ROWS, Format, Progress, Row, Rows, TCV_KINDS, TEXT_FIELDS, Temp, io_err, sdg_goals,
     tcv_change_bp, text_field,
 };
 use setu_store::Error;
@@ -36,15 +42,15 @@ pub const ROW_GROUP_ROWS: usize = 4 * BATCH_ROWS;
 /// memory whatever the length of the texts.
 pub const ROW_GROUP_BYTES: usize = 32 * 1024 * 1024;
 
-fn utf8(name: &str, nullable: bool) -> Field {
+pub(super) fn utf8(name: &str, nullable: bool) -> Field {
     Field::new(name, DataType::Utf8, nullable)
 }
 
-fn item(data_type: DataType) -> Arc<Field> {
+pub(super) fn item(data_type: DataType) -> Arc<Field> {
     Arc::new(Field::new("item", data_type, false))
 }
 
-fn list_of(data_type: DataType) -> DataType {
+pub(super) fn list_of(data_type: DataType) -> DataType {
     DataType::List(item(data_type))
 }
 
@@ -56,7 +62,7 @@ fn map_values() -> Field {
     utf8("values", false)
 }
 
-fn lang_map() -> DataType {
+pub(super) fn lang_map() -> DataType {
     let entries = Field::new(
         "entries",
         DataType::Struct(Fields::from(vec![map_keys(), map_values()])),
@@ -168,11 +174,11 @@ pub fn schema() -> Schema {
     Schema::new(f)
 }
 
-fn str_list() -> ListBuilder<StringBuilder> {
+pub(super) fn str_list() -> ListBuilder<StringBuilder> {
     ListBuilder::new(StringBuilder::new()).with_field(item(DataType::Utf8))
 }
 
-fn text_map() -> MapBuilder<StringBuilder, StringBuilder> {
+pub(super) fn text_map() -> MapBuilder<StringBuilder, StringBuilder> {
     MapBuilder::new(None, StringBuilder::new(), StringBuilder::new())
         .with_keys_field(map_keys())
         .with_values_field(map_values())
@@ -521,20 +527,33 @@ impl Metrics {
     }
 }
 
+/// Snappy, row groups bounded in rows and bytes.
+fn props() -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_max_row_group_bytes(Some(ROW_GROUP_BYTES))
+        .build()
+}
+
+/// Writes the practices to `out` and each of `tables` beside it
+/// (`{name}.parquet`). Returns the files, `out` first.
 pub(super) fn write<B: Backend>(
     rows: &mut Rows<'_, B>,
+    tables: &[Table],
     out: &Path,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Vec<PathBuf>, Error> {
     let (temp, file) = Temp::create(out)?;
+    let mut beside = Vec::with_capacity(tables.len());
+    for t in tables {
+        let path = super::beside(out, t.name, Format::Parquet);
+        let (temp, file) = Temp::create(&path)?;
+        beside.push((t, path, temp, file));
+    }
     let schema: SchemaRef = Arc::new(schema());
-    let props = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-        .set_max_row_group_bytes(Some(ROW_GROUP_BYTES))
-        .build();
     let mut writer =
-        ArrowWriter::try_new(file, schema.clone(), Some(props)).map_err(|e| io_err(out, e))?;
+        ArrowWriter::try_new(file, schema.clone(), Some(props())).map_err(|e| io_err(out, e))?;
     let mut prog = Progress::new(rows.total(), progress);
     let mut batch = Batch::new();
     rows.for_each(&mut |row| {
@@ -552,7 +571,128 @@ pub(super) fn write<B: Backend>(
         writer.write(&rb).map_err(|e| io_err(out, e))?;
     }
     let file = writer.into_inner().map_err(|e| io_err(out, e))?;
-    let path = temp.persist(file)?;
+    let mut written = Vec::with_capacity(beside.len());
+    for (t, path, temp, file) in beside {
+        written.push((temp, write_table(t, file, &path)?));
+    }
+    let mut files = vec![temp.persist(file)?];
+    for (temp, file) in written {
+        files.push(temp.persist(file)?);
+    }
     prog.end();
-    Ok(vec![path])
+    Ok(files)
+}
+
+/// The Arrow type of a table field.
+fn table_type(ty: Ty) -> DataType {
+    match ty {
+        Ty::Str => DataType::Utf8,
+        Ty::U64 => DataType::UInt64,
+        Ty::I64 => DataType::Int64,
+        Ty::F64 => DataType::Float64,
+        Ty::Ts => DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
+        Ty::List(_) => list_of(DataType::Utf8),
+        Ty::Text => lang_map(),
+    }
+}
+
+/// The schema of a table's Parquet file.
+pub(super) fn table_schema(t: &Table) -> Schema {
+    Schema::new(
+        t.fields
+            .iter()
+            .map(|f| Field::new(f.name, table_type(f.ty), f.nullable))
+            .collect::<Vec<Field>>(),
+    )
+}
+
+/// A column of a table being built.
+enum Builder {
+    Str(StringBuilder),
+    U64(UInt64Builder),
+    I64(Int64Builder),
+    F64(Float64Builder),
+    Ts(TimestampMillisecondBuilder),
+    List(ListBuilder<StringBuilder>),
+    Text(MapBuilder<StringBuilder, StringBuilder>),
+}
+
+impl Builder {
+    fn new(ty: Ty) -> Builder {
+        match ty {
+            Ty::Str => Builder::Str(StringBuilder::new()),
+            Ty::U64 => Builder::U64(UInt64Builder::new()),
+            Ty::I64 => Builder::I64(Int64Builder::new()),
+            Ty::F64 => Builder::F64(Float64Builder::new()),
+            Ty::Ts => Builder::Ts(TimestampMillisecondBuilder::new().with_timezone("UTC")),
+            Ty::List(_) => Builder::List(str_list()),
+            Ty::Text => Builder::Text(text_map()),
+        }
+    }
+
+    fn push(&mut self, cell: &Cell) -> Result<(), String> {
+        match (self, cell) {
+            (Builder::Str(b), Cell::Str(v)) => b.append_option(v.as_deref()),
+            (Builder::U64(b), Cell::U64(v)) => b.append_option(*v),
+            (Builder::I64(b), Cell::I64(v)) => b.append_option(*v),
+            (Builder::F64(b), Cell::F64(v)) => b.append_option(*v),
+            (Builder::Ts(b), Cell::Ts(v)) => {
+                b.append_value(i64::try_from(*v).map_err(|_| "ts out of range".to_string())?)
+            }
+            (Builder::List(b), Cell::List(Some(v))) => b.append_value(v.iter().map(Some)),
+            (Builder::List(b), Cell::List(None)) => b.append_null(),
+            (Builder::Text(m), Cell::Text(t)) => {
+                if let Some(t) = t {
+                    for (lang, s) in &t.text {
+                        m.keys().append_value(lang);
+                        m.values().append_value(s);
+                    }
+                }
+                m.append(t.is_some()).map_err(|e| e.to_string())?;
+            }
+            (_, cell) => return Err(format!("a value of the wrong type: {cell:?}")),
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> ArrayRef {
+        match self {
+            Builder::Str(b) => Arc::new(b.finish()),
+            Builder::U64(b) => Arc::new(b.finish()),
+            Builder::I64(b) => Arc::new(b.finish()),
+            Builder::F64(b) => Arc::new(b.finish()),
+            Builder::Ts(b) => Arc::new(b.finish()),
+            Builder::List(b) => Arc::new(b.finish()),
+            Builder::Text(b) => Arc::new(b.finish()),
+        }
+    }
+}
+
+/// Writes a table to `file` (the temporary file of `path`), in record
+/// batches of at most [`BATCH_ROWS`] rows.
+fn write_table(t: &Table, file: File, path: &Path) -> Result<File, Error> {
+    let schema: SchemaRef = Arc::new(table_schema(t));
+    let mut writer =
+        ArrowWriter::try_new(file, schema.clone(), Some(props())).map_err(|e| io_err(path, e))?;
+    for chunk in t.rows.chunks(BATCH_ROWS) {
+        let mut builders: Vec<Builder> = t.fields.iter().map(|f| Builder::new(f.ty)).collect();
+        for row in chunk {
+            if row.len() != builders.len() {
+                return Err(Error::Corrupt(format!(
+                    "{}: a row of {} values for {} columns",
+                    t.name,
+                    row.len(),
+                    builders.len()
+                )));
+            }
+            for ((b, cell), f) in builders.iter_mut().zip(row).zip(&t.fields) {
+                b.push(cell)
+                    .map_err(|e| Error::Corrupt(format!("{}.{}: {e}", t.name, f.name)))?;
+            }
+        }
+        let cols: Vec<ArrayRef> = builders.iter_mut().map(Builder::finish).collect();
+        let batch = RecordBatch::try_new(schema.clone(), cols).map_err(|e| io_err(path, e))?;
+        writer.write(&batch).map_err(|e| io_err(path, e))?;
+    }
+    writer.into_inner().map_err(|e| io_err(path, e))
 }

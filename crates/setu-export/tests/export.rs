@@ -385,8 +385,30 @@ fn csv_rows_columns_and_data_package() {
         let path = out.join("practices.csv");
         let s = r.export(&q, Format::Csv, &path);
         let package_path = out.join(DATAPACKAGE_FILE);
-        assert_eq!(s.files, vec![path.clone(), package_path.clone()]);
-        assert_eq!(names(out), ["datapackage.json", "practices.csv"]);
+        assert_eq!(
+            s.files,
+            vec![
+                path.clone(),
+                out.join("adoptions.csv"),
+                out.join("edges.csv"),
+                out.join("seekings.csv"),
+                package_path.clone()
+            ]
+        );
+        assert_eq!(s.files, setu_export::export_files(Format::Csv, &path));
+        assert_eq!(
+            names(out),
+            [
+                "adoptions.csv",
+                "datapackage.json",
+                "edges.csv",
+                "practices.csv",
+                "seekings.csv"
+            ]
+        );
+        // No adoption reports or needs: the tables have a header only.
+        assert_eq!((s.adoptions, s.edges, s.seekings), (0, 0, 0));
+        assert_eq!(Csv::read(&out.join("edges.csv")).rows.len(), 0);
 
         let raw = std::fs::read_to_string(&path).expect("read csv");
         assert!(!raw.contains('\r'), "\\n line ends");
@@ -503,6 +525,13 @@ fn csv_rows_columns_and_data_package() {
         assert_eq!(pkg["profile"], "tabular-data-package");
         assert_eq!(pkg["licenses"][0]["name"], "CC-BY-4.0");
         assert!(pkg["created"].as_str().expect("created").ends_with('Z'));
+        let resources: Vec<&str> = pkg["resources"]
+            .as_array()
+            .expect("resources")
+            .iter()
+            .map(|r| r["name"].as_str().expect("name"))
+            .collect();
+        assert_eq!(resources, ["practices", "adoptions", "edges", "seekings"]);
         let res = &pkg["resources"][0];
         assert_eq!(res["path"], "practices.csv");
         assert_eq!(res["profile"], "tabular-data-resource");
@@ -558,8 +587,20 @@ fn parquet_rows_and_nested_values() {
         let q = Query::default();
         let path = out.join("practices.parquet");
         let s = r.export(&q, Format::Parquet, &path);
-        assert_eq!(s.files, vec![path.clone()]);
-        assert_eq!(names(out), ["practices.parquet"]);
+        assert_eq!(s.files, setu_export::export_files(Format::Parquet, &path));
+        assert_eq!(
+            names(out),
+            [
+                "adoptions.parquet",
+                "edges.parquet",
+                "practices.parquet",
+                "seekings.parquet"
+            ]
+        );
+        assert_eq!(
+            parquet_rows(&parquet_batches(&out.join("edges.parquet"))),
+            0
+        );
         let batches = parquet_batches(&path);
         assert_eq!(parquet_rows(&batches) as u64, r.total(&q));
         assert_eq!(s.rows, r.total(&q));
@@ -939,18 +980,57 @@ fn large_export_streams_in_batches() {
     assert_eq!(jsonl_lines(&out.path().join("big.jsonl")).len() as u64, N);
 }
 
-/// The sample catalogue, exported in every format: into `SETU_EXPORT_DIR`
-/// when set (for `spec/tools/check_exports.py`), else a temporary directory.
+/// The sample catalogue with its sample adoption reports and needs
+/// (`node/data/sample/`), exported in every format: into `SETU_EXPORT_DIR`
+/// when set (for `spec/tools/check_exports.py DIR ROWS ADOPTIONS`), else a
+/// temporary directory. The practices are imported under one key; each
+/// sample member (`by`) signs its adoptions and needs with a key of its
+/// own, and the adoptions name their practice by that one key (an open
+/// network has no member ids).
 #[test]
 fn sample_catalogue_for_python() {
-    let sample =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../node/data/sample/practices.jsonl");
-    let text = std::fs::read_to_string(&sample).expect("the sample catalogue");
+    let sample = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../node/data/sample");
+    let text =
+        std::fs::read_to_string(sample.join("practices.jsonl")).expect("the sample catalogue");
     let mut r = memory();
+    let publisher = key(7);
     let done = r
-        .import(&mut Cursor::new(text), &key(7), NOW, false, &mut |_, _| {})
+        .import(
+            &mut Cursor::new(text),
+            &publisher,
+            NOW,
+            false,
+            &mut |_, _| {},
+        )
         .expect("import");
     assert_eq!(done.rejected, 0);
+    let members: BTreeMap<&str, SecretKey> = [("bgd-a2i", 8), ("ken-huduma", 9), ("bra-govbr", 10)]
+        .into_iter()
+        .map(|(m, n)| (m, key(n)))
+        .collect();
+    let mut published = BTreeMap::<&str, u64>::new();
+    for (kind, file) in [
+        ("adoption", "adoptions.jsonl"),
+        ("seeking", "seekings.jsonl"),
+    ] {
+        let text = std::fs::read_to_string(sample.join(file)).expect("the sample records");
+        for (i, line) in text.lines().filter(|l| !l.trim().is_empty()).enumerate() {
+            let mut body: Json = serde_json::from_str(line).expect("a JSON line");
+            let by = body
+                .as_object_mut()
+                .and_then(|o| o.remove("by"))
+                .expect("by");
+            let signer = &members[by.as_str().expect("member id")];
+            if let Some(p) = body.get_mut("practice") {
+                let pid = p["practice_id"].clone();
+                *p = json!({"key": publisher.author().to_hex(), "practice_id": pid});
+            }
+            r.publish_kind(signer, kind, body, NOW + 1 + i as u64)
+                .unwrap_or_else(|e| panic!("{file} line {}: {e:?}", i + 1));
+            *published.entry(kind).or_default() += 1;
+        }
+    }
+    r.flush_index().expect("flush");
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir =
         std::env::var_os("SETU_EXPORT_DIR").map_or_else(|| tmp.path().to_path_buf(), PathBuf::from);
@@ -964,8 +1044,23 @@ fn sample_catalogue_for_python() {
     ] {
         let s = export(&r, &q, format, &dir.join(name));
         assert_eq!(s.rows, n);
+        assert_eq!(s.adoptions, published["adoption"], "{format}");
+        assert_eq!(s.seekings, published["seeking"], "{format}");
     }
+    // Every sample adoption names a sample practice: each has an edge.
+    let edges = Csv::read(&dir.join("edges.csv"));
+    let adopted: std::collections::BTreeSet<&str> = edges
+        .rows
+        .iter()
+        .map(|e| e["adoption_record_id"].as_str())
+        .collect();
+    assert_eq!(adopted.len() as u64, published["adoption"]);
     std::fs::write(dir.join("expected_rows"), format!("{n}\n")).expect("write count");
+    std::fs::write(
+        dir.join("expected_adoptions"),
+        format!("{}\n", published["adoption"]),
+    )
+    .expect("write count");
 }
 
 /// Peak memory (VmHWM) since the last reset, in KiB; Linux only.

@@ -309,7 +309,10 @@ impl<B: Backend> Replica<B> {
                     }
                 ));
             } else if !adoptions.is_empty() {
-                reasons.push(format!("adopted {} times", adoptions.len()));
+                reasons.push(match adoptions.len() {
+                    1 => "adopted once".to_string(),
+                    n => format!("adopted {n} times"),
+                });
             }
             if score <= 0.0 {
                 continue;

@@ -48,10 +48,10 @@ pub use setu_member::view::View;
 pub use setu_net::config::Config as NetConfig;
 pub use setu_net::driver::{Counters, Event, NetStatus, PeerInfo, Reachability, Via};
 pub use setu_net::{Multiaddr, PeerId};
+pub use setu_store::graph::Sought;
 pub use setu_store::matching::{Match, Need, Offer};
 pub use setu_store::query::{Facets, Hit, Hits, Query};
 pub use setu_store::scaling::{AdoptionView, Scaling};
-pub use setu_store::graph::Sought;
 
 /// The file in the data directory that holds the node's transport key
 /// (its libp2p identity, not its publishing key).

@@ -22,10 +22,9 @@ pub fn run(dir: &Path, args: ExportArgs) -> Result<ExitCode> {
         ExportFormat::Parquet => Format::Parquet,
     };
     // Never over the replica it reads; an existing file only with --force.
-    crate::io::check_output(&args.out, &[dir], args.force)?;
-    if format == Format::Csv {
-        let package = args.out.with_file_name(setu_export::DATAPACKAGE_FILE);
-        crate::io::check_output(&package, &[dir], args.force)?;
+    // The export writes its tables (and for CSV the data package) beside it.
+    for f in setu_export::export_files(format, &args.out) {
+        crate::io::check_output(&f, &[dir], args.force)?;
     }
     let data = DataDir::open(dir)?;
     let replica = data.replica()?;
@@ -51,8 +50,11 @@ pub fn run(dir: &Path, args: ExportArgs) -> Result<ExitCode> {
         .map(|p| p.display().to_string())
         .collect();
     println!(
-        "exported {} rows ({} bytes) to {}",
+        "exported {} practices, {} adoption reports ({} edges) and {} needs ({} bytes) to {}",
         summary.rows,
+        summary.adoptions,
+        summary.edges,
+        summary.seekings,
         summary.bytes,
         files.join(", ")
     );

@@ -11,11 +11,11 @@ use super::tokenizer::Uax29;
 /// is full of ("our people have to ...").
 const ENGLISH: &[&str] = &[
     "our", "we", "us", "you", "your", "its", "has", "have", "had", "do", "does", "did", "can",
-    "could", "would", "should", "must", "may", "many", "much", "very", "too", "also", "so",
-    "from", "than", "more", "most", "some", "all", "any", "each", "other", "only", "own", "same",
-    "just", "how", "what", "when", "where", "which", "who", "why", "because", "about", "over",
-    "after", "before", "still", "even", "often", "get", "gets", "need", "needs", "want", "been",
-    "being", "were", "them", "he", "she", "his", "her", "one", "two", "up", "out", "new",
+    "could", "would", "should", "must", "may", "many", "much", "very", "too", "also", "so", "from",
+    "than", "more", "most", "some", "all", "any", "each", "other", "only", "own", "same", "just",
+    "how", "what", "when", "where", "which", "who", "why", "because", "about", "over", "after",
+    "before", "still", "even", "often", "get", "gets", "need", "needs", "want", "been", "being",
+    "were", "them", "he", "she", "his", "her", "one", "two", "up", "out", "new",
 ];
 /// Swahili function words.
 const SWAHILI: &[&str] = &[
