@@ -224,7 +224,10 @@ pub fn query_words(text: &str) -> Vec<String> {
 /// still find practices that share a few of its words). `None` if no word
 /// matters.
 fn any_word_query(parser: &QueryParser, text: &str) -> Option<Box<dyn TQuery>> {
-    let words = query_words(text);
+    // An id or code (BGD-A2I-0001, 16.6) is one phrase, not three words.
+    let (codes, rest): (Vec<&str>, Vec<&str>) = text.split_whitespace().partition(|w| is_code(w));
+    let mut words = query_words(&rest.join(" "));
+    words.extend(codes.iter().take(MAX_QUERY_WORDS).map(|c| c.to_string()));
     if words.is_empty() {
         return None;
     }
@@ -239,6 +242,15 @@ fn any_word_query(parser: &QueryParser, text: &str) -> Option<Box<dyn TQuery>> {
     Some(Box::new(BooleanQuery::with_minimum_required_clauses(
         clauses, need,
     )))
+}
+
+/// True for a word such as `BGD-A2I-0001` or `16.6`: letters and digits
+/// joined by `-`, `.`, `:` or `_`, with a digit; searched as one phrase.
+fn is_code(w: &str) -> bool {
+    w.chars().any(|c| c.is_ascii_digit())
+        && w.chars().any(|c| matches!(c, '-' | '.' | ':' | '_'))
+        && w.chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '-' | '.' | ':' | '_'))
 }
 
 /// The key of a practice in the index: author hex, `/`, practice id.
