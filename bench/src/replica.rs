@@ -309,7 +309,11 @@ pub fn run(n: usize) {
                 f_found,
             ),
             row("full text only (any word, the default)", &t_times, t_found),
-            row("full text only, every word (--match all)", &a_times, a_found),
+            row(
+                "full text only, every word (--match all)",
+                &a_times,
+                a_found,
+            ),
             row("filter and full text", &b_times, b_found),
             row("ceiling: 20 point reads from sled", &c_times, 20),
         ],

@@ -147,10 +147,9 @@ pub fn current<B: Backend>(
             cur.id
         )));
     };
-    // Stored records were verified on the way in.
-    record::check_trusted(bytes)
-        .map(Some)
-        .map_err(|e| Error::Corrupt(format!("record {}: {e}", cur.id)))
+    // Stored records were verified on the way in; one this version's rules
+    // refuse (stored under laxer ones) is as if absent.
+    Ok(record::check_trusted(bytes).ok())
 }
 
 /// One adoption report, at its current revision.
@@ -234,7 +233,11 @@ pub fn adoptions_of<B: Backend>(
 /// Every current adoption report, at most `limit`.
 pub fn adoptions<B: Backend>(store: &Store<B>, limit: usize) -> Result<Vec<Adopted>, Error> {
     let mut out = Vec::new();
-    for (owner, id) in store.chains_of_kind(adoption::KIND, limit.min(MAX_LISTED))? {
+    // Withdrawn chains are listed too: the scan is bounded on its own.
+    for (owner, id) in store.chains_of_kind(adoption::KIND, MAX_LISTED)? {
+        if out.len() >= limit {
+            break;
+        }
         if let Some(rec) = current(store, &owner, adoption::KIND, &id)?
             && let Some(a) = Adopted::of(owner, &rec)
         {
@@ -247,7 +250,10 @@ pub fn adoptions<B: Backend>(store: &Store<B>, limit: usize) -> Result<Vec<Adopt
 /// Every open need, at most `limit`.
 pub fn seekings<B: Backend>(store: &Store<B>, limit: usize) -> Result<Vec<Sought>, Error> {
     let mut out = Vec::new();
-    for (owner, id) in store.chains_of_kind(seeking::KIND, limit.min(MAX_LISTED))? {
+    for (owner, id) in store.chains_of_kind(seeking::KIND, MAX_LISTED)? {
+        if out.len() >= limit {
+            break;
+        }
         if let Some(rec) = current(store, &owner, seeking::KIND, &id)?
             && let Some(s) = rec.seeking()
         {

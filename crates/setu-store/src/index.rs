@@ -788,11 +788,10 @@ impl Writer {
         let state = chain.state();
         let current = state.current.as_ref().map(|e| e.id);
         for entry in state.linked.iter().filter(|e| !e.withdrawal) {
+            // A record the loader cannot give (missing, or refused by this
+            // version's rules) is left out; the rest of the chain is shown.
             let Some((p, ts)) = load(&entry.id)? else {
-                return Err(Error::Corrupt(format!(
-                    "chain of {practice_id} names a missing record {}",
-                    entry.id
-                )));
+                continue;
             };
             let mut doc = self.document(
                 &key,

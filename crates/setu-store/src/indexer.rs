@@ -308,12 +308,13 @@ impl<B: Backend> Worker<B> {
     fn changed(&mut self, touched: &[(AuthorKey, String)], change: u64, now: u64) {
         if !self.failed() {
             let _ = self.guard(|w| {
+                let mut practices = std::collections::BTreeSet::new();
                 for (a, p) in touched {
                     if let Some(chain) = w.store.chain(a, p)? {
-                        w.index_chain(a, p, &chain)?;
+                        practices.extend(w.practices_of(a, p, &chain)?);
                     }
                 }
-                Ok(())
+                w.index_practices(practices)
             });
         }
         if self.failed() {
@@ -420,31 +421,46 @@ impl<B: Backend> Worker<B> {
             Ok(true)
         })?;
         let n = changed.len() as u64;
+        let mut practices = std::collections::BTreeSet::new();
         for (a, p, c) in changed {
-            self.index_chain(&a, &p, &c)?;
+            practices.extend(self.practices_of(&a, &p, &c)?);
         }
+        self.index_practices(practices)?;
         self.writer.commit(meta.change, &self.incarnation)?;
         self.pending_docs = 0;
         Ok(n)
     }
 
-    /// Indexes what a changed chain changes: a practice's documents; for
-    /// an adoption, the documents of the practices its revisions name
-    /// (their adoption counts and facets, `spec/store.md` §7). Needs are
-    /// not in the search index.
-    fn index_chain(&mut self, owner: &AuthorKey, name: &str, chain: &Chain) -> Result<(), Error> {
-        match crate::chain::split(name) {
-            (setu_core::practice::KIND, pid) => self.index_practice(owner, pid, chain),
+    /// The practices whose documents a changed chain changes: a practice
+    /// itself; for an adoption, the practices its revisions name (their
+    /// adoption counts and facets, `spec/store.md` §7). Needs are not in
+    /// the search index.
+    fn practices_of(
+        &self,
+        owner: &AuthorKey,
+        name: &str,
+        chain: &Chain,
+    ) -> Result<Vec<(AuthorKey, String)>, Error> {
+        Ok(match crate::chain::split(name) {
+            (setu_core::practice::KIND, pid) => vec![(*owner, pid.to_string())],
             (setu_core::adoption::KIND, _) => {
-                for (o, pid) in crate::graph::named_by(&self.store, &self.publishers, chain)? {
-                    if let Some(c) = self.store.chain(&o, &pid)? {
-                        self.index_practice(&o, &pid, &c)?;
-                    }
-                }
-                Ok(())
+                crate::graph::named_by(&self.store, &self.publishers, chain)?
             }
-            _ => Ok(()),
+            _ => Vec::new(),
+        })
+    }
+
+    /// Indexes each practice once, however many changed chains named it.
+    fn index_practices(
+        &mut self,
+        practices: std::collections::BTreeSet<(AuthorKey, String)>,
+    ) -> Result<(), Error> {
+        for (o, pid) in practices {
+            if let Some(c) = self.store.chain(&o, &pid)? {
+                self.index_practice(&o, &pid, &c)?;
+            }
         }
+        Ok(())
     }
 
     fn index_practice(
@@ -466,8 +482,16 @@ impl<B: Backend> Worker<B> {
             let Some(bytes) = store.get(id)? else {
                 return Ok(None);
             };
-            let rec = record::check_trusted(bytes)
-                .map_err(|e| Error::Corrupt(format!("record {id}: {e}")))?;
+            // A stored record this version's rules refuse (stored under
+            // laxer ones) is left out of the index, never a reason for the
+            // index, and so the node, to fail.
+            let rec = match record::check_trusted(bytes) {
+                Ok(rec) => rec,
+                Err(e) => {
+                    tracing::warn!(record = %id, "not indexed: {e}");
+                    return Ok(None);
+                }
+            };
             let ts = rec.envelope().ts;
             Ok(rec.practice().cloned().map(|p| (p, ts)))
         };

@@ -285,11 +285,13 @@ impl<B: Backend> Replica<B> {
                     need.gov_level.as_deref().unwrap_or_default()
                 ));
             }
-            let adoptions = self.adoptions_of(&owner, &pid)?;
+            // The reports themselves, not their views beside the origin.
+            let adoptions =
+                crate::graph::adoptions_of(self.store(), &self.publishers, &owner, &pid)?;
             let scaled: BTreeSet<&str> = adoptions
                 .iter()
-                .filter(|a| a.adopted.adoption.stage.as_deref() == Some("scaled"))
-                .filter_map(|a| a.adopted.adoption.country.as_deref())
+                .filter(|a| a.adoption.stage.as_deref() == Some("scaled"))
+                .filter_map(|a| a.adoption.country.as_deref())
                 .collect();
             let evidence = if p.metrics.is_empty() { 0.0 } else { W_TCV }
                 + W_ADOPTION * adoptions.len() as f64

@@ -826,19 +826,29 @@ impl<B: Backend> Replica<B> {
             .into_iter()
             .map(|x| (x.entry.id.clone(), x.entry.key))
             .collect();
-        if self.publishers.get() == map {
+        let old = self.publishers.get();
+        if old == map {
             return Ok(());
         }
+        // The practices adoptions name by member, under the old names and
+        // the new: their adoption counts may change either way.
+        let targets = self.store().edge_targets(b"m:", crate::graph::MAX_LISTED)?;
+        let mut touched = std::collections::BTreeSet::new();
+        for t in &targets {
+            touched.extend(crate::graph::resolve_target(&self.publishers, t));
+        }
+        self.store().set_names(&map)?;
         self.publishers.set(map);
-        let mut touched = Vec::new();
-        for t in self.store().edge_targets(b"m:", crate::graph::MAX_LISTED)? {
-            if let Some((owner, pid)) = crate::graph::resolve_target(&self.publishers, &t) {
-                touched.push((owner, pid));
-            }
+        for t in &targets {
+            touched.extend(crate::graph::resolve_target(&self.publishers, t));
         }
         if !touched.is_empty() {
             let change = self.store().meta().map_or(0, |m| m.change);
-            self.indexer.changed(touched, change, now);
+            self.indexer
+                .changed(touched.into_iter().collect(), change, now);
+            // Committed now, so a command that opens the replica and exits
+            // reads counts that agree with the names.
+            self.flush_index()?;
         }
         Ok(())
     }

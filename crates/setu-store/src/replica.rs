@@ -314,6 +314,7 @@ impl Replica<SledBackend> {
         let store = Arc::new(Store::new(backend));
         let incarnation = store.incarnation()?;
         let publishers = crate::graph::Publishers::default();
+        publishers.set(store.names()?);
         let (index, writer, discarded) = Index::open(&dir.join("index"))?;
         let indexer = Indexer::spawn(
             Arc::clone(&store),

@@ -232,7 +232,7 @@ impl<B: Backend> Replica<B> {
             }
         }
         let mut out = Vec::new();
-        for ((owner, pid), adoptions) in by_practice.into_iter().take(MAX_SCALING_PRACTICES) {
+        for ((owner, pid), adoptions) in by_practice {
             let Some((origin, _)) = self.origin(&owner, &pid)? else {
                 continue;
             };
@@ -259,6 +259,7 @@ impl<B: Backend> Replica<B> {
                 .cmp(&a.adoptions.len())
                 .then_with(|| a.origin.practice_id.cmp(&b.origin.practice_id))
         });
+        out.truncate(MAX_SCALING_PRACTICES);
         Ok(out)
     }
 
@@ -303,11 +304,11 @@ impl<B: Backend> Replica<B> {
             (s.linked.last().map(|e| (e.revision, e.id)), s.withdrawn)
         });
         match current {
-            Some((_, true)) => {
-                return Err(invalid(
-                    &format!("body.{id_key}"),
-                    format!("{id:?} was withdrawn, and withdrawal is final; use a new {id_key}"),
-                ));
+            Some((last, true)) => {
+                return Err(PublishError::Refused(crate::ingest::Refusal::Withdrawn {
+                    practice_id: crate::chain::name(kind, &id),
+                    revision: last.map_or(0, |(r, _)| r),
+                }));
             }
             Some((Some((rev, prev)), false)) => {
                 obj.insert("revision".into(), Json::from(rev + 1));
@@ -365,8 +366,10 @@ impl<B: Backend> Replica<B> {
         reason: &str,
         now: u64,
     ) -> Result<Published, PublishError> {
-        if kind == practice::KIND {
-            return self.withdraw(key, id, reason, now);
+        match kind {
+            practice::KIND => return self.withdraw(key, id, reason, now),
+            adoption::KIND | seeking::KIND => {}
+            other => return Err(invalid("kind", format!("{other:?} cannot be withdrawn"))),
         }
         let owner = self.chain_owner(&key.author());
         let chain = self
@@ -377,8 +380,13 @@ impl<B: Backend> Replica<B> {
         let last = state
             .linked
             .last()
-            .filter(|_| !state.withdrawn)
-            .ok_or_else(|| PublishError::Unknown(format!("{kind} {id} (withdrawn)")))?;
+            .ok_or_else(|| PublishError::Unknown(format!("{kind} {id}")))?;
+        if state.withdrawn {
+            return Err(PublishError::Refused(crate::ingest::Refusal::Withdrawn {
+                practice_id: crate::chain::name(kind, id),
+                revision: last.revision,
+            }));
+        }
         let (revision, supersedes) = (last.revision + 1, Some(last.id));
         let seq = self.reserve_seqs(&key.author(), 1, now)?;
         let rec = match kind {

@@ -38,6 +38,7 @@ const LOCAL: u8 = b'l';
 const OPERATION: u8 = b'o';
 const EDGE: u8 = b'a';
 const KIND_CHAIN: u8 = b'k';
+const NAMES: &[u8] = b"n";
 
 /// The `seq` floor per millisecond of the signing clock: a node signs
 /// `seq ≥ now_ms × SEQ_PER_MS`, so a data directory restored from an old
@@ -347,9 +348,10 @@ impl<B: Backend> Store<B> {
         })
     }
 
-    /// The adoption records naming `target` ([`crate::graph::target`]), at
-    /// most `limit`: each with the owner of its chain and its
-    /// `adoption_id`.
+    /// The adoption chains whose records name `target`
+    /// ([`crate::graph::target`]), at most `limit`: each chain's owner and
+    /// `adoption_id`, with the last record filed under it. One entry per
+    /// chain, however many revisions name the target.
     pub fn edges_to(
         &self,
         target: &[u8],
@@ -361,16 +363,31 @@ impl<B: Backend> Store<B> {
             if out.len() >= limit {
                 return Ok(false);
             }
-            if v.len() < 32 {
-                return Err(Error::Corrupt("adoption edge too short".into()));
-            }
-            let id = id_at(k, k.len().saturating_sub(32))?;
-            let owner = AuthorKey(id_at(v, 0)?.0);
-            let adoption_id = String::from_utf8_lossy(&v[32..]).into_owned();
-            out.push((id, owner, adoption_id));
+            let owner = AuthorKey(id_at(k, prefix.len())?.0);
+            let adoption_id = String::from_utf8_lossy(&k[prefix.len() + 32..]).into_owned();
+            out.push((id_at(v, 0)?, owner, adoption_id));
             Ok(true)
         })?;
         Ok(out)
+    }
+
+    /// The member ids and first keys adoptions were last resolved with
+    /// ([`crate::graph::Publishers`]): kept so that the index, healed at
+    /// open before the charter is read, resolves them as it did.
+    pub fn names(&self) -> Result<std::collections::BTreeMap<String, AuthorKey>, Error> {
+        Ok(match self.backend.get(NAMES)? {
+            Some(v) => decode("names", &v)?,
+            None => Default::default(),
+        })
+    }
+
+    /// Replaces the names [`Store::names`] reads.
+    pub fn set_names(
+        &self,
+        names: &std::collections::BTreeMap<String, AuthorKey>,
+    ) -> Result<(), Error> {
+        self.backend
+            .apply(vec![(NAMES.to_vec(), Some(encode(names)?))])
     }
 
     /// The distinct practices adoption edges name whose reference starts
@@ -380,7 +397,17 @@ impl<B: Backend> Store<B> {
         let mut out: Vec<Vec<u8>> = Vec::new();
         self.backend
             .scan_prefix(&key(EDGE, &[publisher]), &mut |k, _| {
-                let t = &k[1..k.len().saturating_sub(32)];
+                // The target ends at the second 0 byte (ref, practice id).
+                let Some(end) = k
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, b)| **b == 0)
+                    .nth(1)
+                    .map(|(i, _)| i + 1)
+                else {
+                    return Err(Error::Corrupt("adoption edge without a target".into()));
+                };
+                let t = &k[1..end];
                 if out.last().map(Vec::as_slice) != Some(t) {
                     if out.len() >= limit {
                         return Ok(false);
@@ -607,9 +634,10 @@ impl<B: Backend> Store<B> {
             ));
         }
         for e in &batch.edges {
-            let mut value = e.owner.0.to_vec();
-            value.extend_from_slice(e.adoption_id.as_bytes());
-            writes.push((key(EDGE, &[&e.target, &e.id.0]), Some(value)));
+            writes.push((
+                key(EDGE, &[&e.target, &e.owner.0, e.adoption_id.as_bytes()]),
+                Some(e.id.0.to_vec()),
+            ));
         }
         for (author, name, _) in &batch.chains {
             if let Some((kind, id)) = name.split_once('/') {

@@ -211,7 +211,20 @@ fn found<B: Backend>(r: &Replica<B>, q: &Query) -> BTreeSet<String> {
     hits.hits.into_iter().map(|h| h.practice_id).collect()
 }
 
+/// Practices holding every word of `text` (`--match all`).
 fn search<B: Backend>(r: &Replica<B>, text: &str) -> BTreeSet<String> {
+    found(
+        r,
+        &Query {
+            text: Some(text.to_string()),
+            text_match: setu_store::query::TextMatch::All,
+            ..all()
+        },
+    )
+}
+
+/// Practices holding any word of `text` that matters (the default).
+fn search_any<B: Backend>(r: &Replica<B>, text: &str) -> BTreeSet<String> {
     found(
         r,
         &Query {
@@ -1319,6 +1332,16 @@ mod search {
         assert_eq!(search(&r, "ডিজিটাল সেন্টার"), set(&["BN-UDC"]));
         assert_eq!(search(&r, "নাগরিক"), set(&["BN-OTHER"]));
         assert_eq!(search(&r, "ডিজিটাল নাগরিক"), set(&[]), "terms are ANDed");
+        assert_eq!(
+            search_any(&r, "ডিজিটাল নাগরিক"),
+            set(&["BN-OTHER", "BN-UDC"]),
+            "any word, by default"
+        );
+        assert_eq!(
+            search_any(&r, "এবং"),
+            set(&[]),
+            "a stop word alone finds nothing"
+        );
         assert_eq!(search(&r, "সেন্ট"), set(&[]), "no partial words");
         assert_eq!(search(&r, "ভূমি"), set(&[]));
         let hits = r

@@ -643,11 +643,9 @@ impl Node {
             .await??)
     }
 
-    /// Every open need.
-    pub async fn seekings(&self) -> Result<Vec<Sought>, Error> {
-        Ok(self
-            .on_store(|r| r.seekings(setu_store::graph::MAX_LISTED))
-            .await??)
+    /// The open needs, at most `limit`.
+    pub async fn seekings(&self, limit: usize) -> Result<Vec<Sought>, Error> {
+        Ok(self.on_store(move |r| r.seekings(limit)).await??)
     }
 
     /// Searches the replica.

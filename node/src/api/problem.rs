@@ -119,10 +119,7 @@ impl From<PublishError> for Problem {
                 let mut p = Problem::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "invalid-body",
-                    format!(
-                        "the body is not a valid practice ({} problems)",
-                        problems.len()
-                    ),
+                    format!("the body is not valid ({} problems)", problems.len()),
                 );
                 p.errors = problems.iter().map(ToString::to_string).collect();
                 p

@@ -173,14 +173,49 @@ pub async fn withdraw_seeking(
     withdraw_kind(&api, &headers, "seeking", &id, raw).await
 }
 
-/// Every open need this node holds.
-#[utoipa::path(get, path = "/v1/seekings", responses(
-    (status = 200, description = "Open needs, each at its current revision", body = Vec<schema::Sought>),
-    (status = 500, description = "Internal error (details in the node's log)", body = Problem, content_type = "application/problem+json"),
-    (status = 503, description = "Busy; see Retry-After", body = Problem, content_type = "application/problem+json"),
-))]
-pub async fn seekings(State(api): State<Api>) -> Result<Response> {
-    Ok(Json(api.node.seekings().await?).into_response())
+/// Most needs `GET /v1/seekings` returns.
+pub const MAX_SEEKINGS: usize = 10_000;
+
+/// A `limit` query parameter: a number from 0 to `max`, named when bad.
+fn limit(v: Option<&str>, default: usize, max: usize) -> Result<usize> {
+    match v {
+        None => Ok(default),
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n <= max)
+            .ok_or_else(|| {
+                Problem::bad_request(format!("limit: {l:?} is not a number from 0 to {max}"))
+            }),
+    }
+}
+
+/// The `limit` parameter alone.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct Top {
+    limit: Option<String>,
+}
+
+/// The open needs this node holds, each at its current revision.
+#[utoipa::path(
+    get,
+    path = "/v1/seekings",
+    params(("limit" = Option<u32>, Query, maximum = 10000, description = "Needs to return (default 100, at most 10000)")),
+    responses(
+        (status = 200, description = "Open needs, each at its current revision", body = Vec<schema::Sought>),
+        (status = 400, description = "A bad parameter, named", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "Internal error (details in the node's log)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Busy; see Retry-After", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn seekings(State(api): State<Api>, RawQuery(q): RawQuery) -> Result<Response> {
+    let q = q.unwrap_or_default();
+    only(&q, &["limit"])?;
+    let t: Top = serde_html_form::from_str(&q)
+        .map_err(|e| Problem::bad_request(format!("query parameters: {e}")))?;
+    let n = limit(t.limit.as_deref(), 100, MAX_SEEKINGS)?;
+    Ok(Json(api.node.seekings(n).await?).into_response())
 }
 
 /// The `practice` and `publisher` parameters.
@@ -280,7 +315,7 @@ struct MatchParams {
     sdg: Vec<String>,
     sector: Vec<String>,
     gov_level: Option<String>,
-    limit: Option<usize>,
+    limit: Option<String>,
 }
 
 /// Matchmaking: the practices that fit a need, each with its reasons. The
@@ -313,11 +348,13 @@ pub async fn matches(State(api): State<Api>, RawQuery(q): RawQuery) -> Result<Re
     )?;
     let p: MatchParams = serde_html_form::from_str(&q)
         .map_err(|e| Problem::bad_request(format!("query parameters: {e}")))?;
-    let limit = p.limit.unwrap_or(10);
-    if limit > MAX_MATCHES {
-        return Err(Problem::bad_request(format!(
-            "limit: {limit}; at most {MAX_MATCHES}"
-        )));
+    let limit = limit(p.limit.as_deref(), 10, MAX_MATCHES)?;
+    if p.seeking.is_some()
+        && (p.text.is_some() || !p.sdg.is_empty() || !p.sector.is_empty() || p.gov_level.is_some())
+    {
+        return Err(Problem::bad_request(
+            "seeking: give a seeking id, or text, sdg, sector and gov_level; not both",
+        ));
     }
     let need =
         match &p.seeking {
@@ -343,13 +380,6 @@ pub async fn matches(State(api): State<Api>, RawQuery(q): RawQuery) -> Result<Re
     Ok(Json(api.node.matches(need, limit).await?).into_response())
 }
 
-/// The `limit` parameter of `GET /v1/offers`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-struct Top {
-    limit: Option<usize>,
-}
-
 /// The open needs of other agencies that this node's practices fit: for
 /// each need, those of this node's practices among its best `limit`
 /// matches.
@@ -370,11 +400,6 @@ pub async fn offers(State(api): State<Api>, RawQuery(q): RawQuery) -> Result<Res
     only(&q, &["limit"])?;
     let t: Top = serde_html_form::from_str(&q)
         .map_err(|e| Problem::bad_request(format!("query parameters: {e}")))?;
-    let limit = t.limit.unwrap_or(10);
-    if limit > MAX_MATCHES {
-        return Err(Problem::bad_request(format!(
-            "limit: {limit}; at most {MAX_MATCHES}"
-        )));
-    }
-    Ok(Json(api.node.offers(limit).await?).into_response())
+    let n = limit(t.limit.as_deref(), 10, MAX_MATCHES)?;
+    Ok(Json(api.node.offers(n).await?).into_response())
 }

@@ -42,6 +42,7 @@ pub const MULTI_LINE_FIELDS: &[&str] = &[
     "solution",
     "replication_potential",
     "lessons",
+    "adaptation",
 ];
 
 /// True for the bidi embedding, override and isolate controls.
