@@ -55,6 +55,8 @@ impl DataDir {
         if let Some(c) = self.charter()? {
             replica.set_charter(c)?;
         }
+        // Once per store: reports and needs an older version held opaque.
+        replica.file_new_kinds(setu_core::clock::now_ms())?;
         Ok(replica)
     }
 

@@ -77,6 +77,9 @@ pub struct Scaling {
     pub adoptions: Vec<AdoptionView>,
 }
 
+/// Records read per step while looking for records to file.
+const FILE_SCAN_CHUNK: usize = 50_000;
+
 /// Most practices one scaling report covers.
 pub const MAX_SCALING_PRACTICES: usize = 10_000;
 
@@ -178,6 +181,88 @@ impl<B: Backend> Replica<B> {
             years_from_origin: years,
             tcv,
         })
+    }
+
+    /// Files the adoption reports and needs that a version before these
+    /// kinds stored as opaque records (`spec/record.md` §6.10): once per
+    /// store, after the charter is set. Each is taken out and stored again
+    /// under this version's rules, so it gets its chain, its edge and its
+    /// listing, and one this version's schema refuses is no longer kept
+    /// (`spec/store.md` §2), as on a node that never held it. Records are
+    /// handled [`crate::ingest::MAX_BATCH`] at a time; a crash between
+    /// taking a batch out and storing it again loses those records here
+    /// only, and reconciliation brings them back from peers. Returns how
+    /// many were filed.
+    pub fn file_new_kinds(&mut self, now: u64) -> Result<usize, Error> {
+        if self.store().meta()?.kinds_filed {
+            return Ok(0);
+        }
+        let mut found = Vec::new();
+        let mut after = None;
+        loop {
+            let page = self.store().ts_range(after, FILE_SCAN_CHUNK)?;
+            let Some(last) = page.last().copied() else {
+                break;
+            };
+            for (_, id) in &page {
+                let Some(bytes) = self.store().get(id)? else {
+                    continue;
+                };
+                if record::parse(bytes).is_ok_and(|p| {
+                    [adoption::KIND, seeking::KIND].contains(&p.envelope().kind.as_str())
+                }) && self
+                    .store()
+                    .chain(
+                        &self.chain_owner(&self.author_of(id)?),
+                        &self.chain_name_of(id)?,
+                    )?
+                    .is_none_or(|c| c.entry(id).is_none())
+                {
+                    found.push(*id);
+                }
+            }
+            after = Some(last);
+            if page.len() < FILE_SCAN_CHUNK {
+                break;
+            }
+        }
+        let n = found.len();
+        for chunk in found.chunks(crate::ingest::MAX_BATCH) {
+            let bytes = self.store().unstore(chunk)?;
+            self.items = Default::default();
+            let done = self.ingest(bytes, now)?;
+            let refused = done
+                .outcomes
+                .iter()
+                .filter(|o| matches!(o, crate::ingest::Outcome::Refused { .. }))
+                .count();
+            if refused > 0 {
+                tracing::warn!(refused, "records of the new kinds this version refuses are no longer kept");
+            }
+        }
+        self.store().set_kinds_filed()?;
+        if n > 0 {
+            tracing::info!(records = n, "adoption reports and needs filed after an upgrade");
+        }
+        Ok(n)
+    }
+
+    fn author_of(&self, id: &RecordId) -> Result<AuthorKey, Error> {
+        Ok(self
+            .store()
+            .get(id)?
+            .and_then(|b| record::parse(b).ok())
+            .map_or(AuthorKey([0; 32]), |p| p.envelope().author))
+    }
+
+    /// The chain a stored record of a known kind belongs in ("" if none).
+    fn chain_name_of(&self, id: &RecordId) -> Result<String, Error> {
+        Ok(self
+            .store()
+            .get(id)?
+            .and_then(|b| record::check_trusted(b).ok())
+            .and_then(|r| r.lifecycle().map(|l| crate::chain::name(l.kind, l.id)))
+            .unwrap_or_default())
     }
 
     /// The current adoptions of `owner`'s practice `practice_id`.

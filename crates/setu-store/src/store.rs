@@ -62,6 +62,11 @@ pub struct Meta {
     /// (stores made before the entry existed are indexed once, at open).
     #[serde(default)]
     pub ops_indexed: bool,
+    /// True once the records of kinds `adoption` and `seeking` stored by a
+    /// version that held them opaque have been filed into chains
+    /// ([`crate::replica::Replica::file_new_kinds`]).
+    #[serde(default)]
+    pub kinds_filed: bool,
     /// SHA-256 over the sorted ids of the membership operations whose view
     /// the invalid flags reflect; `None` before any sweep.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -369,6 +374,46 @@ impl<B: Backend> Store<B> {
             Ok(true)
         })?;
         Ok(out)
+    }
+
+    /// Takes records out of the store (their `r`, `s` and `t` entries) and
+    /// gives back their bytes, to be stored again under this version's
+    /// rules. Records absent or not in the items are skipped.
+    pub fn unstore(&self, ids: &[RecordId]) -> Result<Vec<Vec<u8>>, Error> {
+        let mut meta = self.meta()?;
+        let mut writes: Vec<Write> = Vec::new();
+        let mut out = Vec::new();
+        for id in ids {
+            let Some(bytes) = self.get(id)? else { continue };
+            let Ok(p) = setu_core::record::parse(bytes.clone()) else {
+                continue;
+            };
+            let env = p.envelope();
+            let ts_key = key(TS, &[&env.ts.to_be_bytes(), &id.0]);
+            if self.backend.get(&ts_key)?.is_none() {
+                continue;
+            }
+            writes.push((ts_key, None));
+            writes.push((
+                key(SEQ, &[&env.author.0, &env.seq.to_be_bytes(), &id.0]),
+                None,
+            ));
+            writes.push((key(RECORD, &[&id.0]), None));
+            meta.records = meta.records.saturating_sub(1);
+            out.push(bytes);
+        }
+        meta.change += 1;
+        writes.push((META.to_vec(), Some(encode(&meta)?)));
+        self.backend.apply(writes)?;
+        Ok(out)
+    }
+
+    /// Records that this version files as done ([`Meta::kinds_filed`]).
+    pub fn set_kinds_filed(&self) -> Result<(), Error> {
+        let mut meta = self.meta()?;
+        meta.kinds_filed = true;
+        self.backend
+            .apply(vec![(META.to_vec(), Some(encode(&meta)?))])
     }
 
     /// The member ids and first keys adoptions were last resolved with

@@ -291,3 +291,38 @@ fn any_word_search_finds_a_sentence_and_needs_match_with_reasons() {
         .expect("match");
     assert_eq!(thai[0].practice_id, "ROAD-1");
 }
+
+#[test]
+fn records_an_older_version_held_opaque_are_filed_after_an_upgrade() {
+    use setu_core::record::KnownKinds;
+    let (origin, adopter) = (key(1), key(2));
+    let mut r = Replica::in_memory(Config::default()).expect("replica");
+    r.publish(&origin, practice("BGD-1", "Union digital centres"), NOW)
+        .expect("publish");
+    let a = record::sign_adoption(
+        &adopter,
+        1,
+        NOW,
+        &serde_json::from_value({
+            let mut b = adoption("KEN-1", &origin, "BGD-1", "KEN", "scaled");
+            b["revision"] = json!(1);
+            b["state"] = json!("active");
+            b
+        })
+        .expect("body"),
+    )
+    .expect("sign");
+    // As a node before the adoption kinds stores it: opaque, no chain.
+    let opaque = a.clone().as_known_by(KnownKinds::PracticeOnly);
+    let done = ingest::ingest_checked(r.store(), vec![(Some(a.id()), Ok(opaque))], NOW, &Default::default())
+        .expect("ingest");
+    assert!(done.outcomes[0].is_stored());
+    assert!(r.adoptions(10).expect("adoptions").is_empty(), "no chain yet");
+    assert_eq!(r.file_new_kinds(NOW).expect("file"), 1);
+    r.flush_index().expect("flush");
+    assert_eq!(r.adoptions(10).expect("adoptions").len(), 1);
+    assert_eq!(count(&r, min(1)), 1);
+    assert_eq!(r.store().meta().expect("meta").records, 2);
+    // Once per store.
+    assert_eq!(r.file_new_kinds(NOW).expect("again"), 0);
+}

@@ -306,6 +306,9 @@ impl Node {
             if let Some(c) = charter {
                 replica.set_charter(c)?;
             }
+            // Once per store: reports and needs an older version held
+            // opaque get their chains (spec/record.md §6.10).
+            replica.file_new_kinds(now_ms())?;
             Ok((replica, key))
         })
         .await
