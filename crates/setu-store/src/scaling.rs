@@ -237,12 +237,18 @@ impl<B: Backend> Replica<B> {
                 .filter(|o| matches!(o, crate::ingest::Outcome::Refused { .. }))
                 .count();
             if refused > 0 {
-                tracing::warn!(refused, "records of the new kinds this version refuses are no longer kept");
+                tracing::warn!(
+                    refused,
+                    "records of the new kinds this version refuses are no longer kept"
+                );
             }
         }
         self.store().set_kinds_filed()?;
         if n > 0 {
-            tracing::info!(records = n, "adoption reports and needs filed after an upgrade");
+            tracing::info!(
+                records = n,
+                "adoption reports and needs filed after an upgrade"
+            );
         }
         Ok(n)
     }

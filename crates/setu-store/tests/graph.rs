@@ -314,10 +314,18 @@ fn records_an_older_version_held_opaque_are_filed_after_an_upgrade() {
     .expect("sign");
     // As a node before the adoption kinds stores it: opaque, no chain.
     let opaque = a.clone().as_known_by(KnownKinds::PracticeOnly);
-    let done = ingest::ingest_checked(r.store(), vec![(Some(a.id()), Ok(opaque))], NOW, &Default::default())
-        .expect("ingest");
+    let done = ingest::ingest_checked(
+        r.store(),
+        vec![(Some(a.id()), Ok(opaque))],
+        NOW,
+        &Default::default(),
+    )
+    .expect("ingest");
     assert!(done.outcomes[0].is_stored());
-    assert!(r.adoptions(10).expect("adoptions").is_empty(), "no chain yet");
+    assert!(
+        r.adoptions(10).expect("adoptions").is_empty(),
+        "no chain yet"
+    );
     assert_eq!(r.file_new_kinds(NOW).expect("file"), 1);
     r.flush_index().expect("flush");
     assert_eq!(r.adoptions(10).expect("adoptions").len(), 1);
