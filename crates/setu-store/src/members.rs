@@ -1516,6 +1516,54 @@ mod policy {
         r.items().expect("items").iter().any(|i| i.id == id.0)
     }
 
+    fn adoption(key: &str, seq: u64, id: &str, of_member: &str, pid: &str) -> Vec<u8> {
+        let a: setu_core::adoption::Adoption = serde_json::from_value(serde_json::json!({
+            "adoption_id": id, "revision": 1, "state": "active",
+            "practice": {"member": of_member, "practice_id": pid},
+            "country": "KEN", "stage": "scaled", "period": {"start": "2020"},
+            "adaptation": {"original": "en", "text": {"en": "county offices"}},
+        }))
+        .expect("adoption");
+        record::sign_adoption(&secret(key), seq, 1_000, &a)
+            .expect("sign")
+            .into_bytes()
+    }
+
+    /// A muted member's adoption reports are not shown either, and member
+    /// references resolve through the charter's names.
+    #[test]
+    fn a_muted_members_reports_are_not_shown() {
+        let mut r = replica(Policy {
+            mute: vec!["b".into()],
+            trust: Vec::new(),
+        });
+        let done = r
+            .ingest(
+                vec![
+                    practice("a", 1, "BGD-a-1"),
+                    adoption("b", 5, "B-1", "a", "BGD-a-1"),
+                    adoption("c", 5, "C-1", "a", "BGD-a-1"),
+                ],
+                10_000,
+            )
+            .expect("ingest");
+        assert!(
+            done.outcomes.iter().all(Outcome::is_stored),
+            "{:?}",
+            done.outcomes
+        );
+        let owner = secret("a").author();
+        let shown: Vec<String> = r
+            .adoptions_of(&owner, "BGD-a-1")
+            .expect("adoptions")
+            .into_iter()
+            .map(|v| v.adopted.adoption.adoption_id)
+            .collect();
+        assert_eq!(shown, ["C-1"]);
+        assert_eq!(r.adoptions(10).expect("all").len(), 1);
+        assert_eq!(r.scaling(None).expect("scaling")[0].adoptions.len(), 1);
+    }
+
     /// spec/membership.md §9: a muted member's practices are stored and
     /// reconciled, not shown; a trusted key no member holds is stored and
     /// shown, not reconciled, until the network admits it.

@@ -271,14 +271,25 @@ impl<B: Backend> Replica<B> {
             .unwrap_or_default())
     }
 
+    /// The publishers this node's local policy mutes (`spec/membership.md`
+    /// §9): their reports, needs and practices are not shown here.
+    fn muted(&self) -> Vec<AuthorKey> {
+        self.membership
+            .as_ref()
+            .map(crate::members::Membership::muted)
+            .unwrap_or_default()
+    }
+
     /// The current adoptions of `owner`'s practice `practice_id`.
     pub fn adoptions_of(
         &self,
         owner: &AuthorKey,
         practice_id: &str,
     ) -> Result<Vec<AdoptionView>, Error> {
+        let muted = self.muted();
         graph::adoptions_of(self.store(), &self.publishers, owner, practice_id)?
             .into_iter()
+            .filter(|a| !muted.contains(&a.publisher))
             .map(|a| self.view_of(a))
             .collect()
     }
@@ -286,15 +297,20 @@ impl<B: Backend> Replica<B> {
     /// Every current adoption report, at most `limit` (reports of practices
     /// not yet received included).
     pub fn adoptions(&self, limit: usize) -> Result<Vec<AdoptionView>, Error> {
+        let muted = self.muted();
         graph::adoptions(self.store(), limit)?
             .into_iter()
+            .filter(|a| !muted.contains(&a.publisher))
             .map(|a| self.view_of(a))
             .collect()
     }
 
     /// Every open need, at most `limit`.
     pub fn seekings(&self, limit: usize) -> Result<Vec<Sought>, Error> {
-        graph::seekings(self.store(), limit)
+        let muted = self.muted();
+        let mut out = graph::seekings(self.store(), limit)?;
+        out.retain(|s| !muted.contains(&s.publisher));
+        Ok(out)
     }
 
     /// The publisher (chain owner) of a record this replica holds.
@@ -322,8 +338,12 @@ impl<B: Backend> Replica<B> {
                 }
             }
         }
+        let muted = self.muted();
         let mut out = Vec::new();
         for ((owner, pid), adoptions) in by_practice {
+            if muted.contains(&owner) {
+                continue;
+            }
             let Some((origin, _)) = self.origin(&owner, &pid)? else {
                 continue;
             };
