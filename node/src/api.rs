@@ -14,6 +14,7 @@
 //! operator's CLI, and every write) are admitted from their own pool, so
 //! anonymous readers at their cap cannot lock the operator out.
 
+mod harvest;
 mod problem;
 mod routes;
 mod scaling;
@@ -21,6 +22,7 @@ mod schema;
 mod serve;
 #[cfg(test)]
 mod tests;
+mod web;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -240,6 +242,8 @@ fn routes() -> Router<State> {
         .route("/v1/members/resign", post(routes::resign))
         .route("/v1/keys/{key}/records", get(routes::key_records))
         .route("/v1/openapi.json", get(routes::openapi))
+        .merge(web::routes())
+        .merge(harvest::routes())
 }
 
 /// `routes` with the body limit and admission in front.

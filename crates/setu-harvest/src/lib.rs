@@ -1,0 +1,1 @@
+//! OAI-PMH and DCAT (work in progress).

@@ -1,0 +1,1 @@
+//! The web catalogue (work in progress).
