@@ -273,97 +273,12 @@ pub enum Format {
     Jsonl,
 }
 
-/// The filters shared by `setu query`, `setu export` and the HTTP API's
-/// `GET /v1/practices` (as query parameters, by these serde names).
-#[derive(Debug, Default, Args, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
-pub struct FilterArgs {
-    /// Full text, ranked (any language). By default any word may match
-    /// (stop words dropped); see --match.
-    #[arg(long)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
-    /// How --text matches: any (ranked, the default) or all (every word).
-    #[arg(long = "match")]
-    #[serde(rename = "match", skip_serializing_if = "Option::is_none")]
-    pub text_match: Option<String>,
-    /// Adopted in this country (ISO3), by an adoption report. Repeatable.
-    #[arg(long = "adopted-in")]
-    #[serde(rename = "adopted_in", skip_serializing_if = "Vec::is_empty")]
-    pub adopted_in: Vec<String>,
-    /// With an adoption at this stage: exploring, piloting, scaled,
-    /// discontinued. Repeatable.
-    #[arg(long = "adoption-stage")]
-    #[serde(rename = "adoption_stage", skip_serializing_if = "Vec::is_empty")]
-    pub adoption_stage: Vec<String>,
-    /// At least this many current adoption reports.
-    #[arg(long)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub min_adoptions: Option<u64>,
-    /// The practice body's exchange: offering, seeking or none.
-    #[arg(long)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub exchange: Option<String>,
-    /// Country, ISO3, optionally with role: BGD or BGD:originating. Repeatable.
-    #[arg(long = "country")]
-    #[serde(rename = "country", skip_serializing_if = "Vec::is_empty")]
-    pub countries: Vec<String>,
-    /// SDG goal (16) or target (16.6). Repeatable.
-    #[arg(long)]
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub sdg: Vec<String>,
-    /// Sector: 15110, dac5:15110 or cofog:01.3. Repeatable.
-    #[arg(long = "sector")]
-    #[serde(rename = "sector", skip_serializing_if = "Vec::is_empty")]
-    pub sectors: Vec<String>,
-    /// IATI activity status, 1-6. Repeatable.
-    #[arg(long)]
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub status: Vec<u64>,
-    /// national, subnational or local.
-    #[arg(long)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub gov_level: Option<String>,
-    /// Practices running at any time on or after this date (YYYY[-MM[-DD]]).
-    #[arg(long)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub period_from: Option<String>,
-    /// Practices running at any time on or before this date.
-    #[arg(long)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub period_to: Option<String>,
-    /// Publisher: the author key in hex.
-    #[arg(long)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub publisher: Option<String>,
-    /// Revisions signed on or after this date (YYYY-MM-DD) or time (ms since 1970).
-    #[arg(long)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub modified_since: Option<String>,
-    /// Only practices with TCV metrics.
-    #[arg(long, conflicts_with = "no_tcv")]
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub has_tcv: bool,
-    /// Only practices without TCV metrics.
-    #[arg(long)]
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub no_tcv: bool,
-    /// Every revision, not only the current one.
-    #[arg(long)]
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub history: bool,
-    /// Include withdrawn practices.
-    #[arg(long)]
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub include_withdrawn: bool,
-}
-
 /// Arguments of `setu query`.
 #[derive(Debug, Args)]
 pub struct QueryArgs {
     /// What to match.
     #[command(flatten)]
-    pub filters: FilterArgs,
+    pub filters: crate::filters::Filters,
     /// Results to show.
     #[arg(long, default_value_t = 20, conflicts_with = "all")]
     pub limit: usize,
@@ -409,7 +324,7 @@ pub struct ExportArgs {
     pub force: bool,
     /// The same filters as `setu query`.
     #[command(flatten)]
-    pub filters: FilterArgs,
+    pub filters: crate::filters::Filters,
 }
 
 /// Arguments of `setu show`.

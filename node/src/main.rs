@@ -9,6 +9,7 @@ mod client;
 mod cmd;
 mod config;
 mod datadir;
+mod filters;
 mod io;
 mod term;
 

@@ -1,7 +1,5 @@
 //! The handlers, one per route. Each carries its OpenAPI description.
 
-use std::collections::HashSet;
-
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -13,7 +11,7 @@ use setu_core::ids::{AuthorKey, RecordId};
 
 use super::schema;
 use super::{Problem, State as Api};
-use crate::cli::FilterArgs;
+use crate::filters::Filters;
 
 /// Results per page when `limit` is not given.
 pub const DEFAULT_PAGE: usize = 20;
@@ -56,51 +54,7 @@ struct Paging {
     facets: bool,
 }
 
-const FILTER_KEYS: &[&str] = &[
-    "text",
-    "match",
-    "adopted_in",
-    "adoption_stage",
-    "min_adoptions",
-    "exchange",
-    "country",
-    "sdg",
-    "sector",
-    "status",
-    "gov_level",
-    "period_from",
-    "period_to",
-    "publisher",
-    "modified_since",
-    "has_tcv",
-    "no_tcv",
-    "history",
-    "include_withdrawn",
-];
 const PAGING_KEYS: &[&str] = &["limit", "cursor", "facets"];
-
-fn check_keys(q: &str) -> Result<()> {
-    let known: HashSet<&str> = FILTER_KEYS.iter().chain(PAGING_KEYS).copied().collect();
-    for pair in q.split('&').filter(|p| !p.is_empty()) {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        // serde_html_form reads `limit=` as no limit at all.
-        if PAGING_KEYS.contains(&key) && value.is_empty() {
-            return Err(Problem::bad_request(format!("{key}: empty")));
-        }
-        if !known.contains(key) {
-            return Err(Problem::bad_request(format!(
-                "query parameter {key:?} is unknown; known: {}",
-                FILTER_KEYS
-                    .iter()
-                    .chain(PAGING_KEYS)
-                    .copied()
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
-        }
-    }
-    Ok(())
-}
 
 /// Search the replica: every filter of `setu query`, with cursor pagination.
 #[utoipa::path(
@@ -139,18 +93,12 @@ fn check_keys(q: &str) -> Result<()> {
 )]
 pub async fn search(State(api): State<Api>, RawQuery(q): RawQuery) -> Result<Response> {
     let q = q.unwrap_or_default();
-    check_keys(&q)?;
-    let filters: FilterArgs = serde_html_form::from_str(&q)
-        .map_err(|e| Problem::bad_request(format!("query parameters: {e}")))?;
+    let filters = Filters::from_query_string(&q, PAGING_KEYS).map_err(Problem::bad_request)?;
     let paging: Paging = serde_html_form::from_str(&q)
         .map_err(|e| Problem::bad_request(format!("query parameters: {e}")))?;
-    if filters.has_tcv && filters.no_tcv {
-        return Err(Problem::bad_request(
-            "has_tcv and no_tcv: give at most one of them",
-        ));
-    }
-    let mut query =
-        crate::cmd::query::build(&filters).map_err(|e| Problem::bad_request(format!("{e:#}")))?;
+    let mut query = filters
+        .to_query()
+        .map_err(|e| Problem::bad_request(format!("{e:#}")))?;
     query.limit = match paging.limit.as_deref() {
         None => DEFAULT_PAGE,
         Some(l) => l

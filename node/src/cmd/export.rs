@@ -11,7 +11,7 @@ use crate::cli::{ExportArgs, ExportFormat};
 use crate::datadir::DataDir;
 
 pub fn run(dir: &Path, args: ExportArgs) -> Result<ExitCode> {
-    let q = super::query::build(&args.filters)?;
+    let q = args.filters.to_query()?;
     let problems = q.problems();
     if !problems.is_empty() {
         bail!("the filters are not valid:\n  {}", problems.join("\n  "));

@@ -5,16 +5,16 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 use serde::Deserialize;
-use setu_store::query::{CountryFilter, Facets, Hit, Hits, MAX_LIMIT, Query};
+use setu_store::query::{Facets, Hit, Hits, MAX_LIMIT};
 
-use crate::cli::{FilterArgs, Format, QueryArgs};
+use crate::cli::{Format, QueryArgs};
 use crate::client::Client;
 use crate::datadir::DataDir;
 use crate::term;
 
 pub fn run(dir: &Path, args: QueryArgs) -> Result<ExitCode> {
     let format = if args.json { Format::Json } else { args.format };
-    let mut q = build(&args.filters)?;
+    let mut q = args.filters.to_query()?;
     q.limit = if args.all { MAX_LIMIT } else { args.limit };
     q.offset = args.offset;
     let problems = q.problems();
@@ -118,80 +118,6 @@ fn render(format: Format, hits: &Hits, facets: Option<&Facets>) -> Result<()> {
     Ok(())
 }
 
-/// Turns the command line into the shared query model.
-pub fn build(a: &FilterArgs) -> Result<Query> {
-    let publisher = match &a.publisher {
-        Some(p) => Some(p.parse().map_err(|e| anyhow::anyhow!("--publisher: {e}"))?),
-        None => None,
-    };
-    let modified_since = match &a.modified_since {
-        Some(s) => Some(parse_time(s).ok_or_else(|| {
-            anyhow::anyhow!(
-                "--modified-since: {s:?} is neither YYYY-MM-DD nor milliseconds since 1970"
-            )
-        })?),
-        None => None,
-    };
-    Ok(Query {
-        countries: a
-            .countries
-            .iter()
-            .map(|c| c.parse::<CountryFilter>())
-            .collect::<Result<_, _>>()
-            .map_err(anyhow::Error::msg)?,
-        sdg: a.sdg.clone(),
-        sectors: a.sectors.clone(),
-        status: a.status.clone(),
-        gov_level: a.gov_level.clone(),
-        period_from: a.period_from.clone(),
-        period_to: a.period_to.clone(),
-        publisher,
-        modified_since,
-        has_tcv: if a.has_tcv {
-            Some(true)
-        } else if a.no_tcv {
-            Some(false)
-        } else {
-            None
-        },
-        text: a.text.clone(),
-        text_match: match &a.text_match {
-            Some(m) => m
-                .parse()
-                .map_err(|e: String| anyhow::anyhow!("--match: {e}"))?,
-            None => Default::default(),
-        },
-        adopted_in: a
-            .adopted_in
-            .iter()
-            .map(|c| c.to_ascii_uppercase())
-            .collect(),
-        adoption_stage: a.adoption_stage.clone(),
-        min_adoptions: a.min_adoptions,
-        exchange: a.exchange.clone(),
-        history: a.history,
-        include_withdrawn: a.include_withdrawn,
-        ..Query::default()
-    })
-}
-
-/// `YYYY-MM-DD` (midnight UTC) or milliseconds since 1970.
-pub fn parse_time(s: &str) -> Option<u64> {
-    if let Ok(ms) = s.parse::<u64>() {
-        return Some(ms);
-    }
-    let ((y, m, d), _) = setu_core::practice::date_range(s)?;
-    // Days from 1970-01-01 (Howard Hinnant's days_from_civil).
-    let (y, m, d) = (y as i64, m as i64, d as i64);
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    u64::try_from(days).ok().map(|d| d * 86_400_000)
-}
-
 /// `s` made safe for a terminal ([`term::line`]), then cut to `n` characters.
 fn cut(s: &str, n: usize) -> String {
     let s = term::line(s);
@@ -289,15 +215,4 @@ fn facet_table(f: &Facets) {
             .map(|(k, n)| format!("{k} {n}"))
             .collect(),
     );
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn times() {
-        assert_eq!(super::parse_time("1970-01-02"), Some(86_400_000));
-        assert_eq!(super::parse_time("2026-01-01"), Some(1_767_225_600_000));
-        assert_eq!(super::parse_time("5"), Some(5));
-        assert_eq!(super::parse_time("2026-13-01"), None);
-    }
 }
