@@ -67,6 +67,17 @@ pub struct Chain {
     /// The store's change counter when this chain last changed; the search
     /// index uses it to find what it has not yet seen.
     pub change: u64,
+    /// When this node stored the chain's latest change (ms since 1970, by
+    /// this node's clock, never less than any earlier one): the datestamp
+    /// harvesters select by (`spec/store.md` §7, key `u`). Local: two
+    /// nodes holding the same chain give it different times. 0 in a store
+    /// written before the field existed, until it is stamped at open.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub stored: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The state of a practice, derived from its chain.

@@ -76,4 +76,8 @@ pub enum Error {
     /// Another process holds the data directory (a running `setu run`).
     #[error("{0}")]
     Locked(String),
+    /// An argument from a caller is malformed (a cursor this store never
+    /// issued): it names the argument and why.
+    #[error("{0}")]
+    BadArgument(String),
 }

@@ -312,6 +312,8 @@ impl Replica<SledBackend> {
         }
         let backend = SledBackend::open(&dir.join("db"), cfg.cache_bytes, cfg.min_free_bytes)?;
         let store = Arc::new(Store::new(backend));
+        // Once per store: chains written before storage times existed.
+        store.stamp_chains(setu_core::clock::now_ms())?;
         let incarnation = store.incarnation()?;
         let publishers = crate::graph::Publishers::default();
         publishers.set(store.names()?);

@@ -15,6 +15,7 @@
 //! | `i` | the store's incarnation id (16 random bytes): the search index names it | store |
 //! | `x` ‖ id | [`Flag`] (CBOR): the record is invalid under the network's membership; its `t` entry is removed, so reconciliation passes over it | invalidated record |
 //! | `o` ‖ id | empty: the record is a membership operation (kind `"member"`), so a chartered replica reads its operations without reading every record | membership operation |
+//! | `u` ‖ stored (u64 BE, ms) ‖ author ‖ chain name | empty: when this node stored the chain's latest change, the order harvesters read in (OAI-PMH, DCAT); local, never replicated | chain |
 //! | `l` ‖ id | ts (u64 BE): the record is shown on this node only, by local policy (a trusted key no member holds); it has no `t` entry, so it is never reconciled | locally trusted record |
 
 use serde::{Deserialize, Serialize};
@@ -39,6 +40,10 @@ const OPERATION: u8 = b'o';
 const EDGE: u8 = b'a';
 const KIND_CHAIN: u8 = b'k';
 const NAMES: &[u8] = b"n";
+const STORED: u8 = b'u';
+
+/// Most `u` entries one [`Store::changes`] call returns.
+pub const MAX_CHANGES: usize = 10_000;
 
 /// The `seq` floor per millisecond of the signing clock: a node signs
 /// `seq ≥ now_ms × SEQ_PER_MS`, so a data directory restored from an old
@@ -71,6 +76,37 @@ pub struct Meta {
     /// the invalid flags reflect; `None` before any sweep.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub swept: Option<[u8; 32]>,
+    /// The latest storage time given to a chain ([`Chain::stored`]): a new
+    /// one is never less, even if the clock steps back.
+    #[serde(default)]
+    pub stamp: u64,
+    /// True once every chain has its `u` entry (stores made before the
+    /// entry existed are stamped once, at open: [`Store::stamp_chains`]).
+    #[serde(default)]
+    pub stamped: bool,
+}
+
+/// One `u` entry: a chain and when this node stored its latest change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    /// When (ms since 1970, this node's clock).
+    pub at: u64,
+    /// The chain's owner.
+    pub author: AuthorKey,
+    /// The chain's name ([`crate::chain::name`]).
+    pub name: String,
+}
+
+impl Stored {
+    /// The entry's position, to continue a listing after it
+    /// ([`Store::changes`]): hex of its key without the prefix.
+    pub fn cursor(&self) -> String {
+        let mut k = Vec::with_capacity(40 + self.name.len());
+        k.extend_from_slice(&self.at.to_be_bytes());
+        k.extend_from_slice(&self.author.0);
+        k.extend_from_slice(self.name.as_bytes());
+        hex::encode(k)
+    }
 }
 
 /// Why a stored record is invalid (`spec/membership.md` §6.1), kept with
@@ -653,8 +689,117 @@ impl<B: Backend> Store<B> {
         Ok(out)
     }
 
-    /// Writes a batch atomically and durably.
+    /// The chains stored (changed) from `from` to `until` (ms, inclusive),
+    /// in storage order, after `after` (a [`Stored::cursor`]), at most
+    /// `limit` (and [`MAX_CHANGES`]).
+    pub fn changes(
+        &self,
+        from: u64,
+        until: u64,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Stored>, Error> {
+        let mut start = key(STORED, &[&from.to_be_bytes()]);
+        if let Some(c) = after {
+            let at = hex::decode(c)
+                .ok()
+                .filter(|k| k.len() >= 40)
+                .ok_or_else(|| {
+                    Error::BadArgument(format!("cursor: {c:?} is not a cursor of this store"))
+                })?;
+            let mut k = vec![STORED];
+            k.extend_from_slice(&at);
+            // Just past the entry itself.
+            k.push(0);
+            if k > start {
+                start = k;
+            }
+        }
+        let end = key(STORED, &[&until.saturating_add(1).to_be_bytes()]);
+        if start >= end {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::new();
+        for (k, _) in self
+            .backend
+            .range(&start, &end, false, limit.min(MAX_CHANGES))?
+        {
+            out.push(stored_at(&k)?);
+        }
+        Ok(out)
+    }
+
+    /// The earliest storage time of any chain, if any.
+    pub fn earliest_change(&self) -> Result<Option<u64>, Error> {
+        let first = self
+            .backend
+            .range(&[STORED], &prefix_end(&[STORED]), false, 1)?;
+        Ok(match first.first() {
+            Some((k, _)) => Some(stored_at(k)?.at),
+            None => None,
+        })
+    }
+
+    /// Gives every chain written before storage times existed its `u`
+    /// entry, stamped `now`, once per store ([`Meta::stamped`]). Returns
+    /// how many it stamped.
+    pub fn stamp_chains(&self, now: u64) -> Result<usize, Error> {
+        let mut meta = self.meta()?;
+        if meta.stamped {
+            return Ok(0);
+        }
+        let mut todo: Vec<(AuthorKey, String, Chain)> = Vec::new();
+        self.for_each_chain(&mut |author, name, chain| {
+            if chain.stored == 0 {
+                todo.push((author, name.to_string(), chain));
+            }
+            Ok(true)
+        })?;
+        let n = todo.len();
+        for page in todo.chunks(STAMP_PAGE) {
+            let batch = Batch {
+                chains: page.to_vec(),
+                meta,
+                ..Batch::default()
+            };
+            meta = self.apply_at(batch, now)?;
+        }
+        meta.stamped = true;
+        self.backend
+            .apply(vec![(META.to_vec(), Some(encode(&meta)?))])?;
+        Ok(n)
+    }
+
+    /// Writes a batch atomically and durably, stamping its chains with the
+    /// clock's time ([`Chain::stored`]).
     pub fn apply(&self, batch: Batch) -> Result<(), Error> {
+        self.apply_at(batch, setu_core::clock::now_ms()).map(|_| ())
+    }
+
+    /// [`Store::apply`] with the clock read as `now`; gives back the
+    /// counters written.
+    fn apply_at(&self, mut batch: Batch, now: u64) -> Result<Meta, Error> {
+        let mut stamps: Vec<Write> = Vec::new();
+        if !batch.chains.is_empty() {
+            let at = now.max(batch.meta.stamp);
+            batch.meta.stamp = at;
+            for (author, name, chain) in &mut batch.chains {
+                if chain.stored != 0 && chain.stored != at {
+                    stamps.push((
+                        key(
+                            STORED,
+                            &[&chain.stored.to_be_bytes(), &author.0, name.as_bytes()],
+                        ),
+                        None,
+                    ));
+                }
+                chain.stored = at;
+                stamps.push((
+                    key(STORED, &[&at.to_be_bytes(), &author.0, name.as_bytes()]),
+                    Some(Vec::new()),
+                ));
+            }
+        }
         let mut writes: Vec<Write> =
             Vec::with_capacity(batch.records.len() * 3 + batch.chains.len() + 1);
         for r in batch.records {
@@ -719,9 +864,30 @@ impl<B: Backend> Store<B> {
                 ),
             });
         }
+        writes.extend(stamps);
         writes.push((META.to_vec(), Some(encode(&batch.meta)?)));
-        self.backend.apply(writes)
+        self.backend.apply(writes)?;
+        Ok(batch.meta)
     }
+}
+
+/// Chains stamped per write batch by [`Store::stamp_chains`].
+const STAMP_PAGE: usize = 1_000;
+
+/// A `u` key read back.
+fn stored_at(k: &[u8]) -> Result<Stored, Error> {
+    if k.len() < 1 + 8 + 32 {
+        return Err(Error::Corrupt("a storage-time entry is too short".into()));
+    }
+    let mut at = [0u8; 8];
+    at.copy_from_slice(&k[1..9]);
+    Ok(Stored {
+        at: u64::from_be_bytes(at),
+        author: AuthorKey(id_at(k, 9)?.0),
+        name: String::from_utf8(k[41..].to_vec()).map_err(|_| {
+            Error::Corrupt("a storage-time entry names a chain in bad UTF-8".into())
+        })?,
+    })
 }
 
 #[cfg(test)]

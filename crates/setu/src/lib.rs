@@ -680,6 +680,69 @@ impl Node {
             .await?
     }
 
+    /// The chains (practices, adoption reports, seekings) this node stored
+    /// a change of from `from` to `until` (ms since 1970, inclusive, by
+    /// this node's clock), in that order, after `after` (a
+    /// [`Changed::cursor`]), at most `limit`: what OAI-PMH and DCAT
+    /// harvesters select by.
+    pub async fn changes(
+        &self,
+        from: Option<u64>,
+        until: Option<u64>,
+        after: Option<String>,
+        limit: usize,
+    ) -> Result<Result<Vec<Changed>, String>, Error> {
+        self.on_store(move |r| {
+            let stored = match r.store().changes(
+                from.unwrap_or(0),
+                until.unwrap_or(u64::MAX - 1),
+                after.as_deref(),
+                limit,
+            ) {
+                Ok(s) => s,
+                Err(setu_store::Error::BadArgument(why)) => return Ok(Err(why)),
+                Err(e) => return Err(Error::from(e)),
+            };
+            let mut out = Vec::with_capacity(stored.len());
+            for s in stored {
+                let cursor = s.cursor();
+                if let Some(c) = changed(r, s.author, &s.name, s.at, cursor)? {
+                    out.push(c);
+                }
+            }
+            Ok(Ok(out))
+        })
+        .await?
+    }
+
+    /// One chain as [`Node::changes`] shows it, by owner, kind and id.
+    pub async fn changed(
+        &self,
+        author: AuthorKey,
+        kind: &str,
+        id: &str,
+    ) -> Result<Option<Changed>, Error> {
+        let name = setu_store::chain::name(kind, id);
+        self.on_store(move |r| {
+            let Some(chain) = r.store().chain(&author, &name)? else {
+                return Ok(None);
+            };
+            let s = setu_store::store::Stored {
+                at: chain.stored,
+                author,
+                name,
+            };
+            let cursor = s.cursor();
+            changed(r, author, &s.name, s.at, cursor)
+        })
+        .await?
+    }
+
+    /// The earliest storage time of any chain ([`Node::changes`]).
+    pub async fn earliest_stamp(&self) -> Result<Option<u64>, Error> {
+        Ok(self.on_store(|r| r.store().earliest_change()).await??)
+    }
+
     /// Connected peers.
     pub async fn peers(&self) -> Result<Vec<PeerInfo>, Error> {
         Ok(self.inner.net.peers().await?)
@@ -818,6 +881,84 @@ pub fn scaling(
         },
     };
     Ok(Ok(r.scaling(only)?))
+}
+
+/// One chain as a harvester sees it ([`Node::changes`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct Changed {
+    /// When this node stored the chain's latest change (ms since 1970).
+    pub stamp: u64,
+    /// Where a listing continues after this chain.
+    pub cursor: String,
+    /// The chain's owner: the publisher (a member's first key in a
+    /// chartered network).
+    pub author: AuthorKey,
+    /// `practice`, `adoption` or `seeking`.
+    pub kind: String,
+    /// `practice_id`, `adoption_id` or `seeking_id`.
+    pub id: String,
+    /// Withdrawn, or no valid revision left.
+    pub deleted: bool,
+    /// The current revision, else the last linked one.
+    pub record: Option<ChangedRecord>,
+}
+
+/// A revision shown by [`Changed`].
+#[derive(Debug, Clone, Serialize)]
+pub struct ChangedRecord {
+    /// Its id.
+    pub id: RecordId,
+    /// Its body's JSON form.
+    pub json: serde_json::Value,
+    /// The signed bytes.
+    pub bytes: Vec<u8>,
+    /// When it was signed (ms since 1970).
+    pub ts: u64,
+}
+
+fn changed(
+    r: &mut Replica<SledBackend>,
+    author: AuthorKey,
+    name: &str,
+    stamp: u64,
+    cursor: String,
+) -> Result<Option<Changed>, Error> {
+    let (kind, id) = setu_store::chain::split(name);
+    let Some((_, state)) = r.practice(&author, name)? else {
+        return Ok(None);
+    };
+    let shown = state
+        .current
+        .as_ref()
+        .or(state.linked.iter().rev().find(|e| !e.withdrawal))
+        .map(|e| e.id);
+    let mut record = None;
+    if let Some(rid) = shown
+        && let Some(bytes) = r.store().get(&rid)?
+        && let Some(rec) = r.get(&rid)?
+    {
+        let json = match rec.body() {
+            setu_core::record::Body::Practice(p) => serde_json::to_value(p).ok(),
+            setu_core::record::Body::Adoption(a) => serde_json::to_value(a).ok(),
+            setu_core::record::Body::Seeking(s) => serde_json::to_value(s).ok(),
+            _ => None,
+        };
+        record = json.map(|json| ChangedRecord {
+            id: rid,
+            json,
+            ts: rec.envelope().ts,
+            bytes,
+        });
+    }
+    Ok(Some(Changed {
+        stamp,
+        cursor,
+        author,
+        kind: kind.to_string(),
+        id: id.to_string(),
+        deleted: state.withdrawn || state.current.is_none(),
+        record,
+    }))
 }
 
 /// Finds a practice by record id or practice id in a replica: what
