@@ -15,6 +15,7 @@
 //! anonymous readers at their cap cannot lock the operator out.
 
 mod harvest;
+mod ops;
 mod problem;
 mod routes;
 mod scaling;
@@ -96,6 +97,10 @@ pub struct State {
     token: Arc<Vec<u8>>,
     anonymous: Arc<Semaphore>,
     authorized: Arc<Semaphore>,
+    /// HTTP requests counted for `/metrics`.
+    http: ops::Http,
+    /// Origins a browser may call the API from (CORS); none by default.
+    cors: Arc<Vec<axum::http::HeaderValue>>,
 }
 
 impl State {
@@ -106,7 +111,24 @@ impl State {
             token: Arc::new(token.trim().as_bytes().to_vec()),
             anonymous: Arc::new(Semaphore::new(limits.max_anonymous)),
             authorized: Arc::new(Semaphore::new(limits.max_authorized)),
+            http: ops::Http::default(),
+            cors: Arc::new(Vec::new()),
         }
+    }
+
+    /// Lets browsers on these origins call the API (`api.cors_origins`;
+    /// checked by [`crate::config`]). Reads only: a browser never holds
+    /// the API token, so writes stay with the operator's tools.
+    pub fn with_cors(mut self, origins: &[String]) -> Result<State, String> {
+        let mut out = Vec::with_capacity(origins.len());
+        for o in origins {
+            out.push(
+                axum::http::HeaderValue::from_str(o)
+                    .map_err(|_| format!("api.cors_origins: {o:?} is not a valid origin"))?,
+            );
+        }
+        self.cors = Arc::new(out);
+        Ok(self)
     }
 
     /// True if the request carries `Authorization: Bearer TOKEN` (checked
@@ -168,7 +190,10 @@ fn unauthorized() -> Problem {
         scaling::scaling,
         scaling::matches,
         scaling::offers,
-        routes::openapi
+        routes::openapi,
+        ops::healthz,
+        ops::readyz,
+        ops::metrics
     ),
     components(schemas(Problem)),
     modifiers(&BearerScheme)
@@ -242,18 +267,47 @@ fn routes() -> Router<State> {
         .route("/v1/members/resign", post(routes::resign))
         .route("/v1/keys/{key}/records", get(routes::key_records))
         .route("/v1/openapi.json", get(routes::openapi))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
         .merge(web::routes())
         .merge(harvest::routes())
 }
 
 /// `routes` with the body limit and admission in front.
 fn layered(routes: Router<State>, state: State) -> Router {
-    routes
-        .fallback(routes::not_found)
+    let cors = cors(&state.cors);
+    let app = routes
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ops::count,
+        ))
+        .fallback(ops::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(state.clone(), admit))
-        .with_state(state)
+        .with_state(state);
+    match cors {
+        Some(c) => app.layer(c),
+        None => app,
+    }
 }
+
+/// The CORS layer for `origins`, if any: reads (`GET`, `HEAD`) from those
+/// origins only, no credentials.
+fn cors(origins: &[axum::http::HeaderValue]) -> Option<tower_http::cors::CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    Some(
+        tower_http::cors::CorsLayer::new()
+            .allow_origin(origins.to_vec())
+            .allow_methods([Method::GET, Method::HEAD])
+            .max_age(Duration::from_secs(CORS_MAX_AGE_SECS)),
+    )
+}
+
+/// How long a browser may cache a CORS preflight answer.
+pub const CORS_MAX_AGE_SECS: u64 = 600;
 
 /// True for the routes that write: `POST` on publish, withdraw, import.
 fn is_write(method: &Method, path: &str) -> bool {
@@ -277,8 +331,14 @@ async fn admit(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
+    // A liveness probe answers whatever the load.
+    if req.uri().path() == "/healthz" {
+        return next.run(req).await;
+    }
     let authorized = api.carries_token(req.headers());
     if !authorized && is_write(req.method(), req.uri().path()) {
+        api.http
+            .count_refused(req.method(), StatusCode::UNAUTHORIZED);
         return unauthorized().into_response();
     }
     let pool = if authorized {
@@ -287,6 +347,8 @@ async fn admit(
         &api.anonymous
     };
     let Ok(_permit) = pool.clone().try_acquire_owned() else {
+        api.http
+            .count_refused(req.method(), StatusCode::SERVICE_UNAVAILABLE);
         let who = if authorized { "operator" } else { "anonymous" };
         return Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -18,9 +18,29 @@ pub struct Cli {
         default_value = "setu-data"
     )]
     pub data_dir: PathBuf,
+    /// How log lines (stderr) are written: text (plain, coloured only on a
+    /// terminal) or json (one object per line, for a log collector). What
+    /// is logged is chosen by SETU_LOG (default: warn).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "SETU_LOG_FORMAT",
+        default_value_t = LogFormat::Text
+    )]
+    pub log_format: LogFormat,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// `--log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// The verbs.

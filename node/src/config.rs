@@ -132,13 +132,51 @@ impl Default for NetworkConfig {
 pub struct ApiConfig {
     /// Where the HTTP API listens; loopback by default.
     pub listen: String,
+    /// Origins (`https://portal.example.gov`) whose web pages may read the
+    /// API from a browser (CORS). Empty, the default: none may.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cors_origins: Vec<String>,
 }
+
+/// Most `api.cors_origins`.
+pub const MAX_CORS_ORIGINS: usize = 64;
 
 impl Default for ApiConfig {
     fn default() -> ApiConfig {
         ApiConfig {
             listen: DEFAULT_API_LISTEN.into(),
+            cors_origins: Vec::new(),
         }
+    }
+}
+
+impl ApiConfig {
+    /// Checks `cors_origins`: each a scheme, a host and maybe a port, with
+    /// nothing after (what a browser sends as `Origin`).
+    pub fn validate(&self) -> Result<()> {
+        if self.cors_origins.len() > MAX_CORS_ORIGINS {
+            bail!(
+                "api.cors_origins: {} origins; at most {MAX_CORS_ORIGINS}",
+                self.cors_origins.len()
+            );
+        }
+        for o in &self.cors_origins {
+            let rest = o
+                .strip_prefix("https://")
+                .or_else(|| o.strip_prefix("http://"));
+            let ok = rest.is_some_and(|host| {
+                !host.is_empty()
+                    && host
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c))
+            });
+            if !ok {
+                bail!(
+                    "api.cors_origins: {o:?} is not an origin; write it as a browser sends it, e.g. \"https://portal.example.gov\" (scheme, host, optional port, no path)"
+                );
+            }
+        }
+        Ok(())
     }
 }
 
@@ -250,6 +288,7 @@ impl Config {
         if self.publisher.key_file.is_empty() {
             bail!("publisher.key_file: must not be empty");
         }
+        self.api.validate()?;
         if let Some(name) = &self.publisher.key_passphrase_env {
             check_env_name("publisher.key_passphrase_env", name)?;
         }

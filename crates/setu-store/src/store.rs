@@ -729,6 +729,22 @@ impl<B: Backend> Store<B> {
         Ok(out)
     }
 
+    /// How many chains the store holds, by kind (`practice`, `adoption`,
+    /// `seeking`): one pass over the `p` keys.
+    pub fn chain_counts(&self) -> Result<std::collections::BTreeMap<String, u64>, Error> {
+        let mut out = std::collections::BTreeMap::new();
+        self.backend.scan_prefix(&[PRACTICE], &mut |k, _| {
+            let name = k.get(33..).unwrap_or_default();
+            let kind = match name.iter().position(|b| *b == b'/') {
+                Some(at) => String::from_utf8_lossy(&name[..at]).into_owned(),
+                None => setu_core::practice::KIND.to_string(),
+            };
+            *out.entry(kind).or_insert(0) += 1;
+            Ok(true)
+        })?;
+        Ok(out)
+    }
+
     /// The earliest storage time of any chain, if any.
     pub fn earliest_change(&self) -> Result<Option<u64>, Error> {
         let first = self

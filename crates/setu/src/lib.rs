@@ -738,6 +738,12 @@ impl Node {
         .await?
     }
 
+    /// How many chains (practices, adoption reports, seekings) the store
+    /// holds, by kind, withdrawn ones included.
+    pub async fn chain_counts(&self) -> Result<std::collections::BTreeMap<String, u64>, Error> {
+        Ok(self.on_store(|r| r.store().chain_counts()).await??)
+    }
+
     /// The earliest storage time of any chain ([`Node::changes`]).
     pub async fn earliest_stamp(&self) -> Result<Option<u64>, Error> {
         Ok(self.on_store(|r| r.store().earliest_change()).await??)

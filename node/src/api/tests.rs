@@ -33,6 +33,11 @@ struct Server {
 impl Server {
     /// A node and its API, with `extra` routes behind the same guards.
     async fn start(limits: Limits, extra: Router<State>) -> Server {
+        Server::start_with(limits, extra, &[]).await
+    }
+
+    /// [`Server::start`], letting browsers on `origins` read (CORS).
+    async fn start_with(limits: Limits, extra: Router<State>, origins: &[String]) -> Server {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut cfg = setu::Config::new(dir.path());
         cfg.net.listen = vec!["/ip4/127.0.0.1/tcp/0".parse().expect("addr")];
@@ -42,7 +47,9 @@ impl Server {
         cfg.key = Some(setu::SecretKey::generate());
         let node = setu::Node::start(cfg).await.expect("node starts");
         let token = "test-token-0123456789".to_string();
-        let state = State::new(node.clone(), &token, limits);
+        let state = State::new(node.clone(), &token, limits)
+            .with_cors(origins)
+            .expect("origins");
         let app = super::layered(super::routes().merge(extra), state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -502,5 +509,101 @@ async fn the_openapi_document_declares_its_schemes_types_and_statuses() {
     );
     let w = &doc["components"]["schemas"]["Withdrawal"]["properties"]["reason"];
     assert_eq!(w["maxLength"], super::routes::MAX_REASON_CHARS, "{w}");
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_readiness_and_metrics_for_operators() {
+    let srv = Server::start(Limits::default(), Router::new()).await;
+    let a = srv.get("/healthz").await;
+    assert_eq!((a.status, a.body.as_slice()), (200, &b"ok\n"[..]), "{a:?}");
+    let a = srv.get("/readyz").await;
+    assert_eq!(a.status, 200, "{a:?}");
+
+    let body: Value = serde_json::from_str(EXAMPLE).expect("example");
+    assert_eq!(srv.post_json("/v1/practices", &body).await.status, 201);
+    assert_eq!(srv.get("/v1/status").await.status, 200);
+    assert_eq!(srv.get("/v1/status").await.status, 200);
+    assert_eq!(srv.get("/no/such/route").await.status, 404);
+    assert_eq!(
+        srv.send("POST", "/v1/practices", "", b"{}").await.status,
+        401
+    );
+
+    let m = srv.get("/metrics").await;
+    assert_eq!(m.status, 200, "{m:?}");
+    assert!(
+        m.header("content-type")
+            .is_some_and(|c| c.starts_with("application/openmetrics-text")),
+        "{m:?}"
+    );
+    let text = String::from_utf8_lossy(&m.body).to_string();
+    for line in [
+        "setu_records_held 1",
+        "setu_chains_held{kind=\"practice\"} 1",
+        "setu_chains_held{kind=\"adoption\"} 0",
+        "setu_practices_current 1",
+        "setu_records_refused_total{reason=\"invalid\"} 0",
+        "setu_peers 0",
+        "setu_index_lag ",
+        "setu_sync_rounds_total{result=\"started\"} ",
+        "setu_wire_bytes_total{direction=\"in\"} ",
+        "setu_http_requests_total{route=\"/v1/status\",method=\"GET\",status=\"200\"} 2",
+        "setu_http_requests_total{route=\"/v1/practices\",method=\"POST\",status=\"201\"} 1",
+        "setu_http_requests_total{route=\"unmatched\",method=\"GET\",status=\"404\"} 1",
+        "setu_http_requests_total{route=\"admission\",method=\"POST\",status=\"401\"} 1",
+        "# EOF",
+    ] {
+        assert!(
+            text.lines().any(|l| l.starts_with(line)),
+            "no line starting {line:?} in:\n{text}"
+        );
+    }
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_is_off_by_default_and_reads_only_for_the_origins_given() {
+    let preflight = "Origin: https://portal.example.gov\r\nAccess-Control-Request-Method: GET\r\n";
+    let srv = Server::start(Limits::default(), Router::new()).await;
+    let a = srv
+        .send(
+            "GET",
+            "/v1/status",
+            "Origin: https://portal.example.gov\r\n",
+            b"",
+        )
+        .await;
+    assert_eq!(a.status, 200);
+    assert_eq!(a.header("access-control-allow-origin"), None, "{a:?}");
+    srv.stop().await;
+
+    let srv = Server::start_with(
+        Limits::default(),
+        Router::new(),
+        &["https://portal.example.gov".to_string()],
+    )
+    .await;
+    let a = srv.send("OPTIONS", "/v1/practices", preflight, b"").await;
+    assert_eq!(
+        a.header("access-control-allow-origin"),
+        Some("https://portal.example.gov"),
+        "{a:?}"
+    );
+    assert!(
+        a.header("access-control-allow-methods")
+            .is_some_and(|m| m.contains("GET") && !m.contains("POST")),
+        "{a:?}"
+    );
+    let a = srv
+        .send(
+            "GET",
+            "/v1/status",
+            "Origin: https://elsewhere.example\r\n",
+            b"",
+        )
+        .await;
+    assert_eq!(a.status, 200);
+    assert_eq!(a.header("access-control-allow-origin"), None, "{a:?}");
     srv.stop().await;
 }

@@ -119,6 +119,7 @@ impl Daemon {
         cfg: setu::Config,
         api_addr: &str,
         token: &str,
+        cors_origins: &[String],
         url_file: Option<PathBuf>,
     ) -> Result<Daemon> {
         let dir = cfg.data_dir.clone();
@@ -130,7 +131,10 @@ impl Daemon {
             .with_context(|| format!("api.listen: cannot listen on {api_addr}"))?;
         let url = format!("http://{}", listener.local_addr()?);
         let limits = crate::api::Limits::default();
-        let app = crate::api::router(crate::api::State::new(node.clone(), token, limits));
+        let state = crate::api::State::new(node.clone(), token, limits)
+            .with_cors(cors_origins)
+            .map_err(anyhow::Error::msg)?;
+        let app = crate::api::router(state);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(crate::api::serve(listener, app, limits, async {
             let _ = stopped.await;
@@ -189,7 +193,14 @@ pub fn run(dir: &Path, args: RunArgs) -> Result<ExitCode> {
         .enable_all()
         .build()?;
     rt.block_on(async move {
-        let daemon = Daemon::start(cfg, &api_addr, &token, Some(dir.join(API_URL_FILE))).await?;
+        let daemon = Daemon::start(
+            cfg,
+            &api_addr,
+            &token,
+            &data.config.api.cors_origins,
+            Some(dir.join(API_URL_FILE)),
+        )
+        .await?;
         let st = daemon.node.status().await?;
         println!("setu node {} on network {network:?}", st.net.peer_id);
         for a in &st.net.listen {
