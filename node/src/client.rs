@@ -20,8 +20,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use ureq::Agent;
 
-/// The file, in the data directory, holding the running daemon's base URL.
-pub const URL_FILE: &str = "api.url";
+use crate::datadir::files;
 /// Longest `api.url` read.
 const MAX_URL_FILE_BYTES: u64 = 4096;
 /// Longest API token file read.
@@ -115,14 +114,14 @@ impl Client {
     /// verb's own request reports it.
     pub fn discover(data_dir: &Path) -> Option<Client> {
         let (bytes, over) =
-            crate::io::read_limited(&data_dir.join(URL_FILE), MAX_URL_FILE_BYTES).ok()?;
+            crate::io::read_limited(&data_dir.join(files::API_URL), MAX_URL_FILE_BYTES).ok()?;
         if over {
             return None;
         }
         let url = String::from_utf8(bytes).ok()?;
         let base = url.trim().trim_end_matches('/');
         if !base.starts_with("http://") || base.contains(char::is_whitespace) {
-            tracing::warn!("{URL_FILE}: {base:?} is not an http:// URL; ignored");
+            tracing::warn!("api.url: {base:?} is not an http:// URL; ignored");
             return None;
         }
         let client = Client {
@@ -135,7 +134,7 @@ impl Client {
         if let Err(e) = &probe
             && !refused(e)
         {
-            tracing::debug!("{URL_FILE}: {base} is slow to answer ({e}); taking it as busy");
+            tracing::debug!("api.url: {base} is slow to answer ({e}); taking it as busy");
             return Some(client);
         }
         match client.request::<setu::Status>(probe, "/v1/status") {
@@ -148,7 +147,7 @@ impl Client {
                     && a != b
                 {
                     tracing::warn!(
-                        "{URL_FILE}: {base} serves {}, not this data directory; ignored",
+                        "api.url: {base} serves {}, not this data directory; ignored",
                         a.display()
                     );
                     return None;
@@ -162,11 +161,11 @@ impl Client {
             {
                 // Busy, or it speaks our API: running, though it refused
                 // the probe.
-                tracing::debug!("{URL_FILE}: {base} answered the probe with {e:#}");
+                tracing::debug!("api.url: {base} answered the probe with {e:#}");
                 Some(client)
             }
             Err(e) => {
-                tracing::debug!("{URL_FILE}: {base} does not answer ({e:#}); using the store");
+                tracing::debug!("api.url: {base} does not answer ({e:#}); using the store");
                 None
             }
         }
@@ -182,7 +181,7 @@ impl Client {
     }
 
     fn bearer(&self) -> Result<String> {
-        let path = self.dir.join(crate::cmd::init::TOKEN_FILE);
+        let path = self.dir.join(crate::datadir::files::TOKEN);
         let bytes = crate::io::read_small(&path, MAX_TOKEN_FILE_BYTES, "an API token")
             .with_context(|| {
                 format!(
@@ -394,12 +393,12 @@ mod tests {
         let port = l.local_addr().expect("addr").port();
         drop(l);
         std::fs::write(
-            d.path().join(URL_FILE),
+            d.path().join(files::API_URL),
             format!("http://127.0.0.1:{port}\n"),
         )
         .expect("write");
         assert!(Client::discover(d.path()).is_none());
-        std::fs::write(d.path().join(URL_FILE), "ftp://x\n").expect("write");
+        std::fs::write(d.path().join(files::API_URL), "ftp://x\n").expect("write");
         assert!(Client::discover(d.path()).is_none());
     }
 
@@ -438,7 +437,7 @@ mod tests {
     fn a_busy_daemon_is_running_and_reported_busy() {
         let d = tempfile::tempdir().expect("tmp");
         let (url, served) = busy_daemon();
-        std::fs::write(d.path().join(URL_FILE), format!("{url}\n")).expect("write");
+        std::fs::write(d.path().join(files::API_URL), format!("{url}\n")).expect("write");
         let c = Client::discover(d.path()).expect("a busy daemon is still a running one");
         let e = c.get::<serde_json::Value>("/v1/status").expect_err("busy");
         let p = api_error(&e).expect("an API error");

@@ -1,13 +1,13 @@
 //! `setu.toml`: the node's configuration, with serde defaults and
 //! `validate()`. An unknown or bad key is named in the error.
 
+use crate::datadir::files;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
 /// The configuration file's name inside the data directory.
-pub const FILE: &str = "setu.toml";
 /// The largest configuration file read.
 pub const MAX_FILE_BYTES: u64 = 256 * 1024;
 /// Largest `store.min_free_mb` (1 TiB).
@@ -211,7 +211,7 @@ impl Default for Publisher {
         Publisher {
             country: String::new(),
             agency: String::new(),
-            key_file: "publisher.pem".into(),
+            key_file: files::PUBLISHER_KEY.into(),
             key_passphrase_env: None,
         }
     }
@@ -261,7 +261,7 @@ impl Default for StoreConfig {
 impl Config {
     /// Reads and validates `DIR/setu.toml`; defaults if it does not exist.
     pub fn load(dir: &Path) -> Result<Config> {
-        let path = dir.join(FILE);
+        let path = dir.join(files::CONFIG);
         if !path.exists() {
             return Ok(Config::default());
         }

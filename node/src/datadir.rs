@@ -10,6 +10,21 @@ use setu_store::replica::Replica;
 
 use crate::config::Config;
 
+/// The data directory's files, each named once (`spec/store.md` §7).
+pub mod files {
+    /// The configuration.
+    pub const CONFIG: &str = "setu.toml";
+    /// The API token (mode 0600): writes need it.
+    pub const TOKEN: &str = "api-token";
+    /// The running daemon's base URL, written while `setu run` serves.
+    pub const API_URL: &str = "api.url";
+    /// The publisher key `setu init` makes (`publisher.key_file`).
+    pub const PUBLISHER_KEY: &str = "publisher.pem";
+    /// The data format marker. (The node's libp2p identity,
+    /// [`setu::NODE_KEY_FILE`], is the library's to name.)
+    pub const FORMAT: &str = setu_store::replica::FORMAT_FILE;
+}
+
 /// An opened data directory.
 pub struct DataDir {
     /// Its path.
@@ -36,7 +51,7 @@ impl DataDir {
 
     /// Opens the replica (store and index), healing the index if needed.
     pub fn replica(&self) -> Result<Replica> {
-        if let Some(c) = crate::client::Client::discover(&self.path) {
+        if let Some(c) = crate::target::running(&self.path) {
             anyhow::bail!(
                 "the node is running (its API is {}) and holds the store; this verb needs it stopped (Ctrl-C or SIGTERM to `setu run`)",
                 c.base()

@@ -11,7 +11,9 @@ mod config;
 mod datadir;
 mod filters;
 mod io;
+mod target;
 mod term;
+mod views;
 
 use std::process::ExitCode;
 

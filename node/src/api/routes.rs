@@ -385,7 +385,7 @@ pub async fn record(State(api): State<Api>, Path(id): Path<String>) -> Result<Re
 pub async fn members(State(api): State<Api>) -> Result<Response> {
     let charter = api.node.charter().cloned().ok_or_else(no_charter)?;
     let view = api.node.members().await?;
-    Ok(Json(crate::cmd::member::view_json(
+    Ok(Json(crate::views::view_json(
         &charter,
         &view,
         api.node.publisher(),
@@ -522,7 +522,7 @@ pub async fn resign(State(api): State<Api>, headers: HeaderMap) -> Result<Respon
         .ok_or_else(|| Problem::from(setu::Error::NoKey))?;
     let done = api.node.resign().await?;
     let after = api.node.members().await?;
-    Ok(Json(crate::cmd::member::resigned_json(&charter, &done, &after)).into_response())
+    Ok(Json(crate::views::resigned_json(&charter, &done, &after)).into_response())
 }
 
 /// This document.

@@ -487,7 +487,10 @@ async fn the_openapi_document_declares_its_schemes_types_and_statuses() {
     for (path, item) in doc["paths"].as_object().expect("paths") {
         for (method, op) in item.as_object().expect("operations") {
             let s = statuses(op);
-            assert!(s.contains(&"503".to_string()), "{method} {path}: {s:?}");
+            // Admission lets a liveness probe through whatever the load.
+            if path != "/healthz" {
+                assert!(s.contains(&"503".to_string()), "{method} {path}: {s:?}");
+            }
             for (code, r) in op["responses"].as_object().expect("responses") {
                 let content = r["content"].as_object();
                 assert!(content.is_some(), "{method} {path} {code}: no content");

@@ -12,6 +12,7 @@ use setu_store::replica::{ImportProgress, Row};
 use crate::cli::ImportArgs;
 use crate::client::{self, Client};
 use crate::datadir::{DataDir, now_ms};
+use crate::target::Target;
 use crate::term;
 
 /// Rejected rows listed in the human summary (all are in `--json`).
@@ -20,9 +21,9 @@ const MAX_REJECTED_SHOWN: usize = 50;
 const MAX_REMOTE_IMPORT_BYTES: u64 = 64 * 1024 * 1024;
 
 pub fn run(dir: &Path, args: ImportArgs) -> Result<ExitCode> {
-    match Client::discover(dir) {
-        Some(c) => remote(&c, &args),
-        None => local(dir, &args),
+    match Target::of(dir)? {
+        Target::Daemon(c) => remote(&c, &args),
+        Target::Local(data) => local(&data, &args),
     }
 }
 
@@ -101,8 +102,7 @@ fn file_name(path: &Path) -> String {
 }
 
 /// Straight into the store, with a progress bar.
-fn local(dir: &Path, args: &ImportArgs) -> Result<ExitCode> {
-    let data = DataDir::open(dir)?;
+fn local(data: &DataDir, args: &ImportArgs) -> Result<ExitCode> {
     let key = data.key()?;
     let (mut input, size): (Box<dyn std::io::BufRead>, Option<u64>) = if args.file == Path::new("-")
     {

@@ -8,11 +8,11 @@ use setu_core::keys::SecretKey;
 use setu_store::replica::Replica;
 
 use crate::cli::InitArgs;
-use crate::config::{self, Config};
+use crate::config::Config;
+use crate::datadir::files;
 use crate::io;
 
 /// The API token file (used by the daemon for writes).
-pub const TOKEN_FILE: &str = "api-token";
 
 /// The sealed charter's file name in a chartered data directory.
 pub const CHARTER_FILE: &str = "charter.cbor";
@@ -58,7 +58,7 @@ pub fn run(dir: &Path, args: InitArgs) -> Result<ExitCode> {
     if agency.is_empty() || agency.len() > 200 || agency.chars().any(char::is_control) {
         bail!("--agency: give the agency's name (1 to 200 characters, no control characters)");
     }
-    if dir.join(setu_store::replica::FORMAT_FILE).exists() {
+    if dir.join(files::FORMAT).exists() {
         bail!(
             "{} already holds a Setu replica; nothing changed",
             dir.display()
@@ -66,9 +66,9 @@ pub fn run(dir: &Path, args: InitArgs) -> Result<ExitCode> {
     }
     let cfg = Config::default();
     let key_path = dir.join(&cfg.publisher.key_file);
-    let toml_path = dir.join(config::FILE);
+    let toml_path = dir.join(files::CONFIG);
     // Every file init writes is new: check them all before creating any.
-    for path in [&key_path, &dir.join(TOKEN_FILE), &toml_path] {
+    for path in [&key_path, &dir.join(files::TOKEN), &toml_path] {
         io::check_output(path, &[], false)
             .with_context(|| format!("{} is not an empty data directory", dir.display()))?;
     }
@@ -97,7 +97,7 @@ pub fn run(dir: &Path, args: InitArgs) -> Result<ExitCode> {
     }
     let token: [u8; 32] = rand::random();
     io::write_private(
-        &dir.join(TOKEN_FILE),
+        &dir.join(files::TOKEN),
         format!("{}\n", hex::encode(token)).as_bytes(),
         false,
     )?;
@@ -117,7 +117,7 @@ pub fn run(dir: &Path, args: InitArgs) -> Result<ExitCode> {
         println!("  key        {} (mode 0600)", key_path.display());
         println!(
             "  api token  {} (mode 0600)",
-            dir.join(TOKEN_FILE).display()
+            dir.join(files::TOKEN).display()
         );
         println!("  config     {}", toml_path.display());
         if let Some(c) = &charter {

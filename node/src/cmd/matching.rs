@@ -8,16 +8,15 @@ use anyhow::{Result, bail};
 use setu::{Match, Need, Offer};
 
 use crate::cli::{MatchArgs, TableFormat};
-use crate::client::{self, Client};
-use crate::datadir::DataDir;
+use crate::client;
+use crate::target::Target;
 use crate::term;
 
 pub fn run(dir: &Path, args: MatchArgs) -> Result<ExitCode> {
     if args.offers {
-        let offers: Vec<Offer> = match Client::discover(dir) {
-            Some(c) => c.get(&format!("/v1/offers?limit={}", args.limit))?,
-            None => {
-                let data = DataDir::open(dir)?;
+        let offers: Vec<Offer> = match Target::of(dir)? {
+            Target::Daemon(c) => c.get(&format!("/v1/offers?limit={}", args.limit))?,
+            Target::Local(data) => {
                 let Some(own) = data.author() else {
                     bail!("this node has no publishing key, so it offers no practices");
                 };
@@ -64,8 +63,8 @@ pub fn run(dir: &Path, args: MatchArgs) -> Result<ExitCode> {
             bail!("the need is not valid:\n  {}", problems.join("\n  "));
         }
     }
-    let matches: Vec<Match> = match Client::discover(dir) {
-        Some(c) => {
+    let matches: Vec<Match> = match Target::of(dir)? {
+        Target::Daemon(c) => {
             let mut q = vec![format!("limit={}", args.limit)];
             if let Some(s) = &args.seeking {
                 q.push(format!("seeking={}", client::encode(s)));
@@ -84,8 +83,7 @@ pub fn run(dir: &Path, args: MatchArgs) -> Result<ExitCode> {
             }
             c.get(&format!("/v1/matches?{}", q.join("&")))?
         }
-        None => {
-            let data = DataDir::open(dir)?;
+        Target::Local(data) => {
             let replica = data.replica()?;
             let need = match &args.seeking {
                 Some(id) => match setu::need_of(&replica, id)? {

@@ -11,84 +11,12 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 use serde_json::{Value as Json, json};
 use setu_core::ids::AuthorKey;
-use setu_member::charter::{Affiliation, Sealed};
-use setu_member::view::{Ended, View};
+use setu_member::charter::Sealed;
 
 use crate::cli::{MemberCommand, MembersArgs};
-use crate::client::Client;
 use crate::datadir::{DataDir, now_ms};
-
-/// The member set as JSON: what `GET /v1/members` serves and
-/// `setu members --json` prints. `me` is this node's key.
-pub fn view_json(charter: &Sealed, view: &View, me: Option<AuthorKey>) -> Json {
-    let members: Vec<Json> = view
-        .members()
-        .iter()
-        .map(|m| {
-            let (country, org) = match &m.entry.affiliation {
-                Affiliation::Country(c) => (Some(c.clone()), None),
-                Affiliation::Org(o) => (None, Some(o.clone())),
-            };
-            json!({
-                "id": m.entry.id,
-                "country": country,
-                "org": org,
-                "agency": m.entry.agency,
-                "role": m.entry.role.as_str(),
-                "key": m.current().map(|k| k.to_hex()),
-                "admitted": m.admitted,
-                "forked": m.forked,
-                "removed": m.removed,
-                "keys": m.terms.iter().map(|t| json!({
-                    "key": t.key.to_hex(),
-                    "seal": t.seal,
-                    "ended": t.ended.map(|e| match e {
-                        Ended::Rotated => "rotated",
-                        Ended::Retired => "retired",
-                        Ended::Recovered => "recovered",
-                        Ended::Removed => "removed",
-                    }),
-                })).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
-    let delegates: Vec<Json> = view
-        .delegates()
-        .iter()
-        .map(|(k, d)| json!({"key": k.to_hex(), "member": d.member, "scope": d.scope, "expires": d.expires, "last": d.last}))
-        .collect();
-    let net = charter.network_id();
-    json!({
-        "name": charter.charter().name,
-        "network_id": net.to_hex(),
-        "network": setu::network_name(charter),
-        "epoch": view.epoch().to_hex(),
-        "height": view.height(),
-        "admit": view.admit().to_string(),
-        "recover": view.recover().to_string(),
-        "voters": view.voters(),
-        "you": me.and_then(|k| view.owner(&k).map(str::to_string)),
-        "members": members,
-        "delegates": delegates,
-        "pending": view.pending().iter().map(|p| json!({
-            "op": p.op.name(),
-            "body": setu_member::op::Body { net, op: p.op.clone() }.to_json(),
-            "signers": p.signers,
-            "required": p.required,
-        })).collect::<Vec<_>>(),
-        "stale": view.stale().iter().map(|p| json!({
-            "op": p.op.name(),
-            "body": setu_member::op::Body { net, op: p.op.clone() }.to_json(),
-            "signers": p.signers,
-        })).collect::<Vec<_>>(),
-        "history": view.applied().iter().map(|a| json!({
-            "height": a.height,
-            "op": a.op.name(),
-            "body": setu_member::op::Body { net, op: a.op.clone() }.to_json(),
-            "signers": a.signers,
-        })).collect::<Vec<_>>(),
-    })
-}
+use crate::target::Target;
+use crate::views::{resigned_json, view_json};
 
 /// How a citation names the member whose key (or delegate key) `author`
 /// is, from a member set as [`view_json`] gives it: "agency (COUNTRY)".
@@ -145,10 +73,10 @@ fn charter_of(data: &DataDir) -> Result<Sealed> {
 
 /// The member set: from the running node, or from the replica.
 fn fetch(dir: &Path) -> Result<Json> {
-    if let Some(c) = Client::discover(dir) {
-        return c.get("/v1/members");
-    }
-    let data = DataDir::open(dir)?;
+    let data = match Target::of(dir)? {
+        Target::Daemon(c) => return c.get("/v1/members"),
+        Target::Local(data) => data,
+    };
     let charter = charter_of(&data)?;
     let me = data.author();
     let view = data.replica()?.members(&charter)?;
@@ -196,10 +124,9 @@ fn key_records(dir: &Path, key: &str, what: &str) -> Result<Json> {
     let k: AuthorKey = key
         .parse()
         .map_err(|e| anyhow::anyhow!("{what}: {key:?} is not a key (64 hex digits): {e}"))?;
-    Ok(match Client::discover(dir) {
-        Some(c) => c.get(&format!("/v1/keys/{}/records", k.to_hex()))?,
-        None => {
-            let data = DataDir::open(dir)?;
+    Ok(match Target::of(dir)? {
+        Target::Daemon(c) => c.get(&format!("/v1/keys/{}/records", k.to_hex()))?,
+        Target::Local(data) => {
             let (records, truncated) = data.replica()?.key_records(&k)?;
             json!({"key": k.to_hex(), "records": records, "truncated": truncated})
         }
@@ -491,33 +418,12 @@ fn print_signed(out: &Json) {
     println!("  members now: {}", out["members"]);
 }
 
-/// What `resign` signed, as the API and `--json` show it.
-pub fn resigned_json(
-    charter: &Sealed,
-    done: &[setu_store::members::Own],
-    after: &setu_member::view::View,
-) -> Json {
-    let net = charter.network_id();
-    json!({
-        "signed": done.iter().map(|o| {
-            let body = setu_core::record::check_trusted(o.record.clone())
-                .ok()
-                .and_then(|r| setu_member::op::Signed::from_record(&r)?.ok())
-                .map(|s| setu_member::op::Body { net, op: s.body.op }.to_json());
-            json!({"id": o.id.to_hex(), "seq": o.seq, "body": body})
-        }).collect::<Vec<_>>(),
-        "epoch": after.epoch().to_hex(),
-        "members": after.member_ids(),
-    })
-}
-
 /// `setu member resign`: signs again, against the current epoch, every
 /// stale operation this node's member signed (`spec/membership.md` §5.3).
 fn resign(dir: &Path, as_json: bool) -> Result<ExitCode> {
-    let out: Json = match Client::discover(dir) {
-        Some(c) => c.post_json("/v1/members/resign", &json!({}))?,
-        None => {
-            let data = DataDir::open(dir)?;
+    let out: Json = match Target::of(dir)? {
+        Target::Daemon(c) => c.post_json("/v1/members/resign", &json!({}))?,
+        Target::Local(data) => {
             let charter = charter_of(&data)?;
             let key = data.key()?;
             let mut replica = data.replica()?;
@@ -550,10 +456,9 @@ fn resign(dir: &Path, as_json: bool) -> Result<ExitCode> {
 /// key: through the running node's API, or on the replica.
 fn sign(dir: &Path, req: &Json) -> Result<Json> {
     let req = req.clone();
-    let out: Json = match Client::discover(dir) {
-        Some(c) => c.post_json("/v1/members/operations", &req)?,
-        None => {
-            let data = DataDir::open(dir)?;
+    let out: Json = match Target::of(dir)? {
+        Target::Daemon(c) => c.post_json("/v1/members/operations", &req)?,
+        Target::Local(data) => {
             let charter = charter_of(&data)?;
             let key = data.key()?;
             let mut replica = data.replica()?;

@@ -6,14 +6,13 @@ use std::process::ExitCode;
 use anyhow::Result;
 use setu::PeerInfo;
 
-use crate::client::Client;
 use crate::term::line;
 
 /// What `setu peers` says when no node runs on the data directory.
 const NOT_RUNNING: &str = "the node is not running (start it with `setu run`); no peers";
 
 pub fn run(dir: &Path, json: bool) -> Result<ExitCode> {
-    let Some(c) = Client::discover(dir) else {
+    let Some(c) = crate::target::running(dir) else {
         if json {
             // Standard output stays JSON; the explanation goes to stderr.
             eprintln!("{NOT_RUNNING}");

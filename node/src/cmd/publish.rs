@@ -8,9 +8,10 @@ use setu_core::practice::Problem;
 use setu_store::replica::{PublishError, Published};
 
 use crate::cli::{Kind, PublishArgs, WithdrawArgs};
-use crate::client::{self, Client};
-use crate::datadir::{DataDir, now_ms};
+use crate::client;
+use crate::datadir::now_ms;
 use crate::io;
+use crate::target::Target;
 use crate::term;
 
 /// Why a publish or withdrawal did not happen, from either path.
@@ -64,15 +65,15 @@ pub fn publish(dir: &Path, args: PublishArgs) -> Result<ExitCode> {
     let body: serde_json::Value = serde_json::from_slice(&text)
         .with_context(|| format!("{} is not JSON", args.body.display()))?;
     let kind = args.kind.name();
-    let result = if let Some(c) = Client::discover(dir) {
-        remote(c.post_json(collection(args.kind), &body))?
-    } else {
-        let data = DataDir::open(dir)?;
-        let key = data.key()?;
-        let mut replica = data.replica()?;
-        replica
-            .publish_kind(&key, kind, body, now_ms())
-            .map_err(Refused::from)
+    let result = match Target::of(dir)? {
+        Target::Daemon(c) => remote(c.post_json(collection(args.kind), &body))?,
+        Target::Local(data) => {
+            let key = data.key()?;
+            let mut replica = data.replica()?;
+            replica
+                .publish_kind(&key, kind, body, now_ms())
+                .map_err(Refused::from)
+        }
     };
     report(result, args.json, "published")
 }
@@ -83,28 +84,30 @@ pub fn withdraw(dir: &Path, args: WithdrawArgs) -> Result<ExitCode> {
         setu_core::practice::text::check(&mut serde_json::json!({"reason": args.reason}));
     let result = if !problems.is_empty() {
         Err(Refused::Invalid(problems))
-    } else if let Some(c) = Client::discover(dir) {
-        remote(c.post_json(
-            &format!(
-                "{}/{}/withdraw",
-                collection(args.kind),
-                client::encode(&args.practice_id)
-            ),
-            &serde_json::json!({"reason": args.reason}),
-        ))?
     } else {
-        let data = DataDir::open(dir)?;
-        let key = data.key()?;
-        let mut replica = data.replica()?;
-        replica
-            .withdraw_kind(
-                &key,
-                args.kind.name(),
-                &args.practice_id,
-                &args.reason,
-                now_ms(),
-            )
-            .map_err(Refused::from)
+        match Target::of(dir)? {
+            Target::Daemon(c) => remote(c.post_json(
+                &format!(
+                    "{}/{}/withdraw",
+                    collection(args.kind),
+                    client::encode(&args.practice_id)
+                ),
+                &serde_json::json!({"reason": args.reason}),
+            ))?,
+            Target::Local(data) => {
+                let key = data.key()?;
+                let mut replica = data.replica()?;
+                replica
+                    .withdraw_kind(
+                        &key,
+                        args.kind.name(),
+                        &args.practice_id,
+                        &args.reason,
+                        now_ms(),
+                    )
+                    .map_err(Refused::from)
+            }
+        }
     };
     report(result, args.json, "withdrew")
 }

@@ -9,7 +9,7 @@ use setu_store::query::{Facets, Hit, Hits, MAX_LIMIT};
 
 use crate::cli::{Format, QueryArgs};
 use crate::client::Client;
-use crate::datadir::DataDir;
+use crate::target::Target;
 use crate::term;
 
 pub fn run(dir: &Path, args: QueryArgs) -> Result<ExitCode> {
@@ -21,10 +21,9 @@ pub fn run(dir: &Path, args: QueryArgs) -> Result<ExitCode> {
     if !problems.is_empty() {
         bail!("the query is not valid:\n  {}", problems.join("\n  "));
     }
-    let (hits, facets) = match Client::discover(dir) {
-        Some(c) => remote(&c, &args, q.limit)?,
-        None => {
-            let data = DataDir::open(dir)?;
+    let (hits, facets) = match Target::of(dir)? {
+        Target::Daemon(c) => remote(&c, &args, q.limit)?,
+        Target::Local(data) => {
             let replica = data.replica()?;
             let hits = replica.query(&q)?;
             let facets = if args.facets {

@@ -10,12 +10,12 @@ use anyhow::{Context, Result};
 
 use crate::cli::RunArgs;
 use crate::datadir::DataDir;
+use crate::datadir::files;
 
 /// How long requests in flight may run on after a stop signal.
 pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The file `setu run` writes in the data directory with its API's URL.
-pub const API_URL_FILE: &str = "api.url";
 
 /// Node settings from `setu.toml`, with the command line's overrides.
 pub fn node_config(data: &DataDir, args: &RunArgs) -> Result<setu::Config> {
@@ -177,13 +177,12 @@ pub fn run(dir: &Path, args: RunArgs) -> Result<ExitCode> {
         .api
         .clone()
         .unwrap_or_else(|| data.config.api.listen.clone());
-    let token =
-        std::fs::read_to_string(dir.join(crate::cmd::init::TOKEN_FILE)).with_context(|| {
-            format!(
-                "cannot read the API token {}; `setu init` creates it",
-                dir.join(crate::cmd::init::TOKEN_FILE).display()
-            )
-        })?;
+    let token = std::fs::read_to_string(dir.join(files::TOKEN)).with_context(|| {
+        format!(
+            "cannot read the API token {}; `setu init` creates it",
+            dir.join(files::TOKEN).display()
+        )
+    })?;
     // A charter names the network (its short id), whatever the name says.
     let network = match &cfg.charter {
         Some(c) => format!("{} ({})", setu::network_name(c), c.charter().name),
@@ -198,7 +197,7 @@ pub fn run(dir: &Path, args: RunArgs) -> Result<ExitCode> {
             &api_addr,
             &token,
             &data.config.api.cors_origins,
-            Some(dir.join(API_URL_FILE)),
+            Some(dir.join(files::API_URL)),
         )
         .await?;
         let st = daemon.node.status().await?;

@@ -8,9 +8,9 @@ use anyhow::{Result, bail};
 use setu::Scaling;
 
 use crate::cli::{ScalingArgs, TableFormat};
-use crate::client::{self, Client};
+use crate::client;
 use crate::cmd::show::percent;
-use crate::datadir::DataDir;
+use crate::target::Target;
 use crate::term;
 
 pub fn run(dir: &Path, args: ScalingArgs) -> Result<ExitCode> {
@@ -18,8 +18,8 @@ pub fn run(dir: &Path, args: ScalingArgs) -> Result<ExitCode> {
         Some(p) => Some(p.parse().map_err(|e| anyhow::anyhow!("--publisher: {e}"))?),
         None => None,
     };
-    let report: Vec<Scaling> = match Client::discover(dir) {
-        Some(c) => {
+    let report: Vec<Scaling> = match Target::of(dir)? {
+        Target::Daemon(c) => {
             let mut path = "/v1/scaling".to_string();
             let mut sep = '?';
             if let Some(p) = &args.practice {
@@ -31,8 +31,7 @@ pub fn run(dir: &Path, args: ScalingArgs) -> Result<ExitCode> {
             }
             c.get(&path)?
         }
-        None => {
-            let data = DataDir::open(dir)?;
+        Target::Local(data) => {
             let own = data.author();
             let mut replica = data.replica()?;
             let only = args.practice.clone().map(|p| (p, publisher));

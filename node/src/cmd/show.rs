@@ -9,8 +9,9 @@ use setu_core::ids::{AuthorKey, RecordId};
 use setu_core::practice::Practice;
 
 use crate::cli::ShowArgs;
-use crate::client::{self, Client};
+use crate::client;
 use crate::datadir::DataDir;
+use crate::target::Target;
 use crate::term;
 
 pub fn run(dir: &Path, args: ShowArgs) -> Result<ExitCode> {
@@ -21,8 +22,9 @@ pub fn run(dir: &Path, args: ShowArgs) -> Result<ExitCode> {
         ),
         None => None,
     };
+    let target = Target::of(dir)?;
     let data = DataDir::open(dir)?;
-    let (view, own, members) = if let Some(c) = Client::discover(dir) {
+    let (view, own, members) = if let Target::Daemon(c) = target {
         let mut path = format!("/v1/practices/{}?history=true", client::encode(&args.id));
         if let Some(p) = publisher {
             path.push_str(&format!("&publisher={}", p.to_hex()));

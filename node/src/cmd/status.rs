@@ -8,34 +8,36 @@ use setu::NetStatus;
 use setu_core::ids::AuthorKey;
 use setu_store::replica;
 
-use crate::client::Client;
 use crate::datadir::DataDir;
+use crate::target::Target;
 use crate::term::line;
 
 pub fn status(dir: &Path, json: bool) -> Result<ExitCode> {
-    if let Some(c) = Client::discover(dir) {
-        let data = DataDir::open(dir)?;
-        let s: setu::Status = c.get("/v1/status")?;
-        let members = match data.charter()? {
-            Some(_) => Some(c.get("/v1/members")?),
-            None => None,
-        };
-        render(
-            dir,
-            &data,
-            &s.replica,
-            s.publisher,
-            Some((&s.net, c.base())),
-            members.as_ref(),
-            json,
-        )?;
-    } else {
-        let data = DataDir::open(dir)?;
-        let replica = data.replica()?;
-        let s = replica.status()?;
-        let author = data.author();
-        let members = crate::cmd::member::of_replica(&data, &replica)?;
-        render(dir, &data, &s, author, None, members.as_ref(), json)?;
+    match Target::of(dir)? {
+        Target::Daemon(c) => {
+            let data = DataDir::open(dir)?;
+            let s: setu::Status = c.get("/v1/status")?;
+            let members = match data.charter()? {
+                Some(_) => Some(c.get("/v1/members")?),
+                None => None,
+            };
+            render(
+                dir,
+                &data,
+                &s.replica,
+                s.publisher,
+                Some((&s.net, c.base())),
+                members.as_ref(),
+                json,
+            )?;
+        }
+        Target::Local(data) => {
+            let replica = data.replica()?;
+            let s = replica.status()?;
+            let author = data.author();
+            let members = crate::cmd::member::of_replica(&data, &replica)?;
+            render(dir, &data, &s, author, None, members.as_ref(), json)?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -214,7 +216,7 @@ fn render(
 }
 
 pub fn reindex(dir: &Path, json: bool) -> Result<ExitCode> {
-    if let Some(c) = Client::discover(dir) {
+    if let Some(c) = crate::target::running(dir) {
         bail!(
             "the node is running (API at {}); stop it first: `setu reindex` needs the store to itself",
             c.base()
