@@ -14,6 +14,7 @@
 //! operator's CLI, and every write) are admitted from their own pool, so
 //! anonymous readers at their cap cannot lock the operator out.
 
+mod export;
 mod harvest;
 mod ops;
 mod problem;
@@ -99,6 +100,8 @@ pub struct State {
     authorized: Arc<Semaphore>,
     /// HTTP requests counted for `/metrics`.
     http: ops::Http,
+    /// Exports running ([`export::MAX_EXPORTS`]).
+    exports: export::Slots,
     /// Origins a browser may call the API from (CORS); none by default.
     cors: Arc<Vec<axum::http::HeaderValue>>,
 }
@@ -112,6 +115,7 @@ impl State {
             anonymous: Arc::new(Semaphore::new(limits.max_anonymous)),
             authorized: Arc::new(Semaphore::new(limits.max_authorized)),
             http: ops::Http::default(),
+            exports: export::Slots::default(),
             cors: Arc::new(Vec::new()),
         }
     }
@@ -191,6 +195,7 @@ fn unauthorized() -> Problem {
         scaling::matches,
         scaling::offers,
         routes::openapi,
+        export::export,
         ops::healthz,
         ops::readyz,
         ops::metrics
@@ -267,6 +272,7 @@ fn routes() -> Router<State> {
         .route("/v1/members/resign", post(routes::resign))
         .route("/v1/keys/{key}/records", get(routes::key_records))
         .route("/v1/openapi.json", get(routes::openapi))
+        .route("/v1/export", get(export::export))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

@@ -744,6 +744,22 @@ impl Node {
         Ok(self.on_store(|r| r.store().chain_counts()).await??)
     }
 
+    /// Writes every match of `q` to `out` in `format`, with the tables
+    /// [`setu_export::export_files`] lists beside it: what `setu export`
+    /// does. It runs on the store's thread, so other store work waits for
+    /// it; callers bound how many run.
+    pub async fn export(
+        &self,
+        q: Query,
+        format: setu_export::Format,
+        out: PathBuf,
+    ) -> Result<setu_export::Summary, Error> {
+        use setu_export::Export;
+        Ok(self
+            .on_store(move |r| r.export(&q, format, &out, &mut |_, _| {}))
+            .await??)
+    }
+
     /// The earliest storage time of any chain ([`Node::changes`]).
     pub async fn earliest_stamp(&self) -> Result<Option<u64>, Error> {
         Ok(self.on_store(|r| r.store().earliest_change()).await??)

@@ -610,3 +610,59 @@ async fn cors_is_off_by_default_and_reads_only_for_the_origins_given() {
     assert_eq!(a.header("access-control-allow-origin"), None, "{a:?}");
     srv.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exports_stream_over_http_with_the_query_filters() {
+    let srv = Server::start(Limits::default(), Router::new()).await;
+    let body: Value = serde_json::from_str(EXAMPLE).expect("example");
+    assert_eq!(srv.post_json("/v1/practices", &body).await.status, 201);
+
+    let a = srv.get("/v1/export?format=jsonl").await;
+    assert_eq!(a.status, 200, "{a:?}");
+    assert_eq!(a.header("content-type"), Some("application/x-ndjson"));
+    let lines: Vec<Value> = String::from_utf8_lossy(&a.body)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].to_string().contains("BGD-A2I-0001"),
+        "{}",
+        lines[0]
+    );
+
+    let a = srv.get("/v1/export?format=csv&country=BGD").await;
+    assert_eq!(a.status, 200, "{a:?}");
+    let text = String::from_utf8_lossy(&a.body).to_string();
+    assert!(
+        text.lines()
+            .next()
+            .is_some_and(|h| h.contains("practice_id")),
+        "{text}"
+    );
+    assert_eq!(text.lines().count(), 2, "a header and one row: {text}");
+    // A filter that matches nothing: the header alone.
+    let a = srv.get("/v1/export?format=csv&country=KEN").await;
+    assert_eq!(String::from_utf8_lossy(&a.body).lines().count(), 1);
+
+    let a = srv.get("/v1/export?format=parquet").await;
+    assert_eq!(a.status, 200, "{a:?}");
+    assert!(a.body.starts_with(b"PAR1") && a.body.ends_with(b"PAR1"));
+    let a = srv.get("/v1/export?format=csv&table=adoptions").await;
+    assert_eq!(a.status, 200, "{a:?}");
+
+    for (q, field) in [
+        ("", "format"),
+        ("format=xml", "format"),
+        ("format=jsonl&table=edges", "table"),
+        ("format=csv&table=people", "table"),
+        ("format=csv&colour=red", "colour"),
+        ("format=csv&sdg=99", "sdg"),
+    ] {
+        let a = srv.get(&format!("/v1/export?{q}")).await;
+        assert_eq!(a.status, 400, "{q}: {a:?}");
+        let p = a.problem();
+        assert!(p.contains(field), "{q}: {p}");
+    }
+    srv.stop().await;
+}
