@@ -212,9 +212,9 @@ pub fn run(dir: &Path, args: RunArgs) -> Result<ExitCode> {
         }
         println!("Ctrl-C (or SIGTERM) stops it.");
         shutdown_signal().await;
-        eprintln!("stopping: finishing requests, committing the index...");
+        println!("stopping: finishing requests, committing the index...");
         daemon.stop().await?;
-        eprintln!("stopped.");
+        println!("stopped.");
         Ok::<_, anyhow::Error>(())
     })?;
     Ok(ExitCode::SUCCESS)
