@@ -63,7 +63,11 @@ const TABLES: &[&str] = &["practices", "adoptions", "edges", "seekings"];
         ("sdg" = Option<Vec<String>>, Query, description = "SDG goal or target; repeatable"),
     ),
     responses(
-        (status = 200, description = "The file, streamed", body = String, content_type = "application/octet-stream"),
+        (status = 200, description = "The file, streamed: JSON Lines, CSV or Parquet", content(
+            (String = "application/x-ndjson"),
+            (String = "text/csv"),
+            (String = "application/vnd.apache.parquet"),
+        )),
         (status = 400, description = "A bad parameter, named", body = Problem, content_type = "application/problem+json"),
         (status = 500, description = "Internal error (details in the node's log)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Busy (another export is running); see Retry-After", body = Problem, content_type = "application/problem+json"),
