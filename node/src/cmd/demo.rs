@@ -273,11 +273,11 @@ async fn demo(args: DemoArgs) -> Result<ExitCode> {
     let joined = admit_fourth(&daemons).await?;
     if args.keep {
         println!(
-            "\nThe nodes keep running; Ctrl-C stops them and deletes {}.",
+            "\nThe nodes keep running; Ctrl-C stops them and deletes {}.\nOpen a catalogue in a browser (the HTTP API is under /v1, OAI-PMH at /oai):",
             tmp.path().display()
         );
         for (i, d) in daemons.iter().enumerate() {
-            println!("  {:<18} {}", AGENCIES[i].name, d.url);
+            println!("  {:<18} {}/", AGENCIES[i].name, d.url);
         }
         let _ = std::io::stdout().flush();
         shutdown_signal().await;
