@@ -18,6 +18,8 @@ pub mod files {
     pub const TOKEN: &str = "api-token";
     /// The running daemon's base URL, written while `setu run` serves.
     pub const API_URL: &str = "api.url";
+    /// The sealed charter of a chartered network (`network.charter`).
+    pub const CHARTER: &str = "charter.cbor";
     /// The publisher key `setu init` makes (`publisher.key_file`).
     pub const PUBLISHER_KEY: &str = "publisher.pem";
     /// The data format marker. (The node's libp2p identity,

@@ -16,7 +16,7 @@ pub enum Target {
     /// A daemon serves this data directory: ask it.
     Daemon(Client),
     /// No daemon answers: open the data directory here.
-    Local(DataDir),
+    Local(Box<DataDir>),
 }
 
 impl Target {
@@ -25,7 +25,7 @@ impl Target {
     pub fn of(dir: &Path) -> Result<Target> {
         Ok(match running(dir) {
             Some(c) => Target::Daemon(c),
-            None => Target::Local(DataDir::open(dir)?),
+            None => Target::Local(Box::new(DataDir::open(dir)?)),
         })
     }
 }

@@ -87,7 +87,7 @@ async fn list(State(p): State<Portal>) -> Response {
         Ok(h) => h.hits,
         Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     };
-    hits.sort_by(|a, b| b.ts.cmp(&a.ts));
+    hits.sort_by_key(|h| std::cmp::Reverse(h.ts));
     let rows: String = hits
         .iter()
         .take(SHOWN)

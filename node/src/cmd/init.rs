@@ -12,10 +12,6 @@ use crate::config::Config;
 use crate::datadir::files;
 use crate::io;
 
-/// The API token file (used by the daemon for writes).
-
-/// The sealed charter's file name in a chartered data directory.
-pub const CHARTER_FILE: &str = "charter.cbor";
 
 pub fn run(dir: &Path, args: InitArgs) -> Result<ExitCode> {
     let charter = match &args.charter {
@@ -73,7 +69,7 @@ pub fn run(dir: &Path, args: InitArgs) -> Result<ExitCode> {
             .with_context(|| format!("{} is not an empty data directory", dir.display()))?;
     }
     if charter.is_some() {
-        io::check_output(&dir.join(CHARTER_FILE), &[], false)
+        io::check_output(&dir.join(files::CHARTER), &[], false)
             .with_context(|| format!("{} is not an empty data directory", dir.display()))?;
     }
     Replica::create(dir)?;
@@ -88,10 +84,10 @@ pub fn run(dir: &Path, args: InitArgs) -> Result<ExitCode> {
     }
     let mut template = Config::template(&country, agency);
     if let Some(c) = &charter {
-        io::write_output(&dir.join(CHARTER_FILE), &c.encode()?, &[], false, 0o644)?;
+        io::write_output(&dir.join(files::CHARTER), &c.encode()?, &[], false, 0o644)?;
         template = template.replacen(
             "# charter = \"charter.cbor\"",
-            &format!("charter = {CHARTER_FILE:?}"),
+            &format!("charter = {:?}", files::CHARTER),
             1,
         );
     }

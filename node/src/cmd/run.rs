@@ -15,8 +15,6 @@ use crate::datadir::files;
 /// How long requests in flight may run on after a stop signal.
 pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// The file `setu run` writes in the data directory with its API's URL.
-
 /// Node settings from `setu.toml`, with the command line's overrides.
 pub fn node_config(data: &DataDir, args: &RunArgs) -> Result<setu::Config> {
     let mut net = data.config.net()?;
