@@ -1,6 +1,7 @@
 //! Cross-crate tests, one module per area.
 
 mod suite {
+    pub mod browser;
     pub mod crash;
     pub mod daemon;
     pub mod faults;

@@ -102,6 +102,8 @@ pub struct State {
     http: ops::Http,
     /// Exports running ([`export::MAX_EXPORTS`]).
     exports: export::Slots,
+    /// How the node names itself to harvesters.
+    site: Arc<harvest::Settings>,
     /// Origins a browser may call the API from (CORS); none by default.
     cors: Arc<Vec<axum::http::HeaderValue>>,
 }
@@ -116,8 +118,16 @@ impl State {
             authorized: Arc::new(Semaphore::new(limits.max_authorized)),
             http: ops::Http::default(),
             exports: export::Slots::default(),
+            site: Arc::new(harvest::Settings::default()),
             cors: Arc::new(Vec::new()),
         }
+    }
+
+    /// The public origin and administrator's e-mail harvest answers give
+    /// (`api.public_url`, `api.admin_email`).
+    pub fn with_site(mut self, public_url: Option<&str>, admin_email: Option<&str>) -> State {
+        self.site = Arc::new(harvest::Settings::new(public_url, admin_email));
+        self
     }
 
     /// Lets browsers on these origins call the API (`api.cors_origins`;

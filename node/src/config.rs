@@ -136,6 +136,16 @@ pub struct ApiConfig {
     /// API from a browser (CORS). Empty, the default: none may.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub cors_origins: Vec<String>,
+    /// The origin the node is reached at from outside
+    /// (`https://setu.example.gov`, behind a proxy or TLS terminator): the
+    /// start of the links in OAI-PMH and DCAT answers. Unset: `http://` and
+    /// the request's `Host`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
+    /// The e-mail OAI-PMH's Identify gives for the repository's
+    /// administrator.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admin_email: Option<String>,
 }
 
 /// Most `api.cors_origins`.
@@ -146,6 +156,8 @@ impl Default for ApiConfig {
         ApiConfig {
             listen: DEFAULT_API_LISTEN.into(),
             cors_origins: Vec::new(),
+            public_url: None,
+            admin_email: None,
         }
     }
 }
@@ -159,6 +171,25 @@ impl ApiConfig {
                 "api.cors_origins: {} origins; at most {MAX_CORS_ORIGINS}",
                 self.cors_origins.len()
             );
+        }
+        if let Some(u) = &self.public_url {
+            let rest = u
+                .strip_prefix("https://")
+                .or_else(|| u.strip_prefix("http://"));
+            if !rest.is_some_and(|h| {
+                !h.is_empty()
+                    && h.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-.:[]/".contains(c))
+            }) {
+                bail!(
+                    "api.public_url: {u:?} is not an http(s) URL such as \"https://setu.example.gov\""
+                );
+            }
+        }
+        if let Some(e) = &self.admin_email
+            && (!e.contains('@') || e.chars().any(|c| c.is_whitespace() || c.is_control()))
+        {
+            bail!("api.admin_email: {e:?} is not an e-mail address");
         }
         for o in &self.cors_origins {
             let rest = o

@@ -45,7 +45,7 @@ pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -106,7 +106,11 @@ pub fn word(code: &str) -> String {
 /// An amount in minor units of a currency (2 decimals assumed) as
 /// `BDT 12.50`.
 pub fn money(minor: u64, currency: &str) -> String {
-    format!("{currency}\u{a0}{}.{:02}", thousands(minor / 100), minor % 100)
+    format!(
+        "{currency}\u{a0}{}.{:02}",
+        thousands(minor / 100),
+        minor % 100
+    )
 }
 
 #[cfg(test)]

@@ -36,10 +36,7 @@ pub fn name(tag: &str) -> &str {
 /// (earlier entries win ties); `None` if there is none.
 pub fn negotiate(accept_language: &str) -> Option<String> {
     let mut best: Option<(u32, String)> = None;
-    for entry in accept_language
-        .split(',')
-        .take(MAX_ACCEPT_LANGUAGE_ENTRIES)
-    {
+    for entry in accept_language.split(',').take(MAX_ACCEPT_LANGUAGE_ENTRIES) {
         let mut parts = entry.split(';');
         let tag = parts.next().unwrap_or("").trim();
         let primary = tag.split('-').next().unwrap_or("").to_ascii_lowercase();
@@ -124,9 +121,15 @@ mod tests {
     fn picks_the_readers_language_else_the_original() {
         let t = text("bn", &[("bn", "সেবা"), ("en", "Service")], &["en"]);
         let en = pick(&t, "en");
-        assert_eq!((en.text, en.lang, en.machine, en.fallback), ("Service", "en", true, false));
+        assert_eq!(
+            (en.text, en.lang, en.machine, en.fallback),
+            ("Service", "en", true, false)
+        );
         let fr = pick(&t, "fr");
-        assert_eq!((fr.text, fr.lang, fr.machine, fr.fallback), ("সেবা", "bn", false, true));
+        assert_eq!(
+            (fr.text, fr.lang, fr.machine, fr.fallback),
+            ("সেবা", "bn", false, true)
+        );
         let bn = pick(&t, "bn");
         assert!(!bn.machine && !bn.fallback);
     }

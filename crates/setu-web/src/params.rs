@@ -74,13 +74,7 @@ impl Params {
 
     /// Only the pairs `keep` accepts.
     pub fn filtered(&self, keep: impl Fn(&str, &str) -> bool) -> Params {
-        Params(
-            self.0
-                .iter()
-                .filter(|(k, v)| keep(k, v))
-                .cloned()
-                .collect(),
-        )
+        Params(self.0.iter().filter(|(k, v)| keep(k, v)).cloned().collect())
     }
 
     /// With `key` set to `value` alone.

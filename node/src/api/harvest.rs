@@ -4,17 +4,16 @@
 //! the answers; this module reads the node's change list for it.
 //!
 //! The URLs in the answers start with the node's public origin:
-//! [`PUBLIC_URL_ENV`] if the daemon's environment sets it (behind a proxy
-//! or TLS terminator), else `http://` and the request's `Host` header.
-//! OAI-PMH's `adminEmail` is [`ADMIN_EMAIL_ENV`], else
-//! [`DEFAULT_ADMIN_EMAIL`].
+//! `api.public_url` in `setu.toml` if set (behind a proxy or TLS
+//! terminator), else `http://` and the request's `Host` header. OAI-PMH's
+//! `adminEmail` is `api.admin_email`, else [`DEFAULT_ADMIN_EMAIL`].
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Extension, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -23,12 +22,7 @@ use setu_harvest::{Item, Record, RepoError, Repository, Site, dcat, oai};
 
 use super::{Problem, State as Api};
 
-/// Environment variable: the node's public origin, such as
-/// `https://setu.example.org` (no path).
-pub const PUBLIC_URL_ENV: &str = "SETU_PUBLIC_URL";
-/// Environment variable: OAI-PMH `adminEmail`.
-pub const ADMIN_EMAIL_ENV: &str = "SETU_ADMIN_EMAIL";
-/// `adminEmail` when [`ADMIN_EMAIL_ENV`] is not set (`.invalid`: it
+/// `adminEmail` when `api.admin_email` is not set (`.invalid`: it
 /// reaches no one, and says so).
 pub const DEFAULT_ADMIN_EMAIL: &str = "operator@setu.invalid";
 /// Longest `Host` header used to build URLs; a longer or odd one gives
@@ -37,24 +31,31 @@ const MAX_HOST_BYTES: usize = 255;
 /// The name harvesters show for this repository.
 const REPOSITORY_NAME: &str = "Setu node: public-service practices";
 
-/// What the routes read once, at start.
+/// How the node names itself in harvest answers (`api.public_url`,
+/// `api.admin_email`; checked by [`crate::config`]).
 #[derive(Debug, Clone)]
-struct Settings {
+pub struct Settings {
     public_url: Option<String>,
     admin_email: String,
 }
 
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings::new(None, None)
+    }
+}
+
 impl Settings {
-    fn from_env() -> Settings {
-        let public_url = std::env::var(PUBLIC_URL_ENV)
-            .ok()
+    /// The public origin (`https://setu.example.org`) and the
+    /// administrator's e-mail, if configured; odd values are ignored.
+    pub fn new(public_url: Option<&str>, admin_email: Option<&str>) -> Settings {
+        let public_url = public_url
             .map(|u| u.trim().trim_end_matches('/').to_string())
             .filter(|u| {
                 (u.starts_with("http://") || u.starts_with("https://"))
                     && !u.chars().any(|c| c.is_whitespace() || c.is_control())
             });
-        let admin_email = std::env::var(ADMIN_EMAIL_ENV)
-            .ok()
+        let admin_email = admin_email
             .map(|e| e.trim().to_string())
             .filter(|e| e.contains('@') && !e.chars().any(|c| c.is_whitespace() || c.is_control()))
             .unwrap_or_else(|| DEFAULT_ADMIN_EMAIL.to_string());
@@ -92,7 +93,6 @@ pub fn routes() -> Router<Api> {
         .route(oai::PATH, get(oai_get).post(oai_post))
         .route(oai::NATIVE_SCHEMA_PATH, get(native_schema))
         .route(dcat::PATH, get(catalog))
-        .layer(Extension(Arc::new(Settings::from_env())))
 }
 
 /// The node's change list, read from a blocking thread.
@@ -201,21 +201,17 @@ async fn answer_oai(api: Api, settings: &Settings, headers: &HeaderMap, query: S
 /// OAI-PMH documents with status 200.
 async fn oai_get(
     State(api): State<Api>,
-    Extension(settings): Extension<Arc<Settings>>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
+    let settings = Arc::clone(&api.site);
     answer_oai(api, &settings, &headers, query.unwrap_or_default()).await
 }
 
 /// `POST /oai`: one OAI-PMH request as an
 /// `application/x-www-form-urlencoded` body.
-async fn oai_post(
-    State(api): State<Api>,
-    Extension(settings): Extension<Arc<Settings>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+async fn oai_post(State(api): State<Api>, headers: HeaderMap, body: Bytes) -> Response {
+    let settings = Arc::clone(&api.site);
     let query = String::from_utf8_lossy(&body).into_owned();
     answer_oai(api, &settings, &headers, query).await
 }
@@ -232,11 +228,10 @@ async fn native_schema() -> Response {
 /// `GET /catalog.jsonld`: one page of the DCAT-AP catalogue.
 async fn catalog(
     State(api): State<Api>,
-    Extension(settings): Extension<Arc<Settings>>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let site = settings.site(&headers);
+    let site = api.site.site(&headers);
     let query = query.unwrap_or_default();
     match with_repo(&api, move |repo| dcat::catalog(&site, &query, repo)).await {
         Ok(Ok(v)) => ([(header::CONTENT_TYPE, dcat::MEDIA_TYPE)], v.to_string()).into_response(),
@@ -379,19 +374,13 @@ mod tests {
 
     #[test]
     fn odd_hosts_are_not_trusted() {
-        let s = Settings {
-            public_url: None,
-            admin_email: DEFAULT_ADMIN_EMAIL.into(),
-        };
+        let s = Settings::new(None, None);
         let mut h = HeaderMap::new();
         h.insert(header::HOST, "evil\"><x".parse().expect("header"));
         assert_eq!(s.site(&h).root, "http://localhost");
         h.insert(header::HOST, "[::1]:7300".parse().expect("header"));
         assert_eq!(s.site(&h).root, "http://[::1]:7300");
-        let fixed = Settings {
-            public_url: Some("https://setu.example.org".into()),
-            ..s
-        };
+        let fixed = Settings::new(Some("https://setu.example.org/"), Some("ops@example.org"));
         assert_eq!(fixed.site(&h).root, "https://setu.example.org");
     }
 }

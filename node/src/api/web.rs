@@ -357,6 +357,7 @@ async fn counts(api: &Api, query: &Query) -> Result<Counts> {
     };
 
     let mut chosen: Vec<String> = q.countries.iter().map(|c| c.iso3.clone()).collect();
+    chosen.sort();
     chosen.dedup();
     let mut country_roles = Vec::new();
     for iso3 in chosen.into_iter().take(MAX_ROLE_COUNTRIES) {
@@ -377,6 +378,7 @@ async fn counts(api: &Api, query: &Query) -> Result<Counts> {
         .iter()
         .map(|s| s.split('.').next().unwrap_or(s))
         .collect();
+    goals.sort();
     goals.dedup();
     let mut sdg_target = Vec::new();
     for goal in goals.into_iter().take(MAX_TARGET_GOALS) {
@@ -499,6 +501,10 @@ async fn practice(api: &Api, id: &str, raw: &str, headers: &HeaderMap) -> Result
                 .collect(),
         })
         .collect();
+    // schema.org JSON-LD for the practice (issue 15, DCAT): `setu-web`
+    // embeds it, escaped, in a `<script type="application/ld+json">`.
+    let json_ld = (!view.body.is_null())
+        .then(|| setu_harvest::dcat::schema_org(&view.body, Some(&lang), None).to_string());
     let page = PracticePage {
         requested: id.to_string(),
         lang,
@@ -527,10 +533,7 @@ async fn practice(api: &Api, id: &str, raw: &str, headers: &HeaderMap) -> Result
             .collect(),
         held: view.held.iter().map(|h| h.to_hex()).collect(),
         adoptions,
-        // schema.org JSON-LD for this practice: the DCAT work of issue 15
-        // (`setu_harvest::dcat::schema_org`) fills this in; `setu-web`
-        // embeds it, escaped, in a `<script type="application/ld+json">`.
-        json_ld: None,
+        json_ld,
     };
     Ok(setu_web::practice::render(&page))
 }
@@ -547,5 +550,55 @@ async fn asset(Path(name): Path<String>) -> Response {
         )
             .into_response(),
         None => WebError::new(StatusCode::NOT_FOUND, format!("no asset {name:?}")).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_values_are_named() {
+        for (raw, name) in [
+            ("status=abc", "status"),
+            ("has_tcv=yes", "has_tcv"),
+            ("min_adoptions=-1", "min_adoptions"),
+        ] {
+            let e = check_values(&Params::parse(raw)).expect_err(raw);
+            assert_eq!(e.status, StatusCode::BAD_REQUEST);
+            assert!(e.detail.starts_with(name), "{}", e.detail);
+        }
+        assert!(check_values(&Params::parse("status=2&has_tcv=true")).is_ok());
+        for raw in ["page=0", "page=x", "page=99999999"] {
+            let e = page_number(&Params::parse(raw)).expect_err(raw);
+            assert!(e.detail.starts_with("page:"), "{}", e.detail);
+        }
+        assert_eq!(page_number(&Params::parse("page=3")).ok(), Some(3));
+    }
+
+    #[test]
+    fn the_readers_language() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::ACCEPT_LANGUAGE,
+            HeaderValue::from_static("bn-BD,en;q=0.5"),
+        );
+        let (l, chosen) = reader_language(&Params::default(), &h).expect("lang");
+        assert_eq!((l.as_str(), chosen), ("bn", None));
+        let (l, chosen) = reader_language(&Params::parse("lang=ar"), &h).expect("lang");
+        assert_eq!((l.as_str(), chosen.as_deref()), ("ar", Some("ar")));
+        let e = reader_language(&Params::parse("lang=xx"), &h).expect_err("xx");
+        assert!(e.detail.starts_with("lang:"), "{}", e.detail);
+        let (l, _) = reader_language(&Params::default(), &HeaderMap::new()).expect("lang");
+        assert_eq!(l, "en");
+    }
+
+    #[test]
+    fn every_page_is_locked_down() {
+        let resp = futures::executor::block_on(secure(html(StatusCode::OK, String::new())));
+        let h = resp.headers();
+        assert_eq!(h[header::CONTENT_SECURITY_POLICY], CONTENT_SECURITY_POLICY);
+        assert_eq!(h[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert_eq!(h[header::REFERRER_POLICY], REFERRER_POLICY);
     }
 }

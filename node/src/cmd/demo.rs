@@ -126,7 +126,7 @@ async fn demo(args: DemoArgs) -> Result<ExitCode> {
                 .push(d.node.status().await?.net.listen[0].parse()?);
         }
         let token = hex::encode(SecretKey::generate().seed());
-        let d = Daemon::start(cfg, "127.0.0.1:0", &token, &[], None)
+        let d = Daemon::start(cfg, "127.0.0.1:0", &token, &Default::default(), None)
             .await
             .with_context(|| format!("starting node {}", i + 1))?;
         println!(

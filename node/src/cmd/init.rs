@@ -12,7 +12,6 @@ use crate::config::Config;
 use crate::datadir::files;
 use crate::io;
 
-
 pub fn run(dir: &Path, args: InitArgs) -> Result<ExitCode> {
     let charter = match &args.charter {
         Some(p) => Some(crate::cmd::charter::read_sealed(p)?),

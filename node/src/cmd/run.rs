@@ -117,7 +117,7 @@ impl Daemon {
         cfg: setu::Config,
         api_addr: &str,
         token: &str,
-        cors_origins: &[String],
+        api: &crate::config::ApiConfig,
         url_file: Option<PathBuf>,
     ) -> Result<Daemon> {
         let dir = cfg.data_dir.clone();
@@ -130,8 +130,9 @@ impl Daemon {
         let url = format!("http://{}", listener.local_addr()?);
         let limits = crate::api::Limits::default();
         let state = crate::api::State::new(node.clone(), token, limits)
-            .with_cors(cors_origins)
-            .map_err(anyhow::Error::msg)?;
+            .with_cors(&api.cors_origins)
+            .map_err(anyhow::Error::msg)?
+            .with_site(api.public_url.as_deref(), api.admin_email.as_deref());
         let app = crate::api::router(state);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(crate::api::serve(listener, app, limits, async {
@@ -194,7 +195,7 @@ pub fn run(dir: &Path, args: RunArgs) -> Result<ExitCode> {
             cfg,
             &api_addr,
             &token,
-            &data.config.api.cors_origins,
+            &data.config.api,
             Some(dir.join(files::API_URL)),
         )
         .await?;

@@ -1,0 +1,680 @@
+//! The web catalogue in a real browser: a `setu run` daemon holding the
+//! sample catalogue, Debian's headless Chromium driven through
+//! `chromedriver` with fantoccini. It searches in English and in Bangla,
+//! applies facets, opens a practice, checks the TCV chart and the
+//! citation's copy button, switches language (Bangla, and Arabic right to
+//! left), renders at a 375 px wide viewport with no sideways scrolling,
+//! and runs axe-core (vendored, `tests/assets/`) on both pages: no
+//! violation of impact "serious" or "critical". It saves a screenshot of
+//! the practice page as `docs/screenshots/practice.png`.
+//!
+//! Chromium and chromedriver are required (`apt-get install -y chromium
+//! chromium-driver`): without them this test fails, naming them.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+use setu_tests::{repo_root, setu_bin};
+use tempfile::TempDir;
+
+/// Where Debian's `chromium` package puts the browser.
+const CHROMIUM: &str = "/usr/bin/chromium";
+/// Where Debian's `chromium-driver` package puts the driver.
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// The longest wait for any one condition (a page, an element, a daemon).
+const WAIT: Duration = Duration::from_secs(30);
+/// How often a condition is polled.
+const POLL: Duration = Duration::from_millis(50);
+/// The phone-sized viewport width checked.
+const PHONE_WIDTH: u32 = 375;
+/// The phone-sized viewport height.
+const PHONE_HEIGHT: u32 = 812;
+/// The desktop window for the screenshot.
+const DESKTOP: (u32, u32) = (1280, 1500);
+/// The member id and agency of the test network's one founder.
+const MEMBER: &str = "bgd-a2i";
+const AGENCY: &str = "a2i, ICT Division";
+/// The Content-Security-Policy every page must carry.
+const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+fn setu(dir: Option<&Path>, args: &[&str], cwd: &Path) -> String {
+    let mut cmd = Command::new(setu_bin());
+    if let Some(d) = dir {
+        cmd.arg("--data-dir").arg(d);
+    }
+    let o: Output = cmd.args(args).current_dir(cwd).output().expect("setu runs");
+    let s = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(
+        o.status.success(),
+        "setu {args:?} failed: {s}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    s
+}
+
+/// Polls `cond` until it holds; panics after [`WAIT`], naming `what`.
+fn wait(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + WAIT;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(POLL);
+    }
+}
+
+/// Polls an async condition until it holds.
+async fn wait_async<F, Fut>(what: &str, mut cond: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + WAIT;
+    while !cond().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// A child process killed when dropped.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A data directory in a one-member chartered network (so pages can name
+/// the agency), holding the sample catalogue; and the daemon serving it.
+fn start_daemon(tmp: &Path) -> (Killed, String) {
+    let key = tmp.join("bgd.pem");
+    let key_s = key.to_str().expect("utf-8 path");
+    let public = setu(None, &["keys", "generate", "--out", key_s], tmp);
+    let members = format!(
+        "[[member]]\nid = \"{MEMBER}\"\ncountry = \"BGD\"\nagency = \"{AGENCY}\"\nkey = \"{}\"\n",
+        public.trim()
+    );
+    std::fs::write(tmp.join("members.toml"), members).expect("members.toml");
+    setu(
+        None,
+        &[
+            "charter",
+            "new",
+            "--name",
+            "Browser test",
+            "--members",
+            "members.toml",
+            "--threshold",
+            "1/2+1",
+            "--out",
+            "charter.draft",
+        ],
+        tmp,
+    );
+    setu(
+        None,
+        &["charter", "sign", "charter.draft", "--key", key_s],
+        tmp,
+    );
+    setu(
+        None,
+        &["charter", "seal", "charter.draft", "--out", "charter.cbor"],
+        tmp,
+    );
+    let data = tmp.join("node");
+    setu(
+        Some(&data),
+        &["init", "--charter", "charter.cbor", "--key", key_s],
+        tmp,
+    );
+    let sample = repo_root().join("node/data/sample/practices.jsonl");
+    setu(
+        Some(&data),
+        &["import", sample.to_str().expect("utf-8 path")],
+        tmp,
+    );
+    let child = Command::new(setu_bin())
+        .arg("--data-dir")
+        .arg(&data)
+        .args([
+            "run",
+            "--listen",
+            "/ip4/127.0.0.1/tcp/0",
+            "--api",
+            "127.0.0.1:0",
+            "--no-mdns",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("setu run starts");
+    let child = Killed(child);
+    let file = data.join("api.url");
+    wait("the daemon to write api.url", || file.exists());
+    let url = std::fs::read_to_string(&file)
+        .expect("api.url")
+        .trim()
+        .to_string();
+    (child, url)
+}
+
+/// A port free on loopback now.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// chromedriver on a free port, once it answers.
+fn start_chromedriver() -> (Killed, String) {
+    for (path, package) in [(CHROMIUM, "chromium"), (CHROMEDRIVER, "chromium-driver")] {
+        assert!(
+            Path::new(path).exists(),
+            "the browser test needs {path}: install it with `apt-get install -y chromium chromium-driver` (Debian package {package})"
+        );
+    }
+    let port = free_port();
+    let child = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver starts");
+    let child = Killed(child);
+    let url = format!("http://127.0.0.1:{port}");
+    wait("chromedriver to answer /status", || {
+        agent()
+            .get(format!("{url}/status"))
+            .call()
+            .is_ok_and(|r| r.status() == 200)
+    });
+    (child, url)
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into()
+}
+
+/// A headless Chromium session. Flags that keep Chromium from reaching
+/// for the network (this machine is offline; without them it can hang),
+/// and `--no-sandbox`, which it needs as root.
+async fn browser(driver: &str, profile: &Path) -> Client {
+    let args = vec![
+        "--headless".to_string(),
+        "--no-sandbox".into(),
+        "--disable-gpu".into(),
+        "--disable-dev-shm-usage".into(),
+        "--disable-quic".into(),
+        "--no-first-run".into(),
+        "--no-default-browser-check".into(),
+        "--disable-background-networking".into(),
+        "--disable-component-update".into(),
+        "--disable-sync".into(),
+        "--disable-extensions".into(),
+        "--hide-scrollbars".into(),
+        "--lang=en-US".into(),
+        format!("--window-size={},{}", DESKTOP.0, DESKTOP.1),
+        format!("--user-data-dir={}", profile.display()),
+    ];
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({"binary": CHROMIUM, "args": args}),
+    );
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(driver)
+        .await
+        .expect("a Chromium session through chromedriver")
+}
+
+/// Waits for an element.
+async fn find(c: &Client, css: &str) -> fantoccini::elements::Element {
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no element {css}: {e}"))
+}
+
+/// The text of an element.
+async fn text(c: &Client, css: &str) -> String {
+    find(c, css).await.text().await.expect("text")
+}
+
+/// Runs a script and returns its value.
+async fn js(c: &Client, script: &str) -> Value {
+    c.execute(script, vec![])
+        .await
+        .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
+}
+
+/// Waits until the browser's URL contains `part`.
+async fn wait_url(c: &Client, part: &str) {
+    wait_async(&format!("the URL to contain {part:?}"), || async {
+        c.current_url()
+            .await
+            .is_ok_and(|u| u.as_str().contains(part))
+    })
+    .await;
+}
+
+/// The visible result titles.
+async fn result_links(c: &Client) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for a in c
+        .find_all(Locator::Css("li.result h3 a"))
+        .await
+        .expect("results")
+    {
+        let href = a.attr("href").await.expect("href").unwrap_or_default();
+        out.push((a.text().await.expect("text"), href));
+    }
+    out
+}
+
+/// Types `words` into the search box and submits.
+async fn search(c: &Client, words: &str) {
+    let q = find(c, "#q").await;
+    q.clear().await.expect("clear");
+    q.send_keys(words).await.expect("type");
+    let typed = q.prop("value").await.expect("value").unwrap_or_default();
+    assert_eq!(typed, words, "the search box holds what was typed");
+    find(c, "form.search button[type=submit]")
+        .await
+        .click()
+        .await
+        .expect("submit");
+    wait_url(c, "text=").await;
+}
+
+/// Runs axe-core on the current page; panics listing every violation of
+/// impact serious or critical.
+async fn axe(c: &Client, source: &str, page: &str) {
+    js(c, &format!("{source}\n;return typeof axe;")).await;
+    let found = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, {resultTypes: ['violations']})
+               .then(r => done(JSON.stringify(r.violations.map(v => ({
+                   id: v.id, impact: v.impact, help: v.help,
+                   nodes: v.nodes.slice(0, 5).map(n => n.target.join(' '))})))))
+               .catch(e => done('axe failed: ' + e));",
+            vec![],
+        )
+        .await
+        .expect("axe runs");
+    let found = found.as_str().expect("axe's answer").to_string();
+    let violations: Vec<Value> =
+        serde_json::from_str(&found).unwrap_or_else(|_| panic!("{page}: {found}"));
+    for v in &violations {
+        eprintln!("axe on {page}: {v}");
+    }
+    let serious: Vec<&Value> = violations
+        .iter()
+        .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
+        .collect();
+    assert!(
+        serious.is_empty(),
+        "axe finds serious violations on {page}: {serious:#?}"
+    );
+}
+
+/// The page has no horizontal scroll at the current (phone) width.
+async fn fits(c: &Client, page: &str) {
+    let w = js(
+        c,
+        "return [window.innerWidth, document.documentElement.scrollWidth, document.body.scrollWidth];",
+    )
+    .await;
+    let inner = w[0].as_u64().expect("innerWidth");
+    let scroll = w[1]
+        .as_u64()
+        .expect("scrollWidth")
+        .max(w[2].as_u64().unwrap_or(0));
+    assert!(
+        inner <= u64::from(PHONE_WIDTH),
+        "{page}: the viewport is {inner} px wide, not a phone's"
+    );
+    assert!(
+        scroll <= inner,
+        "{page}: {scroll} px of content in a {inner} px viewport: it scrolls sideways"
+    );
+}
+
+/// Status, content type and body of a GET, with the CSP checked.
+fn get(url: &str) -> (u16, String, String) {
+    let mut r = agent().get(url).call().expect("GET");
+    let h = |name: &str| {
+        r.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string()
+    };
+    assert_eq!(h("content-security-policy"), CSP, "{url}");
+    assert_eq!(h("x-content-type-options"), "nosniff", "{url}");
+    assert!(!h("referrer-policy").is_empty(), "{url}");
+    let ct = h("content-type");
+    let body = r.body_mut().read_to_string().unwrap_or_default();
+    (r.status().as_u16(), ct, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_catalogue_in_a_real_browser() {
+    let built = Instant::now();
+    setu_bin();
+    eprintln!(
+        "browser test: the setu binary ready in {:.1} s",
+        built.elapsed().as_secs_f64()
+    );
+    let started = Instant::now();
+    let tmp = TempDir::new().expect("tempdir");
+    let (_daemon, base) = start_daemon(tmp.path());
+    eprintln!(
+        "browser test: daemon up with the sample catalogue after {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let (_driver, driver_url) = start_chromedriver();
+    let axe_source =
+        std::fs::read_to_string(repo_root().join("tests/assets/axe.min.js")).expect("axe.min.js");
+
+    // Headers and bad parameters, over plain HTTP.
+    let (code, ct, body) = get(&format!("{base}/"));
+    assert_eq!((code, ct.as_str()), (200, "text/html; charset=utf-8"));
+    assert!(
+        !body.contains(" style="),
+        "no inline style: the CSP forbids it"
+    );
+    for (query, names) in [
+        ("page=0", "page"),
+        ("colour=red", "colour"),
+        ("lang=xx", "lang"),
+        ("status=abc", "status"),
+        ("country=XYZ", "country"),
+        ("sdg=99", "sdg"),
+    ] {
+        let (code, ct, body) = get(&format!("{base}/?{query}"));
+        assert_eq!(code, 400, "{query}: {body}");
+        assert!(ct.starts_with("text/html"), "{query}: {ct}");
+        assert!(
+            body.contains(names),
+            "{query}: the page names {names}: {body}"
+        );
+    }
+    let (code, _, body) = get(&format!("{base}/practices/NO-SUCH-0001"));
+    assert_eq!(code, 404, "{body}");
+    let (code, _, _) = get(&format!("{base}/practices/BGD-A2I-0001?publisher=zz"));
+    assert_eq!(code, 400);
+    let (code, ct, _) = get(&format!("{base}/assets/setu.css"));
+    assert_eq!((code, ct.as_str()), (200, "text/css; charset=utf-8"));
+
+    let profile = TempDir::new().expect("profile dir");
+    let c = browser(&driver_url, profile.path()).await;
+    eprintln!(
+        "browser test: Chromium up after {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    // 1. Search in English, then in Bangla.
+    c.goto(&format!("{base}/")).await.expect("open /");
+    let heading = text(&c, "#results-h").await;
+    assert!(heading.contains("38 practices"), "{heading}");
+    // The stylesheet and the script loaded under the CSP.
+    let bg = find(&c, "header.site")
+        .await
+        .css_value("background-color")
+        .await
+        .expect("css");
+    assert_ne!(bg, "rgba(0, 0, 0, 0)", "the stylesheet applies");
+    search(&c, "digital centre").await;
+    let results = result_links(&c).await;
+    assert!(
+        results
+            .iter()
+            .any(|(t, h)| t.contains("Union Digital Centres") && h.contains("BGD-A2I-0001")),
+        "English search: {results:?}"
+    );
+    search(&c, "ডিজিটাল সেন্টার").await;
+    let results = result_links(&c).await;
+    assert!(
+        results.iter().any(|(_, h)| h.contains("BGD-A2I-0001")),
+        "Bangla search: {results:?}"
+    );
+    assert!(
+        text(&c, "#results-h").await.contains("ডিজিটাল"),
+        "the heading echoes the Bangla words"
+    );
+
+    // 2. Facets: Bangladesh, then only those with TCV figures.
+    c.goto(&format!("{base}/")).await.expect("open /");
+    find(&c, "#facet-country").await;
+    let mut clicked = false;
+    for a in c
+        .find_all(Locator::Css(
+            "section[aria-labelledby=facet-country] a.facet",
+        ))
+        .await
+        .expect("country facets")
+    {
+        if a.text().await.expect("text").contains("Bangladesh") {
+            a.click().await.expect("click Bangladesh");
+            clicked = true;
+            break;
+        }
+    }
+    assert!(clicked, "a Bangladesh facet");
+    wait_url(&c, "country=BGD").await;
+    let heading = text(&c, "#results-h").await;
+    assert!(heading.starts_with("4 practices"), "{heading}");
+    for (_, href) in result_links(&c).await {
+        assert!(href.contains("/practices/BGD-"), "{href}");
+    }
+    assert!(text(&c, "ul.chips").await.contains("Country: Bangladesh"));
+    // The chosen country offers its roles, with counts.
+    let roles = text(&c, "ul.facets.sub").await;
+    assert!(roles.contains("As originating"), "{roles}");
+    find(&c, "section[aria-labelledby=facet-tcv] a.facet")
+        .await
+        .click()
+        .await
+        .expect("click the TCV facet");
+    wait_url(&c, "has_tcv=true").await;
+    assert!(text(&c, "#results-h").await.starts_with("1 practice"));
+    axe(&c, &axe_source, "the search page").await;
+
+    // 3. Open the practice.
+    find(&c, "li.result h3 a")
+        .await
+        .click()
+        .await
+        .expect("open the practice");
+    wait_url(&c, "/practices/BGD-A2I-0001").await;
+    let h1 = find(&c, "h1").await;
+    assert_eq!(h1.attr("lang").await.expect("lang").as_deref(), Some("en"));
+    assert_eq!(h1.text().await.expect("h1"), "Union Digital Centres");
+    // Every field: the texts, countries, SDG targets, sectors, period.
+    let main = text(&c, "main").await;
+    for field in [
+        "Summary",
+        "The challenge",
+        "The solution",
+        "Bangladesh",
+        "Target 16.6",
+        "Implementation",
+        "2010-11",
+        "Creative Commons Attribution 4.0",
+        "ইউনিয়ন ডিজিটাল সেন্টার",
+    ] {
+        assert!(main.contains(field), "the practice page shows {field:?}");
+    }
+
+    // 4. The TCV chart and the citation.
+    let bars = c
+        .find_all(Locator::Css("svg.tcv-chart rect"))
+        .await
+        .expect("bars");
+    assert_eq!(bars.len(), 6, "two bars for each of time, cost, visits");
+    let widths = js(
+        &c,
+        "return [...document.querySelectorAll('svg.tcv-chart g')].map(g => \
+         [g.querySelector('.bar-before').getBBox().width, g.querySelector('.bar-after').getBBox().width]);",
+    )
+    .await;
+    for pair in widths.as_array().expect("widths") {
+        let (before, after) = (
+            pair[0].as_f64().unwrap_or(0.0),
+            pair[1].as_f64().unwrap_or(0.0),
+        );
+        assert!(after < before && after > 0.0, "after is shorter: {pair}");
+    }
+    let svg_text = js(
+        &c,
+        "return document.querySelector('svg.tcv-chart').textContent;",
+    )
+    .await;
+    assert!(
+        svg_text.as_str().unwrap_or("").contains("\u{2212}78.1"),
+        "{svg_text}"
+    );
+    let citation = text(&c, "#citation").await;
+    assert!(
+        citation.starts_with(&format!("{AGENCY} (BGD), member {MEMBER} (")),
+        "{citation}"
+    );
+    assert!(
+        citation.contains("Union Digital Centres. Setu practice BGD-A2I-0001, revision 1, record "),
+        "{citation}"
+    );
+    let copy = find(&c, "button.copy").await;
+    assert!(
+        copy.is_displayed().await.expect("displayed"),
+        "the script shows the copy button"
+    );
+    copy.click().await.expect("copy");
+    wait_async("the copy button to report", || async {
+        !text(&c, ".copy-status").await.is_empty()
+    })
+    .await;
+    let status = text(&c, ".copy-status").await;
+    assert_eq!(status, "Citation copied.");
+    let copied = copy.attr("data-copied").await.expect("attr");
+    assert_eq!(copied.as_deref(), Some(citation.as_str()));
+    // Provenance: the agency, the verified signature, the raw record.
+    let side = text(&c, "section.provenance").await;
+    assert!(side.contains("Signature verified"), "{side}");
+    assert!(side.contains(AGENCY), "{side}");
+    assert!(side.contains("Revision history"), "{side}");
+    let raw = find(&c, "section.provenance a[href^='/v1/records/']")
+        .await
+        .attr("href")
+        .await
+        .expect("href")
+        .unwrap_or_default();
+    let mut r = agent()
+        .get(format!("{base}{raw}"))
+        .call()
+        .expect("GET record");
+    assert_eq!(r.status(), 200, "{raw}");
+    let bytes = r.body_mut().read_to_vec().expect("bytes");
+    setu_core::record::check(bytes).expect("the raw record verifies");
+
+    // The screenshot, at desktop width.
+    let png = c.screenshot().await.expect("screenshot");
+    let shots = repo_root().join("docs/screenshots");
+    std::fs::create_dir_all(&shots).expect("docs/screenshots");
+    std::fs::write(shots.join("practice.png"), &png).expect("practice.png");
+
+    axe(&c, &axe_source, "the practice page").await;
+
+    // 5. Switch language: Bangla, with the form; Arabic, right to left.
+    find(&c, "#lang")
+        .await
+        .select_by_value("bn")
+        .await
+        .expect("choose Bangla");
+    find(&c, "form.lang-switch button")
+        .await
+        .click()
+        .await
+        .expect("show");
+    wait_url(&c, "lang=bn").await;
+    let h1 = find(&c, "h1").await;
+    assert_eq!(h1.attr("lang").await.expect("lang").as_deref(), Some("bn"));
+    assert_eq!(h1.text().await.expect("h1"), "ইউনিয়ন ডিজিটাল সেন্টার");
+    let summary_lang = find(&c, "#summary-h + .prose, #summary-h ~ .prose")
+        .await
+        .attr("lang")
+        .await
+        .expect("lang");
+    assert_eq!(summary_lang.as_deref(), Some("bn"));
+    // Links keep the reader's language.
+    let back = find(&c, "nav.crumbs a")
+        .await
+        .attr("href")
+        .await
+        .expect("href");
+    assert_eq!(back.as_deref(), Some("/?lang=bn"));
+    c.goto(&format!("{base}/practices/MAR-MRAFP-0001?lang=ar"))
+        .await
+        .expect("open an Arabic practice");
+    let h1 = find(&c, "h1").await;
+    assert_eq!(h1.attr("lang").await.expect("lang").as_deref(), Some("ar"));
+    assert_eq!(h1.attr("dir").await.expect("dir").as_deref(), Some("rtl"));
+    // A language the practice lacks falls back to the original, marked.
+    c.goto(&format!("{base}/practices/MAR-MRAFP-0001?lang=sw"))
+        .await
+        .expect("open in Swahili");
+    assert_eq!(
+        find(&c, "h1")
+            .await
+            .attr("lang")
+            .await
+            .expect("lang")
+            .as_deref(),
+        Some("ar")
+    );
+    assert!(text(&c, "main").await.contains("Not published in Swahili"));
+
+    // 6. A phone-sized screen.
+    c.set_window_size(PHONE_WIDTH, PHONE_HEIGHT)
+        .await
+        .expect("resize");
+    c.goto(&format!("{base}/practices/BGD-A2I-0001"))
+        .await
+        .expect("open the practice");
+    find(&c, "h1").await;
+    fits(&c, "the practice page").await;
+    c.goto(&format!("{base}/?country=BGD"))
+        .await
+        .expect("open search");
+    find(&c, "#results-h").await;
+    fits(&c, "the search page").await;
+    // Keyboard: the skip link is the first stop and leads to the content.
+    js(&c, "document.activeElement.blur(); window.scrollTo(0, 0);").await;
+    c.active_element()
+        .await
+        .expect("active")
+        .send_keys("\u{e004}")
+        .await
+        .expect("tab");
+    let focused = js(&c, "return document.activeElement.className;").await;
+    assert_eq!(
+        focused.as_str(),
+        Some("skip"),
+        "Tab reaches the skip link first"
+    );
+    axe(&c, &axe_source, "the search page at 375 px").await;
+
+    c.close().await.expect("close the browser");
+    eprintln!("browser test: {:.1} s", started.elapsed().as_secs_f64());
+}
