@@ -104,6 +104,9 @@ pub struct State {
     exports: export::Slots,
     /// How the node names itself to harvesters.
     site: Arc<harvest::Settings>,
+    /// This node's agency, "agency (COUNTRY)" from `setu.toml`: how pages
+    /// name its own publisher key where no membership names it.
+    agency: Option<Arc<str>>,
     /// Origins a browser may call the API from (CORS); none by default.
     cors: Arc<Vec<axum::http::HeaderValue>>,
 }
@@ -119,6 +122,7 @@ impl State {
             http: ops::Http::default(),
             exports: export::Slots::default(),
             site: Arc::new(harvest::Settings::default()),
+            agency: None,
             cors: Arc::new(Vec::new()),
         }
     }
@@ -127,6 +131,14 @@ impl State {
     /// (`api.public_url`, `api.admin_email`).
     pub fn with_site(mut self, public_url: Option<&str>, admin_email: Option<&str>) -> State {
         self.site = Arc::new(harvest::Settings::new(public_url, admin_email));
+        self
+    }
+
+    /// Names this node's own publisher key as `agency (COUNTRY)` on the
+    /// web pages, where no membership names it (an open network).
+    pub fn with_agency(mut self, agency: &str, country: &str) -> State {
+        self.agency = (!agency.trim().is_empty())
+            .then(|| Arc::from(format!("{} ({country})", agency.trim()).as_str()));
         self
     }
 

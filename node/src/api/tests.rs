@@ -38,6 +38,19 @@ impl Server {
 
     /// [`Server::start`], letting browsers on `origins` read (CORS).
     async fn start_with(limits: Limits, extra: Router<State>, origins: &[String]) -> Server {
+        let origins = origins.to_vec();
+        Server::start_shaped(limits, extra, move |s| {
+            s.with_cors(&origins).expect("origins")
+        })
+        .await
+    }
+
+    /// [`Server::start`], with `shape` applied to the API's state.
+    async fn start_shaped(
+        limits: Limits,
+        extra: Router<State>,
+        shape: impl FnOnce(State) -> State,
+    ) -> Server {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut cfg = setu::Config::new(dir.path());
         cfg.net.listen = vec!["/ip4/127.0.0.1/tcp/0".parse().expect("addr")];
@@ -47,9 +60,7 @@ impl Server {
         cfg.key = Some(setu::SecretKey::generate());
         let node = setu::Node::start(cfg).await.expect("node starts");
         let token = "test-token-0123456789".to_string();
-        let state = State::new(node.clone(), &token, limits)
-            .with_cors(origins)
-            .expect("origins");
+        let state = shape(State::new(node.clone(), &token, limits));
         let app = super::layered(super::routes().merge(extra), state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -664,5 +675,30 @@ async fn exports_stream_over_http_with_the_query_filters() {
         let p = a.problem();
         assert!(p.contains(field), "{q}: {p}");
     }
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_name_this_nodes_own_agency_on_an_open_network() {
+    let srv = Server::start_shaped(Limits::default(), Router::new(), |s| {
+        s.with_agency("a2i, ICT Division", "BGD")
+    })
+    .await;
+    let body: Value = serde_json::from_str(EXAMPLE).expect("example");
+    assert_eq!(srv.post_json("/v1/practices", &body).await.status, 201);
+    let a = srv.get("/practices/BGD-A2I-0001").await;
+    assert_eq!(a.status, 200, "{a:?}");
+    let page = String::from_utf8_lossy(&a.body);
+    assert!(
+        page.contains("a2i, ICT Division (BGD) (20"),
+        "the citation names the agency: {page}"
+    );
+    srv.stop().await;
+
+    // Without it, the key stands in.
+    let srv = Server::start(Limits::default(), Router::new()).await;
+    assert_eq!(srv.post_json("/v1/practices", &body).await.status, 201);
+    let page = srv.get("/practices/BGD-A2I-0001").await;
+    assert!(!String::from_utf8_lossy(&page.body).contains("ICT Division (BGD)"));
     srv.stop().await;
 }

@@ -187,20 +187,29 @@ async fn members(api: &Api) -> Option<View> {
     }
 }
 
-/// Who `key` is: the member it belongs to, in a chartered network.
-fn publisher(members: Option<&View>, key: &AuthorKey) -> Publisher {
+/// Who `key` is: the member it belongs to, in a chartered network; this
+/// node's own agency (from `setu.toml`) for its own key otherwise.
+fn publisher(api: &Api, members: Option<&View>, key: &AuthorKey) -> Publisher {
     let member = members.and_then(|v| {
         let id = v.owner(key).or_else(|| v.named_for(key))?;
         v.member(id)
     });
+    let own = api
+        .agency
+        .as_ref()
+        .filter(|_| api.node.publisher() == Some(*key))
+        .map(|a| a.to_string());
     Publisher {
-        name: member.as_ref().map(|m| {
-            let place = match &m.entry.affiliation {
-                Affiliation::Country(c) => c.clone(),
-                Affiliation::Org(o) => o.clone(),
-            };
-            format!("{} ({place})", m.entry.agency)
-        }),
+        name: member
+            .as_ref()
+            .map(|m| {
+                let place = match &m.entry.affiliation {
+                    Affiliation::Country(c) => c.clone(),
+                    Affiliation::Org(o) => o.clone(),
+                };
+                format!("{} ({place})", m.entry.agency)
+            })
+            .or(own),
         member: member.map(|m| m.entry.id),
         key: key.to_hex(),
     }
@@ -471,7 +480,7 @@ async fn practice(api: &Api, id: &str, raw: &str, headers: &HeaderMap) -> Result
                         p = p.with(keys::LANG, l);
                     }
                     (
-                        publisher(members.as_ref(), a).cited(),
+                        publisher(api, members.as_ref(), a).cited(),
                         p.href(&format!("/practices/{}", segment(&pid))),
                     )
                 })
@@ -487,7 +496,7 @@ async fn practice(api: &Api, id: &str, raw: &str, headers: &HeaderMap) -> Result
         .iter()
         .map(|a| AdoptionItem {
             record_id: a.adopted.id.to_hex(),
-            publisher: publisher(members.as_ref(), &a.adopted.publisher),
+            publisher: publisher(api, members.as_ref(), &a.adopted.publisher),
             adoption: a.adopted.adoption.clone(),
             years_from_origin: a.years_from_origin,
             tcv: a
@@ -512,7 +521,7 @@ async fn practice(api: &Api, id: &str, raw: &str, headers: &HeaderMap) -> Result
         publisher_param,
         practice_id: view.practice_id.clone(),
         record_id: view.record_id.to_hex(),
-        publisher: publisher(members.as_ref(), &view.author),
+        publisher: publisher(api, members.as_ref(), &view.author),
         revision: view.revision,
         ts: view.ts,
         withdrawn: view.withdrawn,

@@ -126,9 +126,16 @@ async fn demo(args: DemoArgs) -> Result<ExitCode> {
                 .push(d.node.status().await?.net.listen[0].parse()?);
         }
         let token = hex::encode(SecretKey::generate().seed());
-        let d = Daemon::start(cfg, "127.0.0.1:0", &token, &Default::default(), None)
-            .await
-            .with_context(|| format!("starting node {}", i + 1))?;
+        let d = Daemon::start(
+            cfg,
+            "127.0.0.1:0",
+            &token,
+            &Default::default(),
+            (a.name, a.country),
+            None,
+        )
+        .await
+        .with_context(|| format!("starting node {}", i + 1))?;
         println!(
             "  node {} {:<18} peer {}  api {}",
             i + 1,

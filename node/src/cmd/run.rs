@@ -118,6 +118,7 @@ impl Daemon {
         api_addr: &str,
         token: &str,
         api: &crate::config::ApiConfig,
+        agency: (&str, &str),
         url_file: Option<PathBuf>,
     ) -> Result<Daemon> {
         let dir = cfg.data_dir.clone();
@@ -132,7 +133,8 @@ impl Daemon {
         let state = crate::api::State::new(node.clone(), token, limits)
             .with_cors(&api.cors_origins)
             .map_err(anyhow::Error::msg)?
-            .with_site(api.public_url.as_deref(), api.admin_email.as_deref());
+            .with_site(api.public_url.as_deref(), api.admin_email.as_deref())
+            .with_agency(agency.0, agency.1);
         let app = crate::api::router(state);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(crate::api::serve(listener, app, limits, async {
@@ -196,6 +198,10 @@ pub fn run(dir: &Path, args: RunArgs) -> Result<ExitCode> {
             &api_addr,
             &token,
             &data.config.api,
+            (
+                &data.config.publisher.agency,
+                &data.config.publisher.country,
+            ),
             Some(dir.join(files::API_URL)),
         )
         .await?;

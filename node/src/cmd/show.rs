@@ -222,29 +222,15 @@ Adoptions ({}):",
     }
 }
 
-fn year_of(ts_ms: u64) -> u64 {
-    // Civil year from days since 1970 (inverse of days_from_civil).
-    let z = (ts_ms / 86_400_000) as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let y = yoe + era * 400 + i64::from(mp >= 10);
-    y.max(0) as u64
-}
-
 /// "{publisher} ({year}). {title}. Setu practice {id}, revision {n}, record {12 hex}."
 pub fn citation(publisher: &str, view: &PracticeView, p: Option<&Practice>) -> String {
-    let title = p
-        .and_then(|p| p.title.as_ref())
-        .map_or("(withdrawn)", |t| t.best("en"));
-    let rev = p.map_or(view.revision, |p| p.revision);
-    format!(
-        "{publisher} ({}). {title}. Setu practice {}, revision {rev}, record {}.",
-        year_of(view.ts),
-        view.practice_id,
-        view.record_id.short()
+    setu_web::practice::citation(
+        publisher,
+        p.and_then(|p| p.title.as_ref()),
+        &view.practice_id,
+        p.map_or(view.revision, |p| p.revision),
+        view.ts,
+        &view.record_id.to_hex(),
     )
 }
 
@@ -313,14 +299,4 @@ fn print_practice(p: Option<&Practice>, view: &PracticeView, cite: &str) {
         );
     }
     println!("\nCite as: {cite}");
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn years() {
-        assert_eq!(super::year_of(0), 1970);
-        assert_eq!(super::year_of(1_767_225_600_000), 2026);
-        assert_eq!(super::year_of(1_767_225_599_999), 2025);
-    }
 }
