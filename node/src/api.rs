@@ -337,7 +337,8 @@ fn cors(origins: &[axum::http::HeaderValue]) -> Option<tower_http::cors::CorsLay
 /// How long a browser may cache a CORS preflight answer.
 pub const CORS_MAX_AGE_SECS: u64 = 600;
 
-/// True for the routes that write: `POST` on publish, withdraw, import.
+/// True for the routes that write: `POST` on publish, withdraw and import
+/// of practices, adoptions and seekings, and the membership operations.
 fn is_write(method: &Method, path: &str) -> bool {
     if method != Method::POST {
         return false;
@@ -345,7 +346,15 @@ fn is_write(method: &Method, path: &str) -> bool {
     let segments: Vec<&str> = path.split('/').collect();
     matches!(
         segments.as_slice(),
-        ["", "v1", "practices"] | ["", "v1", "import"] | ["", "v1", "practices", _, "withdraw"]
+        ["", "v1", "practices" | "adoptions" | "seekings" | "import"]
+            | [
+                "",
+                "v1",
+                "practices" | "adoptions" | "seekings",
+                _,
+                "withdraw"
+            ]
+            | ["", "v1", "members", "operations" | "resign"]
     ) && !segments.iter().skip(1).any(|s| s.is_empty())
 }
 

@@ -197,13 +197,13 @@ impl ApiConfig {
                 .or_else(|| o.strip_prefix("http://"));
             let ok = rest.is_some_and(|host| {
                 !host.is_empty()
-                    && host
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c))
+                    && host.chars().all(|c| {
+                        c.is_ascii_lowercase() || c.is_ascii_digit() || "-.:[]".contains(c)
+                    })
             });
             if !ok {
                 bail!(
-                    "api.cors_origins: {o:?} is not an origin; write it as a browser sends it, e.g. \"https://portal.example.gov\" (scheme, host, optional port, no path)"
+                    "api.cors_origins: {o:?} is not an origin; write it as a browser sends it, e.g. \"https://portal.example.gov\" (scheme, host in lower case, optional port, no path)"
                 );
             }
         }
@@ -486,6 +486,48 @@ agency = {agency:?}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn api_origins_urls_and_emails_are_checked_by_name() {
+        let api = |cors: &[&str], url: Option<&str>, mail: Option<&str>| ApiConfig {
+            cors_origins: cors.iter().map(|s| s.to_string()).collect(),
+            public_url: url.map(str::to_string),
+            admin_email: mail.map(str::to_string),
+            ..ApiConfig::default()
+        };
+        assert!(
+            api(
+                &["https://portal.example.gov", "http://127.0.0.1:8080"],
+                Some("https://setu.example.gov"),
+                Some("ops@example.gov")
+            )
+            .validate()
+            .is_ok()
+        );
+        for (bad, field) in [
+            (
+                api(&["https://Portal.example.gov"], None, None),
+                "api.cors_origins",
+            ),
+            (
+                api(&["https://portal.example.gov/path?x"], None, None),
+                "api.cors_origins",
+            ),
+            (api(&["portal.example.gov"], None, None), "api.cors_origins"),
+            (
+                api(&[], Some("ftp://setu.example.gov"), None),
+                "api.public_url",
+            ),
+            (
+                api(&[], Some("https://setu example"), None),
+                "api.public_url",
+            ),
+            (api(&[], None, Some("no-at-sign")), "api.admin_email"),
+        ] {
+            let e = bad.validate().expect_err("refused").to_string();
+            assert!(e.starts_with(field), "{e}");
+        }
+    }
 
     #[test]
     fn the_template_parses_and_unknown_keys_are_named() {

@@ -312,8 +312,14 @@ impl Replica<SledBackend> {
         }
         let backend = SledBackend::open(&dir.join("db"), cfg.cache_bytes, cfg.min_free_bytes)?;
         let store = Arc::new(Store::new(backend));
-        // Once per store: chains written before storage times existed.
-        store.stamp_chains(setu_core::clock::now_ms())?;
+        // Once per store: chains written before storage times existed. A
+        // store that cannot be written now (a full disk) opens all the
+        // same, for reads; it is stamped at a later open.
+        match store.stamp_chains(setu_core::clock::now_ms()) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!("stamped {n} chains with their storage time, for harvesters"),
+            Err(e) => tracing::warn!("cannot stamp chains with their storage time yet: {e}"),
+        }
         let incarnation = store.incarnation()?;
         let publishers = crate::graph::Publishers::default();
         publishers.set(store.names()?);

@@ -272,8 +272,9 @@ impl<B: Backend> Replica<B> {
     }
 
     /// The publishers this node's local policy mutes (`spec/membership.md`
-    /// §9): their reports, needs and practices are not shown here.
-    fn muted(&self) -> Vec<AuthorKey> {
+    /// §9): their reports, needs and practices are not shown, harvested or
+    /// exported.
+    pub fn muted(&self) -> Vec<AuthorKey> {
         self.membership
             .as_ref()
             .map(crate::members::Membership::muted)

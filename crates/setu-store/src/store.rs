@@ -759,10 +759,39 @@ impl<B: Backend> Store<B> {
     /// Gives every chain written before storage times existed its `u`
     /// entry, stamped `now`, once per store ([`Meta::stamped`]). Returns
     /// how many it stamped.
+    ///
+    /// A store that is not marked stamped may also have been written by an
+    /// older version after a newer one stamped it (a downgrade): that
+    /// version kept neither the chains' times nor the mark. So the `u`
+    /// entries are rebuilt from the chains: every entry that does not match
+    /// its chain's time is removed, and every chain without a time gets
+    /// `now`.
     pub fn stamp_chains(&self, now: u64) -> Result<usize, Error> {
         let mut meta = self.meta()?;
         if meta.stamped {
             return Ok(0);
+        }
+        let mut entries: Vec<Vec<u8>> = Vec::new();
+        self.backend.scan_prefix(&[STORED], &mut |k, _| {
+            entries.push(k.to_vec());
+            Ok(true)
+        })?;
+        let mut stale: Vec<Write> = Vec::new();
+        let mut kept: u64 = 0;
+        for k in entries {
+            let s = stored_at(&k)?;
+            let current = self
+                .chain(&s.author, &s.name)?
+                .is_some_and(|c| c.stored == s.at);
+            if current {
+                kept = kept.max(s.at);
+            } else {
+                stale.push((k, None));
+            }
+        }
+        meta.stamp = meta.stamp.max(kept);
+        for page in stale.chunks(STAMP_PAGE) {
+            self.backend.apply(page.to_vec())?;
         }
         let mut todo: Vec<(AuthorKey, String, Chain)> = Vec::new();
         self.for_each_chain(&mut |author, name, chain| {

@@ -97,3 +97,52 @@ fn a_change_moves_a_chain_to_the_end_of_the_harvest_order() {
     assert_eq!(names(&r), ["B", "C", "A"]);
     assert!(r.store().meta().expect("meta").stamped);
 }
+
+fn cbor<T: serde::Serialize>(v: &T) -> Vec<u8> {
+    let value = setu_core::cbor::to_value(v).expect("to value");
+    setu_core::cbor::encode(&value).expect("encode")
+}
+
+#[test]
+fn a_store_an_older_version_wrote_to_is_stamped_again_with_one_entry_per_chain() {
+    use setu_store::backend::Backend;
+    let dir = tempfile::tempdir().expect("tempdir");
+    Replica::create(dir.path()).expect("create");
+    let key = SecretKey::from_seed(&[8; 32]);
+    {
+        let mut r = Replica::open(dir.path(), Config::default()).expect("open");
+        for pid in ["A", "B"] {
+            r.publish(&key, practice(pid), NOW).expect("publish");
+        }
+        // What a version without storage times leaves: chain A rewritten
+        // without its time (its old `u` entry stays), the mark gone.
+        let mut chain = r
+            .store()
+            .chain(&key.author(), "A")
+            .expect("read")
+            .expect("chain");
+        chain.stored = 0;
+        let mut meta = r.store().meta().expect("meta");
+        meta.stamped = false;
+        let mut k = vec![b'p'];
+        k.extend_from_slice(&key.author().0);
+        k.extend_from_slice(b"A");
+        r.store()
+            .backend()
+            .apply(vec![
+                (k, Some(cbor(&chain))),
+                (b"m".to_vec(), Some(cbor(&meta))),
+            ])
+            .expect("write as an older version would");
+    }
+    let r = Replica::open(dir.path(), Config::default()).expect("reopen");
+    // One entry per chain, A now last (stamped at this open), B kept.
+    assert_eq!(names(&r), ["B", "A"]);
+    let a = r
+        .store()
+        .chain(&key.author(), "A")
+        .expect("read")
+        .expect("chain");
+    assert_ne!(a.stored, 0);
+    assert!(r.store().meta().expect("meta").stamped);
+}

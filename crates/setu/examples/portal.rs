@@ -8,8 +8,10 @@
 //! cargo run -p setu --example portal -- --self-test   # publishes through its own form, checks the list, exits
 //! ```
 //!
-//! A real portal keeps its data directory (here a temporary one) and joins
-//! its network with `cfg.net.bootstrap`.
+//! A real portal keeps its data directory (here a temporary one), joins
+//! its network with `cfg.net.bootstrap`, and puts the publishing form behind
+//! its own login and a CSRF token: the node signs whatever the form sends
+//! with the agency's key. This one listens on loopback only.
 
 use std::error::Error;
 use std::sync::Arc;

@@ -380,6 +380,11 @@ impl Node {
         })
     }
 
+    /// The node's data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.inner.data_dir
+    }
+
     /// This node's peer id.
     pub fn peer_id(&self) -> PeerId {
         self.inner.net.peer_id()
@@ -703,8 +708,13 @@ impl Node {
                 Err(setu_store::Error::BadArgument(why)) => return Ok(Err(why)),
                 Err(e) => return Err(Error::from(e)),
             };
+            let muted = r.muted();
             let mut out = Vec::with_capacity(stored.len());
             for s in stored {
+                // Local policy mutes a member everywhere it shows.
+                if muted.contains(&s.author) {
+                    continue;
+                }
                 let cursor = s.cursor();
                 if let Some(c) = changed(r, s.author, &s.name, s.at, cursor)? {
                     out.push(c);
@@ -724,6 +734,9 @@ impl Node {
     ) -> Result<Option<Changed>, Error> {
         let name = setu_store::chain::name(kind, id);
         self.on_store(move |r| {
+            if r.muted().contains(&author) {
+                return Ok(None);
+            }
             let Some(chain) = r.store().chain(&author, &name)? else {
                 return Ok(None);
             };
@@ -921,7 +934,8 @@ pub struct Changed {
     pub id: String,
     /// Withdrawn, or no valid revision left.
     pub deleted: bool,
-    /// The current revision, else the last linked one.
+    /// The current revision; for a deleted chain the last one linked, else
+    /// the last one held (its sets are the deleted item's).
     pub record: Option<ChangedRecord>,
 }
 
@@ -946,13 +960,18 @@ fn changed(
     cursor: String,
 ) -> Result<Option<Changed>, Error> {
     let (kind, id) = setu_store::chain::split(name);
-    let Some((_, state)) = r.practice(&author, name)? else {
+    let Some((chain, state)) = r.practice(&author, name)? else {
         return Ok(None);
     };
+    // A deleted chain still shows its last body, so that a harvester
+    // selecting by country or SDG sees it deleted in the sets it was in:
+    // the last linked revision, else (every revision made invalid by the
+    // membership) the last one held.
     let shown = state
         .current
         .as_ref()
         .or(state.linked.iter().rev().find(|e| !e.withdrawal))
+        .or(chain.entries.iter().rev().find(|e| !e.withdrawal))
         .map(|e| e.id);
     let mut record = None;
     if let Some(rid) = shown

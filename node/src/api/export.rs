@@ -1,11 +1,13 @@
 //! `GET /v1/export`: the replica's matches as a file, for researchers who
 //! cannot run `setu export` on the node's machine.
 //!
-//! The export is written to a temporary directory first (the same code as
-//! `setu export`, so the files are the same), then streamed from disk; the
-//! directory is removed when the answer ends, whether the client read it
-//! all or went away. At most [`MAX_EXPORTS`] run at once, as an export
-//! holds the store's thread while it writes.
+//! The export is written to a temporary directory in the data directory
+//! first (the same code as `setu export`, so the files are the same), then
+//! streamed from disk; the directory is removed when the answer ends,
+//! whether the client read it all, went away, or was too slow
+//! ([`MAX_STREAM_TIME`]). At most [`MAX_EXPORTS`] run at once, as an export
+//! holds the store's thread while it writes: the slot is held until the
+//! store's work ends, even if the client leaves before.
 
 use std::sync::Arc;
 
@@ -25,6 +27,12 @@ use crate::filters::Filters;
 pub const MAX_EXPORTS: usize = 1;
 /// Bytes read from the export file per chunk of the answer.
 const CHUNK_BYTES: usize = 64 * 1024;
+/// Longest an answer may take to stream; a slower client gets it cut, and
+/// the slot goes to the next.
+pub const MAX_STREAM_TIME: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+/// The prefix of the temporary directories exports write in the data
+/// directory (removed when their answer ends).
+const TMP_PREFIX: &str = ".export-";
 
 /// The parameters besides the filters.
 const PARAMS: &[&str] = &["format", "table"];
@@ -112,9 +120,24 @@ pub async fn export(State(api): State<Api>, RawQuery(q): RawQuery) -> Result<Res
             "another export is running; retry shortly",
         ));
     };
-    let dir = tempfile::tempdir().map_err(|e| Problem::internal(&e))?;
+    let dir = tempfile::Builder::new()
+        .prefix(TMP_PREFIX)
+        .tempdir_in(api.node.data_dir())
+        .map_err(|e| Problem::internal(&e))?;
     let out = dir.path().join(format!("practices.{}", format.name()));
-    api.node.export(query, format, out.clone()).await?;
+    // The store's work goes on if the client leaves; the slot and the
+    // directory are held until it ends.
+    let node = api.node.clone();
+    let (done, result) = tokio::sync::oneshot::channel();
+    let job_out = out.clone();
+    tokio::spawn(async move {
+        let r = node.export(query, format, job_out).await;
+        let _ = done.send((r, dir, permit));
+    });
+    let (r, dir, permit) = result
+        .await
+        .map_err(|_| Problem::internal(&"the export stopped before it ended"))?;
+    r?;
     let file_path = if table == "practices" {
         out
     } else {
@@ -130,10 +153,12 @@ pub async fn export(State(api): State<Api>, RawQuery(q): RawQuery) -> Result<Res
         .len();
     // The directory and the slot live as long as the stream.
     let held = (dir, permit);
-    let stream = tokio_util::io::ReaderStream::with_capacity(file, CHUNK_BYTES).map(move |chunk| {
-        let _ = &held;
-        chunk
-    });
+    let stream = tokio_util::io::ReaderStream::with_capacity(file, CHUNK_BYTES)
+        .take_until(tokio::time::sleep(MAX_STREAM_TIME))
+        .map(move |chunk| {
+            let _ = &held;
+            chunk
+        });
     let content_type = match format {
         Format::Jsonl => "application/x-ndjson",
         Format::Csv => "text/csv; charset=utf-8",

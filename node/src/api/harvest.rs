@@ -28,6 +28,9 @@ pub const DEFAULT_ADMIN_EMAIL: &str = "operator@setu.invalid";
 /// Longest `Host` header used to build URLs; a longer or odd one gives
 /// `http://localhost`.
 const MAX_HOST_BYTES: usize = 255;
+/// How long a `POST /oai` body may take to arrive: anonymous clients hold
+/// a request slot while they send it.
+pub const OAI_BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// The name harvesters show for this repository.
 const REPOSITORY_NAME: &str = "Setu node: public-service practices";
 
@@ -90,7 +93,14 @@ impl Settings {
 /// The harvesting routes.
 pub fn routes() -> Router<Api> {
     Router::new()
-        .route(oai::PATH, get(oai_get).post(oai_post))
+        .route(
+            oai::PATH,
+            get(oai_get)
+                .post(oai_post)
+                .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+                    OAI_BODY_TIMEOUT,
+                )),
+        )
         .route(oai::NATIVE_SCHEMA_PATH, get(native_schema))
         .route(dcat::PATH, get(catalog))
 }

@@ -13,9 +13,10 @@
 //!   [`Limits::idle_timeout`] is closed (a client that stops reading its
 //!   answer, or one that connects and says nothing).
 //!
-//! A request in flight is never cut by these timers: anonymous requests
-//! have no body (writes are authorized before their body is read), and a
-//! long import by the operator must be allowed to finish.
+//! A request in flight is never cut by these timers: writes are authorized
+//! before their body is read, the one anonymous request with a body
+//! (`POST /oai`) has its own deadline to send it, and a long import by the
+//! operator must be allowed to finish.
 
 use std::pin::Pin;
 use std::sync::Arc;

@@ -702,3 +702,35 @@ async fn pages_name_this_nodes_own_agency_on_an_open_network() {
     assert!(!String::from_utf8_lossy(&page.body).contains("ICT Division (BGD)"));
     srv.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_to_oai_that_never_sends_its_body_is_cut_and_frees_its_slot() {
+    let limits = Limits {
+        max_anonymous: 1,
+        ..Limits::default()
+    };
+    let srv = Server::start(limits, Router::new()).await;
+    let mut slow = TcpStream::connect(srv.addr).await.expect("connect");
+    slow.write_all(
+        b"POST /oai HTTP/1.1\r\nHost: t\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nverb=Id",
+    )
+    .await
+    .expect("write");
+    let t = Instant::now();
+    let mut raw = Vec::new();
+    tokio::time::timeout(WAIT, slow.read_to_end(&mut raw))
+        .await
+        .expect("an answer before the test's deadline")
+        .expect("read");
+    assert!(
+        t.elapsed() >= super::harvest::OAI_BODY_TIMEOUT / 2,
+        "{:?}",
+        t.elapsed()
+    );
+    let status = Answer::parse(&raw).status;
+    assert!((400..500).contains(&status), "{status}");
+    // The one anonymous slot is free again.
+    let a = srv.get("/oai?verb=Identify").await;
+    assert_eq!(a.status, 200, "{a:?}");
+    srv.stop().await;
+}
