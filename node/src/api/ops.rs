@@ -33,11 +33,20 @@ const ADMISSION: &str = "admission";
 /// Labels of one HTTP request counter.
 type Labels = Vec<(&'static str, String)>;
 
+/// How long `/metrics` reuses its count of chains by kind: counting reads
+/// every chain's key, too much for every scrape of a large replica.
+pub const CHAIN_COUNT_TTL: Duration = Duration::from_secs(60);
+
+/// The chains by kind, as last counted, and when.
+type ChainCounts = Option<(tokio::time::Instant, std::collections::BTreeMap<String, u64>)>;
+
 /// HTTP requests served, by route template, method and status: kept for
-/// the life of the process (cheap to clone; clones count together).
+/// the life of the process (cheap to clone; clones count together). Also
+/// the last count of chains by kind ([`CHAIN_COUNT_TTL`]).
 #[derive(Clone, Default)]
 pub struct Http {
     requests: Family<Labels, Counter>,
+    chains: std::sync::Arc<tokio::sync::Mutex<ChainCounts>>,
 }
 
 impl std::fmt::Debug for Http {
@@ -171,9 +180,20 @@ pub async fn metrics(State(api): State<Api>) -> Result<Response, Problem> {
     let status = tokio::time::timeout(STATUS_TIMEOUT, api.node.status())
         .await
         .map_err(|_| busy())??;
-    let chains = tokio::time::timeout(STATUS_TIMEOUT, api.node.chain_counts())
-        .await
-        .map_err(|_| busy())??;
+    let chains = {
+        // One count at a time; scrapes within the TTL reuse it.
+        let mut last = api.http.chains.lock().await;
+        match &*last {
+            Some((at, counts)) if at.elapsed() < CHAIN_COUNT_TTL => counts.clone(),
+            _ => {
+                let counts = tokio::time::timeout(STATUS_TIMEOUT, api.node.chain_counts())
+                    .await
+                    .map_err(|_| busy())??;
+                *last = Some((tokio::time::Instant::now(), counts.clone()));
+                counts
+            }
+        }
+    };
     let mut text = String::new();
     prometheus_client::encoding::text::encode(&mut text, &registry(&api, &status, &chains))
         .map_err(|e| Problem::internal(&e))?;
