@@ -487,7 +487,8 @@ pub fn catalog(site: &Site, query: &str, repo: &impl Repository) -> Result<Value
 /// `<script type="application/ld+json">` in the practice's web page: a
 /// `CreativeWork` about a `GovernmentService`. Texts are in `lang` where
 /// the body has it, else in the original language; `url` is the page's
-/// address, if known. Write it into the page with [`script_text`].
+/// address, if known. The page escapes it for its `<script>` element
+/// (`setu-web`'s layout).
 pub fn schema_org(body: &Value, lang: Option<&str>, url: Option<&str>) -> Value {
     let mut w = Map::new();
     w.insert("@context".into(), json!("https://schema.org"));
@@ -564,25 +565,6 @@ pub fn schema_org(body: &Value, lang: Option<&str>, url: Option<&str>) -> Value 
     }
     w.insert("about".into(), Value::Object(service));
     Value::Object(w)
-}
-
-/// JSON text safe inside an HTML `<script>` element: `<`, `>`, `&` and
-/// the line separators U+2028 and U+2029 written as JSON `\u` escapes, so
-/// no author text can close the element.
-pub fn script_text(v: &Value) -> String {
-    let s = v.to_string();
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '<' => out.push_str("\\u003c"),
-            '>' => out.push_str("\\u003e"),
-            '&' => out.push_str("\\u0026"),
-            '\u{2028}' => out.push_str("\\u2028"),
-            '\u{2029}' => out.push_str("\\u2029"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

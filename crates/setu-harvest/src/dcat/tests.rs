@@ -311,10 +311,6 @@ fn schema_org_of_a_practice() {
         bn["inLanguage"], "bn",
         "falls back to the original language"
     );
-    let text = script_text(&v);
-    assert!(!text.contains('<') && !text.contains('>') && !text.contains('&'));
-    let back: Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(back, v);
     // Any JSON at all: no panic.
     for junk in [json!(null), json!([]), json!({"title": 5, "countries": {}})] {
         let v = schema_org(&junk, None, None);
