@@ -38,7 +38,10 @@ type Labels = Vec<(&'static str, String)>;
 pub const CHAIN_COUNT_TTL: Duration = Duration::from_secs(60);
 
 /// The chains by kind, as last counted, and when.
-type ChainCounts = Option<(tokio::time::Instant, std::collections::BTreeMap<String, u64>)>;
+type ChainCounts = Option<(
+    tokio::time::Instant,
+    std::collections::BTreeMap<String, u64>,
+)>;
 
 /// HTTP requests served, by route template, method and status: kept for
 /// the life of the process (cheap to clone; clones count together). Also
