@@ -698,29 +698,40 @@ impl Node {
         limit: usize,
     ) -> Result<Result<Vec<Changed>, String>, Error> {
         self.on_store(move |r| {
-            let stored = match r.store().changes(
-                from.unwrap_or(0),
-                until.unwrap_or(u64::MAX - 1),
-                after.as_deref(),
-                limit,
-            ) {
-                Ok(s) => s,
-                Err(setu_store::Error::BadArgument(why)) => return Ok(Err(why)),
-                Err(e) => return Err(Error::from(e)),
-            };
             let muted = r.muted();
-            let mut out = Vec::with_capacity(stored.len());
-            for s in stored {
-                // Local policy mutes a member everywhere it shows.
-                if muted.contains(&s.author) {
-                    continue;
+            let mut after = after;
+            let mut out = Vec::new();
+            // An empty answer means the end of the list to a harvester, so
+            // a page whose every chain is muted is read past, not returned.
+            loop {
+                let stored = match r.store().changes(
+                    from.unwrap_or(0),
+                    until.unwrap_or(u64::MAX - 1),
+                    after.as_deref(),
+                    limit,
+                ) {
+                    Ok(s) => s,
+                    Err(setu_store::Error::BadArgument(why)) => return Ok(Err(why)),
+                    Err(e) => return Err(Error::from(e)),
+                };
+                let Some(last) = stored.last() else {
+                    return Ok(Ok(out));
+                };
+                after = Some(last.cursor());
+                for s in stored {
+                    // Local policy mutes a member everywhere it shows.
+                    if muted.contains(&s.author) {
+                        continue;
+                    }
+                    let cursor = s.cursor();
+                    if let Some(c) = changed(r, s.author, &s.name, s.at, cursor)? {
+                        out.push(c);
+                    }
                 }
-                let cursor = s.cursor();
-                if let Some(c) = changed(r, s.author, &s.name, s.at, cursor)? {
-                    out.push(c);
+                if !out.is_empty() {
+                    return Ok(Ok(out));
                 }
             }
-            Ok(Ok(out))
         })
         .await?
     }
