@@ -4,8 +4,9 @@
 //! `cargo run -p setu-tests --bin gen-vectors -- sync > spec/vectors/sync.json`
 
 use serde_json::{Value as Json, json};
-use setu_sync::item::Item;
-use setu_sync::reconcile::{Config, run_pair};
+use setu_sync::item::{Bound, Item};
+use setu_sync::reconcile::{Config, MIN_FRAME_LIMIT, Reconciler, run_pair};
+use setu_sync::wire::{self, Entry, Mode};
 use sha2::{Digest, Sha256};
 
 fn item(case: &str, i: u64, ts: u64) -> Item {
@@ -24,11 +25,27 @@ fn items_json(v: &[Item]) -> Json {
 }
 
 fn case(name: &str, description: &str, a: Vec<Item>, b: Vec<Item>) -> Json {
+    case_framed(name, description, a, b, wire::MAX_MESSAGE_BYTES)
+}
+
+/// A case whose two sides both cap their messages at `frame_limit`.
+fn case_framed(
+    name: &str,
+    description: &str,
+    a: Vec<Item>,
+    b: Vec<Item>,
+    frame_limit: usize,
+) -> Json {
     let (a, b) = (sorted(a), sorted(b));
-    let t = run_pair(a.clone(), b.clone(), Config::default(), Config::default()).expect("session");
+    let cfg = Config {
+        frame_limit,
+        ..Config::default()
+    };
+    let t = run_pair(a.clone(), b.clone(), cfg, cfg).expect("session");
     json!({
         "name": name,
         "description": description,
+        "frame_limit": frame_limit,
         "a": items_json(&a),
         "b": items_json(&b),
         "messages": t.messages.iter().map(hex::encode).collect::<Vec<_>>(),
@@ -129,16 +146,257 @@ pub fn generate() -> Json {
         b,
     ));
 
+    let a = base("two_split_levels", 600);
+    let b: Vec<Item> = a
+        .iter()
+        .copied()
+        .filter(|i| i.ts != 1_000 + 500 * 10)
+        .collect();
+    let c = case(
+        "two_split_levels",
+        "600 items, the responder lacks one: the initiator splits 16 ways, the responder splits the one mismatched range again 4 ways, and the initiator lists the mismatched quarter.",
+        a,
+        b,
+    );
+    let m1 = decode(&c, 1);
+    assert!(
+        m1.iter()
+            .filter(|e| matches!(e.mode, Mode::Fingerprint { .. }))
+            .count()
+            == 4,
+        "two_split_levels: the second message is a 4-way split"
+    );
+    assert!(
+        decode(&c, 2)
+            .iter()
+            .any(|e| matches!(e.mode, Mode::List { .. }))
+    );
+    cases.push(c);
+
+    let a = base("list_max", 32);
+    let mut b: Vec<Item> = a[2..].to_vec();
+    b.extend(base("list_max_b", 2));
+    let c = case(
+        "list_max_exact",
+        "The initiator holds exactly LIST_MAX = 32 items: the first message is one List of 32.",
+        a,
+        b,
+    );
+    assert!(
+        matches!(&decode(&c, 0)[..], [Entry { mode: Mode::List { prefixes, len }, .. }] if prefixes.len() == 32 * usize::from(*len))
+    );
+    cases.push(c);
+
+    let a = base("list_max_plus_one", 33);
+    let b: Vec<Item> = a[1..].to_vec();
+    let c = case(
+        "list_max_plus_one",
+        "The initiator holds LIST_MAX + 1 = 33 items: the first message is 16 Fingerprints of 2 or 3 items.",
+        a,
+        b,
+    );
+    let m0 = decode(&c, 0);
+    assert!(
+        m0.len() == 16
+            && m0
+                .iter()
+                .all(|e| matches!(e.mode, Mode::Fingerprint { .. }))
+    );
+    cases.push(c);
+
+    // Two of the initiator's own ids share their first 3 bytes, so its
+    // List needs 4-byte prefixes.
+    let mut a = base("shared_prefix", 10);
+    let p7 = a[7].id;
+    a[4].id[..3].copy_from_slice(&p7[..3]);
+    let b: Vec<Item> = a[1..].to_vec();
+    let c = case(
+        "shared_prefix_in_one_list",
+        "Two of the initiator's 10 ids share their first 3 bytes: its List uses 4-byte prefixes.",
+        a,
+        b,
+    );
+    assert!(matches!(
+        &decode(&c, 0)[..],
+        [Entry {
+            mode: Mode::List { len: 4, .. },
+            ..
+        }]
+    ));
+    cases.push(c);
+
+    let a = base("small_frame_a", 600);
+    let b = base("small_frame_b", 600);
+    let c = case_framed(
+        "small_frame",
+        "Two disjoint sets of 600 with frame_limit = MIN_FRAME_LIMIT = 2,048 on both sides: replies are cut and end in a closing Fingerprint to infinity (§5.6).",
+        a,
+        b,
+        MIN_FRAME_LIMIT,
+    );
+    let msgs = c["messages"].as_array().expect("messages");
+    assert!(
+        msgs.iter()
+            .all(|m| m.as_str().expect("hex").len() / 2 <= MIN_FRAME_LIMIT)
+    );
+    assert!(
+        (1..msgs.len()).any(|k| {
+            let m = decode(&c, k);
+            m.len() > 1
+                && matches!(
+                    m.last(),
+                    Some(Entry {
+                        upper: Bound::Infinity,
+                        mode: Mode::Fingerprint { .. }
+                    })
+                )
+                && m.iter()
+                    .any(|e| matches!(e.mode, Mode::List { .. } | Mode::Answer { .. }))
+        }),
+        "small_frame: some reply is cut"
+    );
+    cases.push(c);
+
     json!({
-        "description": "Test vectors for spec/sync.md: pairs of item sets (a is the initiator) and the exact exchange. Generated by tests/src/sync_vectors.rs with the default configuration.",
-        "config": {"list_max": 32, "dense_split": 16, "sparse_split": 4, "min_prefix": 3, "frame_limit": setu_sync::wire::MAX_MESSAGE_BYTES},
+        "description": "Test vectors for spec/sync.md: pairs of item sets (a is the initiator) and the exact exchange, then single replies to given messages (the fallback paths). Generated by tests/src/sync_vectors.rs with the default configuration; a case's frame_limit applies to both sides.",
+        "config": {"list_max": 32, "dense_split": 16, "sparse_split": 4, "min_prefix": 3, "frame_limit": wire::MAX_MESSAGE_BYTES},
         "cases": cases,
+        "replies": replies(),
     })
+}
+
+/// Message `k` of a generated case, decoded.
+fn decode(case: &Json, k: usize) -> Vec<Entry> {
+    let hex = case["messages"][k].as_str().expect("message");
+    wire::decode(&hex::decode(hex).expect("hex")).expect("valid")
+}
+
+/// One reply: a responder holding `items` handles `message`.
+fn reply(name: &str, description: &str, items: Vec<Item>, message: Vec<Entry>) -> Json {
+    let items = sorted(items);
+    let msg = wire::encode(&message);
+    let mut r = Reconciler::respond(items.clone(), Config::default());
+    let step = r.handle(&msg).expect("a valid message");
+    let mut give = step.give.clone();
+    give.sort();
+    give.dedup();
+    json!({
+        "name": name,
+        "description": description,
+        "items": items_json(&items),
+        "message": hex::encode(&msg),
+        "reply": step.reply.as_ref().map(hex::encode),
+        "give": give.iter().map(hex::encode).collect::<Vec<_>>(),
+        "done": step.done,
+    })
+}
+
+fn all(mode: Mode) -> Vec<Entry> {
+    vec![Entry {
+        upper: Bound::Infinity,
+        mode,
+    }]
+}
+
+/// The fallback paths of spec/sync.md §5.2, each as one message and the
+/// responder's reply.
+fn replies() -> Vec<Json> {
+    let base = |name: &str, n: u64| -> Vec<Item> {
+        (0..n).map(|i| item(name, i, 2_000 + i * 10)).collect()
+    };
+    let ten = base("replies", 10);
+    let forty = base("replies_long", 40);
+    let prefix = |i: &Item| i.id[..3].to_vec();
+    let mut out = Vec::new();
+
+    let mut repeated = prefix(&ten[0]);
+    repeated.extend(prefix(&ten[0]));
+    out.push(reply(
+        "list_with_a_repeated_prefix",
+        "The peer's List repeats a prefix: the responder settles its 10 items on full ids (one Ids entry).",
+        ten.clone(),
+        all(Mode::List { len: 3, prefixes: repeated.clone() }),
+    ));
+    out.push(reply(
+        "list_with_a_repeated_prefix_long_run",
+        "The same, over 40 items: more than IDS_MAX = 32, so the run is described instead, 4 ways (the message had no Fingerprint).",
+        forty,
+        all(Mode::List { len: 3, prefixes: repeated }),
+    ));
+    out.push(reply(
+        "answer_count_mismatch",
+        "An Answer for 3 items over a range where the responder holds 10: it gives nothing and settles the range on full ids.",
+        ten.clone(),
+        all(Mode::Answer { n: 3, lack: vec![0b101], confirm: [0; 16] }),
+    ));
+    out.push(reply(
+        "answer_confirm_mismatch",
+        "An Answer for 10 items whose bits 0 and 9 are set and whose confirm does not match: the responder gives items 0 and 9 first, then settles the range on full ids.",
+        ten.clone(),
+        all(Mode::Answer { n: 10, lack: vec![0b1, 0b10], confirm: [7; 16] }),
+    ));
+    out.push(reply(
+        "ids_answer_count_mismatch",
+        "An IdsAnswer for 2 items over a range where the responder holds 10: it gives nothing and settles the range on full ids.",
+        ten.clone(),
+        all(Mode::IdsAnswer { n: 2, lack: vec![0b11] }),
+    ));
+    out.push(reply(
+        "ids",
+        "The peer sends 3 full ids, two of which the responder holds: IdsAnswer with bit 2 set, and the responder gives its 8 others.",
+        ten.clone(),
+        all(Mode::Ids(vec![ten[1].id, ten[5].id, [9; 32]])),
+    ));
+    out.push(reply(
+        "fingerprint_of_nothing",
+        "A Fingerprint with count 0 over everything: the responder gives all 10 and, with nothing left to say, sends the closing all-Skip message.",
+        ten.clone(),
+        all(Mode::Fingerprint { count: 0, fp: [0; 16] }),
+    ));
+    out.push(reply(
+        "empty_first_range",
+        "The first bound equals the lowest bound (an empty first range, valid), then one mismatched Fingerprint over everything: described 4 ways (1 of 2 ranges mismatch).",
+        base("replies_empty_first", 100),
+        vec![
+            Entry { upper: Bound::zero(), mode: Mode::Fingerprint { count: 0, fp: setu_sync::reconcile::fingerprint(&[]) } },
+            Entry { upper: Bound::Infinity, mode: Mode::Fingerprint { count: 99, fp: [1; 16] } },
+        ],
+    ));
+    out
 }
 
 /// The file as written to disk.
 pub fn render() -> String {
-    let mut s = serde_json::to_string_pretty(&generate()).expect("serialisable");
-    s.push('\n');
-    s
+    let pretty = serde_json::to_string_pretty(&generate()).expect("serialisable");
+    // Pretty, but each [ts, id] item on one line, which keeps the file a
+    // third of the size and readable.
+    let lines: Vec<&str> = pretty.lines().collect();
+    let mut out = String::with_capacity(pretty.len());
+    let mut k = 0;
+    while k < lines.len() {
+        let l = lines[k];
+        let item = lines.get(k + 1..k + 4).filter(|next| {
+            l.trim() == "["
+                && next[0].trim().trim_end_matches(',').parse::<u64>().is_ok()
+                && next[0].trim().ends_with(',')
+                && next[1].trim().starts_with('"')
+                && next[2].trim().trim_end_matches(',') == "]"
+        });
+        match item {
+            Some(next) => {
+                out.push_str(l);
+                out.push_str(next[0].trim());
+                out.push(' ');
+                out.push_str(next[1].trim());
+                out.push_str(next[2].trim());
+                k += 4;
+            }
+            None => {
+                out.push_str(l);
+                k += 1;
+            }
+        }
+        out.push('\n');
+    }
+    out
 }

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use serde_json::Value as Json;
 use setu_sync::item::Item;
-use setu_sync::reconcile::{Config, run_pair};
+use setu_sync::reconcile::{Config, Reconciler, run_pair};
 
 fn load() -> Json {
     let path = setu_tests::repo_root().join("spec/vectors/sync.json");
@@ -40,12 +40,15 @@ fn committed_sync_vectors_match_the_generator() {
 fn every_exchange_replays_exactly() {
     let v = load();
     let cases = v["cases"].as_array().expect("cases");
-    assert!(cases.len() >= 6);
+    assert!(cases.len() >= 12);
     for c in cases {
         let name = c["name"].as_str().expect("name");
         let (a, b) = (items(&c["a"]), items(&c["b"]));
-        let t =
-            run_pair(a.clone(), b.clone(), Config::default(), Config::default()).expect("session");
+        let cfg = Config {
+            frame_limit: c["frame_limit"].as_u64().expect("frame_limit") as usize,
+            ..Config::default()
+        };
+        let t = run_pair(a.clone(), b.clone(), cfg, cfg).expect("session");
         let want: Vec<String> = c["messages"]
             .as_array()
             .expect("messages")
@@ -72,5 +75,38 @@ fn every_exchange_replays_exactly() {
         };
         assert_eq!(list("give_a"), ga, "{name}");
         assert_eq!(list("give_b"), gb, "{name}");
+    }
+}
+
+#[test]
+fn every_fallback_reply_replays_exactly() {
+    let v = load();
+    let replies = v["replies"].as_array().expect("replies");
+    assert!(replies.len() >= 8);
+    for c in replies {
+        let name = c["name"].as_str().expect("name");
+        let mut r = Reconciler::respond(items(&c["items"]), Config::default());
+        let msg = hex::decode(c["message"].as_str().expect("message")).expect("hex");
+        let step = r.handle(&msg).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(
+            step.reply.as_ref().map(hex::encode).as_deref(),
+            c["reply"].as_str(),
+            "{name}: reply"
+        );
+        let mut give: Vec<String> = step.give.iter().map(hex::encode).collect();
+        give.sort();
+        give.dedup();
+        let want: Vec<String> = c["give"]
+            .as_array()
+            .expect("give")
+            .iter()
+            .map(|x| x.as_str().expect("hex").to_string())
+            .collect();
+        assert_eq!(give, want, "{name}: give");
+        assert_eq!(
+            step.done,
+            c["done"].as_bool().expect("done"),
+            "{name}: done"
+        );
     }
 }

@@ -14,7 +14,22 @@ use sha2::{Digest, Sha256};
 use crate::item::{Bound, Id, Item, lower_index};
 use crate::wire::{self, Entry, FP_BYTES, Mode, WireError};
 
-/// Settings. Both sides may differ; the protocol stays correct.
+/// The most items a List may hold (`spec/sync.md` §5.1): a side may list
+/// smaller runs, never larger ones.
+pub const LIST_MAX: usize = 32;
+/// The most ids an Ids entry holds (§5.2): a larger run is described by
+/// fingerprints instead, so one range's reply always fits a frame.
+pub const IDS_MAX: usize = 32;
+/// The widest split (§5.4).
+pub const MAX_SPLIT: usize = 16;
+/// The smallest frame limit (§5.6): one range's reply always fits in it.
+pub const MIN_FRAME_LIMIT: usize = 2_048;
+/// Bytes kept free at the end of a frame for the closing Fingerprint (§5.6).
+pub const FRAME_SPARE: usize = 64;
+
+/// Settings. Both sides may differ; the protocol stays correct. Values
+/// outside the limits of `spec/sync.md` are brought inside them
+/// ([`Config::normalized`]).
 #[derive(Debug, Clone, Copy)]
 pub struct Config {
     /// Ranges of at most this many of my items are listed rather than split.
@@ -40,6 +55,26 @@ impl Default for Config {
             min_prefix: 3,
             frame_limit: wire::MAX_MESSAGE_BYTES,
             max_rounds: 64,
+        }
+    }
+}
+
+impl Config {
+    /// This configuration with every value brought within the spec's
+    /// limits: `list_max` in 1..=[`LIST_MAX`], split factors in
+    /// 2..=[`MAX_SPLIT`], `min_prefix` in 1..=32, `frame_limit` in
+    /// [`MIN_FRAME_LIMIT`]..=[`wire::MAX_MESSAGE_BYTES`], `max_rounds` at
+    /// least 1.
+    pub fn normalized(self) -> Config {
+        Config {
+            list_max: self.list_max.clamp(1, LIST_MAX),
+            dense_split: self.dense_split.clamp(2, MAX_SPLIT),
+            sparse_split: self.sparse_split.clamp(2, MAX_SPLIT),
+            min_prefix: self.min_prefix.clamp(1, 32),
+            frame_limit: self
+                .frame_limit
+                .clamp(MIN_FRAME_LIMIT, wire::MAX_MESSAGE_BYTES),
+            max_rounds: self.max_rounds.max(1),
         }
     }
 }
@@ -127,6 +162,7 @@ impl Reconciler {
     /// Starts a session as the initiator; returns the first message.
     /// `items` must be sorted by (ts, id) without duplicates.
     pub fn initiate(items: impl Into<Arc<Vec<Item>>>, cfg: Config) -> (Reconciler, Vec<u8>) {
+        let cfg = cfg.normalized();
         let r = Reconciler {
             items: items.into(),
             cfg,
@@ -144,7 +180,7 @@ impl Reconciler {
     pub fn respond(items: impl Into<Arc<Vec<Item>>>, cfg: Config) -> Reconciler {
         Reconciler {
             items: items.into(),
-            cfg,
+            cfg: cfg.normalized(),
             initiator: false,
             rounds: 0,
             done: false,
@@ -183,6 +219,20 @@ impl Reconciler {
                     fp: fingerprint(&self.items[a..b]),
                 },
             });
+        }
+    }
+
+    /// The reply that settles `[lo, hi)` on full ids: Ids if the run is at
+    /// most [`IDS_MAX`] items, else a description by fingerprints (a run
+    /// that long is never listed), so the reply stays within a frame.
+    fn ids(&self, lo: usize, hi: usize, upper: &Bound, split: usize, out: &mut Vec<Entry>) {
+        if hi - lo <= IDS_MAX {
+            out.push(Entry {
+                upper: upper.clone(),
+                mode: Mode::Ids(self.items[lo..hi].iter().map(|i| i.id).collect()),
+            });
+        } else {
+            self.describe(lo, hi, upper.clone(), split, out);
         }
     }
 
@@ -264,10 +314,7 @@ impl Reconciler {
                         .enumerate()
                         .all(|(i, p)| index.insert(p, i).is_none());
                     if !unique {
-                        reply.push(Entry {
-                            upper: e.upper.clone(),
-                            mode: Mode::Ids(run.iter().map(|i| i.id).collect()),
-                        });
+                        self.ids(lo, hi, &e.upper, split, &mut reply);
                     } else {
                         let mut matched_peer = vec![false; peer.len()];
                         let mut matched_mine: Vec<&Id> = Vec::new();
@@ -292,10 +339,7 @@ impl Reconciler {
                 }
                 Mode::Answer { n, lack, confirm } => {
                     if run.len() as u64 != *n {
-                        reply.push(Entry {
-                            upper: e.upper.clone(),
-                            mode: Mode::Ids(run.iter().map(|i| i.id).collect()),
-                        });
+                        self.ids(lo, hi, &e.upper, split, &mut reply);
                     } else {
                         let mut matched: Vec<&Id> = Vec::new();
                         for (k, i) in run.iter().enumerate() {
@@ -307,10 +351,7 @@ impl Reconciler {
                         }
                         if fingerprint_ids(matched.into_iter()) != *confirm {
                             // A prefix matched a different item: settle it on full ids.
-                            reply.push(Entry {
-                                upper: e.upper.clone(),
-                                mode: Mode::Ids(run.iter().map(|i| i.id).collect()),
-                            });
+                            self.ids(lo, hi, &e.upper, split, &mut reply);
                         }
                     }
                 }
@@ -329,10 +370,7 @@ impl Reconciler {
                 }
                 Mode::IdsAnswer { n, lack } => {
                     if run.len() as u64 != *n {
-                        reply.push(Entry {
-                            upper: e.upper.clone(),
-                            mode: Mode::Ids(run.iter().map(|i| i.id).collect()),
-                        });
+                        self.ids(lo, hi, &e.upper, split, &mut reply);
                     } else {
                         step.give.extend(
                             run.iter()
@@ -365,8 +403,7 @@ impl Reconciler {
                     })
                     .sum()
             };
-            let tail_reserve = 64;
-            if size + add + tail_reserve > self.cfg.frame_limit.min(wire::MAX_MESSAGE_BYTES) {
+            if size + add + FRAME_SPARE > self.cfg.frame_limit {
                 let rest = &self.items[lo..];
                 out.push(Entry {
                     upper: Bound::Infinity,
@@ -563,5 +600,66 @@ mod tests {
         let t = run_pair(a.clone(), b.clone(), cfg, cfg).unwrap();
         check(&a, &b, &t);
         assert!(t.messages.iter().all(|m| m.len() <= 4_096));
+    }
+
+    /// Ids sharing their first 29 bytes, so every List needs 30-byte
+    /// prefixes and a full one is near 1 KB.
+    fn lookalikes(seed: u64, n: usize) -> Vec<Item> {
+        let mut v: Vec<Item> = items(seed, n)
+            .into_iter()
+            .map(|mut i| {
+                i.id[..29].fill(7);
+                i.ts %= 50;
+                i
+            })
+            .collect();
+        v.sort();
+        v.dedup_by_key(|i| i.id);
+        v
+    }
+
+    #[test]
+    fn long_prefixes_in_the_smallest_frame_still_converge() {
+        // Found by the property test: with lists of long prefixes and a
+        // small frame, a range's reply alone did not fit, the side cut at
+        // that range every time, and the session never moved on.
+        for (seed, list_max) in [(11, 38), (12, 32), (13, 1), (14, 0)] {
+            let a = lookalikes(seed, 360);
+            let b = lookalikes(seed + 100, 350);
+            let cfg = Config {
+                frame_limit: 1_044,
+                list_max,
+                dense_split: 99,
+                max_rounds: 10_000,
+                ..Config::default()
+            };
+            let t = run_pair(a.clone(), b.clone(), cfg, cfg).unwrap();
+            check(&a, &b, &t);
+            assert!(t.messages.iter().all(|m| m.len() <= MIN_FRAME_LIMIT));
+        }
+    }
+
+    #[test]
+    fn a_long_run_is_never_sent_as_ids() {
+        // A peer that lists with a repeated prefix gets Ids of my run only if
+        // it is short; a long one is described by fingerprints.
+        let mine = items(5, 500);
+        let mut r = Reconciler::respond(mine, Config::default());
+        let msg = wire::encode(&[Entry {
+            upper: Bound::Infinity,
+            mode: Mode::List {
+                len: 3,
+                prefixes: vec![1, 2, 3, 1, 2, 3],
+            },
+        }]);
+        let step = r.handle(&msg).unwrap();
+        let reply = wire::decode(&step.reply.unwrap()).unwrap();
+        // The message had no fingerprints, so the narrow split applies.
+        assert_eq!(reply.len(), 4, "a 4-way description");
+        assert!(
+            reply
+                .iter()
+                .all(|e| matches!(e.mode, Mode::Fingerprint { .. }))
+        );
     }
 }

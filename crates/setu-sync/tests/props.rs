@@ -38,7 +38,9 @@ fn check(a: &[Item], b: &[Item], cfg: Config) {
     assert_eq!(t.give_a, ga);
     assert_eq!(t.give_b, gb);
     assert!(
-        t.messages.iter().all(|m| m.len() <= cfg.frame_limit),
+        t.messages
+            .iter()
+            .all(|m| m.len() <= cfg.normalized().frame_limit),
         "frame cap"
     );
 }
