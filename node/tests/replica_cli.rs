@@ -94,6 +94,108 @@ fn the_readme_scenario_finds_the_bangladeshi_practice_in_english_and_bangla() {
     assert_eq!(all.lines().count(), lines);
 }
 
+/// `(value, count)` pairs ordered as facets are: most first, ties by value.
+fn ranked(counts: std::collections::BTreeMap<String, u64>) -> Vec<(String, u64)> {
+    let mut v: Vec<(String, u64)> = counts.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v
+}
+
+#[test]
+fn facets_count_the_matches_by_country_sdg_and_status() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let d = tmp.path();
+    init(d);
+    let sample = sample();
+    ok(setu(d, &["import", sample.to_str().expect("path")]));
+    // The expected counts, read from the sample file itself: practices per
+    // country (any role) and per SDG goal, each practice counted once.
+    let rows: Vec<serde_json::Value> = std::fs::read_to_string(&sample)
+        .expect("sample")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("jsonl"))
+        .collect();
+    let mut country = std::collections::BTreeMap::new();
+    let mut goal = std::collections::BTreeMap::new();
+    for r in &rows {
+        let mut cs: Vec<String> = r["countries"]
+            .as_array()
+            .expect("countries")
+            .iter()
+            .map(|c| c["iso3"].as_str().expect("iso3").to_string())
+            .collect();
+        cs.sort();
+        cs.dedup();
+        for c in cs {
+            *country.entry(c).or_insert(0u64) += 1;
+        }
+        let mut gs: Vec<String> = r["sdg_targets"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|t| {
+                        t.as_str()
+                            .expect("target")
+                            .split('.')
+                            .next()
+                            .expect("goal")
+                            .to_string()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        gs.sort();
+        gs.dedup();
+        for g in gs {
+            *goal.entry(g).or_insert(0u64) += 1;
+        }
+    }
+    let pairs = |v: &serde_json::Value| -> Vec<(String, u64)> {
+        v.as_array()
+            .expect("pairs")
+            .iter()
+            .map(|p| {
+                (
+                    p[0].as_str().expect("value").to_string(),
+                    p[1].as_u64().expect("count"),
+                )
+            })
+            .collect()
+    };
+    let out = ok(setu(d, &["query", "--all", "--facets", "--json"]));
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(
+        pairs(&v["facets"]["country"]),
+        ranked(country.clone()),
+        "{out}"
+    );
+    assert_eq!(pairs(&v["facets"]["sdg_goal"]), ranked(goal), "{out}");
+    // Under a filter only the matches are counted: every one lists BGD.
+    let out = ok(setu(
+        d,
+        &["query", "--country", "BGD", "--all", "--facets", "--json"],
+    ));
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let bgd = pairs(&v["facets"]["country"]);
+    assert_eq!(
+        bgd.first(),
+        Some(&("BGD".to_string(), country["BGD"])),
+        "{out}"
+    );
+    assert_eq!(v["total"].as_u64(), Some(country["BGD"]), "{out}");
+    // Without --facets there are none; the table shows them when asked.
+    let out = ok(setu(d, &["query", "--all", "--json"]));
+    assert!(!out.contains("\"facets\""), "{out}");
+    let table = ok(setu(d, &["query", "--country", "BGD", "--facets"]));
+    let want = format!("BGD {}", country["BGD"]);
+    assert!(
+        table.lines().any(|l| l.starts_with("country")
+            && l.split("  ")
+                .any(|x| x.trim_start_matches("country").trim() == want)),
+        "{table}"
+    );
+}
+
 #[test]
 fn data_dir_goes_before_or_after_the_verb_or_in_the_environment() {
     let tmp = tempfile::tempdir().expect("tmp");

@@ -198,6 +198,14 @@ fn daemons_replicate_and_the_cli_goes_through_the_api() {
     // --all asks for more than the API's page; the CLI pages through.
     let all = ok(&setu(b_dir, &["query", "--all", "--json"]));
     assert!(all.contains("BGD-A2I-0001"), "{all}");
+    // Facets through the daemon: the CLI asks the API for them.
+    let faceted = ok(&setu(b_dir, &["query", "--all", "--facets", "--json"]));
+    let v: serde_json::Value = serde_json::from_str(&faceted).expect("json");
+    assert_eq!(
+        v["facets"]["country"],
+        serde_json::json!([["BGD", 1]]),
+        "{faceted}"
+    );
     let shown = ok(&setu(b_dir, &["show", "BGD-A2I-0001"]));
     assert!(shown.contains("Union Digital Centres"), "{shown}");
     let peers = ok(&setu(b_dir, &["peers", "--json"]));

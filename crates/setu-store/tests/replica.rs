@@ -1506,6 +1506,31 @@ mod search {
         assert_eq!(run(gov("local")), set(&["F-2"]));
         assert_eq!(run(gov("subnational")), set(&["F-3"]));
 
+        // Facets count the practices that match, by each value, most first
+        // (ties by value), in one form per field.
+        let owned = |v: &[(&str, u64)]| -> Vec<(String, u64)> {
+            v.iter().map(|(k, n)| ((*k).to_string(), *n)).collect()
+        };
+        let f = r.facets(&all()).expect("facets");
+        assert_eq!(
+            f.country,
+            owned(&[("BGD", 2), ("IND", 2), ("BRA", 1), ("KEN", 1)])
+        );
+        assert_eq!(f.sdg_goal, owned(&[("16", 3), ("1", 1), ("3", 1)]));
+        assert_eq!(
+            f.sector,
+            owned(&[("cofog:01.3", 1), ("dac5:15110", 1), ("dac5:15111", 1)])
+        );
+        assert_eq!(f.status, vec![(2, 2), (1, 1), (4, 1)]);
+        assert!(f.adoptions.is_empty() && f.adoption_stage.is_empty());
+        // Under a filter, only the matches are counted.
+        let f = r.facets(&countries(&["BGD"])).expect("facets");
+        assert_eq!(f.country, owned(&[("BGD", 2), ("IND", 1), ("KEN", 1)]));
+        assert_eq!(f.sdg_goal, owned(&[("16", 1), ("3", 1)]));
+        assert_eq!(f.status, vec![(2, 2)]);
+        let f = r.facets(&countries(&["NPL"])).expect("facets");
+        assert!(f.country.is_empty() && f.sdg_goal.is_empty() && f.status.is_empty());
+
         let period = |from: Option<&str>, to: Option<&str>| Query {
             period_from: from.map(String::from),
             period_to: to.map(String::from),

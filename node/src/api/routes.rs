@@ -51,7 +51,7 @@ pub async fn peers(State(api): State<Api>) -> Result<Response> {
 struct Paging {
     limit: Option<String>,
     cursor: Option<String>,
-    facets: bool,
+    facets: Option<String>,
 }
 
 const PAGING_KEYS: &[&str] = &["limit", "cursor", "facets"];
@@ -122,7 +122,16 @@ pub async fn search(State(api): State<Api>, RawQuery(q): RawQuery) -> Result<Res
         return Err(p);
     }
     let (offset, limit) = (query.offset, query.limit);
-    let facets = if paging.facets {
+    let want_facets = match paging.facets.as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(v) => {
+            return Err(Problem::bad_request(format!(
+                "facets: {v:?} is not true or false"
+            )));
+        }
+    };
+    let facets = if want_facets {
         Some(api.node.facets(query.clone()).await?)
     } else {
         None

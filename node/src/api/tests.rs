@@ -679,6 +679,47 @@ async fn exports_stream_over_http_with_the_query_filters() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn facets_count_the_matches_over_http() {
+    let srv = Server::start(Limits::default(), Router::new()).await;
+    let body: Value = serde_json::from_str(EXAMPLE).expect("example");
+    assert_eq!(srv.post_json("/v1/practices", &body).await.status, 201);
+    // A second practice: Kenyan, SDG 3, status 4 (the example is
+    // Bangladeshi, SDG 16.6 and 9.c, status 2).
+    let mut other = body.clone();
+    other["practice_id"] = json!("KEN-ICT-0001");
+    other["countries"] = json!([{"iso3": "KEN", "role": "originating"}]);
+    other["sdg_targets"] = json!(["3.8"]);
+    other["status"] = json!(4);
+    let a = srv.post_json("/v1/practices", &other).await;
+    assert_eq!(a.status, 201, "{a:?}");
+
+    let page = srv.get("/v1/practices?facets=true").await.json();
+    let f = &page["facets"];
+    assert_eq!(f["country"], json!([["BGD", 1], ["KEN", 1]]), "{page}");
+    assert_eq!(
+        f["sdg_goal"],
+        json!([["16", 1], ["3", 1], ["9", 1]]),
+        "{page}"
+    );
+    assert_eq!(f["status"], json!([[2, 1], [4, 1]]), "{page}");
+    // A filter narrows the counts to its matches.
+    let page = srv
+        .get("/v1/practices?country=KEN&facets=true")
+        .await
+        .json();
+    assert_eq!(page["total"], 1, "{page}");
+    assert_eq!(page["facets"]["country"], json!([["KEN", 1]]), "{page}");
+    assert_eq!(page["facets"]["sdg_goal"], json!([["3", 1]]), "{page}");
+    // Not asked for, not computed; a bad value names the parameter.
+    let page = srv.get("/v1/practices").await.json();
+    assert!(page.get("facets").is_none_or(Value::is_null), "{page}");
+    let a = srv.get("/v1/practices?facets=maybe").await;
+    assert_eq!(a.status, 400, "{a:?}");
+    assert!(a.problem().contains("facets"), "{}", a.problem());
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_name_this_nodes_own_agency_on_an_open_network() {
     let srv = Server::start_shaped(Limits::default(), Router::new(), |s| {
         s.with_agency("a2i, ICT Division", "BGD")
