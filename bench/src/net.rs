@@ -212,8 +212,8 @@ async fn timed_gossip(
     };
     let mut d = times.lock().expect("lock").clone();
     d.sort();
-    let p50 = percentile_ms(&d, 0.50);
-    let p99 = percentile_ms(&d, 0.99);
+    let p50 = percentile_ms(&d, 50);
+    let p99 = percentile_ms(&d, 99);
     (row, p50, p99)
 }
 

@@ -32,13 +32,29 @@ pub fn per_sec(r: f64) -> String {
 }
 
 /// The p-th percentile (0..=100) of sorted durations, in milliseconds.
-pub fn percentile_ms(sorted: &[Duration], p: f64) -> f64 {
+pub fn percentile_ms(sorted: &[Duration], percent: u8) -> f64 {
+    assert!(percent <= 100, "a percentile is 0 to 100, not {percent}");
     if sorted.is_empty() {
         return 0.0;
     }
-    let i = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    let i = ((f64::from(percent) / 100.0) * (sorted.len() - 1) as f64).round() as usize;
     sorted[i.min(sorted.len() - 1)].as_secs_f64() * 1_000.0
 }
 
 /// Bytes used by the files under `dir`.
 pub use setu_store::replica::dir_size as dir_bytes;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_take_a_whole_percent() {
+        let d: Vec<Duration> = (1..=101).map(Duration::from_millis).collect();
+        assert_eq!(percentile_ms(&d, 0), 1.0);
+        assert_eq!(percentile_ms(&d, 50), 51.0);
+        assert_eq!(percentile_ms(&d, 99), 100.0);
+        assert_eq!(percentile_ms(&d, 100), 101.0);
+        assert_eq!(percentile_ms(&[], 50), 0.0);
+    }
+}
