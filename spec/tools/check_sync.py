@@ -241,11 +241,19 @@ def decode_bits(r: Reader, n: int, what: str) -> list:
     return bits
 
 
+def u64_count(r: Reader, what: str) -> int:
+    """§4: a Fingerprint count, an Answer's or IdsAnswer's n above 2^64 − 1 is refused."""
+    n = r.varint(what)
+    if n > U64_MAX:
+        raise Refused(f"{what} = 2^64, above 2^64 - 1")
+    return n
+
+
 def decode_payload(r: Reader, bound, mode: int) -> Entry:
     if mode == SKIP:
         return Entry(bound, mode)
     if mode == FINGERPRINT:
-        return Entry(bound, mode, count=r.varint("count"), fp=r.take(16, "fp"))
+        return Entry(bound, mode, count=u64_count(r, "count"), fp=r.take(16, "fp"))
     if mode == LIST:
         n = r.varint("List n")
         width = r.u8("List L")
@@ -255,7 +263,7 @@ def decode_payload(r: Reader, bound, mode: int) -> Entry:
         keys = [raw[i * width:(i + 1) * width] for i in range(n)]
         return Entry(bound, mode, count=n, width=width, keys=keys)
     if mode == ANSWER:
-        n = r.varint("Answer n")
+        n = u64_count(r, "Answer n")
         bits = decode_bits(r, n, "Answer bitmap")
         return Entry(bound, mode, count=n, bits=bits, fp=r.take(16, "Answer confirm"))
     if mode == IDS:
@@ -263,7 +271,7 @@ def decode_payload(r: Reader, bound, mode: int) -> Entry:
         raw = r.take(n * 32, "Ids ids")
         return Entry(bound, mode, count=n, keys=[raw[i * 32:(i + 1) * 32] for i in range(n)])
     if mode == IDS_ANSWER:
-        n = r.varint("IdsAnswer n")
+        n = u64_count(r, "IdsAnswer n")
         return Entry(bound, mode, count=n, bits=decode_bits(r, n, "IdsAnswer bitmap"))
     raise Refused(f"unknown mode {mode}")
 
@@ -618,6 +626,8 @@ def decode_cases() -> list:
         ("unknown mode 6", b"\x01\x00\x06", "mode"),
         ("Fingerprint fp short", b"\x01\x00\x01\x00" + bytes(15), "fp"),
         ("Fingerprint n = 0", b"\x01\x00\x01\x00" + ZERO16, None),
+        ("Fingerprint count = 2^64", b"\x01\x00\x01" + varint(2**64) + ZERO16, "2^64"),
+        ("Fingerprint count = 2^64 - 1", b"\x01\x00\x01" + varint(2**64 - 1) + ZERO16, None),
         ("List L = 0", b"\x01\x00\x02\x00\x00", "L = 0"),
         ("List L = 33", b"\x01\x00\x02\x00\x21", "L = 33"),
         ("List n = 0", b"\x01\x00\x02\x00\x03", None),

@@ -279,26 +279,20 @@ async fn quota_and_allow_list_refuse_unwanted_authors() {
             >= 12
     })
     .await;
-    // Another sync round changes nothing. Wait for that round to finish:
-    // the count must rise past what it was before it was asked for, so the
-    // check cannot pass on an earlier round.
-    let done_before = quota
-        .status()
-        .await
-        .expect("status")
-        .net
-        .counters
-        .sessions_done;
+    // Another sync round changes nothing. A round asked for while one is
+    // in flight is not started, so first wait until none is in flight, then
+    // ask, and wait until a session started after that point has finished.
+    let counters = async || quota.status().await.expect("status").net.counters;
+    wait_until(WAIT, "no sync session in flight", || async {
+        let c = counters().await;
+        c.sessions_done + c.sessions_failed >= c.sessions_started
+    })
+    .await;
+    let before = counters().await.sessions_started;
     quota.sync_now().await.expect("sync");
-    wait_until(WAIT, "the new sync round to finish", || async {
-        quota
-            .status()
-            .await
-            .expect("status")
-            .net
-            .counters
-            .sessions_done
-            > done_before
+    wait_until(WAIT, "a new sync round to start and finish", || async {
+        let c = counters().await;
+        c.sessions_started > before && c.sessions_done + c.sessions_failed >= c.sessions_started
     })
     .await;
     assert_eq!(records(&quota).await, 5);

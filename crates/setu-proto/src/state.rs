@@ -407,9 +407,11 @@ pub struct Counters {
     pub wanted: u64,
     /// Reconciliation sessions started.
     pub sessions_started: u64,
-    /// Sessions started that completed.
+    /// Sessions started that completed (one that switched to bulk mode,
+    /// when its transfer completed). Once no session is in flight,
+    /// `sessions_done + sessions_failed == sessions_started`.
     pub sessions_done: u64,
-    /// Sessions started that failed.
+    /// Sessions started that failed or were dropped.
     pub sessions_failed: u64,
     /// Sessions answered for peers.
     pub sessions_answered: u64,

@@ -243,8 +243,11 @@ impl Puller {
             return Err(SyncError::Done);
         }
         let b = Batch::decode(batch, &self.req)?;
-        // The cursor must move forward, or the peer is stalling us.
-        if b.next.cmp_bound(&self.req.after) != std::cmp::Ordering::Greater {
+        // The cursor must move forward, or the peer is stalling us; a
+        // request after infinity has one answer, no records and infinity.
+        let at_end =
+            self.req.after == Bound::Infinity && b.next == Bound::Infinity && b.records.is_empty();
+        if !at_end && b.next.cmp_bound(&self.req.after) != std::cmp::Ordering::Greater {
             return Err(SyncError::Wire(WireError::Order(0)));
         }
         self.done = b.next == Bound::Infinity;
@@ -318,5 +321,41 @@ mod tests {
         .encode();
         let (mut p, _) = Puller::start(2, 100);
         assert!(p.handle(&stall).is_err(), "a cursor that does not move");
+    }
+
+    #[test]
+    fn the_answer_after_infinity_is_accepted_and_a_stall_is_not() {
+        let req = Request {
+            after: Bound::Infinity,
+            max_items: 1,
+            max_bytes: 1,
+        };
+        let mut p = Puller {
+            req: req.clone(),
+            done: false,
+        };
+        let end = Batch {
+            records: vec![],
+            next: Bound::Infinity,
+        };
+        assert_eq!(p.handle(&end.encode()), Ok(vec![]));
+        assert!(p.is_done());
+        // Anywhere else, a `next` that does not move is a stall.
+        let at = Bound::At {
+            ts: 5,
+            prefix: vec![1],
+        };
+        let mut p = Puller {
+            req: Request {
+                after: at.clone(),
+                ..req
+            },
+            done: false,
+        };
+        let stall = Batch {
+            records: vec![],
+            next: at,
+        };
+        assert!(p.handle(&stall.encode()).is_err());
     }
 }

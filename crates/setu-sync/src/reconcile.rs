@@ -265,7 +265,8 @@ impl Reconciler {
             self.done = true;
             return Err(SyncError::TooManyRounds(self.cfg.max_rounds));
         }
-        let entries = wire::decode(msg)?;
+        // A malformed message ends the session (spec/sync.md §5.7).
+        let entries = wire::decode(msg).inspect_err(|_| self.done = true)?;
         // Split wide while most fingerprints mismatch, narrow once they match.
         let (mut fps, mut mismatched) = (0usize, 0usize);
         let mut lo = 0usize;
@@ -637,6 +638,18 @@ mod tests {
             check(&a, &b, &t);
             assert!(t.messages.iter().all(|m| m.len() <= MIN_FRAME_LIMIT));
         }
+    }
+
+    #[test]
+    fn a_malformed_message_ends_the_session() {
+        let mut r = Reconciler::respond(items(6, 10), Config::default());
+        assert!(matches!(r.handle(&[9, 9]), Err(SyncError::Wire(_))));
+        assert!(r.is_done());
+        let fine = wire::encode(&[Entry {
+            upper: Bound::Infinity,
+            mode: Mode::Skip,
+        }]);
+        assert_eq!(r.handle(&fine), Err(SyncError::Done));
     }
 
     #[test]

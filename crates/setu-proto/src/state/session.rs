@@ -275,6 +275,13 @@ impl<P: PeerKey, A: Addr> State<P, A> {
                     self.queue_gives(now, peer, step.give);
                 }
             }
+            Err(e @ setu_sync::reconcile::SyncError::TooManyRounds(_)) => {
+                // Not an offence: with small frames an honest session can
+                // need more rounds than allowed (spec/sync.md §5.7). The
+                // session ends; the next sync interval starts a new one.
+                self.inbound.remove(&key);
+                self.refuse(channel, RefusalCode::UnknownSession, &e.to_string());
+            }
             Err(e) => {
                 self.inbound.remove(&key);
                 self.refuse(channel, RefusalCode::Malformed, &e.to_string());
@@ -416,6 +423,10 @@ impl<P: PeerKey, A: Addr> State<P, A> {
                     _ => self.end_session(peer, true),
                 }
             }
+            Err(setu_sync::reconcile::SyncError::TooManyRounds(_)) => {
+                // Not an offence (spec/sync.md §5.7): the session ends.
+                self.end_session(peer, false);
+            }
             Err(e) => {
                 self.end_session(peer, false);
                 self.punish(now, peer, format!("bad sync reply: {e}"));
@@ -461,6 +472,9 @@ impl<P: PeerKey, A: Addr> State<P, A> {
             Some(req) => self.send(peer, Request::Bulk(req), Pending::Session),
             None => {
                 self.counters.bulk_done += 1;
+                // The session that switched to bulk mode ended well, so
+                // every session started is counted done or failed once.
+                self.counters.sessions_done += 1;
                 // Mostly refused (an allow-list or quota here): streaming
                 // everything again would be waste.
                 if let Some(Out::Bulk {
