@@ -52,6 +52,8 @@ for c in sync["cases"]:
             write("sync_message", f"{c['name']}-{k}", bytes.fromhex(m))
 for r in sync["replies"]:
     write("sync_message", f"reply-{r['name']}", bytes.fromhex(r["message"]))
+for v in sync.get("decoding", []):
+    write("sync_message", f"decoding-{v['name']}", bytes.fromhex(v["message"]))
 
 # Bulk: requests and batches made by hand from spec/sync.md §6.
 def varint(n):

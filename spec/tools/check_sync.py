@@ -686,6 +686,16 @@ def run_session_limits() -> list:
 # ---------------------------------------------------------------------------
 # Runner
 # ---------------------------------------------------------------------------
+def run_decoding_vector(v: dict) -> list:
+    """A `decoding` vector (§9): the message is valid under §4 iff `valid`."""
+    try:
+        decode_message(bytes.fromhex(v["message"]))
+        ok = True
+    except Refused:
+        ok = False
+    return [] if ok == v["valid"] else [f"decoded as valid={ok}, the vector says {v['valid']}"]
+
+
 def report(name: str, fails: list, tally: list) -> None:
     if fails:
         tally[1] += 1
@@ -706,6 +716,8 @@ def main(argv: list[str]) -> int:
         report(f"cases/{c['name']}", run_case(c), tally)
     for v in doc["replies"]:
         report(f"replies/{v['name']}", run_reply(v), tally)
+    for v in doc.get("decoding", []):
+        report(f"decoding/{v['name']}", run_decoding_vector(v), tally)
     for name, data, reason in decode_cases():
         report(f"decode/{name}", run_decode_case(data, reason), tally)
     report("session/round and end limits", run_session_limits(), tally)

@@ -262,6 +262,7 @@ pub fn generate() -> Json {
         "config": {"list_max": 32, "dense_split": 16, "sparse_split": 4, "min_prefix": 3, "frame_limit": wire::MAX_MESSAGE_BYTES},
         "cases": cases,
         "replies": replies(),
+        "decoding": decoding(),
     })
 }
 
@@ -363,6 +364,104 @@ fn replies() -> Vec<Json> {
         ],
     ));
     out
+}
+
+/// Messages that §4 refuses or accepts at its edges: `{"name", "message",
+/// "valid"}`. Every message's validity is checked against the decoder here.
+fn decoding() -> Vec<Json> {
+    let v = |n: u128| {
+        let mut out = Vec::new();
+        wire::put_varint(&mut out, n);
+        out
+    };
+    let cat = |parts: &[&[u8]]| parts.concat();
+    let inf_skip: &[u8] = &[0x00, 0x00];
+    let zero16 = [0u8; 16];
+    let two64: u128 = 1 << 64;
+    let cases: Vec<(&str, Vec<u8>, bool)> = vec![
+        ("empty", vec![], false),
+        (
+            "version byte alone (no entry, so no infinite last bound)",
+            vec![1],
+            false,
+        ),
+        ("version 2", vec![2, 0, 0], false),
+        ("one Skip to infinity", vec![1, 0, 0], true),
+        (
+            "first bound equal to the lowest bound, then infinity",
+            cat(&[&[1], &v(1), &[0, 0], inf_skip]),
+            true,
+        ),
+        (
+            "a bound at ts 2^64 - 1 (varint 2^64)",
+            cat(&[&[1], &v(two64), &[0, 0], inf_skip]),
+            true,
+        ),
+        (
+            "a bound whose ts passes 2^64 - 1",
+            cat(&[&[1], &v(6), &[0, 0], &v(two64), &[0, 0], inf_skip]),
+            false,
+        ),
+        (
+            "prefix length 33",
+            cat(&[&[1], &v(1), &[33], &[7; 33], &[0], inf_skip]),
+            false,
+        ),
+        (
+            "the same bound twice",
+            cat(&[&[1], &v(6), &[1, 1, 0], &v(1), &[1, 1, 0], inf_skip]),
+            false,
+        ),
+        (
+            "(t, 01) then (t, 01 00): in order",
+            cat(&[&[1], &v(6), &[1, 1, 0], &v(1), &[2, 1, 0, 0], inf_skip]),
+            true,
+        ),
+        (
+            "last bound not infinity",
+            cat(&[&[1], &v(6), &[0, 0]]),
+            false,
+        ),
+        ("an entry after infinity", vec![1, 0, 0, 0, 0], false),
+        ("unknown mode 6", vec![1, 0, 6], false),
+        ("non-shortest varint", cat(&[&[1, 0x80, 0x00, 0]]), false),
+        (
+            "Fingerprint count 2^64 - 1",
+            cat(&[&[1, 0, 1], &v(two64 - 1), &zero16]),
+            true,
+        ),
+        (
+            "Fingerprint count 2^64",
+            cat(&[&[1, 0, 1], &v(two64), &zero16]),
+            false,
+        ),
+        ("List L = 0", vec![1, 0, 2, 0, 0], false),
+        ("List n = 0", vec![1, 0, 2, 0, 3], true),
+        (
+            "List prefixes missing",
+            cat(&[&[1, 0, 2, 2, 3], &[0; 5]]),
+            false,
+        ),
+        (
+            "Answer bitmap padding not zero",
+            cat(&[&[1, 0, 3, 3, 0x08], &zero16]),
+            false,
+        ),
+        (
+            "Answer bitmap, bit n - 1 set",
+            cat(&[&[1, 0, 3, 3, 0x04], &zero16]),
+            true,
+        ),
+        ("Ids ids missing", cat(&[&[1, 0, 4, 2], &[0; 63]]), false),
+        ("IdsAnswer n = 0", vec![1, 0, 5, 0], true),
+    ];
+    cases
+        .into_iter()
+        .map(|(name, msg, valid)| {
+            assert_eq!(wire::decode(&msg).is_ok(), valid, "decoding case {name}");
+            json!({"name": name, "message": hex::encode(&msg), "valid": valid})
+        })
+        .collect()
 }
 
 /// The file as written to disk.

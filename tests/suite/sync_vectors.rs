@@ -110,3 +110,16 @@ fn every_fallback_reply_replays_exactly() {
         );
     }
 }
+
+#[test]
+fn every_decoding_edge_is_refused_or_accepted_as_the_spec_says() {
+    let v = load();
+    let cases = v["decoding"].as_array().expect("decoding");
+    assert!(cases.len() >= 20);
+    for c in cases {
+        let name = c["name"].as_str().expect("name");
+        let msg = hex::decode(c["message"].as_str().expect("message")).expect("hex");
+        let valid = c["valid"].as_bool().expect("valid");
+        assert_eq!(setu_sync::wire::decode(&msg).is_ok(), valid, "{name}");
+    }
+}
