@@ -730,6 +730,59 @@ mod tests {
     }
 
     #[test]
+    fn running_out_of_rounds_ends_the_session_without_a_ban() {
+        let mut s = State::new(Config {
+            reconcile: reconcile::Config {
+                max_rounds: 1,
+                ..reconcile::Config::default()
+            },
+            ..Config::default()
+        });
+        let mut store = Toy::default();
+        store.add(1..=100);
+        let _ = drive(&mut s, &mut store, 0, connect(1, false));
+        // A peer holding other items: its first message leaves the
+        // session open, its second is one round too many.
+        let theirs: Vec<Item> = (0..100u8)
+            .map(|i| Item {
+                ts: u64::from(i),
+                id: [i; 32],
+            })
+            .collect();
+        let msg = Reconciler::initiate(Arc::new(theirs), reconcile::Config::default()).1;
+        let sync = |msg: Vec<u8>| {
+            Request::Sync {
+                session: 1,
+                count: 100,
+                msg,
+            }
+            .encode()
+        };
+        let answer = |out: &[Output<u32, u32>]| -> Response {
+            out.iter()
+                .find_map(|o| match o {
+                    Output::Respond { bytes, .. } => Response::decode(bytes).ok(),
+                    _ => None,
+                })
+                .expect("an answer")
+        };
+        let out = drive(&mut s, &mut store, 1, request(1, 1, sync(msg.clone())));
+        assert!(matches!(answer(&out), Response::Sync { .. }), "{out:?}");
+        let out = drive(&mut s, &mut store, 2, request(1, 2, sync(msg)));
+        assert!(
+            matches!(
+                answer(&out),
+                Response::Refused {
+                    code: RefusalCode::UnknownSession,
+                    ..
+                }
+            ),
+            "{out:?}"
+        );
+        assert_eq!(s.counters().peers_banned, 0, "not an offence");
+    }
+
+    #[test]
     fn a_sync_before_the_first_snapshot_is_answered_once_it_comes() {
         let mut s = state();
         // The first input asks for a snapshot; it has not come yet.
