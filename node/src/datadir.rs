@@ -44,7 +44,7 @@ impl DataDir {
                 path.display()
             );
         }
-        let config = Config::load(path)?;
+        let config = crate::config::load(path)?;
         Ok(DataDir {
             path: path.to_path_buf(),
             config,
@@ -59,7 +59,8 @@ impl DataDir {
                 c.base()
             );
         }
-        let mut replica = Replica::open(&self.path, self.config.replica()).map_err(|e| {
+        let settings = crate::config::replica(&self.config);
+        let mut replica = Replica::open(&self.path, settings).map_err(|e| {
             in_use(&self.path, &e).unwrap_or_else(|| {
                 anyhow::Error::new(e).context(format!(
                     "cannot open the replica in {}",

@@ -15,6 +15,10 @@ pub const MAX_NETWORK_NAME: usize = 32;
 pub const DEFAULT_SYNC_INTERVAL: Duration = Duration::from_secs(60);
 /// Shortest allowed sync interval.
 pub const MIN_SYNC_INTERVAL: Duration = Duration::from_millis(200);
+/// Longest sync interval: a day. (Longer would no longer keep a replica
+/// current, and far longer would overflow the protocol core's clock
+/// arithmetic.)
+pub const MAX_SYNC_INTERVAL: Duration = Duration::from_secs(86_400);
 /// Most bootstrap addresses.
 pub const MAX_BOOTSTRAP: usize = 64;
 /// Most listen addresses.
@@ -110,6 +114,12 @@ impl Config {
             return Err(ConfigError {
                 field: "network.sync_interval_secs",
                 reason: format!("at least {} ms", MIN_SYNC_INTERVAL.as_millis()),
+            });
+        }
+        if self.sync_interval > MAX_SYNC_INTERVAL {
+            return Err(ConfigError {
+                field: "network.sync_interval_secs",
+                reason: format!("at most {} s (a day)", MAX_SYNC_INTERVAL.as_secs()),
             });
         }
         Ok(())

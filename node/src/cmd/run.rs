@@ -17,7 +17,7 @@ pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(1
 
 /// Node settings from `setu.toml`, with the command line's overrides.
 pub fn node_config(data: &DataDir, args: &RunArgs) -> Result<setu::Config> {
-    let mut net = data.config.net()?;
+    let mut net = crate::config::net(&data.config)?;
     if !args.listen.is_empty() {
         net.listen = args
             .listen
@@ -64,7 +64,7 @@ pub fn node_config(data: &DataDir, args: &RunArgs) -> Result<setu::Config> {
         data_dir: data.path.clone(),
         key,
         net,
-        replica: data.config.replica(),
+        replica: crate::config::replica(&data.config),
         charter: data.charter()?,
     })
 }

@@ -68,7 +68,7 @@ impl<P: PeerKey, A: Addr> State<P, A> {
                 first_due: if dialer {
                     now + IDENTIFY_WAIT_MS
                 } else {
-                    now + self.cfg.sync_interval_ms
+                    now.saturating_add(self.cfg.sync_interval_ms)
                 },
                 connected_at: now,
                 dialer,
