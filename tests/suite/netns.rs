@@ -27,6 +27,8 @@ const PORT: u16 = 7000;
 /// and to `B` over 10.77.2.0/24.
 struct Hosts {
     prefix: String,
+    /// The hosts made, deleted on drop.
+    names: Vec<&'static str>,
 }
 
 fn ip(args: &[&str]) -> Result<(), String> {
@@ -48,7 +50,10 @@ fn ip(args: &[&str]) -> Result<(), String> {
 impl Hosts {
     fn create() -> Result<Hosts, String> {
         let prefix = format!("setu{}", std::process::id());
-        let hosts = Hosts { prefix };
+        let hosts = Hosts {
+            prefix,
+            names: vec!["a", "r", "b"],
+        };
         for h in ["a", "r", "b"] {
             ip(&["netns", "add", &hosts.ns(h)])?;
             hosts.exec(h, &["ip", "link", "set", "lo", "up"])?;
@@ -103,6 +108,117 @@ impl Hosts {
         format!("{}-{h}", self.prefix)
     }
 
+    /// Five namespaces: A and B each behind a NAT (`na`, `nb`: nftables
+    /// masquerade, as a home router does), the NATs' outer sides on
+    /// 10.77.1.0/24 and 10.77.2.0/24, and R routing between those two (the
+    /// "internet") and running the relay. A (192.168.1.2) and B
+    /// (192.168.2.2) cannot be dialled from outside; their NATs can reach
+    /// each other through R.
+    fn natted() -> Result<Hosts, String> {
+        let prefix = format!("sn{}", std::process::id() % 10_000_000);
+        let hosts = Hosts {
+            prefix,
+            names: vec!["a", "na", "r", "nb", "b"],
+        };
+        for h in &hosts.names {
+            ip(&["netns", "add", &hosts.ns(h)])?;
+            hosts.exec(h, &["ip", "link", "set", "lo", "up"])?;
+        }
+        // (link, one end's host and address, the other end's host and address)
+        let links = [
+            (1, "a", "192.168.1.2/24", "na", "192.168.1.1/24"),
+            (2, "na", "10.77.1.2/24", "r", "10.77.1.1/24"),
+            (3, "nb", "10.77.2.2/24", "r", "10.77.2.1/24"),
+            (4, "b", "192.168.2.2/24", "nb", "192.168.2.1/24"),
+        ];
+        for (n, h1, a1, h2, a2) in links {
+            let (x, y) = (
+                format!("{}{n}x", hosts.prefix),
+                format!("{}{n}y", hosts.prefix),
+            );
+            ip(&[
+                "link",
+                "add",
+                &x,
+                "netns",
+                &hosts.ns(h1),
+                "type",
+                "veth",
+                "peer",
+                "name",
+                &y,
+                "netns",
+                &hosts.ns(h2),
+            ])?;
+            for (h, dev, addr) in [(h1, &x, a1), (h2, &y, a2)] {
+                hosts.exec(h, &["ip", "addr", "add", addr, "dev", dev])?;
+                hosts.exec(h, &["ip", "link", "set", dev, "up"])?;
+            }
+        }
+        for (h, via) in [
+            ("a", "192.168.1.1"),
+            ("na", "10.77.1.1"),
+            ("nb", "10.77.2.1"),
+            ("b", "192.168.2.1"),
+        ] {
+            hosts.exec(h, &["ip", "route", "add", "default", "via", via])?;
+        }
+        for h in ["na", "r", "nb"] {
+            hosts.exec(h, &["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"])?;
+        }
+        // Each NAT's outer end is the `x` end of its link to R.
+        for (h, outer) in [("na", 2), ("nb", 3)] {
+            let dev = format!("{}{outer}x", hosts.prefix);
+            hosts.exec(h, &["nft", "add", "table", "ip", "nat"])?;
+            hosts.exec(
+                h,
+                &[
+                    "nft",
+                    "add chain ip nat post { type nat hook postrouting priority 100 ; }",
+                ],
+            )?;
+            hosts.exec(
+                h,
+                &[
+                    "nft",
+                    &format!("add rule ip nat post oifname \"{dev}\" masquerade"),
+                ],
+            )?;
+            // Like a home router, drop what comes in from outside unasked
+            // (a RST would end a hole punch's first SYN; a drop lets TCP
+            // send it again once the other side's SYN has opened the way).
+            hosts.exec(h, &["nft", "add", "table", "ip", "filter"])?;
+            for hook in ["input", "forward"] {
+                hosts.exec(
+                    h,
+                    &[
+                        "nft",
+                        &format!(
+                            "add chain ip filter {hook} {{ type filter hook {hook} priority 0 ; }}"
+                        ),
+                    ],
+                )?;
+                hosts.exec(
+                    h,
+                    &[
+                        "nft",
+                        &format!(
+                            "add rule ip filter {hook} iifname \"{dev}\" ct state established,related accept"
+                        ),
+                    ],
+                )?;
+                hosts.exec(
+                    h,
+                    &[
+                        "nft",
+                        &format!("add rule ip filter {hook} iifname \"{dev}\" drop"),
+                    ],
+                )?;
+            }
+        }
+        Ok(hosts)
+    }
+
     fn exec(&self, h: &str, args: &[&str]) -> Result<(), String> {
         let mut full = vec!["netns", "exec"];
         let ns = self.ns(h);
@@ -145,7 +261,7 @@ impl Hosts {
 
 impl Drop for Hosts {
     fn drop(&mut self) {
-        for h in ["a", "r", "b"] {
+        for h in &self.names {
             // Deleting a namespace deletes its veth ends too.
             let _ = ip(&["netns", "del", &self.ns(h)]);
         }
@@ -491,4 +607,98 @@ fn relay_joins_hosts_that_cannot_reach_each_other() {
     a.stop();
     b.stop();
     phase("A and B stopped cleanly");
+}
+
+/// DCUtR through NAT: A and B, each behind a masquerading NAT, meet on the
+/// relay R, and hole punching upgrades their relayed connection to a direct
+/// one. Hole punching depends on timing, so this is a separate test, run
+/// repeatedly for RELIABILITY.md (`.ci/nat-holepunch`), not part of CI's
+/// pass or fail unless it never misses.
+#[test]
+#[ignore = "needs root, iproute2 and nftables: .ci/nat-holepunch runs it"]
+fn hole_punching_upgrades_a_relayed_connection_through_nat() {
+    let hosts = match Hosts::natted() {
+        Ok(h) => h,
+        Err(why) => {
+            assert!(
+                !running_as_root(),
+                "running as root, yet NATted namespaces cannot be made: {why}"
+            );
+            println!("SKIPPED: NATted network namespaces cannot be made here: {why}");
+            return;
+        }
+    };
+    let t0 = std::time::Instant::now();
+    let phase = |what: &str| println!("nat: {:>5.1} s  {what}", t0.elapsed().as_secs_f64());
+    let tmp = TempDir::new().expect("tempdir");
+    let dir = |h: &str| tmp.path().join(h);
+    for (h, country) in [("a", "BGD"), ("r", "KEN"), ("b", "BRA")] {
+        ok(&hosts.setu(
+            h,
+            &dir(h),
+            &[
+                "init",
+                "--country",
+                country,
+                "--agency",
+                &format!("agency {h}"),
+            ],
+        ));
+    }
+    // Behind a NAT, A and B cannot be dialled: only R can be.
+    assert!(
+        !hosts.can_connect("na", "192.168.2.2"),
+        "B is reachable from outside"
+    );
+    let listen = vec![
+        "--listen".to_string(),
+        format!("/ip4/0.0.0.0/tcp/{PORT}"),
+        "--listen".to_string(),
+        format!("/ip4/0.0.0.0/udp/{PORT}/quic-v1"),
+    ];
+    let relay = Daemon::start(
+        &hosts,
+        "r",
+        &dir("r"),
+        &[listen.clone(), vec!["--relay".into()]].concat(),
+    );
+    let rid = relay.status(&hosts)["net"]["peer_id"]
+        .as_str()
+        .expect("peer id")
+        .to_string();
+    let via = |net: u8| {
+        let r = format!("/ip4/10.77.{net}.1/tcp/{PORT}/p2p/{rid}");
+        vec![
+            "--peer".to_string(),
+            r.clone(),
+            "--relay-via".to_string(),
+            r,
+        ]
+    };
+    let a = Daemon::start(&hosts, "a", &dir("a"), &[listen.clone(), via(1)].concat());
+    let b = Daemon::start(&hosts, "b", &dir("b"), &[listen, via(2)].concat());
+    phase("R, and A and B behind their NATs, run");
+    let aid = a.status(&hosts)["net"]["peer_id"]
+        .as_str()
+        .expect("peer id")
+        .to_string();
+    // A and B find each other through R and connect; hole punching then
+    // gives them a direct connection, through both NATs.
+    b.wait(&hosts, "a direct connection between A and B", |d| {
+        d.peers(&hosts).as_array().is_some_and(|ps| {
+            ps.iter()
+                .any(|p| p["peer_id"] == aid.as_str() && p["relayed"] == false)
+        })
+    });
+    phase("A and B are connected directly");
+    let punched =
+        a.counter(&hosts, "holepunch_succeeded") + b.counter(&hosts, "holepunch_succeeded");
+    println!("nat: hole punches succeeded: {punched}");
+    assert!(punched >= 1, "a direct connection without a hole punch");
+    // Records cross on it.
+    let pa = practice(tmp.path(), "BGD-NAT-0001", "Published behind a NAT, side A");
+    ok(&hosts.setu("a", &dir("a"), &["publish", pa.to_str().expect("utf-8")]));
+    b.wait(&hosts, "B to hold A's record", |d| records(&hosts, d) == 1);
+    phase("A's record reached B");
+    drop(relay);
 }

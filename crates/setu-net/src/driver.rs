@@ -791,7 +791,12 @@ impl<S: Storage> Driver<S> {
                     });
                 }
             }
-            BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. }) => {
+            BehaviourEvent::Identify(identify::Event::Received {
+                peer_id, mut info, ..
+            }) => {
+                let seen_as = info.observed_addr.clone();
+                info.listen_addrs
+                    .retain(|a| reach::dialable_from_here(a, &seen_as));
                 if info.protocol_version != self.cfg.identify_protocol() {
                     tracing::info!(%peer_id, "other network ({}); disconnecting", info.protocol_version);
                     let _ = self.swarm.disconnect_peer_id(peer_id);

@@ -337,7 +337,56 @@ impl<S: super::Storage> Driver<S> {
     }
 }
 
+/// Whether a peer's listen address is worth dialling from here. A peer
+/// listening on all interfaces lists its loopback address too; dialled
+/// from another host, that address reaches the dialler itself (or whatever
+/// else listens on the port), and a dial to the wrong peer ends the whole
+/// dial, the good addresses with it. So loopback and unspecified addresses
+/// count only when the peer sees this node on loopback (`seen_as`, the
+/// address identify says it observed): then both are on one host.
+pub(super) fn dialable_from_here(addr: &Multiaddr, seen_as: &Multiaddr) -> bool {
+    let local_only = |a: &Multiaddr| {
+        a.iter().next().is_some_and(|p| match p {
+            Protocol::Ip4(ip) => ip.is_loopback() || ip.is_unspecified(),
+            Protocol::Ip6(ip) => ip.is_loopback() || ip.is_unspecified(),
+            _ => false,
+        })
+    };
+    !local_only(addr) || local_only(seen_as)
+}
+
 /// Connection addresses through a relay end in `/p2p-circuit/...`.
 pub(super) fn is_relayed(addr: &Multiaddr) -> bool {
     addr.iter().any(|p| p == Protocol::P2pCircuit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn a(s: &str) -> Multiaddr {
+        s.parse().expect("multiaddr")
+    }
+
+    #[test]
+    fn loopback_addresses_are_dialled_only_between_processes_of_one_host() {
+        let remote = a("/ip4/10.77.2.2/tcp/40312");
+        let local = a("/ip4/127.0.0.1/tcp/40312");
+        for addr in [
+            "/ip4/127.0.0.1/udp/7000/quic-v1",
+            "/ip4/0.0.0.0/tcp/7000",
+            "/ip6/::1/tcp/7000",
+        ] {
+            assert!(!dialable_from_here(&a(addr), &remote), "{addr}");
+            assert!(dialable_from_here(&a(addr), &local), "{addr}");
+        }
+        for addr in [
+            "/ip4/192.168.2.2/tcp/7000",
+            "/ip4/10.77.2.1/tcp/7000/p2p/12D3KooWBKYkK2WvbwG7WuJEjZWRhcAfurYRUSraghMgy9DRSk82/p2p-circuit",
+            "/dns4/node.example/tcp/7000",
+        ] {
+            assert!(dialable_from_here(&a(addr), &remote), "{addr}");
+            assert!(dialable_from_here(&a(addr), &local), "{addr}");
+        }
+    }
 }
