@@ -2,6 +2,7 @@
 
 mod suite {
     pub mod browser;
+    pub mod chaos;
     pub mod crash;
     pub mod daemon;
     pub mod faults;

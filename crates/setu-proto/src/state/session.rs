@@ -313,6 +313,12 @@ impl<P: PeerKey, A: Addr> State<P, A> {
         };
         let resp = match Response::decode(bytes) {
             Ok(r) => r,
+            // No bytes: the responder dropped the request unanswered, as a
+            // node under load may (`spec/net.md` §4.1). Its transport may
+            // end the stream cleanly (yamux sends FIN for a stream dropped
+            // after the requester closed its side), so this is a failed
+            // request, not an offence.
+            Err(crate::message::FrameError::Empty) => return self.failed(now, peer, kind),
             Err(e) => {
                 // Banned first: what it failed is then not retried on its
                 // word, and its session is counted failed once.
@@ -780,6 +786,53 @@ mod tests {
             "{out:?}"
         );
         assert_eq!(s.counters().peers_banned, 0, "not an offence");
+    }
+
+    #[test]
+    fn an_empty_response_fails_the_request_and_a_malformed_one_bans() {
+        let mut s = state();
+        let mut store = Toy::default();
+        store.add(1..=10);
+        let mut reqs = Vec::new();
+        for p in 1..=2 {
+            let mut out = drive(&mut s, &mut store, 0, connect(p, true));
+            out.extend(drive(
+                &mut s,
+                &mut store,
+                0,
+                Input::Identified {
+                    peer: p,
+                    pull: true,
+                },
+            ));
+            reqs.push(sent_to(&out, p).expect("a first request to each peer"));
+        }
+        // Peer 1 ends its stream with no bytes, as a responder that drops
+        // the request unanswered may: the request failed, no offence.
+        let _ = drive(
+            &mut s,
+            &mut store,
+            1,
+            Input::Response {
+                peer: 1,
+                req: reqs[0],
+                bytes: Vec::new(),
+            },
+        );
+        assert!(!s.is_banned(&1), "an empty response is no offence");
+        assert_eq!(s.counters().peers_banned, 0);
+        // Peer 2 answers with a frame of an unknown tag: banned.
+        let _ = drive(
+            &mut s,
+            &mut store,
+            1,
+            Input::Response {
+                peer: 2,
+                req: reqs[1],
+                bytes: vec![0xee],
+            },
+        );
+        assert!(s.is_banned(&2), "a malformed response is an offence");
     }
 
     #[test]
