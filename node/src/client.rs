@@ -421,13 +421,15 @@ mod tests {
                         Ok(n) => head.extend_from_slice(&buf[..n]),
                     }
                 }
+                // Counted before answering: the client may read the count
+                // as soon as it has the answer.
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 let body = r#"{"type":"https://setu.invalid/problems/busy","title":"Service Unavailable","status":503,"detail":"the node is serving as many anonymous requests as it can; retry shortly"}"#;
                 let _ = write!(
                     s,
                     "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json\r\nRetry-After: 0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                     body.len()
                 );
-                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             }
         });
         (url, served)
