@@ -500,9 +500,9 @@ async fn flood_once(target: Multiaddr, stats: &Mutex<HostileStats>, x: &mut u64)
             _ => {}
         }
     }
-    // The ban holds: a redial is refused or closed at once.
+    // The ban holds: a redial is refused or closed at once. (A dial this
+    // side cannot even start says nothing about the ban.)
     if swarm.dial(target).is_err() {
-        stats.lock().expect("stats").ban_held += 1;
         return;
     }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
