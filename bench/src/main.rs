@@ -35,7 +35,16 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
     match args.first().map(String::as_str) {
-        Some("replica") => replica::run(records),
+        Some("replica") => {
+            let only = flag("--only");
+            if let Some(o) = &only
+                && !replica::PARTS.contains(&o.as_str())
+            {
+                eprintln!("--only: one of {}", replica::PARTS.join(", "));
+                std::process::exit(2);
+            }
+            replica::run(records, only.as_deref())
+        }
         Some("faults") => faults::run(records),
         Some("profile") => profile::run(),
         Some("match") => matching::run(args.iter().any(|a| a == "--verbose")),

@@ -322,7 +322,7 @@ pub struct QueryArgs {
 /// Export formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ExportFormat {
-    /// Lossless: the signed bytes in hex plus the decoded JSON, one record per line.
+    /// Lossless: the signed bytes in base64 plus the decoded JSON, one record per line.
     Jsonl,
     /// One row per practice, a column per language, with a Frictionless datapackage.json.
     Csv,
@@ -403,7 +403,7 @@ pub enum RecordCommand {
     Sign(SignArgs),
     /// Checks a signed record (binary or hex); exits 0 if valid, 1 if not.
     Verify {
-        /// The signed record, raw bytes or hex; `-` for standard input.
+        /// The signed record: raw bytes, hex, base64, or a line of a JSONL export; `-` for standard input.
         file: PathBuf,
         /// Print the result as JSON.
         #[arg(long)]
@@ -411,7 +411,7 @@ pub enum RecordCommand {
     },
     /// Prints a signed record as JSON.
     Inspect {
-        /// The signed record, raw bytes or hex; `-` for standard input.
+        /// The signed record: raw bytes, hex, base64, or a line of a JSONL export; `-` for standard input.
         file: PathBuf,
     },
 }

@@ -46,8 +46,21 @@ pub fn read_small(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// A record file may hold raw bytes or hex text (as in the spec's vectors).
+/// A record file may hold raw bytes, hex text (as in the spec's vectors),
+/// base64 text, or a line of a JSONL export (its `signed_record`, base64;
+/// hex in exports older than 2026-12). Anything else is taken as raw bytes,
+/// for the record check to refuse with its reason.
+///
+/// Hex is tried first, and is unambiguous: every signed record begins with
+/// the byte 0x82, so its base64 begins with `g`, which is not a hex digit.
 pub fn record_bytes(raw: Vec<u8>) -> Vec<u8> {
+    use base64::Engine;
+    if raw.first() == Some(&b'{')
+        && let Ok(line) = serde_json::from_slice::<serde_json::Value>(&raw)
+        && let Some(signed) = line.get("signed_record").and_then(|s| s.as_str())
+    {
+        return record_bytes(signed.as_bytes().to_vec());
+    }
     let text: Vec<u8> = raw
         .iter()
         .copied()
@@ -56,6 +69,9 @@ pub fn record_bytes(raw: Vec<u8>) -> Vec<u8> {
     let looks_hex =
         !text.is_empty() && text.len().is_multiple_of(2) && text.iter().all(u8::is_ascii_hexdigit);
     if looks_hex && let Ok(bytes) = hex::decode(&text) {
+        return bytes;
+    }
+    if !looks_hex && let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(&text) {
         return bytes;
     }
     raw
@@ -163,4 +179,39 @@ fn write_mode(path: &Path, bytes: &[u8], force: bool, mode: u32) -> Result<()> {
     f.sync_all()
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::record_bytes;
+    use base64::Engine;
+
+    /// Every form a record file may take gives the same bytes; anything
+    /// else is passed on raw, for the record check to refuse.
+    #[test]
+    fn record_files_in_every_form() {
+        let signed: Vec<u8> = vec![0x82, 0x59, 0x01, 0x00, 0xff, 0x10, 0x3e, 0x3f];
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&signed);
+        assert!(
+            !b64.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{b64}: not hex-like"
+        );
+        let hex = hex::encode(&signed);
+        for form in [
+            signed.clone(),
+            format!("{hex}\n").into_bytes(),
+            format!("{b64}\n").into_bytes(),
+            format!(r#"{{"id":"00","signed_record":"{b64}","envelope":{{}}}}"#).into_bytes(),
+            format!(r#"{{"signed_record":"{hex}"}}"#).into_bytes(),
+        ] {
+            assert_eq!(
+                record_bytes(form.clone()),
+                signed,
+                "{}",
+                String::from_utf8_lossy(&form)
+            );
+        }
+        let body = br#"{"practice_id": "BGD-A2I-0001"}"#.to_vec();
+        assert_eq!(record_bytes(body.clone()), body);
+    }
 }

@@ -719,6 +719,41 @@ fn an_empty_import_file_is_an_error() {
     assert_eq!(j["summary"]["rows"], 0);
 }
 
+/// A line of a JSONL export is checked again by `setu record verify` as
+/// it is: the signed bytes in it (base64) are the record, and the id it
+/// prints is the line's.
+#[test]
+fn a_line_of_a_jsonl_export_verifies_as_it_is() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let d = tmp.path();
+    init(d);
+    ok(setu(d, &["import", sample().to_str().expect("path")]));
+    ok(setu(
+        d,
+        &["export", "--format", "jsonl", "--out", "all.jsonl"],
+    ));
+    let text_of = std::fs::read_to_string(d.join("all.jsonl")).expect("export");
+    let line = text_of.lines().nth(1).expect("a second line");
+    let v: serde_json::Value = serde_json::from_str(line).expect("json line");
+    assert!(
+        v["signed_record"]
+            .as_str()
+            .expect("signed")
+            .starts_with('g'),
+        "base64 of a CBOR array of two"
+    );
+    std::fs::write(d.join("line.json"), line).expect("write");
+    let o = ok(setu(d, &["record", "verify", "line.json"]));
+    assert!(o.contains(v["id"].as_str().expect("id")), "{o}");
+    // A damaged line is refused.
+    let bad = line.replacen("\"signed_record\":\"g", "\"signed_record\":\"h", 1);
+    std::fs::write(d.join("bad.json"), bad).expect("write");
+    assert_eq!(
+        setu(d, &["record", "verify", "bad.json"]).status.code(),
+        Some(1)
+    );
+}
+
 #[test]
 fn export_never_overwrites_without_force_nor_writes_into_the_data_dir() {
     let tmp = tempfile::tempdir().expect("tmp");

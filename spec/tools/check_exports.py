@@ -17,7 +17,9 @@ of current adoption reports.
   * frictionless validates datapackage.json against every CSV it lists
     (types, constraints, primary keys, foreign keys).
   * The CSV and the Parquet hold the same records; the JSONL, if present,
-    has one practice line per practice (and adoption and seeking lines).
+    has one practice line per practice (and adoption and seeking lines),
+    each with its signed record in canonical base64 whose envelope hashes
+    (SHA-256) to the line's id.
   * The adoption tables, if present: pandas and DuckDB read them, the CSV
     and Parquet files agree, every edge comes from its adoption report, and
     networkx builds the adoption graph with exactly the call the docs give:
@@ -31,6 +33,8 @@ Dependencies are pinned in spec/tools/requirements-exports.txt.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import sys
 import traceback
@@ -229,6 +233,18 @@ def main(argv: list[str]) -> int:
     # -- JSONL (optional) --------------------------------------------------------
     if jsonl.is_file():
 
+        def envelope_bytes(signed: bytes) -> bytes:
+            """The envelope of a signed record, [bstr envelope, bstr sig]
+            (spec/record.md section 4), whose SHA-256 is the record id."""
+            assert signed[0] == 0x82 and signed[1] >> 5 == 2, "not [bstr, bstr]"
+            ai = signed[1] & 0x1F
+            if ai < 24:
+                n, at = ai, 2
+            else:
+                width = {24: 1, 25: 2, 26: 4}[ai]
+                n, at = int.from_bytes(signed[2 : 2 + width], "big"), 2 + width
+            return signed[at : at + n]
+
         def jsonl_lines():
             kinds: dict[str, int] = {}
             with jsonl.open(encoding="utf-8") as f:
@@ -236,7 +252,9 @@ def main(argv: list[str]) -> int:
                     rec = json.loads(line)
                     assert set(rec) >= {"id", "kind", "signed_record", "envelope"}
                     assert rec["kind"] == rec["envelope"]["kind"], rec["id"]
-                    bytes.fromhex(rec["signed_record"])
+                    signed = base64.b64decode(rec["signed_record"], validate=True)
+                    assert base64.b64encode(signed).decode() == rec["signed_record"], rec["id"]
+                    assert rec["id"] == hashlib.sha256(envelope_bytes(signed)).hexdigest(), rec["id"]
                     kinds[rec["kind"]] = kinds.get(rec["kind"], 0) + 1
             assert set(kinds) <= {"practice", "adoption", "seeking"}, kinds
             n = kinds.get("practice", 0)

@@ -292,7 +292,11 @@ impl Node {
         let mut ids = BTreeSet::new();
         for line in text.lines().filter(|l| !l.is_empty()) {
             let v: serde_json::Value = serde_json::from_str(line).ok()?;
-            let bytes = hex::decode(v["signed_record"].as_str()?).ok()?;
+            let bytes = base64::Engine::decode(
+                &base64::engine::general_purpose::STANDARD,
+                v["signed_record"].as_str()?,
+            )
+            .ok()?;
             let rec = record::check(bytes).ok()?;
             ids.insert(practice_id_of(&rec)?);
         }

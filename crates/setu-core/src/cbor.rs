@@ -297,18 +297,7 @@ pub struct DecodeError {
 /// input's length: no declared length or count is trusted beyond the bytes
 /// that remain.
 pub fn decode(bytes: &[u8]) -> Result<Value, DecodeError> {
-    let mut d = Decoder {
-        input: bytes,
-        pos: 0,
-        noncanonical: None,
-    };
-    let value = d.item(0)?;
-    if d.pos != bytes.len() {
-        return Err(malformed(d.pos, "trailing bytes after the data item"));
-    }
-    if let Some(err) = d.noncanonical {
-        return Err(err);
-    }
+    let value = decode_with(bytes, false)?;
     // Belt and braces: the rules above are meant to be exactly "re-encodes
     // to the same bytes"; check it (NFC and key order were checked above).
     let mut again = Vec::with_capacity(bytes.len());
@@ -321,6 +310,32 @@ pub fn decode(bytes: &[u8]) -> Result<Value, DecodeError> {
             detail: "does not re-encode to the same bytes",
         }),
     }
+}
+
+/// Decodes a data item that [`decode`] accepted before: bytes read back
+/// from the node's own store. Malformed input is still refused, as are the
+/// cheap canonical-form faults, but the two costly checks are skipped: that
+/// every text string is in NFC, and that the value re-encodes to the same
+/// bytes. Never for bytes from outside.
+pub fn decode_trusted(bytes: &[u8]) -> Result<Value, DecodeError> {
+    decode_with(bytes, true)
+}
+
+fn decode_with(bytes: &[u8], trusted: bool) -> Result<Value, DecodeError> {
+    let mut d = Decoder {
+        input: bytes,
+        pos: 0,
+        noncanonical: None,
+        trusted,
+    };
+    let value = d.item(0)?;
+    if d.pos != bytes.len() {
+        return Err(malformed(d.pos, "trailing bytes after the data item"));
+    }
+    if let Some(err) = d.noncanonical {
+        return Err(err);
+    }
+    Ok(value)
 }
 
 fn malformed(offset: usize, detail: &'static str) -> DecodeError {
@@ -337,6 +352,8 @@ struct Decoder<'a> {
     /// The first canonical-form violation seen; reported only if the whole
     /// input is otherwise well-formed.
     noncanonical: Option<DecodeError>,
+    /// Skip the NFC check ([`decode_trusted`]).
+    trusted: bool,
 }
 
 enum Len {
@@ -442,7 +459,7 @@ impl<'a> Decoder<'a> {
                 let bytes = self.string(start, 3, len)?;
                 let text = String::from_utf8(bytes)
                     .map_err(|_| malformed(start, "text string is not valid UTF-8"))?;
-                if !is_nfc(&text) {
+                if !self.trusted && !is_nfc(&text) {
                     self.flag(start, "text string is not in Unicode NFC");
                 }
                 Ok(Value::Text(text))
@@ -580,6 +597,30 @@ impl<'a> Decoder<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The trusted decode gives what `decode` gives, passes over text not
+    /// in NFC (the store never holds any), and still refuses malformed
+    /// input.
+    #[test]
+    fn trusted_decode_skips_only_the_costly_checks() {
+        let v = Value::map([("a", Value::text("é")), ("bb", Value::Uint(7))]);
+        let bytes = encode(&v).unwrap();
+        assert_eq!(decode_trusted(&bytes).unwrap(), decode(&bytes).unwrap());
+        // "e" + U+0301 (combining acute): NFD, not NFC.
+        let nfd = [0x63, b'e', 0xcc, 0x81];
+        assert_eq!(
+            decode(&nfd).unwrap_err().kind,
+            DecodeErrorKind::NonCanonical
+        );
+        assert_eq!(decode_trusted(&nfd).unwrap(), Value::text("e\u{301}"));
+        assert_eq!(
+            decode_trusted(&bytes[..bytes.len() - 1]).unwrap_err().kind,
+            DecodeErrorKind::Malformed
+        );
+        let mut trailing = bytes.clone();
+        trailing.push(0);
+        assert!(decode_trusted(&trailing).is_err());
+    }
 
     fn kind(bytes: &[u8]) -> Option<DecodeErrorKind> {
         decode(bytes).err().map(|e| e.kind)

@@ -574,6 +574,14 @@ impl Parsed {
 /// Steps 1 to 5 of the check: size, CBOR of the signed record, its shape,
 /// CBOR of the envelope, the envelope's fields.
 pub fn parse(bytes: Vec<u8>) -> Result<Parsed, RecordError> {
+    parse_with(bytes, None)
+}
+
+/// [`parse`]; or, given `known_id`, a read of bytes the store already
+/// checked ([`read_stored`]): the id is taken, not hashed again, and the
+/// CBOR is decoded without the costly canonical checks
+/// ([`cbor::decode_trusted`]).
+fn parse_with(bytes: Vec<u8>, known_id: Option<RecordId>) -> Result<Parsed, RecordError> {
     if bytes.len() > MAX_RECORD_BYTES {
         return Err(RecordError::one(
             Reason::Size,
@@ -581,7 +589,13 @@ pub fn parse(bytes: Vec<u8>) -> Result<Parsed, RecordError> {
             format!("is {} bytes; the limit is {MAX_RECORD_BYTES}", bytes.len()),
         ));
     }
-    let outer = cbor::decode(&bytes).map_err(|e| RecordError::decode("record", e))?;
+    // Bytes read back from the store (an id given) were decoded in full
+    // before they were stored.
+    let decode = match known_id {
+        Some(_) => cbor::decode_trusted,
+        None => cbor::decode,
+    };
+    let outer = decode(&bytes).map_err(|e| RecordError::decode("record", e))?;
     let (env_len, signature) = match &outer {
         Value::Array(items) if items.len() == 2 => match (&items[0], &items[1]) {
             (Value::Bytes(env), Value::Bytes(sig)) if sig.len() == SIGNATURE_BYTES => {
@@ -619,10 +633,10 @@ pub fn parse(bytes: Vec<u8>) -> Result<Parsed, RecordError> {
     // byte-string head, whose length is known from the canonical encoding.
     let env_head = head_len(env_len as u64);
     let envelope_bytes = 1 + env_head..1 + env_head + env_len;
-    let inner = cbor::decode(&bytes[envelope_bytes.clone()])
-        .map_err(|e| RecordError::decode("envelope", e))?;
+    let inner =
+        decode(&bytes[envelope_bytes.clone()]).map_err(|e| RecordError::decode("envelope", e))?;
     let envelope = Envelope::from_value(inner)?;
-    let id = RecordId::of_envelope(&bytes[envelope_bytes.clone()]);
+    let id = known_id.unwrap_or_else(|| RecordId::of_envelope(&bytes[envelope_bytes.clone()]));
     Ok(Parsed {
         bytes,
         id,
@@ -802,6 +816,55 @@ fn find_empties<'a>(v: &'a Value, path: &mut Vec<Step<'a>>, out: &mut Vec<Proble
 /// Never use it on bytes from a peer, a file or a user.
 pub fn check_trusted(bytes: Vec<u8>) -> Result<Record, RecordError> {
     parse(bytes)?.finish(Ok(()))
+}
+
+/// Reads a record back from the store that holds it under `id`.
+///
+/// The store ran every check of [`check`] on these bytes before it stored
+/// them, so this repeats none of the costly ones: the signature is not
+/// verified, the id is not hashed again (`id` is the store's key) and the
+/// body is decoded into its type but not validated. Bytes that no longer
+/// decode (a damaged store) are still refused. For exports and other reads
+/// of many records; anything taken from outside the store goes through
+/// [`check`].
+pub fn read_stored(bytes: Vec<u8>, id: RecordId) -> Result<Record, RecordError> {
+    let parsed = parse_with(bytes, Some(id))?;
+    let body = body_decoded(&parsed.envelope)?;
+    Ok(Record {
+        bytes: parsed.bytes,
+        id: parsed.id,
+        envelope_bytes: parsed.envelope_bytes,
+        envelope: parsed.envelope,
+        signature: parsed.signature,
+        body,
+    })
+}
+
+/// The typed body of a stored record, decoded without validation (see
+/// [`read_stored`]).
+fn body_decoded(envelope: &Envelope) -> Result<Body, RecordError> {
+    fn typed<T: serde::de::DeserializeOwned>(body: &Value) -> Result<T, RecordError> {
+        if let Some(t) = cbor::from_value_fast(body) {
+            return Ok(t);
+        }
+        cbor::from_value::<T>(body).map_err(|e| RecordError {
+            reason: Reason::Schema,
+            problems: vec![Problem {
+                path: if e.path.is_empty() {
+                    "body".to_string()
+                } else {
+                    format!("body.{}", e.path)
+                },
+                message: e.message,
+            }],
+        })
+    }
+    Ok(match envelope.kind.as_str() {
+        practice::KIND => Body::Practice(Box::new(typed(&envelope.body)?)),
+        adoption::KIND => Body::Adoption(Box::new(typed(&envelope.body)?)),
+        seeking::KIND => Body::Seeking(Box::new(typed(&envelope.body)?)),
+        _ => Body::Unknown,
+    })
 }
 
 /// [`check`] under an older rule set that knows only `known` kinds.
@@ -1032,6 +1095,20 @@ mod tests {
         let batch = check_batch(vec![rec.bytes().to_vec(), vec![0xf6], rec.bytes().to_vec()]);
         assert!(batch[0].is_ok() && batch[2].is_ok());
         assert_eq!(batch[1].as_ref().unwrap_err().reason, Reason::Cbor);
+    }
+
+    /// A stored record read back without the costly checks is the record
+    /// `check` returned; bytes that no longer decode are still refused.
+    #[test]
+    fn reading_a_stored_record_gives_the_checked_record() {
+        let key = SecretKey::from_seed(&[1; 32]);
+        let rec = sign_practice(&key, 1, 1_700_000_000_000, &body()).unwrap();
+        let read = read_stored(rec.bytes().to_vec(), rec.id()).unwrap();
+        assert_eq!(read, check(rec.bytes().to_vec()).unwrap());
+        let mut cut = rec.bytes().to_vec();
+        cut.truncate(cut.len() - 10);
+        assert_eq!(read_stored(cut, rec.id()).unwrap_err().reason, Reason::Cbor);
+        assert!(read_stored(vec![0x80], rec.id()).is_err());
     }
 
     #[test]

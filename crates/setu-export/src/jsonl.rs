@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! {"id": hex, "author": hex, "seq": n, "ts": ms, "kind": "practice",
-//!  "signed_record": "<hex of the exact signed bytes>", "envelope": {...}}
+//!  "signed_record": "<base64 of the exact signed bytes>", "envelope": {...}}
 //! ```
 //!
 //! The practices come first, then the adoption records (`"kind":
@@ -11,24 +11,12 @@
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
 use setu_core::ids::RecordId;
 use setu_core::record::Record;
 
 use super::{Progress, Rows, Temp, io_err};
 use setu_store::Error;
 use setu_store::backend::Backend;
-
-#[derive(Serialize)]
-struct Line<'a> {
-    id: String,
-    author: String,
-    seq: u64,
-    ts: u64,
-    kind: &'a str,
-    signed_record: String,
-    envelope: setu_core::json::View<'a>,
-}
 
 /// Writes the practice records of `rows`, then the records `others` (the
 /// adoption and seeking records to export), one line each.
@@ -39,7 +27,10 @@ pub(super) fn write<B: Backend>(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Vec<PathBuf>, Error> {
     let (temp, file) = Temp::create(out)?;
-    let mut w = BufWriter::new(file);
+    let mut w = Lines {
+        out: BufWriter::with_capacity(WRITE_BUFFER, file),
+        buf: Vec::new(),
+    };
     let mut prog = Progress::new(rows.total(), progress);
     rows.for_each(&mut |row| {
         line(&mut w, &row.record, out)?;
@@ -50,24 +41,98 @@ pub(super) fn write<B: Backend>(
         let record = rows.record(id)?;
         line(&mut w, &record, out)?;
     }
-    let file = w.into_inner().map_err(|e| io_err(out, e.error()))?;
+    let file = w.out.into_inner().map_err(|e| io_err(out, e.error()))?;
     let path = temp.persist(file)?;
     prog.end();
     Ok(vec![path])
 }
 
-fn line(w: &mut impl Write, r: &Record, out: &Path) -> Result<(), Error> {
+/// Writes one record's line. Written by hand rather than through a
+/// serialised struct: the signed bytes go straight from their encoding to
+/// the writer, without a string of their own or a pass to escape it, and
+/// the envelope is written from the record's fields without cloning its
+/// body. The envelope's keys are in the order of its canonical CBOR map
+/// (`spec/record.md` §2.3), as they were when it was built as a value.
+fn line<W: Write>(lines: &mut Lines<W>, r: &Record, out: &Path) -> Result<(), Error> {
     let env = r.envelope();
-    let env_value = env.to_value();
-    let line = Line {
-        id: r.id().to_hex(),
-        author: env.author.to_hex(),
-        seq: env.seq,
-        ts: env.ts,
-        kind: &env.kind,
-        signed_record: hex::encode(r.bytes()),
-        envelope: setu_core::json::View(&env_value),
+    let id = r.id().to_hex();
+    let author = env.author.to_hex();
+    let buf = &mut lines.buf;
+    buf.clear();
+    let w = &mut lines.out;
+    let mut write = || -> std::io::Result<()> {
+        write!(
+            w,
+            r#"{{"id":"{id}","author":"{author}","seq":{},"ts":{},"kind":"#,
+            env.seq, env.ts
+        )?;
+        serde_json::to_writer(&mut *w, &env.kind)?;
+        w.write_all(br#","signed_record":""#)?;
+        super::write_signed(r.bytes(), buf);
+        w.write_all(buf)?;
+        write!(
+            w,
+            r#"","envelope":{{"v":{},"ts":{},"seq":{},"body":"#,
+            setu_core::record::ENVELOPE_VERSION,
+            env.ts,
+            env.seq
+        )?;
+        serde_json::to_writer(&mut *w, &setu_core::json::View(&env.body))?;
+        w.write_all(br#","kind":"#)?;
+        serde_json::to_writer(&mut *w, &env.kind)?;
+        write!(w, r#","author":"{author}"}}}}"#)?;
+        w.write_all(b"\n")
     };
-    serde_json::to_writer(&mut *w, &line).map_err(|e| io_err(out, e))?;
-    w.write_all(b"\n").map_err(|e| io_err(out, e))
+    write().map_err(|e| io_err(out, e))
+}
+
+/// The writer of the lines, and a buffer for one record's signed bytes,
+/// reused from line to line.
+struct Lines<W: Write> {
+    out: W,
+    buf: Vec<u8>,
+}
+
+/// Bytes the export buffers before each write to the file.
+const WRITE_BUFFER: usize = 1 << 20;
+
+#[cfg(test)]
+mod tests {
+    use setu_core::keys::SecretKey;
+    use setu_core::practice::Practice;
+
+    /// The hand-written line is the JSON of the record's fields and of
+    /// its envelope value, key for key and in the same order.
+    #[test]
+    fn a_line_is_the_json_of_the_record() {
+        let mut p: Practice = serde_json::from_value(setu_store::synth::body(3, 7)).expect("body");
+        p.fill_defaults();
+        let key = SecretKey::from_seed(&[5; 32]);
+        let r = setu_core::record::sign_practice(&key, 9, 1_700_000_000_123, &p).expect("sign");
+        let mut lines = super::Lines {
+            out: Vec::new(),
+            buf: Vec::new(),
+        };
+        super::line(&mut lines, &r, std::path::Path::new("x")).expect("line");
+        let out = lines.out;
+        assert_eq!(out.last(), Some(&b'\n'));
+        let got: serde_json::Value = serde_json::from_slice(&out).expect("one JSON line");
+        let env = r.envelope();
+        let want = serde_json::json!({
+            "id": r.id().to_hex(),
+            "author": env.author.to_hex(),
+            "seq": env.seq,
+            "ts": env.ts,
+            "kind": env.kind,
+            "signed_record": super::super::signed_text(r.bytes()),
+            "envelope": serde_json::to_value(setu_core::json::View(&env.to_value())).expect("json"),
+        });
+        assert_eq!(got, want);
+        // Key order too: serde_json keeps it (preserve_order).
+        let keys = |v: &serde_json::Value| -> Vec<String> {
+            v.as_object().expect("object").keys().cloned().collect()
+        };
+        assert_eq!(keys(&got), keys(&want));
+        assert_eq!(keys(&got["envelope"]), keys(&want["envelope"]));
+    }
 }

@@ -782,7 +782,11 @@ fn jsonl_kinds(path: &Path) -> BTreeMap<String, Vec<String>> {
     let mut by_kind: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for l in std::fs::read_to_string(path).expect("read").lines() {
         let line: Json = serde_json::from_str(l).expect("a JSON line");
-        let bytes = hex::decode(line["signed_record"].as_str().expect("hex")).expect("hex");
+        let bytes = base64::Engine::decode(
+            &base64::engine::general_purpose::STANDARD,
+            line["signed_record"].as_str().expect("base64"),
+        )
+        .expect("base64");
         let rec = record::check(bytes).expect("every line verifies");
         assert_eq!(line["id"], json!(rec.id().to_hex()));
         assert_eq!(line["kind"], json!(rec.envelope().kind));

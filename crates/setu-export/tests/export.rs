@@ -354,7 +354,11 @@ fn jsonl_lines_are_the_signed_records() {
                     "envelope"
                 ]
             );
-            let bytes = hex::decode(line["signed_record"].as_str().expect("hex")).expect("hex");
+            let bytes = base64::Engine::decode(
+                &base64::engine::general_purpose::STANDARD,
+                line["signed_record"].as_str().expect("base64"),
+            )
+            .expect("base64");
             let rec = record::check(bytes.clone()).expect("every line verifies");
             assert_eq!(line["id"], json!(rec.id().to_hex()));
             assert_eq!(line["author"], json!(rec.envelope().author.to_hex()));

@@ -634,9 +634,9 @@ impl Index {
         Ok(Hits { total, hits })
     }
 
-    /// The record ids of every match, in index order (limit and offset are
+    /// The record ids of every match, sorted (limit and offset are
     /// ignored). Memory is 32 bytes per match; the records themselves are
-    /// read by the caller one at a time.
+    /// read by the caller, in this order, one at a time.
     pub fn matching(&self, q: &Query) -> Result<Vec<RecordId>, Error> {
         let searcher = self.reader.searcher();
         let (query, _) = self.tantivy_query(q)?;
@@ -646,33 +646,47 @@ impl Index {
             .into_iter()
             .collect();
         docs.sort();
-        // Read ids from the fast-field column, not the document store: a
-        // column read per match instead of decompressing a doc block.
+        // Read ids from the fast-field column, not the document store, and
+        // each segment's in one sorted walk of its dictionary: a block of
+        // the dictionary is decompressed once, not once per match.
         let mut ids = Vec::with_capacity(docs.len());
-        let mut column: Option<(u32, tantivy::columnar::StrColumn)> = None;
-        let mut text = String::new();
-        for addr in docs {
-            if column.as_ref().map(|(s, _)| *s) != Some(addr.segment_ord) {
-                let c = searcher
-                    .segment_reader(addr.segment_ord)
-                    .fast_fields()
-                    .str("id")
-                    .map_err(err)?
-                    .ok_or_else(|| Error::Corrupt("index without an id column".into()))?;
-                column = Some((addr.segment_ord, c));
+        for segment in docs.chunk_by(|a, b| a.segment_ord == b.segment_ord) {
+            let column = searcher
+                .segment_reader(segment[0].segment_ord)
+                .fast_fields()
+                .str("id")
+                .map_err(err)?
+                .ok_or_else(|| Error::Corrupt("index without an id column".into()))?;
+            let mut ords = Vec::with_capacity(segment.len());
+            for addr in segment {
+                ords.push(
+                    column
+                        .term_ords(addr.doc_id)
+                        .next()
+                        .ok_or_else(|| Error::Corrupt("index document without an id".into()))?,
+                );
             }
-            let Some((_, c)) = &column else { continue };
-            let ord = c
-                .term_ords(addr.doc_id)
-                .next()
-                .ok_or_else(|| Error::Corrupt("index document without an id".into()))?;
-            text.clear();
-            c.ord_to_str(ord, &mut text).map_err(err)?;
-            ids.push(
-                text.parse()
-                    .map_err(|_| Error::Corrupt(format!("bad id {text:?} in the index")))?,
-            );
+            ords.sort_unstable();
+            let mut bad = None;
+            let all = column
+                .dictionary()
+                .sorted_ords_to_term_cb(&ords, |term| {
+                    match std::str::from_utf8(term).ok().and_then(|t| t.parse().ok()) {
+                        Some(id) => ids.push(id),
+                        None => bad = Some(String::from_utf8_lossy(term).into_owned()),
+                    }
+                })
+                .map_err(err)?;
+            if let Some(text) = bad {
+                return Err(Error::Corrupt(format!("bad id {text:?} in the index")));
+            }
+            if !all {
+                return Err(Error::Corrupt(
+                    "an id missing from the index's id column".into(),
+                ));
+            }
         }
+        ids.sort_unstable();
         Ok(ids)
     }
 

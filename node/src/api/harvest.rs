@@ -330,7 +330,7 @@ mod tests {
             &format!("/oai?verb=GetRecord&metadataPrefix=setu&identifier={id}"),
         )
         .await;
-        assert!(xml.contains("<setu:signed encoding=\"hex\">"), "{xml}");
+        assert!(xml.contains("<setu:signed encoding=\"base64\">"), "{xml}");
         let rid = xml
             .split(" record=\"")
             .nth(1)
@@ -338,7 +338,7 @@ mod tests {
             .expect("a record id")
             .to_string();
         let signed = xml
-            .split("<setu:signed encoding=\"hex\">")
+            .split("<setu:signed encoding=\"base64\">")
             .nth(1)
             .and_then(|s| s.split('<').next())
             .expect("signed bytes");
@@ -349,7 +349,7 @@ mod tests {
             .expect("held");
         assert_eq!(
             signed,
-            hex::encode(raw),
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, raw),
             "the native format carries the signed bytes"
         );
 

@@ -274,8 +274,11 @@ fn write_native(out: &mut String, site: &Site, item: &Item, record: &Record) {
     out.push_str(&record.ts_ms.to_string());
     out.push_str("\"><setu:json>");
     push_text(out, &json_for_xml(&record.json.to_string()));
-    out.push_str("</setu:json><setu:signed encoding=\"hex\">");
-    out.push_str(&hex::encode(&record.bytes));
+    out.push_str("</setu:json><setu:signed encoding=\"base64\">");
+    out.push_str(&base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        &record.bytes,
+    ));
     out.push_str("</setu:signed></setu:record>");
 }
 

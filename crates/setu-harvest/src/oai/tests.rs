@@ -248,8 +248,8 @@ fn get_record_in_both_formats() {
     let item = repo.item(&[1; 32], "practice", "BGD-1").unwrap().unwrap();
     let record = item.record.unwrap();
     assert!(native.contains(&format!(
-        r#"<setu:signed encoding="hex">{}</setu:signed>"#,
-        hex::encode(&record.bytes)
+        r#"<setu:signed encoding="base64">{}</setu:signed>"#,
+        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &record.bytes)
     )));
     assert!(native.contains(&format!(r#"ts="{}""#, record.ts_ms)));
     // The JSON element is the body's JSON form, XML-escaped.
