@@ -23,6 +23,16 @@ mod replica;
 mod sim;
 mod table;
 
+/// The allocator and settings the `setu` binary ships with (see
+/// node/src/main.rs, which says why), so that what is measured here is
+/// what a node runs.
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+#[allow(unsafe_code)] // the symbol jemalloc reads its settings from
+#[unsafe(export_name = "_rjem_malloc_conf")]
+pub static MALLOC_CONF: &[u8; 47] = b"narenas:1,dirty_decay_ms:1000,muzzy_decay_ms:0\0";
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let flag = |name: &str| -> Option<String> {

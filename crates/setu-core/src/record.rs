@@ -828,7 +828,7 @@ pub fn check_trusted(bytes: Vec<u8>) -> Result<Record, RecordError> {
 /// of many records; anything taken from outside the store goes through
 /// [`check`].
 pub fn read_stored(bytes: Vec<u8>, id: RecordId) -> Result<Record, RecordError> {
-    let parsed = parse_with(bytes, Some(id))?;
+    let parsed = parse_stored(bytes, id)?;
     let body = body_decoded(&parsed.envelope)?;
     Ok(Record {
         bytes: parsed.bytes,
@@ -838,6 +838,13 @@ pub fn read_stored(bytes: Vec<u8>, id: RecordId) -> Result<Record, RecordError> 
         signature: parsed.signature,
         body,
     })
+}
+
+/// [`read_stored`] without the body's typed decode: the envelope (its body
+/// as a CBOR value), the id and the bytes, for a reader that needs no more
+/// (the JSONL export).
+pub fn parse_stored(bytes: Vec<u8>, id: RecordId) -> Result<Parsed, RecordError> {
+    parse_with(bytes, Some(id))
 }
 
 /// The typed body of a stored record, decoded without validation (see
@@ -1105,6 +1112,9 @@ mod tests {
         let rec = sign_practice(&key, 1, 1_700_000_000_000, &body()).unwrap();
         let read = read_stored(rec.bytes().to_vec(), rec.id()).unwrap();
         assert_eq!(read, check(rec.bytes().to_vec()).unwrap());
+        let parsed = parse_stored(rec.bytes().to_vec(), rec.id()).unwrap();
+        assert_eq!(parsed.envelope(), rec.envelope());
+        assert_eq!((parsed.id(), parsed.bytes()), (rec.id(), rec.bytes()));
         let mut cut = rec.bytes().to_vec();
         cut.truncate(cut.len() - 10);
         assert_eq!(read_stored(cut, rec.id()).unwrap_err().reason, Reason::Cbor);

@@ -12,7 +12,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use setu_core::ids::RecordId;
-use setu_core::record::Record;
+use setu_core::record::Parsed;
 
 use super::{Progress, Rows, Temp, io_err};
 use setu_store::Error;
@@ -32,13 +32,13 @@ pub(super) fn write<B: Backend>(
         buf: Vec::new(),
     };
     let mut prog = Progress::new(rows.total(), progress);
-    rows.for_each(&mut |row| {
-        line(&mut w, &row.record, out)?;
+    rows.for_each_parsed(&mut |record| {
+        line(&mut w, record, out)?;
         prog.row();
         Ok(())
     })?;
     for id in others {
-        let record = rows.record(id)?;
+        let record = rows.parsed(id)?;
         line(&mut w, &record, out)?;
     }
     let file = w.out.into_inner().map_err(|e| io_err(out, e.error()))?;
@@ -53,7 +53,7 @@ pub(super) fn write<B: Backend>(
 /// the envelope is written from the record's fields without cloning its
 /// body. The envelope's keys are in the order of its canonical CBOR map
 /// (`spec/record.md` §2.3), as they were when it was built as a value.
-fn line<W: Write>(lines: &mut Lines<W>, r: &Record, out: &Path) -> Result<(), Error> {
+fn line<W: Write>(lines: &mut Lines<W>, r: &Parsed, out: &Path) -> Result<(), Error> {
     let env = r.envelope();
     let id = r.id().to_hex();
     let author = env.author.to_hex();
@@ -113,7 +113,8 @@ mod tests {
             out: Vec::new(),
             buf: Vec::new(),
         };
-        super::line(&mut lines, &r, std::path::Path::new("x")).expect("line");
+        let parsed = setu_core::record::parse(r.bytes().to_vec()).expect("parse");
+        super::line(&mut lines, &parsed, std::path::Path::new("x")).expect("line");
         let out = lines.out;
         assert_eq!(out.last(), Some(&b'\n'));
         let got: serde_json::Value = serde_json::from_slice(&out).expect("one JSON line");

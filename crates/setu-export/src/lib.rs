@@ -132,7 +132,7 @@ use std::str::FromStr;
 use serde::Serialize;
 use setu_core::ids::{AuthorKey, RecordId};
 use setu_core::practice::{Metric, Practice};
-use setu_core::record::{self, Record};
+use setu_core::record::{self, Parsed, Record};
 use setu_core::{adoption, seeking};
 
 use setu_store::Error;
@@ -471,14 +471,15 @@ impl<'a, B: Backend> Rows<'a, B> {
         self.ids.len() as u64
     }
 
-    /// A stored record that is not a row (an adoption or seeking record).
-    pub(crate) fn record(&self, id: &RecordId) -> Result<Record, Error> {
+    /// A stored record that is not a row (an adoption or seeking record),
+    /// decoded to its envelope.
+    pub(crate) fn parsed(&self, id: &RecordId) -> Result<Parsed, Error> {
         let bytes = self.replica.store().get(id)?.ok_or_else(|| {
             Error::Corrupt(format!(
                 "record {id} is in a chain but not in the store; run `setu reindex`"
             ))
         })?;
-        stored(bytes, *id)
+        parsed(bytes, *id)
     }
 
     /// Calls `f` on every row, in order; one record in memory at a time.
@@ -486,52 +487,86 @@ impl<'a, B: Backend> Rows<'a, B> {
         &mut self,
         f: &mut dyn FnMut(&Row) -> Result<(), Error>,
     ) -> Result<(), Error> {
-        let ids = std::mem::take(&mut self.ids);
-        let result = self
-            .replica
+        let include_withdrawn = self.include_withdrawn;
+        let mut last = self.last.take();
+        let replica = self.replica;
+        let result = self.each_stored(&mut |id, bytes| {
+            let record = stored(bytes, id)?;
+            // Without include_withdrawn the index already left withdrawn
+            // practices out: no need to ask the store.
+            let withdrawn = match record.practice() {
+                Some(p) if include_withdrawn => withdrawn(
+                    replica,
+                    &mut last,
+                    &record.envelope().author,
+                    &p.practice_id,
+                )?,
+                _ => false,
+            };
+            f(&Row { record, withdrawn })
+        });
+        self.last = last;
+        result
+    }
+
+    /// Calls `f` on every row's record decoded only to its envelope, in
+    /// order: for a format that writes the body as it is (JSONL).
+    pub(crate) fn for_each_parsed(
+        &mut self,
+        f: &mut dyn FnMut(&Parsed) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        self.each_stored(&mut |id, bytes| f(&parsed(bytes, id)?))
+    }
+
+    /// Calls `f` on every row's id and signed bytes, in order.
+    fn each_stored(
+        &mut self,
+        f: &mut dyn FnMut(RecordId, Vec<u8>) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        self.replica
             .store()
-            .records_in_order(&ids, &mut |id, bytes| {
+            .records_in_order(&self.ids, &mut |id, bytes| {
                 let bytes = bytes.ok_or_else(|| {
                 Error::Corrupt(format!(
                     "record {id} is in the search index but not in the store; run `setu reindex`"
                 ))
             })?;
-                let record = stored(bytes, id)?;
-                // Without include_withdrawn the index already left withdrawn
-                // practices out: no need to ask the store.
-                let withdrawn = match record.practice() {
-                    Some(p) if self.include_withdrawn => {
-                        self.withdrawn(&record.envelope().author, &p.practice_id)?
-                    }
-                    _ => false,
-                };
-                f(&Row { record, withdrawn })?;
+                f(id, bytes)?;
                 Ok(true)
-            });
-        self.ids = ids;
-        result
+            })
     }
+}
 
-    fn withdrawn(&mut self, author: &AuthorKey, practice_id: &str) -> Result<bool, Error> {
-        if let Some((a, p, w)) = &self.last
-            && a == author
-            && p == practice_id
-        {
-            return Ok(*w);
-        }
-        let w = self
-            .replica
-            .practice(author, practice_id)?
-            .is_some_and(|(_, state)| state.withdrawn);
-        self.last = Some((*author, practice_id.to_string(), w));
-        Ok(w)
+/// Whether a practice is withdrawn, asking the store once per practice
+/// in a row: `last` holds the last one asked.
+fn withdrawn<B: Backend>(
+    replica: &Replica<B>,
+    last: &mut Option<(AuthorKey, String, bool)>,
+    author: &AuthorKey,
+    practice_id: &str,
+) -> Result<bool, Error> {
+    if let Some((a, p, w)) = last
+        && a == author
+        && p == practice_id
+    {
+        return Ok(*w);
     }
+    let w = replica
+        .practice(author, practice_id)?
+        .is_some_and(|(_, state)| state.withdrawn);
+    *last = Some((*author, practice_id.to_string(), w));
+    Ok(w)
 }
 
 /// A record read back from the store, which checked it in full when it
 /// stored it: decoded, not checked again ([`record::read_stored`]).
 fn stored(bytes: Vec<u8>, id: RecordId) -> Result<Record, Error> {
     record::read_stored(bytes, id).map_err(|e| Error::Corrupt(format!("record {id}: {e}")))
+}
+
+/// [`stored`], decoded only to its envelope ([`record::parse_stored`]).
+fn parsed(bytes: Vec<u8>, id: RecordId) -> Result<Parsed, Error> {
+    record::parse_stored(bytes, id).map_err(|e| Error::Corrupt(format!("record {id}: {e}")))
 }
 
 /// Counts rows and calls the progress callback every [`PROGRESS_EVERY`].
