@@ -920,6 +920,31 @@ impl Writer {
         d
     }
 
+    /// The index's ceiling, for `setu-bench`: the documents of `practices`
+    /// (publisher, record id, body, signing time), built first, then added
+    /// by this plain tantivy writer (the index's schema, thread and memory
+    /// budget) and committed once. Returns the time of the adding and the
+    /// commit alone: nothing is read from a store, decoded, deleted or
+    /// committed along the way, as an index catch-up must.
+    pub fn time_plain_add(
+        &mut self,
+        practices: &[(AuthorKey, RecordId, Practice, u64)],
+    ) -> Result<std::time::Duration, Error> {
+        let docs: Vec<TantivyDocument> = practices
+            .iter()
+            .map(|(author, id, p, ts)| {
+                let key = practice_key(author, &p.practice_id);
+                self.document(&key, author, id, p, *ts, true, false)
+            })
+            .collect();
+        let start = std::time::Instant::now();
+        for doc in docs {
+            self.writer.add_document(doc).map_err(err)?;
+        }
+        self.writer.commit().map_err(err)?;
+        Ok(start.elapsed())
+    }
+
     /// Removes every document (before a rebuild).
     pub fn clear(&mut self) -> Result<(), Error> {
         self.writer.delete_all_documents().map_err(err)?;
