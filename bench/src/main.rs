@@ -48,9 +48,9 @@ fn main() {
         Some("replica") => {
             let only = flag("--only");
             if let Some(o) = &only
-                && !replica::PARTS.contains(&o.as_str())
+                && !o.split(',').all(|p| replica::PARTS.contains(&p))
             {
-                eprintln!("--only: one of {}", replica::PARTS.join(", "));
+                eprintln!("--only: one or more of {}, comma-separated", replica::PARTS.join(", "));
                 std::process::exit(2);
             }
             replica::run(records, only.as_deref())

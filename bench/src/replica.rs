@@ -215,12 +215,12 @@ fn time_queries(replica: &Replica, make: &mut dyn FnMut(usize) -> Query) -> (Vec
     (times, found / QUERIES)
 }
 
-/// The parts of the run, in order; `--only PART` runs one (the store is
-/// always built and indexed first).
+/// The parts of the run, in order; `--only PART[,PART...]` runs those (the
+/// store is always built and indexed first).
 pub const PARTS: [&str; 5] = ["ingest", "query", "export", "disk", "import"];
 
 pub fn run(n: usize, only: Option<&str>) {
-    let want = |part: &str| only.is_none_or(|o| o == part);
+    let want = |part: &str| only.is_none_or(|o| o.split(',').any(|p| p == part));
     println!(
         "setu-bench replica: {n} synthetic records, {AUTHORS} authors, batches of {MAX_BATCH}, one thread"
     );
@@ -340,6 +340,9 @@ pub fn run(n: usize, only: Option<&str>) {
     }
     drop(replica);
     drop(records);
+    // The store's files go before the import writes its own (at 1M
+    // records each takes several GB).
+    drop(dir);
     if want("import") {
         import_rss(n);
     }
