@@ -50,7 +50,10 @@ fn main() {
             if let Some(o) = &only
                 && !o.split(',').all(|p| replica::PARTS.contains(&p))
             {
-                eprintln!("--only: one or more of {}, comma-separated", replica::PARTS.join(", "));
+                eprintln!(
+                    "--only: one or more of {}, comma-separated",
+                    replica::PARTS.join(", ")
+                );
                 std::process::exit(2);
             }
             replica::run(records, only.as_deref())

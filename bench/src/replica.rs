@@ -145,7 +145,10 @@ fn pipelined_ingest(records: &[Signed]) -> Duration {
     let start = Instant::now();
     for chunk in records.chunks(MAX_BATCH) {
         let done = replica
-            .ingest(chunk.iter().map(|r| r.bytes.clone()).collect(), u64::MAX / 2)
+            .ingest(
+                chunk.iter().map(|r| r.bytes.clone()).collect(),
+                u64::MAX / 2,
+            )
             .expect("ingest");
         assert!(done.outcomes.iter().all(|o| o.is_stored()));
         replica.flush_index_soon().expect("flush soon");
