@@ -22,6 +22,11 @@
 //!   `adoptions.parquet`, `edges.parquet` and `seekings.parquet`, with the
 //!   same columns as the CSV tables (lists as lists, texts as maps).
 //!
+//! Rows come in record-id order, the store's key order: the records are
+//! read by one ordered scan of the store (point reads in key order when few
+//! are asked for), decoded without the checks they
+//! passed when they were stored.
+//!
 //! Exports stream: records are read one at a time and written in rows, or in
 //! record batches of at most [`BATCH_ROWS`] rows, so memory does not grow
 //! with the catalogue (apart from the list of matching ids, 32 bytes each,
