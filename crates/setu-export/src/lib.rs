@@ -24,8 +24,8 @@
 //!
 //! Rows come in record-id order, the store's key order: the records are
 //! read by one ordered scan of the store (point reads in key order when few
-//! are asked for), decoded without the checks they
-//! passed when they were stored.
+//! are asked for), and decoded without the checks they passed when they
+//! were stored.
 //!
 //! Exports stream: records are read one at a time and written in rows, or in
 //! record batches of at most [`BATCH_ROWS`] rows, so memory does not grow
