@@ -29,7 +29,7 @@ use std::cmp::Ordering;
 
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 
-pub use serde_impl::{from_value, from_value_fast, to_value};
+pub use serde_impl::{SerdeError, from_value, from_value_fast, to_value};
 
 /// Most levels of arrays and maps that may be nested inside one another.
 /// A top-level array or map is level 1.

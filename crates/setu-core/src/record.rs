@@ -698,15 +698,7 @@ fn typed_body<T: serde::de::DeserializeOwned>(
             }
         }
         Err(e) => {
-            let path = if e.path.is_empty() {
-                "body".to_string()
-            } else {
-                format!("body.{}", e.path)
-            };
-            problems.push(Problem {
-                path,
-                message: e.message,
-            });
+            problems.push(body_problem(e));
             Err(problems)
         }
     }
@@ -736,15 +728,7 @@ fn practice_problems(body: &Value) -> Result<Practice, Vec<Problem>> {
                     };
                 }
             };
-            let path = if e.path.is_empty() {
-                "body".to_string()
-            } else {
-                format!("body.{}", e.path)
-            };
-            problems.push(Problem {
-                path,
-                message: e.message,
-            });
+            problems.push(body_problem(e));
             return Err(problems);
         }
     };
@@ -818,6 +802,18 @@ pub fn check_trusted(bytes: Vec<u8>) -> Result<Record, RecordError> {
     parse(bytes)?.finish(Ok(()))
 }
 
+/// A body that does not fit its type, as a problem at its path in the body.
+fn body_problem(e: cbor::SerdeError) -> Problem {
+    Problem {
+        path: if e.path.is_empty() {
+            "body".to_string()
+        } else {
+            format!("body.{}", e.path)
+        },
+        message: e.message,
+    }
+}
+
 /// Reads a record back from the store that holds it under `id`.
 ///
 /// The store ran every check of [`check`] on these bytes before it stored
@@ -856,14 +852,7 @@ fn body_decoded(envelope: &Envelope) -> Result<Body, RecordError> {
         }
         cbor::from_value::<T>(body).map_err(|e| RecordError {
             reason: Reason::Schema,
-            problems: vec![Problem {
-                path: if e.path.is_empty() {
-                    "body".to_string()
-                } else {
-                    format!("body.{}", e.path)
-                },
-                message: e.message,
-            }],
+            problems: vec![body_problem(e)],
         })
     }
     Ok(match envelope.kind.as_str() {

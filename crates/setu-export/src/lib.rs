@@ -262,13 +262,6 @@ pub fn write_signed(bytes: &[u8], out: &mut Vec<u8>) {
     out.truncate(start + n);
 }
 
-/// A record's signed bytes as the JSONL export writes them.
-pub fn signed_text(bytes: &[u8]) -> String {
-    let mut out = Vec::new();
-    write_signed(bytes, &mut out);
-    String::from_utf8(out).unwrap_or_default()
-}
-
 /// Exports a replica's query matches: `replica.export(...)` once this trait
 /// is in scope.
 pub trait Export {
@@ -531,12 +524,7 @@ impl<'a, B: Backend> Rows<'a, B> {
         self.replica
             .store()
             .records_in_order(&self.ids, &mut |id, bytes| {
-                let bytes = bytes.ok_or_else(|| {
-                Error::Corrupt(format!(
-                    "record {id} is in the search index but not in the store; run `setu reindex`"
-                ))
-            })?;
-                f(id, bytes)?;
+                f(id, bytes.ok_or_else(|| not_stored(id))?)?;
                 Ok(true)
             })
     }
@@ -561,6 +549,13 @@ fn withdrawn<B: Backend>(
         .is_some_and(|(_, state)| state.withdrawn);
     *last = Some((*author, practice_id.to_string(), w));
     Ok(w)
+}
+
+/// A record the search index names and the store does not hold.
+fn not_stored(id: RecordId) -> Error {
+    Error::Corrupt(format!(
+        "record {id} is in the search index but not in the store; run `setu reindex`"
+    ))
 }
 
 /// A record read back from the store, which checked it in full when it
