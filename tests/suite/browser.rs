@@ -258,12 +258,39 @@ async fn js(c: &Client, script: &str) -> Value {
         .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
 }
 
-/// Waits until the browser's URL contains `part`.
+/// Waits until the browser's URL contains `part` and that page has loaded.
 async fn wait_url(c: &Client, part: &str) {
     wait_async(&format!("the URL to contain {part:?}"), || async {
         c.current_url()
             .await
             .is_ok_and(|u| u.as_str().contains(part))
+            && loaded(c).await
+    })
+    .await;
+}
+
+/// Whether the current document has finished loading.
+async fn loaded(c: &Client) -> bool {
+    c.execute("return document.readyState;", vec![])
+        .await
+        .is_ok_and(|v| v == "complete")
+}
+
+/// Marks the current document, so that [`wait_new_page`] can tell it from the
+/// next one even when both URLs match what is awaited.
+async fn mark_page(c: &Client) {
+    js(c, "window.__setuOldPage = true; return true;").await;
+}
+
+/// Waits until the document marked by [`mark_page`] has been replaced by a
+/// new one that has finished loading.
+async fn wait_new_page(c: &Client, what: &str) {
+    wait_async(what, || async {
+        let fresh = c
+            .execute("return window.__setuOldPage === undefined;", vec![])
+            .await
+            .is_ok_and(|v| v == true);
+        fresh && loaded(c).await
     })
     .await;
 }
@@ -289,11 +316,15 @@ async fn search(c: &Client, words: &str) {
     q.send_keys(words).await.expect("type");
     let typed = q.prop("value").await.expect("value").unwrap_or_default();
     assert_eq!(typed, words, "the search box holds what was typed");
+    // A second search's URL matches "text=" before the new page loads: wait
+    // for the page itself to be replaced.
+    mark_page(c).await;
     find(c, "form.search button[type=submit]")
         .await
         .click()
         .await
         .expect("submit");
+    wait_new_page(c, "the results page of a search").await;
     wait_url(c, "text=").await;
 }
 
