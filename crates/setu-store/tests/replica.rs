@@ -2238,3 +2238,32 @@ mod durability {
         assert_eq!(found(&r, &all()), set(&["KEEP-1"]));
     }
 }
+
+/// The index adds a practice it has never held without deleting first; a
+/// practice revised in the same batch, or after a commit, still leaves
+/// exactly one document per linked revision.
+#[test]
+fn revisions_in_one_batch_and_after_a_commit_leave_one_document_each() {
+    let mut r = memory();
+    let k = key(1);
+    let p1 = practice(base("ONE-1"));
+    let (id1, b1) = sign(&k, 1, NOW, &p1);
+    let p2 = next(&p1, id1, "second");
+    let (id2, b2) = sign(&k, 2, NOW, &p2);
+    let p3 = next(&p2, id2, "third");
+    let (id3, b3) = sign(&k, 3, NOW, &p3);
+    let other = practice(base("ONE-2"));
+    let (_, bo) = sign(&k, 4, NOW, &other);
+    // Three revisions of one practice and a new practice, in one batch.
+    ingest(&mut r, vec![b1, b2, b3, bo], NOW);
+    r.flush_index().expect("flush the index");
+    assert_eq!(r.status().expect("status").indexed_documents, 4);
+    // A fourth revision after that commit replaces the practice's documents.
+    let p4 = next(&p3, id3, "fourth");
+    let (_, b4) = sign(&k, 5, NOW, &p4);
+    ingest(&mut r, vec![b4], NOW);
+    r.flush_index().expect("flush the index");
+    assert_eq!(r.status().expect("status").indexed_documents, 5);
+    let titles = search(&r, "fourth");
+    assert_eq!(titles, set(&["ONE-1"]));
+}
