@@ -253,6 +253,9 @@ async fn gossip_with_timer(
     row
 }
 
+/// How long the gossip runs measure idle traffic before publishing.
+const IDLE_SPAN: Duration = Duration::from_secs(30);
+
 async fn gossip_run_with(
     nodes: usize,
     count: usize,
@@ -297,10 +300,28 @@ async fn gossip_run_with(
         }));
     }
     drop(tx);
+    let mut idle0 = 0;
+    for n in &ns {
+        idle0 += wire(n).await;
+    }
+    // Background traffic (pings, discovery, AutoNAT), measured idle over
+    // two ping intervals before anything is published, and printed beside
+    // the run: the measured window carries it too.
+    tokio::time::sleep(IDLE_SPAN).await;
     let mut before = 0;
+    let mut sessions_before = 0;
     for n in &ns {
         before += wire(n).await;
+        sessions_before += n
+            .status()
+            .await
+            .expect("status")
+            .net
+            .counters
+            .sessions_started;
     }
+    let idle_rate = (before - idle0) as f64 / 2.0 / IDLE_SPAN.as_secs_f64();
+    let window = Instant::now();
     let mut record_bytes = 0u64;
     let bodies: Vec<_> = setu_store::synth::bodies(4242, count as u64).collect();
     for (i, b) in bodies.into_iter().enumerate() {
@@ -337,7 +358,11 @@ async fn gossip_run_with(
     }
     eprintln!(
         "  {mode:?} kad={kad}: bodies received {bodies}, fetched {fetched}, refetches {refetches}, \
-         duplicates {dups}, sessions {sessions}"
+         duplicates {dups}, sessions {sessions} ({} during the measured window); idle traffic before it {:.0} B/s, measured window {:.1} s and {} bytes",
+        sessions - sessions_before,
+        idle_rate,
+        window.elapsed().as_secs_f64(),
+        (after - before) / 2
     );
     let wire_delta = (after - before) / 2;
     let deliveries = (count * (nodes - 1)) as f64;

@@ -41,8 +41,9 @@ use crate::query::{Facets, Hit, Hits, Query, TextMatch};
 
 /// Memory the index writer may use before it flushes a segment: tantivy's
 /// least (15 MB per thread). With 24 MiB, a 100k import's peak RSS was
-/// 17 MiB higher (anonymous and mapped index files alike), for no speed
-/// that `setu-bench replica` could tell apart.
+/// 202–204 MiB against 180–185 (the difference is mapped index segments:
+/// 63 MiB against 46), and the import ran no faster; plain tantivy indexing
+/// ran about 15% faster (`setu-bench replica`, BENCHMARKS.md §1).
 pub const WRITER_MEMORY_BYTES: usize = 15_000_000;
 /// Bumped whenever the schema changes: an index of another version is
 /// rebuilt from the store.
