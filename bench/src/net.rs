@@ -4,7 +4,7 @@
 //! over the wire against the same sets in memory. Bytes are counted on the
 //! sockets (noise, yamux and every protocol included).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -54,6 +54,13 @@ async fn wait_held(n: &Node, want: u64) {
     while held(n).await < want {
         assert!(Instant::now() < deadline, "timed out");
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Adds a node's payload bytes by protocol to `into`.
+async fn add_protocols(into: &mut BTreeMap<String, u64>, n: &Node) {
+    for (p, v) in n.status().await.expect("status").net.wire_by_protocol {
+        *into.entry(p).or_default() += v;
     }
 }
 
@@ -310,8 +317,10 @@ async fn gossip_run_with(
     tokio::time::sleep(IDLE_SPAN).await;
     let mut before = 0;
     let mut sessions_before = 0;
+    let mut protocols_before: BTreeMap<String, u64> = BTreeMap::new();
     for n in &ns {
         before += wire(n).await;
+        add_protocols(&mut protocols_before, n).await;
         sessions_before += n
             .status()
             .await
@@ -346,8 +355,10 @@ async fn gossip_run_with(
     let mut after = 0;
     let mut via_sync = 0;
     let (mut fetched, mut refetches, mut dups, mut bodies, mut sessions) = (0, 0, 0, 0, 0);
+    let mut protocols_after: BTreeMap<String, u64> = BTreeMap::new();
     for n in &ns {
         after += wire(n).await;
+        add_protocols(&mut protocols_after, n).await;
         let c = n.status().await.expect("status").net.counters;
         via_sync += c.via_sync + c.via_bulk;
         fetched += c.fetched;
@@ -363,6 +374,25 @@ async fn gossip_run_with(
         idle_rate,
         window.elapsed().as_secs_f64(),
         (after - before) / 2
+    );
+    // Each byte is counted at both ends, as for the total.
+    let mut by: Vec<(u64, String)> = protocols_after
+        .iter()
+        .map(|(p, v)| {
+            (
+                v.saturating_sub(protocols_before.get(p).copied().unwrap_or(0)) / 2,
+                p.clone(),
+            )
+        })
+        .collect();
+    by.sort_unstable_by(|a, b| b.cmp(a));
+    let framing = ((after - before) / 2).saturating_sub(by.iter().map(|(v, _)| v).sum::<u64>());
+    eprintln!(
+        "  {mode:?} kad={kad}: window bytes by protocol: {}; noise and yamux framing {framing}",
+        by.iter()
+            .map(|(v, p)| format!("{p} {v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     let wire_delta = (after - before) / 2;
     let deliveries = (count * (nodes - 1)) as f64;

@@ -337,6 +337,21 @@ async fn records_from_sync_are_passed_on() {
         (0, 20),
         "{cc:?}"
     );
+    // The per-protocol meter puts the records' bytes under the sync
+    // protocol, the largest of c's entries, and counts no more than the
+    // sockets carried.
+    let net = c.status().await.expect("status").net;
+    let by = &net.wire_by_protocol;
+    let sync = by.get("/setu/test-pass-on/sync/2").copied().unwrap_or(0);
+    assert!(
+        by.len() >= 2 && by.values().all(|v| *v <= sync),
+        "sync is the largest of {by:?}"
+    );
+    assert!(
+        by.values().sum::<u64>() <= net.counters.wire_in + net.counters.wire_out,
+        "{by:?} against {:?}",
+        net.counters
+    );
     for n in [a, b, c] {
         n.shutdown().await.expect("shutdown");
     }

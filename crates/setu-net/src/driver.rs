@@ -170,6 +170,10 @@ pub struct NetStatus {
     pub relays: Vec<String>,
     /// Counters.
     pub counters: Counters,
+    /// Substream payload bytes over TCP, both directions, by protocol
+    /// (`transport::Meter::by_protocol`): which protocol the bytes of
+    /// `counters.wire_in` and `wire_out` went to, framing aside.
+    pub wire_by_protocol: std::collections::BTreeMap<String, u64>,
 }
 
 enum Command {
@@ -603,6 +607,7 @@ impl<S: Storage> Driver<S> {
                         .collect(),
                     relays: self.reach.reserved(),
                     counters: self.counters(),
+                    wire_by_protocol: self.meter.by_protocol(),
                 });
             }
             Command::Shutdown(_) => {}

@@ -303,6 +303,17 @@ fn registry(
             .inc_by(v);
     }
     reg.register("wire_bytes", "Bytes on every peer connection", wire);
+    let by_protocol: Family<Labels, Counter> = Family::default();
+    for (protocol, v) in &n.wire_by_protocol {
+        by_protocol
+            .get_or_create(&vec![("protocol", protocol.clone())])
+            .inc_by(*v);
+    }
+    reg.register(
+        "wire_protocol_bytes",
+        "Payload bytes over TCP, both directions, by protocol (framing aside)",
+        by_protocol,
+    );
     gauge(
         &mut reg,
         "index_lag",

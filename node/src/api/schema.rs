@@ -81,6 +81,9 @@ pub struct NetStatus {
     pub relays: Vec<String>,
     /// Counters by name.
     pub counters: BTreeMap<String, u64>,
+    /// Payload bytes over TCP, both directions, by protocol name (noise and
+    /// yamux framing aside).
+    pub wire_by_protocol: BTreeMap<String, u64>,
 }
 
 /// `setu_net::driver::Reachability`.
