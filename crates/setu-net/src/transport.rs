@@ -26,8 +26,14 @@ pub const MAX_PROTOCOL_NAME: usize = 64;
 /// How many of a substream's first bytes are searched for its protocol.
 const SNIFF_BYTES: usize = 256;
 /// Where bytes go whose protocol is not one of the first
-/// [`MAX_METERED_PROTOCOLS`] names, or could not be read.
+/// [`MAX_METERED_PROTOCOLS`] names, is of no family a node speaks
+/// ([`METERED_FAMILIES`]), or could not be read.
 pub const OTHER_PROTOCOL: &str = "other";
+/// The protocol name prefixes the meter names: Setu's own and the libp2p
+/// protocols a node runs. A peer proposes any name it likes, so a name of
+/// another family is counted as [`OTHER_PROTOCOL`] and cannot take one of
+/// the [`MAX_METERED_PROTOCOLS`] slots.
+pub const METERED_FAMILIES: [&str; 4] = ["/setu/", "/meshsub/", "/ipfs/", "/libp2p/"];
 
 /// Bytes through every connection of a node.
 #[derive(Debug, Default)]
@@ -188,7 +194,12 @@ impl Tagged {
             self.head.extend_from_slice(&b[..b.len().min(room)]);
         }
         let name = match proposed_protocol(&self.head) {
-            Some(p) if p.len() <= MAX_PROTOCOL_NAME => p.to_string(),
+            Some(p)
+                if p.len() <= MAX_PROTOCOL_NAME
+                    && METERED_FAMILIES.iter().any(|f| p.starts_with(f)) =>
+            {
+                p.to_string()
+            }
             Some(_) => OTHER_PROTOCOL.to_string(),
             None if self.head.len() >= SNIFF_BYTES => OTHER_PROTOCOL.to_string(),
             None => return,
@@ -346,6 +357,37 @@ mod tests {
         assert_eq!(proposed_protocol(&opening(&long)), Some(long.as_str()));
         // A message without its newline is no name.
         assert_eq!(proposed_protocol(&[1, b'a', 1, b'b']), None);
+    }
+
+    #[test]
+    fn a_substream_counts_every_byte_under_its_dialers_protocol() {
+        use futures::executor::block_on;
+        use futures::io::{AsyncReadExt, AsyncWriteExt, Cursor};
+        let m = Arc::new(Meter::default());
+        // This side dials: the name is in what it writes, sent in pieces.
+        let mut out = Tagged::new(SubstreamBox::new(Cursor::new(Vec::new())), m.clone(), true);
+        let mut sent = opening("/setu/n/sync/2");
+        sent.extend_from_slice(&[7; 1000]);
+        for piece in sent.chunks(5) {
+            block_on(out.write_all(piece)).expect("write");
+        }
+        // The other side dials: the name is in what this side reads. A name
+        // of no family a node speaks is counted, but not named.
+        let mut read = opening("/evil/1");
+        read.extend_from_slice(&[1; 300]);
+        let mut inb = Tagged::new(
+            SubstreamBox::new(Cursor::new(read.clone())),
+            m.clone(),
+            false,
+        );
+        let mut got = Vec::new();
+        block_on(inb.read_to_end(&mut got)).expect("read");
+        assert_eq!(got, read);
+        drop((out, inb));
+        let by = m.by_protocol();
+        assert_eq!(by.get("/setu/n/sync/2"), Some(&(sent.len() as u64)));
+        assert_eq!(by.get(OTHER_PROTOCOL), Some(&(read.len() as u64)));
+        assert_eq!(by.len(), 2, "{by:?}");
     }
 
     #[test]
