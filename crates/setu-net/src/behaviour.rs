@@ -94,6 +94,8 @@ mod composed {
         pub gossipsub: gossipsub::Behaviour,
         /// Reconciliation, bulk transfer and pushes.
         pub sync: request_response::Behaviour<Codec>,
+        /// Attachments: have requests and blocks (`/setu/N/blob/1`).
+        pub blob: request_response::Behaviour<Codec>,
         /// Peers on the local network.
         pub mdns: Toggle<mdns::tokio::Behaviour>,
         /// Circuit relay server, when this node serves as a relay.
@@ -235,7 +237,7 @@ pub fn metered_swarm(
                     ping: ping::Behaviour::default(),
                     gossipsub: gossip(cfg, key)?,
                     sync: request_response::Behaviour::with_codec(
-                        Codec,
+                        Codec::default(),
                         [
                             (
                                 cfg.sync_protocol_v2(),
@@ -243,6 +245,13 @@ pub fn metered_swarm(
                             ),
                             (cfg.sync_protocol(), request_response::ProtocolSupport::Full),
                         ],
+                        request_response::Config::default()
+                            .with_request_timeout(REQUEST_TIMEOUT)
+                            .with_max_concurrent_streams(MAX_STREAMS),
+                    ),
+                    blob: request_response::Behaviour::with_codec(
+                        Codec::blob(),
+                        [(cfg.blob_protocol(), request_response::ProtocolSupport::Full)],
                         request_response::Config::default()
                             .with_request_timeout(REQUEST_TIMEOUT)
                             .with_max_concurrent_streams(MAX_STREAMS),

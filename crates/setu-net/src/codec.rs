@@ -10,19 +10,38 @@ use libp2p::StreamProtocol;
 
 use crate::message::MAX_FRAME_BYTES;
 
-/// Frames as bytes, with a size cap.
-#[derive(Debug, Clone, Default)]
-pub struct Codec;
+/// Frames as bytes, with a size cap: [`MAX_FRAME_BYTES`] for sync
+/// ([`Codec::default`]), `setu_blob::wire::MAX_FRAME_BYTES` for attachments
+/// ([`Codec::blob`]).
+#[derive(Debug, Clone)]
+pub struct Codec {
+    max: usize,
+}
 
-async fn read_frame<T: AsyncRead + Unpin + Send>(io: &mut T) -> io::Result<Vec<u8>> {
+impl Default for Codec {
+    fn default() -> Codec {
+        Codec {
+            max: MAX_FRAME_BYTES,
+        }
+    }
+}
+
+impl Codec {
+    /// The codec of `/setu/N/blob/1`.
+    pub fn blob() -> Codec {
+        Codec {
+            max: setu_blob::wire::MAX_FRAME_BYTES,
+        }
+    }
+}
+
+async fn read_frame<T: AsyncRead + Unpin + Send>(io: &mut T, max: usize) -> io::Result<Vec<u8>> {
     let mut buf = Vec::new();
-    io.take(MAX_FRAME_BYTES as u64 + 1)
-        .read_to_end(&mut buf)
-        .await?;
-    if buf.len() > MAX_FRAME_BYTES {
+    io.take(max as u64 + 1).read_to_end(&mut buf).await?;
+    if buf.len() > max {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
-            format!("frame larger than {MAX_FRAME_BYTES} bytes"),
+            format!("frame larger than {max} bytes"),
         ));
     }
     Ok(buf)
@@ -42,14 +61,14 @@ impl libp2p::request_response::Codec for Codec {
     where
         T: AsyncRead + Unpin + Send,
     {
-        read_frame(io).await
+        read_frame(io, self.max).await
     }
 
     async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Vec<u8>>
     where
         T: AsyncRead + Unpin + Send,
     {
-        read_frame(io).await
+        read_frame(io, self.max).await
     }
 
     async fn write_request<T>(

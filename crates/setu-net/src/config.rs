@@ -53,7 +53,18 @@ pub struct Config {
     pub relays: Vec<Multiaddr>,
     /// Find peers beyond the bootstrap list with Kademlia.
     pub kademlia: bool,
+    /// Where attachments are kept (`content/` of the data dir); `None`: the
+    /// node keeps none, and refuses attachment requests.
+    pub content: Option<std::path::PathBuf>,
+    /// Bytes per second of attachments served to one peer, at most
+    /// (`attachments.serve_bytes_per_sec`).
+    pub blob_rate: u64,
 }
+
+/// The default per-peer rate of attachments served: 8 MiB/s.
+pub const DEFAULT_BLOB_RATE: u64 = 8 << 20;
+/// The least per-peer rate a node may set: 16 KiB/s, one block a second.
+pub const MIN_BLOB_RATE: u64 = 16 << 10;
 
 impl Default for Config {
     fn default() -> Config {
@@ -68,6 +79,8 @@ impl Default for Config {
             relay: false,
             relays: Vec::new(),
             kademlia: true,
+            content: None,
+            blob_rate: DEFAULT_BLOB_RATE,
         }
     }
 }
@@ -110,6 +123,12 @@ impl Config {
                 reason,
             })?;
         }
+        if self.blob_rate < MIN_BLOB_RATE {
+            return Err(ConfigError {
+                field: "attachments.serve_bytes_per_sec",
+                reason: format!("at least {MIN_BLOB_RATE} (one 16 KiB block a second)"),
+            });
+        }
         if self.sync_interval < MIN_SYNC_INTERVAL {
             return Err(ConfigError {
                 field: "network.sync_interval_secs",
@@ -149,6 +168,12 @@ impl Config {
     pub fn sync_protocol_v2(&self) -> StreamProtocol {
         StreamProtocol::try_from_owned(format!("/setu/{}/sync/2", self.network))
             .unwrap_or(StreamProtocol::new("/setu/invalid/sync/2"))
+    }
+
+    /// The attachment protocol: `/setu/NETWORK/blob/1` (`spec/net.md` §7.4).
+    pub fn blob_protocol(&self) -> StreamProtocol {
+        StreamProtocol::try_from_owned(format!("/setu/{}/blob/1", self.network))
+            .unwrap_or(StreamProtocol::new("/setu/invalid/blob/1"))
     }
 
     /// The Kademlia protocol: `/setu/NETWORK/kad/1`.

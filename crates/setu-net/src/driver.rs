@@ -182,6 +182,8 @@ enum Command {
     Dial(Multiaddr, oneshot::Sender<Result<(), Error>>),
     Peers(oneshot::Sender<Vec<PeerInfo>>),
     Status(oneshot::Sender<NetStatus>),
+    Fetch(setu_blob::Hash, u64, oneshot::Sender<Result<(), String>>),
+    Fetches(oneshot::Sender<Vec<FetchProgress>>),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -234,6 +236,21 @@ impl Handle {
     /// The network status.
     pub async fn status(&self) -> Result<NetStatus, Error> {
         self.ask(Command::Status).await
+    }
+
+    /// Fetches attachment `hash` of `size` bytes (the size its record
+    /// states) from the peers that hold it, and returns once every block is
+    /// verified and the content is complete; resumes what an earlier fetch
+    /// verified.
+    pub async fn fetch(&self, hash: setu_blob::Hash, size: u64) -> Result<(), Error> {
+        self.ask(|tx| Command::Fetch(hash, size, tx))
+            .await?
+            .map_err(Error::Blob)
+    }
+
+    /// Attachment fetches under way.
+    pub async fn fetches(&self) -> Result<Vec<FetchProgress>, Error> {
+        self.ask(Command::Fetches).await
     }
 
     /// Network events from now on.
@@ -298,6 +315,12 @@ pub async fn start<S: Storage>(
     // Results of store jobs: at most MAX_STORE_OPS wait at once, so the
     // store thread never waits to hand one back.
     let (done_tx, done_rx) = mpsc::channel(state::MAX_STORE_OPS + 16);
+    let (served_tx, served_rx) = mpsc::channel(blob::MAX_SERVING);
+    let content = match &cfg.content {
+        Some(p) => Some(setu_blob::content::Dir::open(p).map_err(|e| Error::Blob(e.to_string()))?),
+        None => None,
+    };
+    let blobs = blob::Blobs::new(content, cfg.blob_rate, served_tx);
     let relays = cfg.relays.clone();
     let proto = setu_proto::state::Config {
         sync_interval_ms: cfg.sync_interval.as_millis() as u64,
@@ -331,6 +354,7 @@ pub async fn start<S: Storage>(
         next_msg: 1,
         meter,
         reach: reach::Reach::new(&relays),
+        blobs,
     };
     // The first input: the state asks its store for a snapshot at once.
     driver.input(Input::Tick);
@@ -345,7 +369,7 @@ pub async fn start<S: Storage>(
         let target = target(addr);
         driver.input(Input::Command(StateCommand::Redial { target, now: true }));
     }
-    let task = tokio::spawn(async move { driver.run(rx, done_rx).await });
+    let task = tokio::spawn(async move { driver.run(rx, done_rx, served_rx).await });
     Ok((
         Handle {
             tx,
@@ -389,8 +413,11 @@ struct Driver<S: Storage> {
     next_msg: u64,
     meter: std::sync::Arc<crate::transport::Meter>,
     reach: reach::Reach,
+    blobs: blob::Blobs,
 }
 
+mod blob;
+pub use blob::FetchProgress;
 mod reach;
 pub use reach::Reachability;
 
@@ -430,6 +457,7 @@ impl<S: Storage> Driver<S> {
         &mut self,
         mut rx: mpsc::Receiver<Command>,
         mut done_rx: mpsc::Receiver<(u64, Done)>,
+        mut served_rx: mpsc::Receiver<blob::Served>,
     ) {
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -447,9 +475,11 @@ impl<S: Storage> Driver<S> {
                 Some((ticket, done)) = done_rx.recv() => {
                     self.input(Input::Done { ticket, done });
                 }
+                Some(served) = served_rx.recv() => self.blob_served(served),
                 _ = tick.tick() => {
                     self.reach_timers(Instant::now());
                     self.input(Input::Tick);
+                    self.blob_tick();
                 }
             }
         }
@@ -562,6 +592,10 @@ impl<S: Storage> Driver<S> {
                 self.input(Input::Command(StateCommand::Announce(records)));
             }
             Command::SyncNow => self.input(Input::Command(StateCommand::SyncNow)),
+            Command::Fetch(hash, size, reply) => self.blob_fetch(hash, size, reply),
+            Command::Fetches(reply) => {
+                let _ = reply.send(self.blobs.progress());
+            }
             Command::Dial(addr, reply) => {
                 let r = self.swarm.dial(addr.clone()).map_err(|e| Error::Dial {
                     addr: addr.to_string(),
@@ -695,6 +729,7 @@ impl<S: Storage> Driver<S> {
                 self.channels.retain(|_, (p, _)| *p != peer_id);
                 self.reqs.retain(|_, (p, _)| *p != peer_id);
                 self.input(Input::Disconnected { peer: peer_id });
+                self.blob_peer_left(peer_id);
             }
             SwarmEvent::Behaviour(b) => self.behaviour_event(b),
             SwarmEvent::ListenerClosed {
@@ -832,7 +867,9 @@ impl<S: Storage> Driver<S> {
                     peer: peer_id,
                     pull,
                 });
+                self.blob_peer_joined(peer_id);
             }
+            BehaviourEvent::Blob(e) => self.blob_message(e),
             BehaviourEvent::RelayClient(e) => self.relay_client_event(e),
             BehaviourEvent::Relay(e) => self.relay_server_event(e),
             BehaviourEvent::Dcutr(e) => self.dcutr_event(e),

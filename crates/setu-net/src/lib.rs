@@ -66,4 +66,7 @@ pub enum Error {
     /// The driver has stopped.
     #[error("the network driver has stopped")]
     Stopped,
+    /// An attachment could not be kept or fetched.
+    #[error("attachment: {0}")]
+    Blob(String),
 }

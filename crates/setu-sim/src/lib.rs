@@ -22,6 +22,7 @@
 
 #![deny(missing_docs)]
 
+pub mod blob;
 pub mod net;
 pub mod store;
 

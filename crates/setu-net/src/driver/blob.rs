@@ -1,0 +1,549 @@
+//! Attachments over `/setu/N/blob/1`
+//! ([`spec/net.md` §7.4–7.5](../../../../spec/net.md)): serving blocks at a
+//! per-peer rate, and running fetches by the rules of
+//! [`setu_blob::fetch`]. The rules decide; this module only carries their
+//! actions out and tells them what happened.
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::time::{Duration, Instant};
+
+use super::Storage;
+use libp2p::PeerId;
+use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
+use serde::{Deserialize, Serialize};
+use setu_blob::fetch::{Action, Event as FetchEvent, Fetch};
+use setu_blob::wire::{Code, Request, Response};
+use setu_blob::{Hash, content, verify};
+use setu_proto::state::Input;
+use tokio::sync::{mpsc, oneshot};
+
+use super::Driver;
+
+/// Responses being read from disk or waiting for their peer's rate, at
+/// most; a request beyond is refused as busy.
+pub const MAX_SERVING: usize = 32;
+/// A response is refused as busy rather than held longer than this for
+/// its peer's rate (the asker would time it out).
+pub const MAX_RATE_WAIT: Duration = Duration::from_secs(10);
+/// Fetches running at once, at most.
+pub const MAX_FETCHES: usize = 16;
+/// Callers waiting on one fetch, at most.
+pub const MAX_WAITERS: usize = 16;
+
+/// A response read from disk, ready to send.
+pub(super) type Served = (ResponseChannel<Vec<u8>>, Vec<u8>);
+
+/// How a fetch under way stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FetchProgress {
+    /// The content.
+    pub hash: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Blocks verified.
+    pub blocks_held: u64,
+    /// Blocks in all.
+    pub blocks: u64,
+    /// Requests in flight.
+    pub in_flight: usize,
+    /// No known peer can give a missing block now.
+    pub stalled: bool,
+}
+
+struct Job {
+    partial: content::Partial,
+    fetch: Fetch<PeerId>,
+    waiters: Vec<oneshot::Sender<Result<(), String>>>,
+}
+
+enum Asked {
+    Have,
+    Blocks(Range<u64>),
+}
+
+/// The driver's attachment state.
+pub(super) struct Blobs {
+    dir: Option<content::Dir>,
+    rate: u64,
+    free_at: HashMap<PeerId, Instant>,
+    serving: usize,
+    served_tx: mpsc::Sender<Served>,
+    jobs: HashMap<Hash, Job>,
+    reqs: HashMap<OutboundRequestId, (Hash, PeerId, Asked)>,
+}
+
+impl Blobs {
+    pub(super) fn new(
+        dir: Option<content::Dir>,
+        rate: u64,
+        served_tx: mpsc::Sender<Served>,
+    ) -> Blobs {
+        Blobs {
+            dir,
+            rate: rate.max(1),
+            free_at: HashMap::new(),
+            serving: 0,
+            served_tx,
+            jobs: HashMap::new(),
+            reqs: HashMap::new(),
+        }
+    }
+
+    pub(super) fn progress(&self) -> Vec<FetchProgress> {
+        self.jobs
+            .iter()
+            .map(|(h, j)| FetchProgress {
+                hash: h.to_hex(),
+                size: j.partial.size(),
+                blocks_held: j.fetch.have().held(),
+                blocks: j.fetch.have().len(),
+                in_flight: j.fetch.in_flight(),
+                stalled: j.fetch.is_stalled(),
+            })
+            .collect()
+    }
+}
+
+impl<S: Storage> Driver<S> {
+    /// A `fetch` command: starts (or joins) the fetch of `hash`.
+    pub(super) fn blob_fetch(
+        &mut self,
+        hash: Hash,
+        size: u64,
+        reply: oneshot::Sender<Result<(), String>>,
+    ) {
+        let Some(dir) = self.blobs.dir.clone() else {
+            let _ = reply.send(Err("this node keeps no attachments".into()));
+            return;
+        };
+        if dir.path(&hash).is_some() {
+            let _ = reply.send(Ok(()));
+            return;
+        }
+        if let Some(job) = self.blobs.jobs.get_mut(&hash) {
+            if job.waiters.len() >= MAX_WAITERS {
+                let _ = reply.send(Err("too many callers wait on this fetch".into()));
+            } else {
+                job.waiters.push(reply);
+            }
+            return;
+        }
+        if self.blobs.jobs.len() >= MAX_FETCHES {
+            let _ = reply.send(Err(format!(
+                "{MAX_FETCHES} fetches are running; try again when one ends"
+            )));
+            return;
+        }
+        let partial = match dir.partial(&hash, size) {
+            Ok(p) => p,
+            Err(e) => {
+                let _ = reply.send(Err(e.to_string()));
+                return;
+            }
+        };
+        let fetch = Fetch::new(setu_blob::fetch::Config::default(), partial.have().clone());
+        self.blobs.jobs.insert(
+            hash,
+            Job {
+                partial,
+                fetch,
+                waiters: vec![reply],
+            },
+        );
+        let now = self.now();
+        let peers: Vec<PeerId> = self.state.peers().copied().collect();
+        for p in peers {
+            self.blob_event(hash, FetchEvent::Candidate(p), now);
+        }
+        self.blob_event(
+            hash,
+            FetchEvent::Candidate(self.swarm.local_peer_id().to_owned()),
+            now,
+        );
+        self.blob_actions(hash);
+    }
+
+    fn blob_event(&mut self, hash: Hash, ev: FetchEvent<PeerId>, now: u64) {
+        let me = *self.swarm.local_peer_id();
+        if let Some(job) = self.blobs.jobs.get_mut(&hash) {
+            // Never ask ourselves.
+            if matches!(&ev, FetchEvent::Candidate(p) if *p == me) {
+                return;
+            }
+            job.fetch.handle(ev, now);
+        }
+    }
+
+    /// Carries out what a fetch's rules ask.
+    fn blob_actions(&mut self, hash: Hash) {
+        loop {
+            let Some(action) = self
+                .blobs
+                .jobs
+                .get_mut(&hash)
+                .and_then(|j| j.fetch.poll_action())
+            else {
+                return;
+            };
+            match action {
+                Action::AskHave(peer) => {
+                    let id = self
+                        .swarm
+                        .behaviour_mut()
+                        .blob
+                        .send_request(&peer, Request::Have(hash).encode());
+                    self.blobs.reqs.insert(id, (hash, peer, Asked::Have));
+                }
+                Action::Request { peer, range } => {
+                    let req = Request::Blocks {
+                        hash,
+                        range: range.clone(),
+                    };
+                    let id = self
+                        .swarm
+                        .behaviour_mut()
+                        .blob
+                        .send_request(&peer, req.encode());
+                    self.blobs
+                        .reqs
+                        .insert(id, (hash, peer, Asked::Blocks(range)));
+                }
+                Action::Penalise { peer, reason } => {
+                    tracing::info!(%peer, %hash, "attachment: {reason:?}; the peer is penalised");
+                    self.input(Input::Malformed {
+                        peer,
+                        why: format!("attachment {hash}: {reason:?}"),
+                    });
+                }
+                Action::Done => {
+                    if let Some(job) = self.blobs.jobs.remove(&hash) {
+                        self.blobs.reqs.retain(|_, (h, _, _)| *h != hash);
+                        let result =
+                            job.partial
+                                .finish()
+                                .map_err(|e| e.to_string())
+                                .and_then(|done| {
+                                    if done {
+                                        Ok(())
+                                    } else {
+                                        Err("finished with blocks missing".to_string())
+                                    }
+                                });
+                        tracing::info!(%hash, ok = result.is_ok(), "attachment fetched");
+                        for w in job.waiters {
+                            let _ = w.send(result.clone());
+                        }
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    /// A peer joined: every fetch may ask it.
+    pub(super) fn blob_peer_joined(&mut self, peer: PeerId) {
+        let now = self.now();
+        let hashes: Vec<Hash> = self.blobs.jobs.keys().copied().collect();
+        for h in hashes {
+            self.blob_event(h, FetchEvent::Candidate(peer), now);
+            self.blob_actions(h);
+        }
+    }
+
+    /// A peer's last connection closed.
+    pub(super) fn blob_peer_left(&mut self, peer: PeerId) {
+        let now = self.now();
+        self.blobs.free_at.remove(&peer);
+        self.blobs.reqs.retain(|_, (_, p, _)| *p != peer);
+        let hashes: Vec<Hash> = self.blobs.jobs.keys().copied().collect();
+        for h in hashes {
+            self.blob_event(h, FetchEvent::Disconnected(peer), now);
+            self.blob_actions(h);
+        }
+    }
+
+    /// Time passed.
+    pub(super) fn blob_tick(&mut self) {
+        let now = self.now();
+        let hashes: Vec<Hash> = self.blobs.jobs.keys().copied().collect();
+        for h in hashes {
+            if let Some(job) = self.blobs.jobs.get_mut(&h) {
+                job.fetch.tick(now);
+            }
+            self.blob_actions(h);
+        }
+    }
+
+    /// A response read from disk: send it.
+    pub(super) fn blob_served(&mut self, (channel, bytes): Served) {
+        self.blobs.serving = self.blobs.serving.saturating_sub(1);
+        if self
+            .swarm
+            .behaviour_mut()
+            .blob
+            .send_response(channel, bytes)
+            .is_err()
+        {
+            tracing::debug!("attachment response dropped: connection closed");
+        }
+    }
+
+    pub(super) fn blob_message(&mut self, ev: request_response::Event<Vec<u8>, Vec<u8>>) {
+        match ev {
+            request_response::Event::Message { peer, message, .. } => match message {
+                request_response::Message::Request {
+                    request, channel, ..
+                } => self.blob_request(peer, request, channel),
+                request_response::Message::Response {
+                    request_id,
+                    response,
+                } => self.blob_response(peer, request_id, response),
+            },
+            request_response::Event::OutboundFailure {
+                peer,
+                request_id,
+                error,
+                ..
+            } => {
+                tracing::debug!(%peer, "attachment request failed: {error}");
+                if let Some((hash, _, asked)) = self.blobs.reqs.remove(&request_id) {
+                    let now = self.now();
+                    if let Asked::Blocks(range) = asked {
+                        self.blob_event(hash, FetchEvent::Failed { peer, range }, now);
+                    }
+                    self.blob_actions(hash);
+                }
+            }
+            request_response::Event::InboundFailure { peer, error, .. } => {
+                if let request_response::InboundFailure::Io(e) = &error
+                    && e.kind() == std::io::ErrorKind::InvalidData
+                {
+                    self.input(Input::Malformed {
+                        peer,
+                        why: format!("attachment request: {e}"),
+                    });
+                }
+            }
+            request_response::Event::ResponseSent { .. } => {}
+        }
+    }
+
+    fn blob_request(&mut self, peer: PeerId, request: Vec<u8>, channel: ResponseChannel<Vec<u8>>) {
+        let refuse = |code: Code, reason: &str| {
+            Response::Refused {
+                code,
+                reason: reason.to_string(),
+            }
+            .encode()
+        };
+        let req = match Request::decode(&request) {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = self
+                    .swarm
+                    .behaviour_mut()
+                    .blob
+                    .send_response(channel, refuse(Code::Malformed, &e.to_string()));
+                self.input(Input::Malformed {
+                    peer,
+                    why: e.to_string(),
+                });
+                return;
+            }
+        };
+        let Some(dir) = self.blobs.dir.clone() else {
+            let _ = self.swarm.behaviour_mut().blob.send_response(
+                channel,
+                refuse(Code::NotHeld, "this node keeps no attachments"),
+            );
+            return;
+        };
+        if self.blobs.serving >= MAX_SERVING {
+            let _ = self
+                .swarm
+                .behaviour_mut()
+                .blob
+                .send_response(channel, refuse(Code::Busy, "too many responses under way"));
+            return;
+        }
+        let (hash, range) = match req {
+            Request::Have(hash) => {
+                let resp = self.blob_have(&dir, &hash);
+                let _ = self
+                    .swarm
+                    .behaviour_mut()
+                    .blob
+                    .send_response(channel, resp.encode());
+                return;
+            }
+            Request::Blocks { hash, range } => (hash, range),
+        };
+        let size = match self.blob_size(&dir, &hash) {
+            Some(s) if verify::valid_range(&range, s) => s,
+            Some(_) => {
+                let _ = self.swarm.behaviour_mut().blob.send_response(
+                    channel,
+                    refuse(Code::Malformed, "the range is outside the content"),
+                );
+                return;
+            }
+            None => {
+                let _ = self
+                    .swarm
+                    .behaviour_mut()
+                    .blob
+                    .send_response(channel, refuse(Code::NotHeld, "not held here"));
+                return;
+            }
+        };
+        // The peer's rate: this response leaves once the bytes before it
+        // have had their time.
+        let bytes = verify::byte_len(&range, size);
+        let now = Instant::now();
+        let start = self
+            .blobs
+            .free_at
+            .get(&peer)
+            .copied()
+            .unwrap_or(now)
+            .max(now);
+        if start.duration_since(now) > MAX_RATE_WAIT {
+            let _ = self.swarm.behaviour_mut().blob.send_response(
+                channel,
+                refuse(Code::Busy, "over this node's rate for you; ask later"),
+            );
+            return;
+        }
+        let cost = Duration::from_secs_f64(bytes as f64 / self.blobs.rate as f64);
+        self.blobs.free_at.insert(peer, start + cost);
+        self.blobs.serving += 1;
+        let tx = self.blobs.served_tx.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep_until(tokio::time::Instant::from_std(start)).await;
+            let resp = tokio::task::spawn_blocking(move || match dir.encode(&hash, size, &range) {
+                Ok(b) => Response::Blocks(b),
+                Err(e) => Response::Refused {
+                    code: Code::NotHeld,
+                    reason: e.to_string(),
+                },
+            })
+            .await
+            .unwrap_or(Response::Refused {
+                code: Code::Busy,
+                reason: "internal error".into(),
+            });
+            let _ = tx.send((channel, resp.encode())).await;
+        });
+    }
+
+    /// The size of content held whole or in part, as the record of a fetch
+    /// under way or the file says.
+    fn blob_size(&self, dir: &content::Dir, hash: &Hash) -> Option<u64> {
+        if let Some(job) = self.blobs.jobs.get(hash) {
+            return Some(job.partial.size());
+        }
+        let p = dir.path(hash)?;
+        std::fs::metadata(p).ok().map(|m| m.len())
+    }
+
+    fn blob_have(&self, dir: &content::Dir, hash: &Hash) -> Response {
+        if let Some(job) = self.blobs.jobs.get(hash) {
+            return Response::Have {
+                size: job.partial.size(),
+                ranges: job.partial.have().ranges(),
+            };
+        }
+        match self.blob_size(dir, hash) {
+            Some(size) => Response::Have {
+                size,
+                ranges: setu_blob::blocks::Set::full(setu_blob::blocks::count(size)).ranges(),
+            },
+            None => Response::Have {
+                size: 0,
+                ranges: Vec::new(),
+            },
+        }
+    }
+
+    fn blob_response(&mut self, peer: PeerId, request_id: OutboundRequestId, bytes: Vec<u8>) {
+        let Some((hash, _, asked)) = self.blobs.reqs.remove(&request_id) else {
+            return;
+        };
+        let now = self.now();
+        let resp = match Response::decode(&bytes) {
+            Ok(r) => r,
+            Err(e) => {
+                self.input(Input::Malformed {
+                    peer,
+                    why: e.to_string(),
+                });
+                if let Asked::Blocks(range) = asked {
+                    self.blob_event(hash, FetchEvent::Failed { peer, range }, now);
+                }
+                self.blob_actions(hash);
+                return;
+            }
+        };
+        let size = match self.blobs.jobs.get(&hash) {
+            Some(j) => j.partial.size(),
+            None => return,
+        };
+        match (asked, resp) {
+            (
+                Asked::Have,
+                Response::Have {
+                    size: theirs,
+                    ranges,
+                },
+            ) => {
+                // A peer that holds other bytes under this hash, or nothing,
+                // offers nothing.
+                let ranges = if theirs == size { ranges } else { Vec::new() };
+                self.blob_event(hash, FetchEvent::Have { peer, ranges }, now);
+            }
+            (Asked::Blocks(range), Response::Blocks(encoded)) => {
+                let received = match self.blobs.jobs.get_mut(&hash) {
+                    Some(job) => job.partial.receive(&range, &encoded),
+                    None => return,
+                };
+                match received {
+                    Ok(r) => self.blob_event(
+                        hash,
+                        FetchEvent::Response {
+                            peer,
+                            range,
+                            verified: r.verified,
+                            fault: r.fault,
+                        },
+                        now,
+                    ),
+                    Err(e) => {
+                        // Our disk, not the peer: the fetch stops.
+                        tracing::warn!(%hash, "attachment: {e}");
+                        if let Some(job) = self.blobs.jobs.remove(&hash) {
+                            for w in job.waiters {
+                                let _ = w.send(Err(e.to_string()));
+                            }
+                        }
+                        return;
+                    }
+                }
+            }
+            (Asked::Blocks(range), Response::Refused { .. } | Response::Have { .. }) => {
+                self.blob_event(hash, FetchEvent::Failed { peer, range }, now);
+            }
+            (Asked::Have, _) => {
+                self.blob_event(
+                    hash,
+                    FetchEvent::Have {
+                        peer,
+                        ranges: Vec::new(),
+                    },
+                    now,
+                );
+            }
+        }
+        self.blob_actions(hash);
+    }
+}
