@@ -55,6 +55,7 @@ const _: () = {
     use setu_net::config as n;
     assert!(same(setu_config::DEFAULT_NETWORK, n::DEFAULT_NETWORK));
     assert!(setu_config::DEFAULT_SYNC_INTERVAL_SECS == n::DEFAULT_SYNC_INTERVAL.as_secs());
+    assert!(setu_config::DEFAULT_ATTACHMENT_BYTES_PER_SEC == n::DEFAULT_BLOB_RATE);
     assert!(setu_config::MAX_NETWORK_NAME == n::MAX_NETWORK_NAME);
     assert!(setu_config::MAX_LISTEN == n::MAX_LISTEN);
     assert!(setu_config::MAX_BOOTSTRAP == n::MAX_BOOTSTRAP);
@@ -105,6 +106,9 @@ pub fn net(cfg: &Config) -> Result<setu_net::config::Config> {
         relay: n.relay,
         relays: addrs("network.relays", &n.relays)?,
         kademlia: n.kademlia,
+        // The node's data dir/content, filled in by setu::Node::start.
+        content: None,
+        blob_rate: n.attachment_bytes_per_sec,
     };
     net.validate().map_err(anyhow::Error::msg)?;
     Ok(net)

@@ -12,7 +12,8 @@ implementation. It contains:
   * pure-Python Ed25519 point arithmetic for the strict, cofactored verification of §5
     (PyNaCl is used only to *make* RFC 8032 signatures and as a cross-check),
   * the ordered record check of §7 with the body schemas of §6 (practice), §6b
-    (adoption) and §6c (seeking), the paths of §6.1 and the limits of §9,
+    (adoption), §6c (seeking) and §6d (attachment), the paths of §6.1 and the
+    limits of §9,
   * the JSON -> CBOR reading of §8,
   * the vector runner of §11,
   * a decoder and encoder for every frame of spec/net.md §4 (sync, bulk, push, fetch,
@@ -27,6 +28,7 @@ Without an argument it checks both files. Prints one line per vector (net vector
 from __future__ import annotations
 
 import calendar
+import copy
 import hashlib
 import json
 import re
@@ -1092,6 +1094,110 @@ class AdoptionSchema(KindSchema):
             self.bad(path, "names no publisher: member or key is required")
 
 
+# §6d / §9
+MAX_ATTACHMENT_SIZE_FORMAT = 1 << 40                 # 1 099 511 627 776
+MEDIA_TYPE_MIN_BYTES, MEDIA_TYPE_MAX_BYTES = 3, 127
+MEDIA_SUBTYPE_BYTES = 100
+FILE_NAME_BYTES = 255
+MEDIA_TOP_LEVEL_TYPES = ("application", "audio", "font", "image", "model", "text", "video")
+MEDIA_SUBTYPE_RE = re.compile(r"[a-z0-9][a-z0-9!#$&\-^_.+]*")
+ATTACHMENT_CATEGORIES = ("report", "toolkit", "infographic", "video", "audio", "dataset", "other")
+
+
+def media_type_problem(s) -> str | None:
+    """§6d media_type: `type/subtype`, lowercase ASCII, no parameters, 3-127 bytes,
+    type from the list, subtype 1-100 bytes of a-z 0-9 ! # $ & - ^ _ . + starting
+    with a letter or digit."""
+    if not isinstance(s, str):
+        return "is not text"
+    n = nbytes(s)
+    if not MEDIA_TYPE_MIN_BYTES <= n <= MEDIA_TYPE_MAX_BYTES:
+        return f"is {n} bytes (allowed {MEDIA_TYPE_MIN_BYTES}..{MEDIA_TYPE_MAX_BYTES})"
+    if ";" in s:
+        return f"{s!r} has parameters"
+    if not s.isascii() or s != s.lower():
+        return f"{s!r} is not lowercase ASCII"
+    if s.count("/") != 1:
+        return f"{s!r} is not type/subtype"
+    top, sub = s.split("/")
+    if top not in MEDIA_TOP_LEVEL_TYPES:
+        return f"type {top!r} is not one of {', '.join(MEDIA_TOP_LEVEL_TYPES)}"
+    if not 1 <= len(sub) <= MEDIA_SUBTYPE_BYTES or not MEDIA_SUBTYPE_RE.fullmatch(sub):
+        return f"subtype {sub!r} is not 1-{MEDIA_SUBTYPE_BYTES} of a-z 0-9 ! # $ & - ^ _ . +"
+    return None
+
+
+def file_name_problem(s) -> str | None:
+    """§6d file_name: 1-255 bytes, no / \\ NUL or control character (Cc), not . or .."""
+    if not isinstance(s, str):
+        return "is not text"
+    n = nbytes(s)
+    if not 1 <= n <= FILE_NAME_BYTES:
+        return f"is {n} bytes (allowed 1..{FILE_NAME_BYTES})"
+    if s in (".", ".."):
+        return f"{s!r} is not a file name"
+    if any(c in "/\\" or unicodedata.category(c) == "Cc" for c in s):
+        return f"{s!r} holds /, \\ or a control character"
+    return None
+
+
+class AttachmentSchema(KindSchema):
+    """§6d: a reference to a file that belongs to a practice or an adoption report."""
+
+    ID_KEY = "attachment_id"
+    ACTIVE_KEYS = ("practice", "adoption", "hash", "size", "media_type", "title", "language",
+                   "category", "licence", "description", "file_name")
+
+    def active(self, body):
+        super().active(body)
+        # §6d: exactly one of practice and adoption; both or neither at body.practice
+        if ("practice" in body) == ("adoption" in body):
+            self.bad("body.practice", "an attachment names exactly one of practice and adoption")
+
+    def active_fields(self, body):
+        t = self.t
+
+        def check(problem):
+            def f(p, v):
+                why = problem(v)
+                if why:
+                    self.bad(p, why)
+            return f
+        required = {
+            "hash": self.supersedes,  # a byte string of exactly 32 bytes
+            "size": self.uint_range(1, MAX_ATTACHMENT_SIZE_FORMAT),
+            "media_type": check(media_type_problem),
+            "title": self.langtext(TITLE_BYTES),
+            "language": self.code(t.languages, "an ISO 639-1 tag"),
+            "category": self.enum(*ATTACHMENT_CATEGORIES),
+        }
+        optional = {
+            "practice": self.practice_ref,
+            "adoption": self.adoption_ref,
+            "licence": self.code(t.spdx, "an SPDX licence id"),  # no default (§6d)
+            "description": self.langtext(LONG_TEXT_BYTES),
+            "file_name": check(file_name_problem),
+        }
+        return required, optional
+
+    def practice_ref(self, path, v):
+        AdoptionSchema.practice_ref(self, path, v)  # §6b.3, exactly
+
+    def adoption_ref(self, path, v):
+        """§6d: {member | key, adoption_id, record?}, exactly one of member and key."""
+        def member(p, x):
+            if not isinstance(x, str) or not MEMBER_ID_RE.fullmatch(x):
+                self.bad(p, f"{x!r} is not a member id")
+        if not self.fields(path, v, {"adoption_id": self.id_text},
+                           {"member": member, "key": self.supersedes, "record": self.supersedes}):
+            return
+        has_member, has_key = "member" in v, "key" in v
+        if has_member and has_key:
+            self.bad(path, "names the publisher both by member and by key")
+        elif not has_member and not has_key:
+            self.bad(path, "names no publisher: member or key is required")
+
+
 class SeekingSchema(KindSchema):
     """§6c: a need."""
 
@@ -1139,7 +1245,7 @@ def body_schema(schema, kind: str):
     `schema` is a PracticeSchema (as check_membership.py passes it, or None
     when it checks only kinds it knows are not bodies of §6); the other known
     kinds are validated with the same code tables."""
-    if kind not in ("practice", "adoption", "seeking"):
+    if kind not in ("practice", "adoption", "seeking", "attachment"):
         return None
     if schema is None:
         schema = _default_schema()
@@ -1147,7 +1253,8 @@ def body_schema(schema, kind: str):
         return schema
     kinds = schema.__dict__.setdefault("_kinds", {})
     if kind not in kinds:
-        cls = {"adoption": AdoptionSchema, "seeking": SeekingSchema}.get(kind)
+        cls = {"adoption": AdoptionSchema, "seeking": SeekingSchema,
+               "attachment": AttachmentSchema}.get(kind)
         kinds[kind] = cls(schema.t) if cls else None
     return kinds[kind]
 
@@ -1232,7 +1339,7 @@ def check_record(rec: bytes, schema: PracticeSchema) -> Verdict:
     why = check_signature(env["author"], msg, sig)
     if why:
         return Verdict("signature", why)
-    # step 8: practice (§6), adoption (§6b), seeking (§6c)
+    # step 8: practice (§6), adoption (§6b), seeking (§6c), attachment (§6d)
     validator = body_schema(schema, env["kind"])
     if validator is not None:
         problems = validator.check(env["body"])
@@ -1275,6 +1382,8 @@ BYTE_FIELDS = {
     "practice": [("supersedes",)],
     "adoption": [("supersedes",), ("practice", "key"), ("practice", "record")],
     "seeking": [("supersedes",)],
+    "attachment": [("supersedes",), ("hash",), ("practice", "key"), ("practice", "record"),
+                   ("adoption", "key"), ("adoption", "record")],
 }
 
 
@@ -1844,7 +1953,7 @@ def self_test() -> int:
 
 
 def _body_path_cases():
-    """§6.1 paths of adoption (§6b) and seeking (§6c) bodies with one fault,
+    """§6.1 paths of adoption (§6b), seeking (§6c) and attachment (§6d) bodies with one fault,
     for the conventions no vector reaches: (kind, body, paths)."""
     def lt(text="x"):
         return {"original": "en", "text": {"en": text}}
@@ -1855,10 +1964,17 @@ def _body_path_cases():
                "country": "NPL", "title": lt(), "challenge": lt()}
     withdrawal = {"adoption_id": "A-1", "revision": 2, "supersedes": bytes(32), "state": "withdrawn",
                   "reason": "gone"}
+    attachment = {"attachment_id": "T-1", "revision": 1, "state": "active",
+                  "practice": {"member": "bd-a2i", "practice_id": "P-1"}, "hash": bytes(32),
+                  "size": 1, "media_type": "application/pdf", "title": lt(), "language": "en",
+                  "category": "report"}
+    on_adoption = {k: v for k, v in attachment.items() if k != "practice"}
+    on_adoption["adoption"] = {"key": bytes(32), "adoption_id": "A-1"}
+    a_withdrawal = {"attachment_id": "T-1", "revision": 2, "supersedes": bytes(32),
+                    "state": "withdrawn", "reason": "gone"}
 
     def edit(base, **changes):
-        b = json.loads(json.dumps({k: v for k, v in base.items() if not isinstance(v, bytes)}))
-        b.update({k: v for k, v in base.items() if isinstance(v, bytes)})
+        b = copy.deepcopy(base)
         for k, v in changes.items():
             if v is None:
                 b.pop(k, None)
@@ -1897,6 +2013,38 @@ def _body_path_cases():
         ("seeking", edit(seeking, sectors=[{"vocabulary": "cofog", "code": "01.3"}] * 2),
          ["body.sectors[1]"]),
         ("seeking", edit(seeking, stage="scaled"), ["body.stage"]),            # another kind's key
+        ("attachment", attachment, []),
+        ("attachment", on_adoption, []),
+        ("attachment", edit(attachment, size=MAX_ATTACHMENT_SIZE_FORMAT, licence="CC0-1.0",
+                            file_name="a..b.pdf", description=lt("y" * LONG_TEXT_BYTES),
+                            media_type="application/" + "x" * MEDIA_SUBTYPE_BYTES), []),
+        ("attachment", edit(attachment, attachment_id=None), ["body"]),        # an always key
+        ("attachment", edit(attachment, hash=None), ["body.hash"]),           # active-only key
+        ("attachment", edit(attachment, hash="00" * 32), ["body.hash"]),      # hex is not bytes
+        ("attachment", edit(attachment, size=-1), ["body.size"]),
+        ("attachment", edit(attachment, media_type="application/" + "x" * 101), ["body.media_type"]),
+        ("attachment", edit(attachment, media_type="application/.pdf"), ["body.media_type"]),
+        ("attachment", edit(attachment, media_type="text"), ["body.media_type"]),
+        ("attachment", edit(attachment, media_type="message/rfc822"), ["body.media_type"]),
+        ("attachment", edit(attachment, language="EN"), ["body.language"]),
+        ("attachment", edit(attachment, file_name=".."), ["body.file_name"]),
+        ("attachment", edit(attachment, file_name="a\x85b"), ["body.file_name"]),
+        ("attachment", edit(attachment, file_name="x" * 256), ["body.file_name"]),
+        ("attachment", edit(attachment, licence="CC-BY"), ["body.licence"]),
+        ("attachment", edit(attachment, description=lt("y" * (LONG_TEXT_BYTES + 1))),
+         ["body.description.text.en"]),
+        ("attachment", edit(on_adoption, adoption={"adoption_id": "A-1"}), ["body.adoption"]),
+        ("attachment", edit(on_adoption, adoption={"member": "ke", "key": bytes(32),
+                                                   "adoption_id": "A-1"}), ["body.adoption"]),
+        ("attachment", edit(on_adoption, adoption={"member": "ke"}), ["body.adoption"]),
+        ("attachment", edit(on_adoption, adoption={"member": "KE", "adoption_id": "A-1"}),
+         ["body.adoption.member"]),
+        ("attachment", edit(on_adoption, adoption={"key": bytes(31), "adoption_id": "A-1"}),
+         ["body.adoption.key"]),
+        ("attachment", edit(attachment, stage="scaled"), ["body.stage"]),
+        ("attachment", a_withdrawal, []),
+        ("attachment", edit(a_withdrawal, licence="CC0-1.0"), ["body.licence"]),
+        ("attachment", edit(a_withdrawal, revision=1, supersedes=None), ["body.revision"]),
     ]
 
 

@@ -14,6 +14,7 @@ use serde_json::{Value as Json, json};
 use sha2::{Digest, Sha512};
 
 use setu_core::adoption::Adoption;
+use setu_core::attachment::{Attachment, MAX_ATTACHMENT_SIZE_FORMAT};
 use setu_core::cbor::{self, Value};
 use setu_core::ids::RecordId;
 use setu_core::keys::{SecretKey, signed_message};
@@ -970,7 +971,9 @@ pub fn generate() -> Json {
     ));
 
     // ---- the adoption and seeking kinds (spec §6b, §6c) ----
-    kinds(&mut valid_v, &mut invalid_v, &minimal);
+    let adopted = kinds(&mut valid_v, &mut invalid_v, &minimal);
+    // ---- the attachment kind (spec §6d) ----
+    attachments(&mut valid_v, &mut invalid_v, &minimal, &adopted);
 
     let key_files: Vec<Json> = [1u8, 2]
         .iter()
@@ -1049,8 +1052,9 @@ pub fn minimal_seeking() -> Json {
 }
 
 /// Vectors of the kinds `adoption` and `seeking`, appended after the
-/// practice vectors so that those stay byte-identical.
-fn kinds(valid_v: &mut Vec<Json>, invalid_v: &mut Vec<Json>, minimal: &record::Record) {
+/// practice vectors so that those stay byte-identical. Returns the id of
+/// the adoption report `KEN-ADOPT-UDC`, which an attachment names.
+fn kinds(valid_v: &mut Vec<Json>, invalid_v: &mut Vec<Json>, minimal: &record::Record) -> RecordId {
     let k1 = key(1);
     let k7 = key(7);
     let k8 = key(8);
@@ -1282,6 +1286,269 @@ fn kinds(valid_v: &mut Vec<Json>, invalid_v: &mut Vec<Json>, minimal: &record::R
         "body.deadline is 2027-13, not a date.",
         &seeking_fault(72, j),
         &["body.deadline"],
+    ));
+    adopted.id()
+}
+
+fn attachment(j: Json) -> Attachment {
+    serde_json::from_value(j).expect("generator attachment bodies are well-typed")
+}
+
+/// A typed attachment body as a CBOR value, valid or not (no defaults:
+/// the kind has none).
+fn attachment_value(j: Json) -> Value {
+    cbor::to_value(&attachment(j)).expect("encodable")
+}
+
+/// The BLAKE3 hash of the `n` bytes `i mod 251` (i = 0, 1, …), the input
+/// pattern of BLAKE3's own test vectors, for n = 40 000 and 1 048 576.
+/// The record only carries the hash (spec §6d); these are real hashes so
+/// that the vectors name files anyone can make.
+const BLAKE3_PATTERN_40000: &str =
+    "ccd32b4544a24c50fbefb249e10a8fcedc26e2794c79eb8a44ad0631bf07f53f";
+const BLAKE3_PATTERN_1048576: &str =
+    "74cb441fd087764ca9c3694da742ebe30cbeb3060a17009ca81825c7a8d10343";
+
+/// The smallest valid active attachment: a report on a practice named by
+/// member id, with no licence (it has the practice's).
+pub fn minimal_attachment() -> Json {
+    json!({
+        "attachment_id": "BGD-ATT-0001",
+        "revision": 1,
+        "state": "active",
+        "practice": {"member": "bd-a2i", "practice_id": "BGD-A2I-0001"},
+        "hash": BLAKE3_PATTERN_40000,
+        "size": 40_000,
+        "media_type": "application/pdf",
+        "title": lt("en", "Union Digital Centres: evaluation report"),
+        "language": "en",
+        "category": "report"
+    })
+}
+
+/// Vectors of the kind `attachment`, appended after the other kinds so
+/// that those stay byte-identical.
+fn attachments(
+    valid_v: &mut Vec<Json>,
+    invalid_v: &mut Vec<Json>,
+    minimal: &record::Record,
+    adopted: &RecordId,
+) {
+    let k1 = key(1);
+    let k10 = key(10);
+    let k11 = key(11);
+    let k12 = key(12);
+    let sign = |k: &SecretKey, seq: u64, j: Json| {
+        record::sign_attachment(k, seq, TS, &attachment(j)).expect("valid attachment")
+    };
+
+    // ---- valid ----
+    let body = json!({
+        "attachment_id": "BGD-ATT-0001",
+        "revision": 1,
+        "state": "active",
+        "practice": {"member": "bd-a2i", "practice_id": "BGD-A2I-0001", "record": minimal.id().to_hex()},
+        "hash": BLAKE3_PATTERN_40000,
+        "size": 40_000,
+        "media_type": "application/pdf",
+        "title": {"original": "bn", "text": {
+            "bn": "ইউনিয়ন ডিজিটাল সেন্টার: মূল্যায়ন প্রতিবেদন",
+            "en": "Union Digital Centres: evaluation report"
+        }, "machine_translated": ["en"]},
+        "language": "bn",
+        "category": "report",
+        "licence": "CC-BY-SA-4.0",
+        "description": lt("en", "An independent evaluation of the centres' time, cost and visit savings."),
+        "file_name": "udc-evaluation-2019.pdf"
+    });
+    let attached = sign(&k10, 1, body);
+    valid_v.push(valid(
+        "attachment",
+        "An attachment (kind attachment, spec §6d) on a practice named by member id, with the revision it was attached to (practice.record) and every optional field. hash (a byte string) is the BLAKE3 hash of the 40,000 bytes i mod 251 (i = 0, 1, ...).",
+        &k10,
+        &attached,
+    ));
+
+    let body = json!({
+        "attachment_id": "KEN-ATT-0001",
+        "revision": 1,
+        "state": "active",
+        "adoption": {"member": "ke-huduma", "adoption_id": "KEN-ADOPT-UDC", "record": adopted.to_hex()},
+        "hash": BLAKE3_PATTERN_1048576,
+        "size": 1_048_576,
+        "media_type": "video/mp4",
+        "title": lt("sw", "Vituo vya Huduma: jinsi vinavyofanya kazi"),
+        "language": "sw",
+        "category": "video"
+    });
+    let rec = sign(&k11, 1, body);
+    valid_v.push(valid(
+        "attachment_adoption",
+        "An attachment on an adoption report named by member id (adoption.record, a byte string); only the required fields: no licence is filled in, so it has the adoption report's. hash is the BLAKE3 hash of the 1,048,576 bytes i mod 251.",
+        &k11,
+        &rec,
+    ));
+
+    let body = json!({
+        "attachment_id": "NPL-ATT-SPS-DATA",
+        "revision": 1,
+        "state": "active",
+        "practice": {"key": k1.author().to_hex(), "practice_id": "BGD-A2I-0004"},
+        "hash": BLAKE3_PATTERN_40000,
+        "size": 40_000,
+        "media_type": "text/csv",
+        "title": lt("en", "Service Process Simplification: TCV measurements"),
+        "language": "en",
+        "category": "dataset",
+        "licence": "CC0-1.0"
+    });
+    let rec = sign(&k12, 1, body);
+    valid_v.push(valid(
+        "attachment_key_reference",
+        "An attachment in an open network: the practice's publisher named by its key (practice.key, a byte string); a dataset under its own licence.",
+        &k12,
+        &rec,
+    ));
+
+    let body = json!({
+        "attachment_id": "BGD-ATT-0001",
+        "revision": 2,
+        "supersedes": attached.id().to_hex(),
+        "state": "withdrawn",
+        "reason": "Replaced by the corrected report BGD-ATT-0002."
+    });
+    let rec = sign(&k10, 2, body);
+    valid_v.push(valid(
+        "attachment_withdrawal",
+        "Withdrawal of the attachment at revision 2: only attachment_id, revision, supersedes, state and reason.",
+        &k10,
+        &rec,
+    ));
+
+    // ---- invalid: each with one fault, signed by seed 01 (spec §11) ----
+    let signed =
+        |seq: u64, body: Value| sign_raw(&k1, &enc(&envelope(&k1, "attachment", seq, body)));
+    let fault = |seq: u64, j: Json| signed(seq, attachment_value(j));
+    let mut push = |name: &str, description: &str, seq: u64, j: Json, path: &str| {
+        invalid_v.push(invalid_schema(name, description, &fault(seq, j), &[path]));
+    };
+
+    let mut j = minimal_attachment();
+    j["size"] = json!(0);
+    push(
+        "attachment_size_zero",
+        "body.size is 0; a file has 1 to 2^40 bytes.",
+        80,
+        j,
+        "body.size",
+    );
+    let mut j = minimal_attachment();
+    j["size"] = json!(MAX_ATTACHMENT_SIZE_FORMAT + 1);
+    push(
+        "attachment_size_above_limit",
+        "body.size is 2^40 + 1 (1,099,511,627,777), above the format's limit of 2^40.",
+        81,
+        j,
+        "body.size",
+    );
+    let mut j = minimal_attachment();
+    j["media_type"] = json!("text/csv; charset=utf-8");
+    push(
+        "attachment_media_type_parameter",
+        "body.media_type is \"text/csv; charset=utf-8\": a media type has no parameters.",
+        82,
+        j,
+        "body.media_type",
+    );
+    let mut j = minimal_attachment();
+    j["media_type"] = json!("application/PDF");
+    push(
+        "attachment_media_type_uppercase",
+        "body.media_type is \"application/PDF\": a media type is lowercase.",
+        83,
+        j,
+        "body.media_type",
+    );
+    let mut j = minimal_attachment();
+    j["media_type"] = json!("chemical/x-pdb");
+    push(
+        "attachment_media_type_unknown_type",
+        "body.media_type is \"chemical/x-pdb\": the type is not one of application, audio, font, image, model, text, video.",
+        84,
+        j,
+        "body.media_type",
+    );
+    let mut j = minimal_attachment();
+    j["adoption"] = json!({"member": "ke-huduma", "adoption_id": "KEN-ADOPT-UDC"});
+    push(
+        "attachment_practice_and_adoption",
+        "The attachment names both a practice and an adoption report.",
+        85,
+        j,
+        "body.practice",
+    );
+    let mut j = minimal_attachment();
+    j.as_object_mut().expect("object").remove("practice");
+    push(
+        "attachment_no_practice_or_adoption",
+        "The attachment names neither a practice nor an adoption report.",
+        86,
+        j,
+        "body.practice",
+    );
+    let mut j = minimal_attachment();
+    j["category"] = json!("book");
+    push(
+        "attachment_bad_category",
+        "body.category is \"book\", not one of report, toolkit, infographic, video, audio, dataset, other.",
+        87,
+        j,
+        "body.category",
+    );
+    let mut j = minimal_attachment();
+    j["file_name"] = json!("../udc-evaluation.pdf");
+    push(
+        "attachment_bad_file_name",
+        "body.file_name is \"../udc-evaluation.pdf\": a file name holds no /.",
+        88,
+        j,
+        "body.file_name",
+    );
+    let w = json!({"attachment_id": "BGD-ATT-0001", "revision": 2, "supersedes": minimal.id().to_hex(),
+                   "state": "withdrawn", "reason": "Wrong file.", "hash": BLAKE3_PATTERN_40000});
+    push(
+        "attachment_withdrawal_with_hash",
+        "An attachment withdrawal that also carries hash.",
+        89,
+        w,
+        "body.hash",
+    );
+
+    let mut body = attachment_value(minimal_attachment());
+    if let Value::Map(m) = &mut body {
+        m.push(("pages".into(), Value::Uint(48)));
+    }
+    invalid_v.push(invalid_schema(
+        "attachment_unknown_key",
+        "The attachment body has a key \"pages\" that §6d does not define.",
+        &signed(90, body),
+        &["body.pages"],
+    ));
+    let mut body = attachment_value(minimal_attachment());
+    if let Value::Map(m) = &mut body {
+        for (k, v) in m.iter_mut() {
+            if k == "hash"
+                && let Value::Bytes(b) = v
+            {
+                b.truncate(31);
+            }
+        }
+    }
+    invalid_v.push(invalid_schema(
+        "attachment_hash_31_bytes",
+        "body.hash is a byte string of 31 bytes, not 32.",
+        &signed(91, body),
+        &["body.hash"],
     ));
 }
 

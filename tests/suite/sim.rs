@@ -275,12 +275,42 @@ fn nodes_of_different_rule_versions_neither_ban_nor_resend_each_round() {
     }
 }
 
-/// Adoption reports and needs signed by one key, and one adoption whose
-/// body this version's schema refuses (no `adaptation`) but which an older
-/// node, knowing only practices, holds as an opaque record.
-fn new_kinds(seed: u64) -> (Vec<Vec<u8>>, Vec<u8>) {
+/// Adoption reports, needs and attachments signed by one key; and two
+/// records whose bodies this version's schema refuses: an adoption with no
+/// `adaptation`, which a node knowing only practices holds as an opaque
+/// record, and an attachment of size 0, which every node before the
+/// attachment kind holds as one.
+struct NewKinds {
+    good: Vec<Vec<u8>>,
+    bad_adoption: Vec<u8>,
+    bad_attachment: Vec<u8>,
+}
+
+fn new_kinds(seed: u64) -> NewKinds {
+    use setu_core::cbor::{Value, encode};
     let key = setu_core::keys::SecretKey::from_seed(&[seed as u8 ^ 0x5a; 32]);
     let ts = setu_sim::net::EPOCH_MS - 60_000;
+    // Signed without the checks `record::sign` runs: an older signer.
+    let sign_raw = |kind: &str, seq: u64, body: serde_json::Value| {
+        let env = encode(&Value::map([
+            ("v", Value::Uint(1)),
+            ("kind", Value::text(kind)),
+            ("author", Value::Bytes(key.author().0.to_vec())),
+            ("seq", Value::Uint(seq)),
+            ("ts", Value::Uint(ts + seq)),
+            (
+                "body",
+                setu_core::json::from_json(&body).expect("a CBOR body"),
+            ),
+        ]))
+        .expect("encode");
+        let sig = key.sign_id(&setu_core::ids::RecordId::of_envelope(&env));
+        encode(&Value::Array(vec![
+            Value::Bytes(env),
+            Value::Bytes(sig.to_vec()),
+        ]))
+        .expect("encode")
+    };
     let adoption = |i: u64, with_adaptation: bool| {
         let mut b = serde_json::json!({
             "adoption_id": format!("KEN-{i}"), "revision": 1, "state": "active",
@@ -292,23 +322,7 @@ fn new_kinds(seed: u64) -> (Vec<Vec<u8>>, Vec<u8>) {
         if !with_adaptation {
             b.as_object_mut().map(|o| o.remove("adaptation"));
         }
-        // Signed without the checks `record::sign` runs: an older signer.
-        use setu_core::cbor::{Value, encode};
-        let env = encode(&Value::map([
-            ("v", Value::Uint(1)),
-            ("kind", Value::text("adoption")),
-            ("author", Value::Bytes(key.author().0.to_vec())),
-            ("seq", Value::Uint(i + 1)),
-            ("ts", Value::Uint(ts + i)),
-            ("body", setu_core::json::from_json(&b).expect("a CBOR body")),
-        ]))
-        .expect("encode");
-        let sig = key.sign_id(&setu_core::ids::RecordId::of_envelope(&env));
-        encode(&Value::Array(vec![
-            Value::Bytes(env),
-            Value::Bytes(sig.to_vec()),
-        ]))
-        .expect("encode")
+        sign_raw("adoption", i + 1, b)
     };
     let seeking = {
         let b: setu_core::seeking::Seeking = serde_json::from_value(serde_json::json!({
@@ -322,55 +336,107 @@ fn new_kinds(seed: u64) -> (Vec<Vec<u8>>, Vec<u8>) {
             .expect("sign")
             .into_bytes()
     };
+    // The hash is a byte string in CBOR; `json::from_json` reads every
+    // string as text, so the typed body writes it.
+    let attachment = |i: u64, size: u64| {
+        let b: setu_core::attachment::Attachment = serde_json::from_value(serde_json::json!({
+            "attachment_id": format!("KEN-ATT-{i}"), "revision": 1, "state": "active",
+            "adoption": {"member": "ke-huduma", "adoption_id": format!("KEN-{i}")},
+            "hash": format!("{i:02x}").repeat(32), "size": size,
+            "media_type": "application/pdf",
+            "title": {"original": "en", "text": {"en": "Evaluation"}},
+            "language": "en", "category": "report",
+        }))
+        .expect("an attachment body");
+        let body = setu_core::cbor::to_value(&b).expect("a CBOR body");
+        let env = encode(&Value::map([
+            ("v", Value::Uint(1)),
+            ("kind", Value::text("attachment")),
+            ("author", Value::Bytes(key.author().0.to_vec())),
+            ("seq", Value::Uint(200 + i)),
+            ("ts", Value::Uint(ts + 200 + i)),
+            ("body", body),
+        ]))
+        .expect("encode");
+        let sig = key.sign_id(&setu_core::ids::RecordId::of_envelope(&env));
+        encode(&Value::Array(vec![
+            Value::Bytes(env),
+            Value::Bytes(sig.to_vec()),
+        ]))
+        .expect("encode")
+    };
     let mut good: Vec<Vec<u8>> = (0..5).map(|i| adoption(i, true)).collect();
     good.push(seeking);
-    (good, adoption(50, false))
+    good.extend((0..3).map(|i| attachment(i, 40_000)));
+    NewKinds {
+        good,
+        bad_adoption: adoption(50, false),
+        bad_attachment: attachment(50, 0),
+    }
 }
 
 #[test]
 fn older_nodes_relay_the_new_kinds_and_nobody_is_banned_either_way() {
     let seed = seed_or(41);
-    let (good, refused_by_newer) = new_kinds(seed);
-    for pull in [true, false] {
-        // A line 0 - 1 - 2: node 1 runs the rules of before the adoption
-        // kinds, so whatever 0 and 2 exchange passes through it.
-        let mut sim = Sim::new(Config {
-            nodes: 3,
-            topology: Topology::Line,
-            sync_interval_ms: 2_000,
-            pull,
-            seed,
-            ..Config::default()
-        });
-        sim.set_rules(1, Rules::PracticeOnly);
-        sim.preload(0, &good);
-        // The older node holds a record its rules accept and ours refuse.
-        sim.preload_unexpected(1, std::slice::from_ref(&refused_by_newer));
-        assert!(
-            sim.run_until(120_000, &|s| s.converged()),
-            "SEED={seed} pull={pull}: the new kinds reach node 2 through the older node 1"
-        );
-        let id = setu_core::record::parse(refused_by_newer.clone())
-            .expect("parse")
-            .id()
-            .0;
-        sim.run_for(20_000);
-        assert!(
-            sim.store(1).shows(&id),
-            "SEED={seed}: the older node holds it"
-        );
-        assert!(
-            !sim.store(0).holds(&id) && !sim.store(2).holds(&id),
-            "SEED={seed}: newer nodes refuse it"
-        );
-        assert!(
-            sim.total(|c| c.refused_rule) > 0,
-            "SEED={seed} pull={pull}: it was offered and refused by the schema"
-        );
-        assert!(
-            sim.bans.is_empty(),
-            "SEED={seed} pull={pull}: nobody is banned: {:?}",
-            sim.bans
-        );
+    let kinds = new_kinds(seed);
+    let id = |r: &Vec<u8>| setu_core::record::parse(r.clone()).expect("parse").id().0;
+    // Node 1 runs the rules of before the adoption kinds, then of before
+    // the attachment kind. What its rules accept and ours refuse: both bad
+    // records for the first, only the attachment for the second.
+    for (rules, held) in [
+        (
+            Rules::PracticeOnly,
+            vec![kinds.bad_adoption.clone(), kinds.bad_attachment.clone()],
+        ),
+        (Rules::BeforeAttachment, vec![kinds.bad_attachment.clone()]),
+    ] {
+        for pull in [true, false] {
+            // A line 0 - 1 - 2, so whatever 0 and 2 exchange passes through 1.
+            let mut sim = Sim::new(Config {
+                nodes: 3,
+                topology: Topology::Line,
+                sync_interval_ms: 2_000,
+                pull,
+                seed,
+                ..Config::default()
+            });
+            sim.set_rules(1, rules);
+            sim.preload(0, &kinds.good);
+            // The older node holds records its rules accept and ours refuse.
+            sim.preload_unexpected(1, &held);
+            assert!(
+                sim.run_until(120_000, &|s| s.converged()),
+                "SEED={seed} {rules:?} pull={pull}: the new kinds reach node 2 through the older node 1"
+            );
+            sim.run_for(20_000);
+            for r in &held {
+                let id = id(r);
+                assert!(
+                    sim.store(1).shows(&id),
+                    "SEED={seed} {rules:?}: the older node holds it"
+                );
+                assert!(
+                    !sim.store(0).holds(&id) && !sim.store(2).holds(&id),
+                    "SEED={seed} {rules:?}: newer nodes refuse it"
+                );
+            }
+            if rules == Rules::BeforeAttachment {
+                // It refuses the bad adoption itself, as this version does.
+                sim.preload_unexpected(1, std::slice::from_ref(&kinds.bad_adoption));
+                assert!(
+                    !sim.store(1).holds(&id(&kinds.bad_adoption)),
+                    "SEED={seed}: a node before attachments still checks adoptions"
+                );
+            }
+            assert!(
+                sim.total(|c| c.refused_rule) > 0,
+                "SEED={seed} {rules:?} pull={pull}: it was offered and refused by the schema"
+            );
+            assert!(
+                sim.bans.is_empty(),
+                "SEED={seed} {rules:?} pull={pull}: nobody is banned: {:?}",
+                sim.bans
+            );
+        }
     }
 }

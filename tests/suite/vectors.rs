@@ -2,6 +2,7 @@
 
 use serde_json::Value as Json;
 use setu_core::adoption::Adoption;
+use setu_core::attachment::Attachment;
 use setu_core::cbor;
 use setu_core::keys::SecretKey;
 use setu_core::practice::Practice;
@@ -59,6 +60,9 @@ fn coverage_is_what_the_spec_promises() {
         "adoption_withdrawal",
         "seeking",
         "seeking_withdrawal",
+        "attachment",
+        "attachment_adoption",
+        "attachment_withdrawal",
     ] {
         assert!(valid.contains(&n.to_string()), "missing valid vector {n}");
     }
@@ -85,6 +89,17 @@ fn coverage_is_what_the_spec_promises() {
         "adoption_withdrawal_with_stage",
         "adoption_unknown_key",
         "seeking_duplicate_language",
+        "attachment_hash_31_bytes",
+        "attachment_size_zero",
+        "attachment_size_above_limit",
+        "attachment_media_type_parameter",
+        "attachment_media_type_uppercase",
+        "attachment_media_type_unknown_type",
+        "attachment_practice_and_adoption",
+        "attachment_no_practice_or_adoption",
+        "attachment_unknown_key",
+        "attachment_bad_category",
+        "attachment_bad_file_name",
     ] {
         assert!(
             invalid.contains(&n.to_string()),
@@ -151,6 +166,9 @@ fn every_valid_vector_checks_and_reproduces() {
         } else if env["kind"] == "seeking" {
             let body: Seeking = serde_json::from_value(env["body"].clone()).expect("typed body");
             record::sign_seeking(&key, seq, ts, &body)
+        } else if env["kind"] == "attachment" {
+            let body: Attachment = serde_json::from_value(env["body"].clone()).expect("typed body");
+            record::sign_attachment(&key, seq, ts, &body)
         } else {
             let body = setu_core::json::from_json(&env["body"]).expect("body");
             record::sign(&key, env["kind"].as_str().expect("kind"), seq, ts, body)
@@ -281,11 +299,13 @@ fn key_files_are_pkcs8_v1_and_derive_the_author() {
 #[test]
 fn an_older_rule_set_holds_the_new_kinds_opaque() {
     // spec/record.md §6.10: a node that knows only `practice` accepts every
-    // adoption and seeking vector, the invalid ones too, as an unknown kind;
-    // a node of this version refuses the invalid ones with `schema`, which
-    // is no offence (spec/versioning.md §2).
+    // adoption, seeking and attachment vector, the invalid ones too, as an
+    // unknown kind, and a node that knows every kind but `attachment` does
+    // so with the attachment vectors; a node of this version refuses the
+    // invalid ones with `schema`, which is no offence (spec/versioning.md
+    // §2).
     let v = load();
-    let mut seen = 0;
+    let mut seen = std::collections::BTreeMap::<String, usize>::new();
     for (group, x) in ["valid", "invalid"].iter().flat_map(|g| {
         v[*g]
             .as_array()
@@ -298,25 +318,50 @@ fn an_older_rule_set_holds_the_new_kinds_opaque() {
             continue;
         };
         let kind = parsed.envelope().kind.clone();
-        if kind != "adoption" && kind != "seeking" {
+        if !["adoption", "seeking", "attachment"].contains(&kind.as_str()) {
             continue;
         }
-        seen += 1;
+        *seen.entry(kind.clone()).or_default() += 1;
         let name = x["name"].as_str().expect("name");
-        let old = record::check_known(bytes.clone(), record::KnownKinds::PracticeOnly)
-            .unwrap_or_else(|e| panic!("{name}: an older node refuses it: {e}"));
-        assert_eq!(old.body(), &record::Body::Unknown, "{name}");
+        let older: &[record::KnownKinds] = if kind == "attachment" {
+            &[
+                record::KnownKinds::PracticeOnly,
+                record::KnownKinds::BeforeAttachment,
+            ]
+        } else {
+            &[record::KnownKinds::PracticeOnly]
+        };
+        for known in older {
+            let old = record::check_known(bytes.clone(), *known)
+                .unwrap_or_else(|e| panic!("{name}: a node with {known:?} refuses it: {e}"));
+            assert_eq!(old.body(), &record::Body::Unknown, "{name} ({known:?})");
+        }
+        // A node before attachments still checks the adoption kinds.
+        let before = record::check_known(bytes.clone(), record::KnownKinds::BeforeAttachment);
         let now = record::check(bytes);
+        if kind != "attachment" {
+            assert_eq!(
+                before.as_ref().err().map(|e| e.reason),
+                now.as_ref().err().map(|e| e.reason),
+                "{name}"
+            );
+        }
         match group {
             "valid" => {
                 let rec = now.unwrap_or_else(|e| panic!("{name}: {e}"));
-                assert!(
-                    rec.adoption().is_some() || rec.seeking().is_some(),
-                    "{name}: not read as its kind"
-                );
+                let read_as_its_kind = match kind.as_str() {
+                    "adoption" => rec.adoption().is_some(),
+                    "seeking" => rec.seeking().is_some(),
+                    _ => rec.attachment().is_some(),
+                };
+                assert!(read_as_its_kind, "{name}: not read as its kind");
             }
             _ => assert_eq!(now.err().map(|e| e.reason), Some(Reason::Schema), "{name}"),
         }
     }
-    assert!(seen >= 10, "only {seen} adoption and seeking vectors");
+    let count = |k: &str| seen.get(k).copied().unwrap_or(0);
+    assert!(
+        count("adoption") + count("seeking") >= 10 && count("attachment") >= 15,
+        "too few vectors of the newer kinds: {seen:?}"
+    );
 }

@@ -124,6 +124,11 @@ impl Dir {
         if size > limit {
             return Err(Error::TooLarge { size, limit });
         }
+        if size == 0 {
+            return Err(Error::Empty {
+                path: src.to_path_buf(),
+            });
+        }
         let tmp_path = self.root.join("tmp").join(format!(
             "add-{}-{}",
             std::process::id(),

@@ -422,7 +422,7 @@ impl<P: Ord + Clone> Fetch<P> {
         }
         loop {
             let mut gave = false;
-            let busy = self.peers.values().filter(|p| p.in_flight > 0).count();
+            let mut busy = self.peers.values().filter(|p| p.in_flight > 0).count();
             let keys: Vec<P> = self.peers.keys().cloned().collect();
             for key in keys {
                 let Some(p) = self.peers.get(&key) else {
@@ -431,7 +431,8 @@ impl<P: Ord + Clone> Fetch<P> {
                 if !p.usable(&self.cfg) || p.in_flight >= self.cfg.per_peer_in_flight {
                     continue;
                 }
-                if p.in_flight == 0 && busy >= self.cfg.max_peers {
+                let idle = p.in_flight == 0;
+                if idle && busy >= self.cfg.max_peers {
                     continue;
                 }
                 let Some(has) = p.has.as_ref() else { continue };
@@ -447,6 +448,9 @@ impl<P: Ord + Clone> Fetch<P> {
                 if let Some(p) = self.peers.get_mut(&key) {
                     p.in_flight += 1;
                 }
+                if idle {
+                    busy += 1;
+                }
                 self.flights.insert(
                     (key.clone(), range.start),
                     Flight {
@@ -456,9 +460,6 @@ impl<P: Ord + Clone> Fetch<P> {
                 );
                 self.actions.push_back(Action::Request { peer: key, range });
                 gave = true;
-                if self.peers.values().filter(|p| p.in_flight > 0).count() > self.cfg.max_peers {
-                    break;
-                }
             }
             if !gave {
                 break;

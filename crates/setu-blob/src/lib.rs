@@ -110,6 +110,13 @@ pub enum Error {
         /// The limit.
         limit: u64,
     },
+    /// An empty file: an attachment has at least one byte
+    /// (`spec/record.md` §6d).
+    #[error("{}: the file is empty", path.display())]
+    Empty {
+        /// The file.
+        path: PathBuf,
+    },
     /// The file changed size while it was being read.
     #[error("{}: the file changed while it was read; try again when nothing writes it", path.display())]
     Changed {

@@ -210,7 +210,13 @@ pub struct NetworkConfig {
     pub relays: Vec<String>,
     /// Find peers beyond the bootstrap list with Kademlia.
     pub kademlia: bool,
+    /// Bytes per second of attachments served to one peer, at most
+    /// (`spec/net.md` §7.5).
+    pub attachment_bytes_per_sec: u64,
 }
+
+/// The default of `network.attachment_bytes_per_sec`: 8 MiB/s per peer.
+pub const DEFAULT_ATTACHMENT_BYTES_PER_SEC: u64 = 8 << 20;
 
 impl Default for NetworkConfig {
     fn default() -> NetworkConfig {
@@ -230,6 +236,7 @@ impl Default for NetworkConfig {
             relay: false,
             relays: Vec::new(),
             kademlia: true,
+            attachment_bytes_per_sec: DEFAULT_ATTACHMENT_BYTES_PER_SEC,
         }
     }
 }

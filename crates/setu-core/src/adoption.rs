@@ -141,6 +141,26 @@ pub fn is_member_id(s: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
+/// The publisher of a reference at `path` (a practice reference, §6b.3, or
+/// an attachment's adoption reference, §6d): exactly one of `member` (a
+/// member id) and `key`. Both or neither is reported at `path`.
+pub(crate) fn publisher(v: &mut V, path: &str, member: &Option<String>, key: &Option<AuthorKey>) {
+    match (member, key) {
+        (Some(_), Some(_)) => v.add(path, "has both member and key; name the publisher one way"),
+        (None, None) => v.add(
+            path,
+            "needs the publisher: member (a member id) or key (an author key)",
+        ),
+        (Some(m), None) if !is_member_id(m) => v.add(
+            format!("{path}.member"),
+            format!(
+                "{m:?} is not a member id (1 to {MEMBER_ID_BYTES} of a-z 0-9 -, starting with a letter)"
+            ),
+        ),
+        _ => {}
+    }
+}
+
 /// Every problem with an adoption body, in field order; empty when valid.
 pub fn validate(b: &Adoption) -> Vec<Problem> {
     let mut v = V::new();
@@ -188,23 +208,7 @@ fn active(v: &mut V, b: &Adoption) {
             "is required: {\"member\" or \"key\", \"practice_id\"}",
         ),
         Some(r) => {
-            match (&r.member, &r.key) {
-                (Some(_), Some(_)) => v.add(
-                    "body.practice",
-                    "has both member and key; name the publisher one way",
-                ),
-                (None, None) => v.add(
-                    "body.practice",
-                    "needs the publisher: member (a member id) or key (an author key)",
-                ),
-                (Some(m), None) if !is_member_id(m) => v.add(
-                    "body.practice.member",
-                    format!(
-                        "{m:?} is not a member id (1 to {MEMBER_ID_BYTES} of a-z 0-9 -, starting with a letter)"
-                    ),
-                ),
-                _ => {}
-            }
+            publisher(v, "body.practice", &r.member, &r.key);
             v.practice_id("body.practice.practice_id", &r.practice_id);
         }
     }

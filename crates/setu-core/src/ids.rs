@@ -1,6 +1,6 @@
-//! Identifiers: record ids and author (publisher) keys.
+//! Identifiers: record ids, author (publisher) keys and content hashes.
 //!
-//! Both are 32 bytes. In CBOR they are byte strings; in JSON and on screen
+//! All are 32 bytes. In CBOR they are byte strings; in JSON and on screen
 //! they are 64 lowercase hex digits.
 
 use std::fmt;
@@ -111,6 +111,15 @@ id32!(
     /// An author: the 32-byte Ed25519 public key of a publisher.
     AuthorKey,
     "a 32-byte Ed25519 public key (64 hex digits in JSON)"
+);
+
+id32!(
+    /// The BLAKE3 hash of a file's bytes (standard, unkeyed, 32-byte
+    /// output), which is the root of its BLAKE3/bao verified-streaming tree:
+    /// what an `attachment` record signs (`spec/record.md` §6d). This crate
+    /// only carries it; it never hashes a file.
+    ContentHash,
+    "a 32-byte BLAKE3 hash (64 hex digits in JSON)"
 );
 
 impl RecordId {

@@ -2,7 +2,9 @@
 //!
 //! The part of Setu that every other part trusts: ids and keys, the signed
 //! practice record, its canonical CBOR codec, validation, and the code
-//! tables. It does no I/O. The rules it implements are written in
+//! tables. Besides practices (`practice`), records carry adoption reports
+//! (`adoption`), needs (`seeking`) and references to files that belong to
+//! a practice or an adoption report (`attachment`). It does no I/O. The rules it implements are written in
 //! `spec/record.md`; its test vectors are `spec/vectors/records.json`.
 //!
 //! A walk through the life of one record:
@@ -43,6 +45,7 @@
 #![deny(missing_docs)]
 
 pub mod adoption;
+pub mod attachment;
 pub mod cbor;
 pub mod clock;
 pub mod codes;

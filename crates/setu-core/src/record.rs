@@ -17,6 +17,7 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::adoption::{self, Adoption};
+use crate::attachment::{self, Attachment};
 use crate::cbor::{self, DecodeErrorKind, Value};
 use crate::ids::{AuthorKey, RecordId};
 use crate::keys::{SecretKey, signed_message};
@@ -366,6 +367,8 @@ pub enum Body {
     Adoption(Box<Adoption>),
     /// A `seeking` body, validated.
     Seeking(Box<Seeking>),
+    /// An `attachment` body, validated.
+    Attachment(Box<Attachment>),
     /// A kind this version does not know: only the envelope and signature
     /// were checked; the body is kept and relayed as it is.
     Unknown,
@@ -377,7 +380,7 @@ pub enum Body {
 pub struct Lifecycle<'a> {
     /// The record's kind.
     pub kind: &'static str,
-    /// `practice_id`, `adoption_id` or `seeking_id`.
+    /// `practice_id`, `adoption_id`, `seeking_id` or `attachment_id`.
     pub id: &'a str,
     /// `body.revision`.
     pub revision: u64,
@@ -412,6 +415,13 @@ impl Body {
                 supersedes: s.supersedes,
                 withdrawal: s.is_withdrawal(),
             },
+            Body::Attachment(a) => Lifecycle {
+                kind: attachment::KIND,
+                id: &a.attachment_id,
+                revision: a.revision,
+                supersedes: a.supersedes,
+                withdrawal: a.is_withdrawal(),
+            },
             Body::Unknown => return None,
         })
     }
@@ -422,9 +432,13 @@ impl Body {
 /// opaque records (§3): this is how tests run an older node's rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum KnownKinds {
-    /// Every kind of this version: `practice`, `adoption`, `seeking`.
+    /// Every kind of this version: `practice`, `adoption`, `seeking`,
+    /// `attachment`.
     #[default]
     All,
+    /// `practice`, `adoption` and `seeking`, as nodes before the
+    /// `attachment` kind.
+    BeforeAttachment,
     /// Only `practice`, as nodes before the adoption kinds.
     PracticeOnly,
 }
@@ -433,7 +447,16 @@ impl KnownKinds {
     /// True if this rule set checks bodies of `kind`.
     pub fn knows(self, kind: &str) -> bool {
         match self {
-            KnownKinds::All => [practice::KIND, adoption::KIND, seeking::KIND].contains(&kind),
+            KnownKinds::All => [
+                practice::KIND,
+                adoption::KIND,
+                seeking::KIND,
+                attachment::KIND,
+            ]
+            .contains(&kind),
+            KnownKinds::BeforeAttachment => {
+                [practice::KIND, adoption::KIND, seeking::KIND].contains(&kind)
+            }
             KnownKinds::PracticeOnly => kind == practice::KIND,
         }
     }
@@ -486,6 +509,13 @@ impl Record {
     pub fn seeking(&self) -> Option<&Seeking> {
         match &self.body {
             Body::Seeking(n) => Some(n),
+            _ => None,
+        }
+    }
+    /// The file reference, for a record of kind `attachment`.
+    pub fn attachment(&self) -> Option<&Attachment> {
+        match &self.body {
+            Body::Attachment(a) => Some(a),
             _ => None,
         }
     }
@@ -675,6 +705,9 @@ fn body_of(envelope: &Envelope, known: KnownKinds) -> Result<Body, RecordError> 
         seeking::KIND => typed_body(&envelope.body, seeking::validate)
             .map(|n| Body::Seeking(Box::new(n)))
             .map_err(schema),
+        attachment::KIND => typed_body(&envelope.body, attachment::validate)
+            .map(|a| Body::Attachment(Box::new(a)))
+            .map_err(schema),
         _ => Ok(Body::Unknown),
     }
 }
@@ -859,6 +892,7 @@ fn body_decoded(envelope: &Envelope) -> Result<Body, RecordError> {
         practice::KIND => Body::Practice(Box::new(typed(&envelope.body)?)),
         adoption::KIND => Body::Adoption(Box::new(typed(&envelope.body)?)),
         seeking::KIND => Body::Seeking(Box::new(typed(&envelope.body)?)),
+        attachment::KIND => Body::Attachment(Box::new(typed(&envelope.body)?)),
         _ => Body::Unknown,
     })
 }
@@ -1041,6 +1075,24 @@ pub fn sign_seeking(
     sign_typed(key, seeking::KIND, seq, ts, &body, seeking::validate(&body))
 }
 
+/// Validates a file reference and signs it. No default is filled in: a
+/// body without `licence` stays without it (`spec/record.md` §6d).
+pub fn sign_attachment(
+    key: &SecretKey,
+    seq: u64,
+    ts: u64,
+    body: &Attachment,
+) -> Result<Record, RecordError> {
+    sign_typed(
+        key,
+        attachment::KIND,
+        seq,
+        ts,
+        body,
+        attachment::validate(body),
+    )
+}
+
 fn sign_typed<T: Serialize>(
     key: &SecretKey,
     kind: &str,
@@ -1189,6 +1241,62 @@ mod tests {
             .map(|(_, r)| r.1)
             .collect();
         assert_eq!(rest, one_by_one);
+    }
+
+    /// An attachment is a chained kind of its own; a node before it holds
+    /// it as an opaque record, whatever its body says.
+    #[test]
+    fn attachments_are_checked_and_older_rules_hold_them_opaque() {
+        let key = SecretKey::from_seed(&[4; 32]);
+        let body: Attachment = serde_json::from_value(serde_json::json!({
+            "attachment_id": "BGD-ATT-1", "revision": 1, "state": "active",
+            "practice": {"member": "bd-a2i", "practice_id": "BGD-A2I-0001"},
+            "hash": "ab".repeat(32), "size": 40_000, "media_type": "application/pdf",
+            "title": {"original": "en", "text": {"en": "Evaluation"}},
+            "language": "en", "category": "report"
+        }))
+        .unwrap();
+        let rec = sign_attachment(&key, 1, 5, &body).unwrap();
+        assert_eq!(rec.attachment(), Some(&body));
+        let l = rec.lifecycle().unwrap();
+        assert_eq!((l.kind, l.id, l.revision), ("attachment", "BGD-ATT-1", 1));
+        assert_eq!(
+            read_stored(rec.bytes().to_vec(), rec.id()).unwrap(),
+            check(rec.bytes().to_vec()).unwrap()
+        );
+        let older = check_known(rec.bytes().to_vec(), KnownKinds::BeforeAttachment).unwrap();
+        assert_eq!(older.body(), &Body::Unknown);
+        assert!(KnownKinds::BeforeAttachment.knows(seeking::KIND));
+        assert!(!KnownKinds::PracticeOnly.knows(attachment::KIND));
+
+        let mut bad = body.clone();
+        bad.size = Some(0);
+        assert_eq!(
+            sign_attachment(&key, 2, 5, &bad).unwrap_err().problems[0].path,
+            "body.size"
+        );
+        let mut value = cbor::to_value(&bad).unwrap();
+        if let Value::Map(m) = &mut value {
+            m.push(("pages".into(), Value::Uint(3)));
+        }
+        let env = Envelope {
+            kind: attachment::KIND.into(),
+            author: key.author(),
+            seq: 3,
+            ts: 5,
+            body: value,
+        };
+        let env_bytes = cbor::encode(&env.to_value()).unwrap();
+        let sig = key.sign_id(&RecordId::of_envelope(&env_bytes));
+        let signed = cbor::encode(&Value::Array(vec![
+            Value::Bytes(env_bytes),
+            Value::Bytes(sig.to_vec()),
+        ]))
+        .unwrap();
+        let err = check(signed.clone()).unwrap_err();
+        assert_eq!(err.reason, Reason::Schema);
+        assert_eq!(err.problems[0].path, "body.pages");
+        assert!(check_known(signed, KnownKinds::BeforeAttachment).is_ok());
     }
 
     #[test]

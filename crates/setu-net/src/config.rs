@@ -57,7 +57,7 @@ pub struct Config {
     /// node keeps none, and refuses attachment requests.
     pub content: Option<std::path::PathBuf>,
     /// Bytes per second of attachments served to one peer, at most
-    /// (`attachments.serve_bytes_per_sec`).
+    /// (`network.attachment_bytes_per_sec`).
     pub blob_rate: u64,
 }
 
@@ -125,7 +125,7 @@ impl Config {
         }
         if self.blob_rate < MIN_BLOB_RATE {
             return Err(ConfigError {
-                field: "attachments.serve_bytes_per_sec",
+                field: "network.attachment_bytes_per_sec",
                 reason: format!("at least {MIN_BLOB_RATE} (one 16 KiB block a second)"),
             });
         }

@@ -98,14 +98,27 @@ pub enum Rules {
     /// knows only `practice` bodies and holds the other kinds as opaque
     /// records (`spec/record.md` §3, §6.10).
     PracticeOnly,
+    /// The rules of a node before the `attachment` kind: it knows
+    /// `practice`, `adoption` and `seeking` bodies and holds attachments
+    /// as opaque records.
+    BeforeAttachment,
 }
 
 impl Rules {
     fn refuses(self, id: &Id) -> bool {
         match self {
-            Rules::Current | Rules::PracticeOnly => false,
+            Rules::Current | Rules::PracticeOnly | Rules::BeforeAttachment => false,
             Rules::RefuseBelow(b) => id[0] < b,
             Rules::RefuseFrom(b) => id[0] >= b,
+        }
+    }
+
+    /// The kinds an older rule set knows, if it is one.
+    fn older_kinds(self) -> Option<record::KnownKinds> {
+        match self {
+            Rules::PracticeOnly => Some(record::KnownKinds::PracticeOnly),
+            Rules::BeforeAttachment => Some(record::KnownKinds::BeforeAttachment),
+            _ => None,
         }
     }
 }
@@ -196,16 +209,18 @@ impl setu_proto::store::Store for SimStore {
         let checked: Vec<Checked> = records
             .into_iter()
             .map(|r| {
-                let older = (self.rules == Rules::PracticeOnly
-                    && !record::KnownKinds::PracticeOnly.knows(&r.envelope().kind))
-                .then(|| r.bytes().to_vec());
+                let older = self
+                    .rules
+                    .older_kinds()
+                    .filter(|known| !known.knows(&r.envelope().kind))
+                    .map(|known| (known, r.bytes().to_vec()));
                 let (id, c) = self.checks.check(r);
                 // An older node checks only the envelope and signature of a
                 // kind it does not know: the body is opaque to it.
                 let c = match (older, c) {
-                    (Some(_), Ok(rec)) => Ok(rec.as_known_by(record::KnownKinds::PracticeOnly)),
-                    (Some(bytes), Err(e)) if e.reason == record::Reason::Schema => {
-                        record::check_known(bytes, record::KnownKinds::PracticeOnly)
+                    (Some((known, _)), Ok(rec)) => Ok(rec.as_known_by(known)),
+                    (Some((known, bytes)), Err(e)) if e.reason == record::Reason::Schema => {
+                        record::check_known(bytes, known)
                     }
                     (_, c) => c,
                 };

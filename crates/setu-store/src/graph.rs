@@ -15,6 +15,7 @@ use std::sync::{Arc, RwLock};
 
 use serde::{Deserialize, Serialize};
 use setu_core::adoption::{self, Adoption, PracticeRef};
+use setu_core::attachment::{self, Attachment};
 use setu_core::ids::{AuthorKey, RecordId};
 use setu_core::record::{self, Record};
 use setu_core::seeking::{self, Seeking};
@@ -242,6 +243,43 @@ pub fn adoptions<B: Backend>(store: &Store<B>, limit: usize) -> Result<Vec<Adopt
             && let Some(a) = Adopted::of(owner, &rec)
         {
             out.push(a);
+        }
+    }
+    Ok(out)
+}
+
+/// One attachment reference, at its current revision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attached {
+    /// The record id of its current revision.
+    pub id: RecordId,
+    /// The owner of its chain (the publisher).
+    pub owner: AuthorKey,
+    /// Its body.
+    pub attachment: Attachment,
+}
+
+/// Every current attachment reference that `keep` accepts, at most
+/// `limit` (withdrawn ones are not listed).
+pub fn attachments<B: Backend>(
+    store: &Store<B>,
+    limit: usize,
+    keep: &dyn Fn(&Attachment) -> bool,
+) -> Result<Vec<Attached>, Error> {
+    let mut out = Vec::new();
+    for (owner, id) in store.chains_of_kind(attachment::KIND, MAX_LISTED)? {
+        if out.len() >= limit {
+            break;
+        }
+        if let Some(rec) = current(store, &owner, attachment::KIND, &id)?
+            && let Some(a) = rec.attachment()
+            && keep(a)
+        {
+            out.push(Attached {
+                id: rec.id(),
+                owner,
+                attachment: a.clone(),
+            });
         }
     }
     Ok(out)

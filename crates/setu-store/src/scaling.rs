@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 use setu_core::adoption::{self, Adoption};
+use setu_core::attachment::{self, Attachment};
 use setu_core::ids::{AuthorKey, RecordId};
 use setu_core::keys::SecretKey;
 use setu_core::practice::{self, LangText, Metric, Practice, Problem};
@@ -389,11 +390,12 @@ impl<B: Backend> Replica<B> {
         let id_key = match kind {
             adoption::KIND => "adoption_id",
             seeking::KIND => "seeking_id",
+            attachment::KIND => "attachment_id",
             practice::KIND => return self.publish(key, body, now),
             other => {
                 return Err(invalid(
                     "kind",
-                    format!("{other:?} is not one of practice, adoption, seeking"),
+                    format!("{other:?} is not one of practice, adoption, seeking, attachment"),
                 ));
             }
         };
@@ -445,6 +447,16 @@ impl<B: Backend> Replica<B> {
                 let seq = seq_now(self)?;
                 (record::sign_adoption(key, seq, now, &a)?, a.revision)
             }
+            attachment::KIND => {
+                let a: Attachment = crate::replica::parse_body(body)?;
+                let mut problems = text_problems;
+                problems.extend(attachment::validate(&a));
+                if !problems.is_empty() {
+                    return Err(PublishError::Invalid(problems));
+                }
+                let seq = seq_now(self)?;
+                (record::sign_attachment(key, seq, now, &a)?, a.revision)
+            }
             _ => {
                 let mut n: Seeking = crate::replica::parse_body(body)?;
                 n.fill_defaults();
@@ -480,7 +492,7 @@ impl<B: Backend> Replica<B> {
     ) -> Result<Published, PublishError> {
         match kind {
             practice::KIND => return self.withdraw(key, id, reason, now),
-            adoption::KIND | seeking::KIND => {}
+            adoption::KIND | seeking::KIND | attachment::KIND => {}
             other => return Err(invalid("kind", format!("{other:?} cannot be withdrawn"))),
         }
         let owner = self.chain_owner(&key.author());
@@ -526,6 +538,29 @@ impl<B: Backend> Replica<B> {
                     state: practice::STATE_WITHDRAWN.into(),
                     reason: Some(reason.into()),
                     ..empty_seeking()
+                },
+            )?,
+            attachment::KIND => record::sign_attachment(
+                key,
+                seq,
+                now,
+                &Attachment {
+                    attachment_id: id.into(),
+                    revision,
+                    supersedes,
+                    state: practice::STATE_WITHDRAWN.into(),
+                    reason: Some(reason.into()),
+                    practice: None,
+                    adoption: None,
+                    hash: None,
+                    size: None,
+                    media_type: None,
+                    title: None,
+                    language: None,
+                    category: None,
+                    licence: None,
+                    description: None,
+                    file_name: None,
                 },
             )?,
             other => {

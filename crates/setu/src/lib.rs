@@ -27,6 +27,7 @@
 #![deny(missing_docs)]
 
 pub mod address_book;
+pub mod attachments;
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -319,6 +320,9 @@ impl Node {
         })?;
         let own = cfg.key.as_ref().map(SecretKey::author);
         let mut net_cfg = cfg.net;
+        if net_cfg.content.is_none() {
+            net_cfg.content = Some(cfg.data_dir.join(attachments::CONTENT_DIR));
+        }
         if let Some(c) = &cfg.charter {
             net_cfg.network = network_name(c);
         }

@@ -471,6 +471,15 @@ impl<S: Storage> Driver<S> {
             return;
         };
         let now = self.now();
+        // A response with no bytes is no answer (a stream dropped under
+        // load, spec/net.md §4.1): the request failed, no offence.
+        if bytes.is_empty() {
+            if let Asked::Blocks(range) = asked {
+                self.blob_event(hash, FetchEvent::Failed { peer, range }, now);
+            }
+            self.blob_actions(hash);
+            return;
+        }
         let resp = match Response::decode(&bytes) {
             Ok(r) => r,
             Err(e) => {

@@ -1,0 +1,229 @@
+//! Attachments of a running node: adding a file and publishing the record
+//! that references it, listing references, and fetching content from peers
+//! (`spec/attachments.md`, `spec/record.md` §6d).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value as Json, json};
+use setu_blob::content::{Dir, Status};
+use setu_blob::{Hash, blocks};
+use setu_core::attachment::{self, Attachment};
+use setu_core::ids::{AuthorKey, RecordId};
+use setu_store::replica::Published;
+
+use crate::{Error, Node};
+
+/// The largest file a node adds or fetches, by default: 2 GiB.
+pub const MAX_ATTACHMENT_BYTES: u64 = 2 << 30;
+/// Most references listed in one call.
+pub const MAX_LISTED_ATTACHMENTS: usize = 10_000;
+/// The folder of a node's content, under its data dir.
+pub const CONTENT_DIR: &str = "content";
+
+/// One attachment reference and what this node holds of its content.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttachmentView {
+    /// The record id of its current revision.
+    pub record_id: RecordId,
+    /// The publisher.
+    pub author: AuthorKey,
+    /// The reference, as signed.
+    pub attachment: Attachment,
+    /// `complete`, `partial` or `absent` ("not yet available").
+    pub availability: String,
+    /// Blocks held, of `blocks`.
+    pub blocks_held: u64,
+    /// Blocks of the content.
+    pub blocks: u64,
+}
+
+impl AttachmentView {
+    /// The content's hash.
+    pub fn hash(&self) -> Option<Hash> {
+        self.attachment.hash.map(|h| Hash(h.0))
+    }
+}
+
+/// A media type for a file name's extension, for `attach` when none is
+/// given; `application/octet-stream` otherwise.
+pub fn media_type_of(path: &Path) -> &'static str {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    match ext.as_str() {
+        "pdf" => "application/pdf",
+        "webm" => "video/webm",
+        "mp4" => "video/mp4",
+        "ogg" | "oga" => "audio/ogg",
+        "mp3" => "audio/mpeg",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "svg" => "image/svg+xml",
+        "csv" => "text/csv",
+        "txt" => "text/plain",
+        "json" => "application/json",
+        "zip" => "application/zip",
+        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "pptx" => "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "odt" => "application/vnd.oasis.opendocument.text",
+        _ => "application/octet-stream",
+    }
+}
+
+fn io(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::Io {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    }
+}
+
+impl Node {
+    /// This node's content folder.
+    pub fn content(&self) -> Result<Dir, Error> {
+        let p = self.data_dir().join(CONTENT_DIR);
+        Dir::open(&p).map_err(|e| io(&p, e))
+    }
+
+    /// Adds `file` to this node's content and publishes an `attachment`
+    /// record for it. `body` holds the reference's other keys (`practice`
+    /// or `adoption`, `title`, `category`, `language`, and optionally
+    /// `media_type`, `file_name`, `licence`, `description`,
+    /// `attachment_id`); `hash` and `size` come from the file, `media_type`
+    /// from its extension and `file_name` from its name when not given, and
+    /// `attachment_id` from the hash. `progress` is told the bytes hashed.
+    pub async fn attach(
+        &self,
+        file: &Path,
+        body: Json,
+        progress: impl FnMut(u64) + Send + 'static,
+    ) -> Result<Published, Error> {
+        let Json::Object(mut obj) = body else {
+            return Err(Error::Publish(setu_store::replica::PublishError::Invalid(
+                vec![setu_core::practice::Problem {
+                    path: "body".into(),
+                    message: "must be a JSON object".into(),
+                }],
+            )));
+        };
+        let dir = self.content()?;
+        let src = file.to_path_buf();
+        let added = tokio::task::spawn_blocking(move || {
+            dir.add_file(&src, MAX_ATTACHMENT_BYTES, progress)
+                .map_err(|e| io(&src, e))
+        })
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))??;
+        obj.insert("hash".into(), Json::String(added.hash.to_hex()));
+        obj.insert("size".into(), json!(added.size));
+        obj.entry("media_type")
+            .or_insert_with(|| Json::String(media_type_of(file).into()));
+        if let Some(name) = file.file_name().and_then(|n| n.to_str()) {
+            obj.entry("file_name")
+                .or_insert_with(|| Json::String(name.into()));
+        }
+        obj.entry("attachment_id")
+            .or_insert_with(|| Json::String(format!("ATT-{}", &added.hash.to_hex()[..16])));
+        self.publish_kind(attachment::KIND, Json::Object(obj)).await
+    }
+
+    /// The current attachment references, of one practice (by
+    /// `practice_id`) or of all, at most [`MAX_LISTED_ATTACHMENTS`].
+    pub async fn attachments(
+        &self,
+        practice_id: Option<String>,
+    ) -> Result<Vec<AttachmentView>, Error> {
+        let found = self
+            .on_store(move |r| {
+                setu_store::graph::attachments(r.store(), MAX_LISTED_ATTACHMENTS, &|a| {
+                    practice_id
+                        .as_deref()
+                        .is_none_or(|p| a.practice.as_ref().is_some_and(|r| r.practice_id == p))
+                })
+            })
+            .await??;
+        let dir = self.content()?;
+        tokio::task::spawn_blocking(move || {
+            found
+                .into_iter()
+                .map(|a| view(&dir, a))
+                .collect::<Result<Vec<_>, Error>>()
+        })
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))?
+    }
+
+    /// The reference to content `hash`, if this node holds one.
+    pub async fn attachment(&self, hash: Hash) -> Result<Option<AttachmentView>, Error> {
+        let found = self
+            .on_store(move |r| {
+                setu_store::graph::attachments(r.store(), 1, &|a| {
+                    a.hash.is_some_and(|h| h.0 == hash.0)
+                })
+            })
+            .await??;
+        let dir = self.content()?;
+        match found.into_iter().next() {
+            Some(a) => Ok(Some(view(&dir, a)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Fetches content `hash` from the peers that hold it, resuming what
+    /// was verified before, and returns its path once complete. The size
+    /// comes from its reference; content without one is not fetched.
+    pub async fn fetch_attachment(&self, hash: Hash) -> Result<PathBuf, Error> {
+        let Some(view) = self.attachment(hash).await? else {
+            return Err(Error::Io {
+                path: PathBuf::from(hash.to_hex()),
+                reason: "no attachment record names this hash".into(),
+            });
+        };
+        let size = view.attachment.size.unwrap_or(0);
+        if size > MAX_ATTACHMENT_BYTES {
+            return Err(Error::Io {
+                path: PathBuf::from(hash.to_hex()),
+                reason: format!(
+                    "{size} bytes, more than this node's limit of {MAX_ATTACHMENT_BYTES}"
+                ),
+            });
+        }
+        self.inner.net.fetch(hash, size).await?;
+        self.content()?
+            .path(&hash)
+            .ok_or_else(|| Error::Internal(format!("fetch of {hash} ended without the content")))
+    }
+
+    /// Fetches under way.
+    pub async fn fetches(&self) -> Result<Vec<setu_net::driver::FetchProgress>, Error> {
+        Ok(self.inner.net.fetches().await?)
+    }
+}
+
+fn view(dir: &Dir, a: setu_store::graph::Attached) -> Result<AttachmentView, Error> {
+    let size = a.attachment.size.unwrap_or(0);
+    let count = blocks::count(size);
+    let (availability, held) = match a.attachment.hash {
+        Some(h) => match dir
+            .status(&Hash(h.0), size)
+            .map_err(|e| io(dir.root(), e))?
+        {
+            Status::Complete(_) => ("complete", count),
+            Status::Partial(have) => ("partial", have.held()),
+            Status::Absent => ("absent", 0),
+        },
+        None => ("absent", 0),
+    };
+    Ok(AttachmentView {
+        record_id: a.id,
+        author: a.owner,
+        attachment: a.attachment,
+        availability: availability.into(),
+        blocks_held: held,
+        blocks: count,
+    })
+}
