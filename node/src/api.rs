@@ -14,6 +14,7 @@
 //! operator's CLI, and every write) are admitted from their own pool, so
 //! anonymous readers at their cap cannot lock the operator out.
 
+mod attachments;
 mod export;
 mod harvest;
 mod ops;
@@ -207,6 +208,11 @@ fn unauthorized() -> Problem {
         routes::operate,
         routes::resign,
         routes::key_records,
+        attachments::list,
+        attachments::publish,
+        attachments::status,
+        attachments::fetch,
+        attachments::content,
         scaling::publish_adoption,
         scaling::withdraw_adoption,
         scaling::publish_seeking,
@@ -293,6 +299,13 @@ fn routes() -> Router<State> {
         .route("/v1/members/operations", post(routes::operate))
         .route("/v1/members/resign", post(routes::resign))
         .route("/v1/keys/{key}/records", get(routes::key_records))
+        .route(
+            "/v1/attachments",
+            get(attachments::list).post(attachments::publish),
+        )
+        .route("/v1/attachments/{hash}", get(attachments::content))
+        .route("/v1/attachments/{hash}/status", get(attachments::status))
+        .route("/v1/attachments/{hash}/fetch", post(attachments::fetch))
         .route("/v1/openapi.json", get(routes::openapi))
         .route("/v1/export", get(export::export))
         .route("/healthz", get(ops::healthz))

@@ -91,6 +91,12 @@ pub enum Command {
     /// Where has a practice scaled? Adopting countries by stage, years
     /// from origin, TCV at origin against each adopter.
     Scaling(ScalingArgs),
+    /// Adds a file (a report, toolkit, video...) to a practice: keeps it by
+    /// its BLAKE3 hash and publishes an attachment record naming it.
+    Attach(AttachArgs),
+    /// Fetches an attachment's content from the peers that hold it, through
+    /// the running daemon, resuming what was verified before.
+    Fetch(FetchArgs),
     /// Ranks the practices that fit a need (a seeking record, or words,
     /// SDG targets and sectors), each with its reasons; or, with
     /// --offers, the open needs this node's practices fit.
@@ -248,6 +254,51 @@ pub struct PublishArgs {
     /// What the body is.
     #[arg(long, value_enum, default_value_t = Kind::Practice)]
     pub kind: Kind,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `setu attach`.
+#[derive(Debug, Args)]
+pub struct AttachArgs {
+    /// The practice id the file belongs to (one of this publisher's, or
+    /// another's with --publisher).
+    pub practice_id: String,
+    /// The file.
+    pub file: PathBuf,
+    /// Its title, in English (or --title-lang).
+    #[arg(long)]
+    pub title: String,
+    /// The language of --title, ISO 639-1.
+    #[arg(long, default_value = "en")]
+    pub title_lang: String,
+    /// report, toolkit, infographic, video, audio, dataset or other.
+    #[arg(long)]
+    pub category: String,
+    /// The language of the content, ISO 639-1.
+    #[arg(long, default_value = "en")]
+    pub language: String,
+    /// Its media type, e.g. video/webm (default: from the file's extension).
+    #[arg(long)]
+    pub media_type: Option<String>,
+    /// An SPDX licence id (default: the practice's licence).
+    #[arg(long)]
+    pub licence: Option<String>,
+    /// The practice's publisher, a hex author key (default: this node's).
+    #[arg(long)]
+    pub publisher: Option<String>,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `setu fetch`.
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// The content's BLAKE3 hash, 64 hex digits (as `setu attach` printed
+    /// it, or GET /v1/attachments lists it).
+    pub hash: String,
     /// Machine-readable output.
     #[arg(long)]
     pub json: bool,

@@ -1,5 +1,6 @@
 //! One module per verb. `run` dispatches.
 
+pub mod attach;
 pub mod charter;
 mod demo;
 mod export;
@@ -46,6 +47,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Demo(a) => demo::run(a),
         Command::Scaling(a) => scaling::run(&dir, a),
         Command::Match(a) => matching::run(&dir, a),
+        Command::Attach(a) => attach::attach(&dir, a),
+        Command::Fetch(a) => attach::fetch(&dir, a),
     }
 }
 

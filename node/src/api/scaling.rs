@@ -37,7 +37,7 @@ fn only(q: &str, known: &[&str]) -> Result<()> {
     Ok(())
 }
 
-async fn publish_kind(
+pub(super) async fn publish_kind(
     api: &Api,
     headers: &HeaderMap,
     kind: &str,

@@ -15,7 +15,7 @@ use crate::target::Target;
 use crate::term;
 
 /// Why a publish or withdrawal did not happen, from either path.
-enum Refused {
+pub(super) enum Refused {
     /// The body is not valid: every problem.
     Invalid(Vec<Problem>),
     /// Anything else, for a person.
@@ -32,7 +32,7 @@ impl From<PublishError> for Refused {
 }
 
 /// The node's refusals become [`Refused`]; failing to reach it stays an error.
-fn remote(result: Result<Published>) -> Result<Result<Published, Refused>> {
+pub(super) fn remote(result: Result<Published>) -> Result<Result<Published, Refused>> {
     match result {
         Ok(p) => Ok(Ok(p)),
         Err(e) => match client::api_error(&e) {
@@ -121,7 +121,11 @@ fn collection(kind: Kind) -> &'static str {
     }
 }
 
-fn report(result: Result<Published, Refused>, json: bool, verb: &str) -> Result<ExitCode> {
+pub(super) fn report(
+    result: Result<Published, Refused>,
+    json: bool,
+    verb: &str,
+) -> Result<ExitCode> {
     match result {
         Ok(p) => {
             if json {
