@@ -1,6 +1,7 @@
 //! Cross-crate tests, one module per area.
 
 mod suite {
+    pub mod attachment_vectors;
     pub mod attachments;
     pub mod browser;
     pub mod chaos;

@@ -1,6 +1,7 @@
-//! Support code for the cross-crate tests in `tests.rs`, and the generator
-//! of `spec/vectors/records.json`.
+//! Support code for the cross-crate tests in `tests.rs`, and the generators
+//! of the spec's test vectors (`spec/vectors/*.json`).
 
+pub mod attachment_vectors;
 pub mod net;
 pub mod sync_vectors;
 pub mod vectors;

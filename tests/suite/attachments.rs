@@ -241,3 +241,151 @@ mod real {
         b.shutdown().await.expect("stop b");
     }
 }
+
+mod hostile {
+    use futures::StreamExt;
+    use serde_json::json;
+    use setu::{Node, SecretKey};
+    use setu_blob::wire::{Request, Response};
+    use setu_net::behaviour::{self, Behaviour, BehaviourEvent};
+    use setu_net::request_response::{Event as RrEvent, Message};
+    use setu_net::swarm::SwarmEvent;
+    use setu_tests::net::{WAIT, addr, config, wait_records, wait_until};
+    use tempfile::TempDir;
+
+    /// A peer that holds the content and answers every blocks request
+    /// with a correct encoding in which one byte is flipped. Returns how
+    /// many such answers it sent, once its victim has closed the
+    /// connection.
+    async fn corrupting_peer(network: &str, target: setu_net::Multiaddr, bytes: Vec<u8>) -> u32 {
+        let mut cfg = setu_net::config::Config {
+            network: network.into(),
+            mdns: false,
+            kademlia: false,
+            ..Default::default()
+        };
+        cfg.listen.clear();
+        let key = setu_net::identity::Keypair::generate_ed25519();
+        let mut swarm: setu_net::swarm::Swarm<Behaviour> =
+            behaviour::swarm(&cfg, key).expect("swarm");
+        swarm.dial(target).expect("dial");
+        let tree = setu_blob::verify::Tree::build(&bytes[..], bytes.len() as u64).expect("tree");
+        let mut corrupted = 0;
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let ev = tokio::time::timeout_at(deadline, swarm.select_next_some())
+                .await
+                .expect("the victim should close the connection in time");
+            match ev {
+                SwarmEvent::Behaviour(BehaviourEvent::Blob(RrEvent::Message {
+                    message:
+                        Message::Request {
+                            request, channel, ..
+                        },
+                    ..
+                })) => {
+                    let resp = match Request::decode(&request).expect("a valid request") {
+                        Request::Have(_) => Response::Have {
+                            size: tree.size(),
+                            ranges: setu_blob::blocks::Set::full(setu_blob::blocks::count(
+                                tree.size(),
+                            ))
+                            .ranges(),
+                        },
+                        Request::Blocks { range, .. } => {
+                            let mut enc = tree.encode(&bytes, &range).expect("encode");
+                            let at = enc.len() - 100;
+                            enc[at] ^= 0x01;
+                            corrupted += 1;
+                            Response::Blocks(enc)
+                        }
+                    };
+                    let _ = swarm
+                        .behaviour_mut()
+                        .blob
+                        .send_response(channel, resp.encode());
+                }
+                SwarmEvent::ConnectionClosed {
+                    num_established: 0, ..
+                } if corrupted > 0 => {
+                    return corrupted;
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// A peer that flips bytes in its blocks is caught, banned (its
+    /// connection closed), and the file still arrives intact from the
+    /// honest peer.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_corrupting_peer_is_banned_and_the_file_arrives_intact() {
+        let mut bytes = vec![0u8; 6 << 20];
+        blake3::Hasher::new().finalize_xof().fill(&mut bytes);
+        let dirs: Vec<TempDir> = (0..3).map(|_| TempDir::new().expect("tempdir")).collect();
+        let key = SecretKey::generate();
+        // The honest peer serves slowly, so the corrupting one is asked too.
+        let mut cb = config(dirs[0].path(), "test-corrupt", Some(key.clone()), vec![]);
+        cb.net.blob_rate = 1 << 20;
+        let b = Node::start(cb).await.expect("b");
+        let c = Node::start(config(
+            dirs[1].path(),
+            "test-corrupt",
+            None,
+            vec![addr(&b).await],
+        ))
+        .await
+        .expect("c");
+        let body = setu_store::synth::body(31, 0);
+        let pid = body["practice_id"]
+            .as_str()
+            .expect("practice_id")
+            .to_string();
+        b.publish(body).await.expect("practice");
+        let file = dirs[2].path().join("infographic.png");
+        std::fs::write(&file, &bytes).expect("write");
+        b.attach(
+            &file,
+            json!({
+                "practice": {"key": key.author().to_hex(), "practice_id": pid},
+                "title": {"original": "en", "text": {"en": "TCV results, one page"}},
+                "category": "infographic",
+                "language": "en",
+            }),
+            |_| {},
+        )
+        .await
+        .expect("attach");
+        wait_records(&[&b, &c], 2, "the attachment on C").await;
+        let hostile = tokio::spawn(corrupting_peer(
+            "test-corrupt",
+            addr(&c).await,
+            bytes.clone(),
+        ));
+        wait_until(
+            WAIT,
+            "C to be connected to B and the corrupting peer",
+            || async { c.peers().await.expect("peers").len() == 2 },
+        )
+        .await;
+        let hash = setu_blob::Hash(*blake3::hash(&bytes).as_bytes());
+        let path = c.fetch_attachment(hash).await.expect("fetched from B");
+        assert!(
+            std::fs::read(path).expect("read") == bytes,
+            "the file is intact"
+        );
+        let corrupted = tokio::time::timeout(WAIT, hostile)
+            .await
+            .expect("the corrupting peer was cut off")
+            .expect("task");
+        assert!(corrupted >= 1);
+        let st = c.status().await.expect("status");
+        assert!(
+            st.net.counters.peers_banned >= 1,
+            "C banned the corrupting peer: {:?}",
+            st.net.counters
+        );
+        b.shutdown().await.expect("stop b");
+        c.shutdown().await.expect("stop c");
+    }
+}
