@@ -97,6 +97,11 @@ pub enum Command {
     /// Fetches an attachment's content from the peers that hold it, through
     /// the running daemon, resuming what was verified before.
     Fetch(FetchArgs),
+    /// Pins an attachment's content (never collected), or unpins it.
+    Pin(ContentArgs),
+    /// Refuses an attachment's content on this node (a takedown: removed,
+    /// never stored or served again; the record stays), or lifts it.
+    Deny(ContentArgs),
     /// Ranks the practices that fit a need (a seeking record, or words,
     /// SDG targets and sectors), each with its reasons; or, with
     /// --offers, the open needs this node's practices fit.
@@ -302,6 +307,16 @@ pub struct FetchArgs {
     /// Machine-readable output.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Arguments of `setu pin` and `setu deny`.
+#[derive(Debug, Args)]
+pub struct ContentArgs {
+    /// The content's BLAKE3 hash, 64 hex digits.
+    pub hash: String,
+    /// Undo: unpin, or lift the refusal.
+    #[arg(long)]
+    pub off: bool,
 }
 
 /// Arguments of `setu withdraw`.

@@ -49,6 +49,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Match(a) => matching::run(&dir, a),
         Command::Attach(a) => attach::attach(&dir, a),
         Command::Fetch(a) => attach::fetch(&dir, a),
+        Command::Pin(a) => attach::pin(&dir, a, false),
+        Command::Deny(a) => attach::pin(&dir, a, true),
     }
 }
 

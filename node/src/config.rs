@@ -56,6 +56,11 @@ const _: () = {
     assert!(same(setu_config::DEFAULT_NETWORK, n::DEFAULT_NETWORK));
     assert!(setu_config::DEFAULT_SYNC_INTERVAL_SECS == n::DEFAULT_SYNC_INTERVAL.as_secs());
     assert!(setu_config::DEFAULT_ATTACHMENT_BYTES_PER_SEC == n::DEFAULT_BLOB_RATE);
+    assert!(
+        setu_config::DEFAULT_ATTACHMENT_AUTO_FETCH_BYTES
+            == setu::attachments::DEFAULT_AUTO_FETCH_BYTES
+    );
+    assert!(setu_config::DEFAULT_ATTACHMENT_QUOTA_BYTES == setu::attachments::DEFAULT_QUOTA_BYTES);
     assert!(setu_config::MAX_NETWORK_NAME == n::MAX_NETWORK_NAME);
     assert!(setu_config::MAX_LISTEN == n::MAX_LISTEN);
     assert!(setu_config::MAX_BOOTSTRAP == n::MAX_BOOTSTRAP);

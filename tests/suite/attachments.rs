@@ -389,3 +389,95 @@ mod hostile {
         c.shutdown().await.expect("stop c");
     }
 }
+
+mod policy {
+    use std::time::Duration;
+
+    use serde_json::json;
+    use setu::{Node, SecretKey};
+    use setu_tests::net::{WAIT, addr, config, wait_records, wait_until};
+    use tempfile::TempDir;
+
+    /// A small attachment is fetched by itself as its record arrives; a
+    /// large one waits to be asked for; a denied one is neither stored nor
+    /// served; collection keeps what is pinned.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn small_files_come_by_themselves_large_ones_on_demand_and_pins_survive_collection() {
+        let dirs: Vec<TempDir> = (0..3).map(|_| TempDir::new().expect("tempdir")).collect();
+        let key = SecretKey::generate();
+        let policy = setu::attachments::Policy {
+            auto_fetch_bytes: 1 << 20,
+            quota_bytes: 1 << 30,
+            every: Duration::from_millis(500),
+        };
+        let mut ca = config(dirs[0].path(), "test-policy", Some(key.clone()), vec![]);
+        ca.attachments = policy;
+        let a = Node::start(ca).await.expect("a");
+        let mut cb = config(dirs[1].path(), "test-policy", None, vec![addr(&a).await]);
+        cb.attachments = policy;
+        let b = Node::start(cb).await.expect("b");
+        let body = setu_store::synth::body(41, 0);
+        let pid = body["practice_id"]
+            .as_str()
+            .expect("practice_id")
+            .to_string();
+        a.publish(body).await.expect("practice");
+        let mut hashes = Vec::new();
+        for (name, len) in [("photo.jpg", 300_000usize), ("report.pdf", 3_000_000)] {
+            let bytes: Vec<u8> = (0..len)
+                .map(|i| (i % 241) as u8 ^ name.len() as u8)
+                .collect();
+            let file = dirs[2].path().join(name);
+            std::fs::write(&file, &bytes).expect("write");
+            a.attach(
+                &file,
+                json!({
+                    "practice": {"key": key.author().to_hex(), "practice_id": pid},
+                    "title": {"original": "en", "text": {"en": name}},
+                    "category": "other",
+                    "language": "en",
+                }),
+                |_| {},
+            )
+            .await
+            .expect("attach");
+            hashes.push(setu_blob::Hash(*blake3::hash(&bytes).as_bytes()));
+        }
+        let (small, large) = (hashes[0], hashes[1]);
+        wait_records(&[&a, &b], 3, "the practice and both attachments on B").await;
+        wait_until(WAIT, "B to fetch the small file by itself", || async {
+            b.attachment(small)
+                .await
+                .expect("lookup")
+                .is_some_and(|v| v.availability == "complete")
+        })
+        .await;
+        // Rounds have passed; the large one was not fetched.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let v = b
+            .attachment(large)
+            .await
+            .expect("lookup")
+            .expect("reference");
+        assert_eq!(
+            v.availability, "absent",
+            "above the auto-fetch size: on demand only"
+        );
+
+        // Pinned content survives a collection whose quota is zero.
+        b.pin(small, true).await.expect("pin");
+        let held = b.content().expect("content");
+        let c = held
+            .collect(&Default::default(), &Default::default(), 0)
+            .expect("collect");
+        assert!(c.removed.is_empty(), "{c:?}");
+        assert!(held.path(&small).is_some());
+
+        // A takedown: removed, and fetching it again is refused.
+        b.deny(small, true).await.expect("deny");
+        assert!(held.path(&small).is_none());
+        assert!(b.fetch_attachment(small).await.is_err());
+        a.shutdown().await.expect("stop a");
+        b.shutdown().await.expect("stop b");
+    }
+}

@@ -15,6 +15,7 @@
 //! the blocks that verify again when it is reopened, so a crash in the
 //! middle of a write loses at most the block being written.
 
+use std::collections::BTreeSet;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::ops::Range;
@@ -159,7 +160,13 @@ impl Dir {
             tree = Some(built);
             Ok(hash)
         })();
-        let hash = match result {
+        let hash = match result.and_then(|h| {
+            if self.denied()?.contains(&h) {
+                Err(Error::Denied { hash: h })
+            } else {
+                Ok(h)
+            }
+        }) {
             Ok(h) => h,
             Err(e) => {
                 let _ = fs::remove_file(&tmp_path);
@@ -180,6 +187,9 @@ impl Dir {
     /// the range; the bytes are checked against the tree as they are read,
     /// so a node never serves rotten bytes.
     pub fn encode(&self, hash: &Hash, size: u64, range: &Range<u64>) -> Result<Vec<u8>, Error> {
+        if self.denied()?.contains(hash) {
+            return Err(Error::Denied { hash: *hash });
+        }
         if !verify::valid_range(range, size) {
             return Err(Error::BadRange {
                 start: range.start,
@@ -213,6 +223,9 @@ impl Dir {
     /// previous fetch wrote are checked again, and only those that verify
     /// count as held.
     pub fn partial(&self, hash: &Hash, size: u64) -> Result<Partial, Error> {
+        if self.denied()?.contains(hash) {
+            return Err(Error::Denied { hash: *hash });
+        }
         let data_path = self.partial_path(hash);
         let obao_path = data_path.with_extension("obao");
         let tree = verify::tree(size);
@@ -278,6 +291,128 @@ impl Dir {
         Ok(())
     }
 
+    fn list_file(&self, name: &str) -> Result<BTreeSet<Hash>, Error> {
+        let p = self.root.join(name);
+        let text = match fs::read_to_string(&p) {
+            Ok(t) => t,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(BTreeSet::new()),
+            Err(e) => return Err(io_err(&p)(e)),
+        };
+        // A line that is not a hash (a comment, a typo) is skipped.
+        Ok(text
+            .lines()
+            .filter_map(|l| l.trim().parse::<Hash>().ok())
+            .take(MAX_LISTED_HASHES)
+            .collect())
+    }
+
+    fn write_list(&self, name: &str, set: &BTreeSet<Hash>) -> Result<(), Error> {
+        if set.len() > MAX_LISTED_HASHES {
+            return Err(Error::TooMany {
+                list: name.to_string(),
+                max: MAX_LISTED_HASHES,
+            });
+        }
+        let p = self.root.join(name);
+        let tmp = self.root.join("tmp").join(name);
+        let text: String = set.iter().map(|h| format!("{h}\n")).collect();
+        write_synced(&tmp, text.as_bytes())?;
+        fs::rename(&tmp, &p).map_err(io_err(&p))
+    }
+
+    /// The pinned hashes (`content/pins`, one per line): never collected.
+    pub fn pins(&self) -> Result<BTreeSet<Hash>, Error> {
+        self.list_file(PINS_FILE)
+    }
+
+    /// Pins `hash` (true) or unpins it (false).
+    pub fn pin(&self, hash: &Hash, on: bool) -> Result<(), Error> {
+        let mut pins = self.pins()?;
+        if on {
+            pins.insert(*hash);
+        } else {
+            pins.remove(hash);
+        }
+        self.write_list(PINS_FILE, &pins)
+    }
+
+    /// The hashes this node's operator refuses to store or serve
+    /// (`content/deny`, one per line): a takedown that leaves the record.
+    pub fn denied(&self) -> Result<BTreeSet<Hash>, Error> {
+        self.list_file(DENY_FILE)
+    }
+
+    /// Refuses `hash` from now on, and removes what is held of it (true),
+    /// or lifts the refusal (false).
+    pub fn deny(&self, hash: &Hash, on: bool) -> Result<(), Error> {
+        let mut deny = self.denied()?;
+        if on {
+            deny.insert(*hash);
+            self.write_list(DENY_FILE, &deny)?;
+            self.remove(hash)
+        } else {
+            deny.remove(hash);
+            self.write_list(DENY_FILE, &deny)
+        }
+    }
+
+    /// Collects garbage: removes complete and partial content that no
+    /// current record references (`referenced`), unless pinned or in
+    /// `keep` (a publisher's own attachments); then, while what is held
+    /// is over `quota` bytes, removes the largest referenced content that is
+    /// neither pinned nor kept (it can be fetched again).
+    pub fn collect(
+        &self,
+        referenced: &BTreeSet<Hash>,
+        keep: &BTreeSet<Hash>,
+        quota: u64,
+    ) -> Result<Collected, Error> {
+        let pins = self.pins()?;
+        let safe = |h: &Hash| pins.contains(h) || keep.contains(h);
+        let mut out = Collected::default();
+        let mut held: Vec<(Hash, u64)> = Vec::new();
+        for (hash, size) in self.list()?.into_iter().chain(self.partials()?) {
+            if !referenced.contains(&hash) && !safe(&hash) {
+                self.remove(&hash)?;
+                out.removed.push(hash);
+                out.freed += size;
+            } else {
+                held.push((hash, size));
+            }
+        }
+        let mut total: u64 = held.iter().map(|(_, s)| s).sum();
+        held.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        for (hash, size) in held {
+            if total <= quota {
+                break;
+            }
+            if safe(&hash) {
+                continue;
+            }
+            self.remove(&hash)?;
+            out.removed.push(hash);
+            out.freed += size;
+            total -= size;
+        }
+        out.held = total;
+        Ok(out)
+    }
+
+    fn partials(&self) -> Result<Vec<(Hash, u64)>, Error> {
+        let dir = self.root.join("partial");
+        let mut out = Vec::new();
+        for entry in fs::read_dir(&dir).map_err(io_err(&dir))?.flatten() {
+            let name = entry.file_name();
+            let Some(hash) = name.to_str().and_then(|n| n.parse::<Hash>().ok()) else {
+                continue;
+            };
+            // Allocated blocks, not the sparse length.
+            let size = entry.metadata().map(|m| blocks_on_disk(&m)).unwrap_or(0);
+            out.push((hash, size));
+        }
+        Ok(out)
+    }
+
     /// Every complete hash held, with its size.
     pub fn list(&self) -> Result<Vec<(Hash, u64)>, Error> {
         let dir = self.root.join("blobs");
@@ -293,6 +428,35 @@ impl Dir {
         out.sort();
         Ok(out)
     }
+}
+
+/// What [`Dir::collect`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Collected {
+    /// The hashes removed.
+    pub removed: Vec<Hash>,
+    /// Bytes freed.
+    pub freed: u64,
+    /// Bytes still held.
+    pub held: u64,
+}
+
+/// The file of pinned hashes, in the content folder.
+pub const PINS_FILE: &str = "pins";
+/// The file of refused hashes, in the content folder.
+pub const DENY_FILE: &str = "deny";
+/// Most hashes in the pin or deny list.
+pub const MAX_LISTED_HASHES: usize = 100_000;
+
+#[cfg(unix)]
+fn blocks_on_disk(m: &fs::Metadata) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    m.blocks() * 512
+}
+
+#[cfg(not(unix))]
+fn blocks_on_disk(m: &fs::Metadata) -> u64 {
+    m.len()
 }
 
 /// One fetch under way, written by one owner.
@@ -493,5 +657,60 @@ mod tests {
             b.encode(&added.hash, added.size, &(9..12)),
             Err(Error::BadRange { .. })
         ));
+    }
+
+    #[test]
+    fn collection_keeps_pins_and_own_content_and_respects_the_quota() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let d = Dir::open(dir.path().join("c")).expect("open");
+        let mut hashes = Vec::new();
+        for (i, n) in [30_000usize, 50_000, 70_000, 90_000].iter().enumerate() {
+            let f = dir.path().join(format!("f{i}"));
+            fs::write(&f, content(*n + i)).expect("write");
+            hashes.push(d.add_file(&f, 1 << 20, |_| {}).expect("add").hash);
+        }
+        let [a, b, c, e] = [hashes[0], hashes[1], hashes[2], hashes[3]];
+        d.pin(&a, true).expect("pin");
+        // a: pinned, unreferenced; b: unreferenced; c, e: referenced; c kept.
+        let referenced: BTreeSet<Hash> = [c, e].into();
+        let keep: BTreeSet<Hash> = [c].into();
+        let got = d.collect(&referenced, &keep, 1 << 30).expect("collect");
+        assert_eq!(
+            got.removed,
+            vec![b],
+            "only unreferenced, unpinned content goes"
+        );
+        // Over a small quota the largest referenced, unkept content goes next.
+        let got = d.collect(&referenced, &keep, 100_000).expect("collect");
+        assert_eq!(got.removed, vec![e]);
+        let left: Vec<Hash> = d
+            .list()
+            .expect("list")
+            .into_iter()
+            .map(|(h, _)| h)
+            .collect();
+        let mut want = vec![a, c];
+        want.sort();
+        assert_eq!(
+            left, want,
+            "pinned and kept content stays, whatever the quota"
+        );
+        d.pin(&a, false).expect("unpin");
+        assert!(d.pins().expect("pins").is_empty());
+
+        // Denied: removed, not served, not added, not fetched.
+        d.deny(&c, true).expect("deny");
+        assert!(d.path(&c).is_none());
+        assert!(matches!(
+            d.encode(&c, 70_002, &(0..1)),
+            Err(Error::Denied { .. })
+        ));
+        assert!(matches!(d.partial(&c, 70_002), Err(Error::Denied { .. })));
+        assert!(matches!(
+            d.add_file(&dir.path().join("f2"), 1 << 20, |_| {}),
+            Err(Error::Denied { .. })
+        ));
+        d.deny(&c, false).expect("lift");
+        assert!(d.add_file(&dir.path().join("f2"), 1 << 20, |_| {}).is_ok());
     }
 }

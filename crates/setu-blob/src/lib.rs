@@ -141,6 +141,20 @@ pub enum Error {
         /// Blocks in the content.
         blocks: u64,
     },
+    /// A pin or deny list over its limit.
+    #[error("content/{list}: more than {max} hashes")]
+    TooMany {
+        /// The list.
+        list: String,
+        /// Its limit.
+        max: usize,
+    },
+    /// The operator refuses this content (`content/deny`).
+    #[error("content {hash} is on this node's deny list")]
+    Denied {
+        /// The hash.
+        hash: Hash,
+    },
     /// Nothing of this hash is held.
     #[error("content {hash} is not held here")]
     NotHeld {

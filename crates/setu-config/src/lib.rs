@@ -213,8 +213,18 @@ pub struct NetworkConfig {
     /// Bytes per second of attachments served to one peer, at most
     /// (`spec/net.md` §7.5).
     pub attachment_bytes_per_sec: u64,
+    /// Attachments up to this size are fetched as soon as their record
+    /// arrives; larger ones on demand.
+    pub attachment_auto_fetch_bytes: u64,
+    /// Content beyond this total is collected (not what is pinned or
+    /// this node's own).
+    pub attachment_quota_bytes: u64,
 }
 
+/// The default of `network.attachment_auto_fetch_bytes`: 20 MB.
+pub const DEFAULT_ATTACHMENT_AUTO_FETCH_BYTES: u64 = 20_000_000;
+/// The default of `network.attachment_quota_bytes`: 10 GiB.
+pub const DEFAULT_ATTACHMENT_QUOTA_BYTES: u64 = 10 << 30;
 /// The default of `network.attachment_bytes_per_sec`: 8 MiB/s per peer.
 pub const DEFAULT_ATTACHMENT_BYTES_PER_SEC: u64 = 8 << 20;
 
@@ -237,6 +247,8 @@ impl Default for NetworkConfig {
             relays: Vec::new(),
             kademlia: true,
             attachment_bytes_per_sec: DEFAULT_ATTACHMENT_BYTES_PER_SEC,
+            attachment_auto_fetch_bytes: DEFAULT_ATTACHMENT_AUTO_FETCH_BYTES,
+            attachment_quota_bytes: DEFAULT_ATTACHMENT_QUOTA_BYTES,
         }
     }
 }

@@ -2,11 +2,14 @@
 //! that references it, listing references, and fetching content from peers
 //! (`spec/attachments.md`, `spec/record.md` §6d).
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
-use setu_blob::content::{Dir, Status};
+use setu_blob::content::{Collected, Dir, Status};
 use setu_blob::{Hash, blocks};
 use setu_core::attachment::{self, Attachment};
 use setu_core::ids::{AuthorKey, RecordId};
@@ -20,6 +23,40 @@ pub const MAX_ATTACHMENT_BYTES: u64 = 2 << 30;
 pub const MAX_LISTED_ATTACHMENTS: usize = 10_000;
 /// The folder of a node's content, under its data dir.
 pub const CONTENT_DIR: &str = "content";
+
+/// By default a node fetches by itself content of at most 20 MB.
+pub const DEFAULT_AUTO_FETCH_BYTES: u64 = 20_000_000;
+/// By default a node keeps at most 10 GiB of content it did not pin or
+/// publish.
+pub const DEFAULT_QUOTA_BYTES: u64 = 10 << 30;
+/// How often the node fetches what its policy wants and collects garbage.
+pub const POLICY_INTERVAL: Duration = Duration::from_secs(30);
+/// How long one automatic fetch is waited for in a round; it goes on
+/// from what it verified in the next.
+pub const AUTO_FETCH_WAIT: Duration = Duration::from_secs(120);
+
+/// What a node fetches by itself and how much it keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    /// Content up to this size is fetched as soon as its record arrives;
+    /// larger content on demand (`setu fetch`, the API, the catalogue).
+    pub auto_fetch_bytes: u64,
+    /// Content beyond this total is collected, largest first, unless it is
+    /// pinned or the node's own.
+    pub quota_bytes: u64,
+    /// How often it fetches and collects ([`POLICY_INTERVAL`]).
+    pub every: Duration,
+}
+
+impl Default for Policy {
+    fn default() -> Policy {
+        Policy {
+            auto_fetch_bytes: DEFAULT_AUTO_FETCH_BYTES,
+            quota_bytes: DEFAULT_QUOTA_BYTES,
+            every: POLICY_INTERVAL,
+        }
+    }
+}
 
 /// One attachment reference and what this node holds of its content.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -196,6 +233,104 @@ impl Node {
         self.content()?
             .path(&hash)
             .ok_or_else(|| Error::Internal(format!("fetch of {hash} ended without the content")))
+    }
+
+    /// Pins content (never collected) or unpins it.
+    pub async fn pin(&self, hash: Hash, on: bool) -> Result<(), Error> {
+        let dir = self.content()?;
+        tokio::task::spawn_blocking(move || dir.pin(&hash, on).map_err(|e| io(dir.root(), e)))
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))?
+    }
+
+    /// Refuses content (a takedown: removed, never stored or served
+    /// again; its record stays), or lifts the refusal.
+    pub async fn deny(&self, hash: Hash, on: bool) -> Result<(), Error> {
+        let dir = self.content()?;
+        tokio::task::spawn_blocking(move || dir.deny(&hash, on).map_err(|e| io(dir.root(), e)))
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))?
+    }
+
+    /// Removes content no current record names (unless pinned or this
+    /// publisher's own), then the largest other content while over the
+    /// quota; content being fetched is kept.
+    pub async fn collect_garbage(&self) -> Result<Collected, Error> {
+        let all = self.attachments(None).await?;
+        let own = self.publisher();
+        let referenced: BTreeSet<Hash> = all.iter().filter_map(AttachmentView::hash).collect();
+        let mut keep: BTreeSet<Hash> = all
+            .iter()
+            .filter(|v| Some(v.author) == own)
+            .filter_map(AttachmentView::hash)
+            .collect();
+        for f in self.fetches().await? {
+            if let Ok(h) = f.hash.parse() {
+                keep.insert(h);
+            }
+        }
+        let dir = self.content()?;
+        let quota = self.inner.policy.quota_bytes;
+        tokio::task::spawn_blocking(move || {
+            dir.collect(&referenced, &keep, quota)
+                .map_err(|e| io(dir.root(), e))
+        })
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))?
+    }
+
+    /// One round of the policy: fetch what is small enough, then collect.
+    async fn policy_round(&self) -> Result<(), Error> {
+        let denied = self.content()?.denied().unwrap_or_default();
+        for v in self.attachments(None).await? {
+            let Some(hash) = v.hash() else { continue };
+            let size = v.attachment.size.unwrap_or(0);
+            if v.availability == "complete"
+                || size > self.inner.policy.auto_fetch_bytes
+                || denied.contains(&hash)
+            {
+                continue;
+            }
+            match tokio::time::timeout(AUTO_FETCH_WAIT, self.fetch_attachment(hash)).await {
+                Ok(Ok(_)) => tracing::info!(%hash, size, "attachment fetched by policy"),
+                Ok(Err(e)) => tracing::debug!(%hash, "automatic fetch: {e}"),
+                Err(_) => tracing::debug!(%hash, "automatic fetch goes on next round"),
+            }
+        }
+        let c = self.collect_garbage().await?;
+        if !c.removed.is_empty() {
+            tracing::info!(
+                removed = c.removed.len(),
+                freed = c.freed,
+                held = c.held,
+                "attachments collected"
+            );
+        }
+        Ok(())
+    }
+
+    /// Starts the policy's rounds, every [`POLICY_INTERVAL`], on a task that
+    /// holds the node weakly (it ends with the node).
+    pub(crate) fn start_policy(&self) {
+        let weak = Arc::downgrade(&self.inner);
+        let every = self.inner.policy.every.max(Duration::from_millis(100));
+        let task = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let Some(inner) = weak.upgrade() else { return };
+                let node = Node { inner };
+                if let Err(e) = node.policy_round().await {
+                    tracing::debug!("attachment policy: {e}");
+                }
+            }
+        });
+        *self
+            .inner
+            .policy_task
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(task);
     }
 
     /// Fetches under way.

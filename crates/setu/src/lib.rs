@@ -80,6 +80,8 @@ pub struct Config {
     /// name is `c-` and the charter's short network id, whatever
     /// `net.network` says; without one the network is open.
     pub charter: Option<Sealed>,
+    /// What the node fetches by itself and how much content it keeps.
+    pub attachments: attachments::Policy,
 }
 
 impl Config {
@@ -91,6 +93,7 @@ impl Config {
             net: NetConfig::default(),
             replica: replica::Config::default(),
             charter: None,
+            attachments: attachments::Policy::default(),
         }
     }
 }
@@ -234,6 +237,8 @@ struct Inner {
     book: tokio::task::JoinHandle<()>,
     flusher: tokio::task::JoinHandle<()>,
     task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    policy: attachments::Policy,
+    policy_task: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 /// A running node. Cheap to clone; every clone drives the same node.
@@ -369,7 +374,7 @@ impl Node {
                 }
             })
         };
-        Ok(Node {
+        let node = Node {
             inner: Arc::new(Inner {
                 store,
                 store_thread: Mutex::new(Some(store_thread)),
@@ -380,8 +385,12 @@ impl Node {
                 book,
                 flusher,
                 task: Mutex::new(Some(task)),
+                policy: cfg.attachments,
+                policy_task: Mutex::new(None),
             }),
-        })
+        };
+        node.start_policy();
+        Ok(node)
     }
 
     /// The node's data directory.
@@ -838,6 +847,15 @@ impl Node {
     pub async fn shutdown(&self) -> Result<(), Error> {
         self.inner.book.abort();
         self.inner.flusher.abort();
+        if let Some(t) = self
+            .inner
+            .policy_task
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            t.abort();
+        }
         if let Ok(peers) = self.inner.net.peers().await {
             let current = address_book::addresses(&peers);
             if !current.is_empty()

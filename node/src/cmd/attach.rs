@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
 use super::publish::{Refused, remote, report};
-use crate::cli::{AttachArgs, FetchArgs};
+use crate::cli::{AttachArgs, ContentArgs, FetchArgs};
 use crate::datadir::now_ms;
 use crate::target::Target;
 
@@ -134,4 +134,28 @@ pub fn fetch(dir: &Path, args: FetchArgs) -> Result<ExitCode> {
         }
         std::thread::sleep(POLL);
     }
+}
+
+/// `setu pin HASH [--off]`, `setu deny HASH [--off]`: the lists are files
+/// in the content folder, read by the running node on each use, so this
+/// works with the node running or stopped.
+pub fn pin(dir: &Path, args: ContentArgs, deny: bool) -> Result<ExitCode> {
+    let hash: setu_blob::Hash = args.hash.parse()?;
+    let content = setu_blob::content::Dir::open(dir.join(setu::attachments::CONTENT_DIR))?;
+    let on = !args.off;
+    if deny {
+        content.deny(&hash, on)?;
+        println!(
+            "{} {hash}",
+            if on {
+                "refused (and removed)"
+            } else {
+                "no longer refused:"
+            }
+        );
+    } else {
+        content.pin(&hash, on)?;
+        println!("{} {hash}", if on { "pinned" } else { "unpinned" });
+    }
+    Ok(ExitCode::SUCCESS)
 }

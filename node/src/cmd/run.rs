@@ -66,6 +66,11 @@ pub fn node_config(data: &DataDir, args: &RunArgs) -> Result<setu::Config> {
         net,
         replica: crate::config::replica(&data.config),
         charter: data.charter()?,
+        attachments: setu::attachments::Policy {
+            auto_fetch_bytes: data.config.network.attachment_auto_fetch_bytes,
+            quota_bytes: data.config.network.attachment_quota_bytes,
+            ..Default::default()
+        },
     })
 }
 

@@ -266,6 +266,19 @@ impl<S: Storage> Driver<S> {
     /// Time passed.
     pub(super) fn blob_tick(&mut self) {
         let now = self.now();
+        // A fetch no caller waits for any more stops; what it verified
+        // stays on disk for the next.
+        let abandoned: Vec<Hash> = self
+            .blobs
+            .jobs
+            .iter()
+            .filter(|(_, j)| j.waiters.iter().all(|w| w.is_closed()))
+            .map(|(h, _)| *h)
+            .collect();
+        for h in abandoned {
+            self.blobs.jobs.remove(&h);
+            self.blobs.reqs.retain(|_, (x, _, _)| *x != h);
+        }
         let hashes: Vec<Hash> = self.blobs.jobs.keys().copied().collect();
         for h in hashes {
             if let Some(job) = self.blobs.jobs.get_mut(&h) {
@@ -423,6 +436,10 @@ impl<S: Storage> Driver<S> {
             tokio::time::sleep_until(tokio::time::Instant::from_std(start)).await;
             let resp = tokio::task::spawn_blocking(move || match dir.encode(&hash, size, &range) {
                 Ok(b) => Response::Blocks(b),
+                Err(e @ setu_blob::Error::Denied { .. }) => Response::Refused {
+                    code: Code::Denied,
+                    reason: e.to_string(),
+                },
                 Err(e) => Response::Refused {
                     code: Code::NotHeld,
                     reason: e.to_string(),
