@@ -39,8 +39,9 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> Error + '_ {
 pub enum Status {
     /// All of it, verified: its size in bytes.
     Complete(u64),
-    /// A fetch under way: the verified blocks.
-    Partial(blocks::Set),
+    /// Some of it: a fetch started and not finished (how far it got is the
+    /// fetch's to say; this reads nothing).
+    Partial,
     /// Nothing.
     Absent,
 }
@@ -62,19 +63,24 @@ pub struct Dir {
 }
 
 impl Dir {
-    /// Opens (making it if needed) the content folder at `root`, and clears
-    /// what an interrupted add left in `tmp/`.
+    /// Opens (making it if needed) the content folder at `root`.
     pub fn open(root: impl Into<PathBuf>) -> Result<Dir, Error> {
         let root = root.into();
         for sub in ["blobs", "partial", "tmp"] {
             let p = root.join(sub);
             fs::create_dir_all(&p).map_err(io_err(&p))?;
         }
-        let tmp = root.join("tmp");
+        Ok(Dir { root })
+    }
+
+    /// Clears what interrupted adds left in `tmp/`: once, when the node
+    /// starts (an add in another process may be under way later).
+    pub fn clean_tmp(&self) -> Result<(), Error> {
+        let tmp = self.root.join("tmp");
         for entry in fs::read_dir(&tmp).map_err(io_err(&tmp))?.flatten() {
             let _ = fs::remove_file(entry.path());
         }
-        Ok(Dir { root })
+        Ok(())
     }
 
     /// The folder this store lives in.
@@ -97,18 +103,16 @@ impl Dir {
         p.is_file().then_some(p)
     }
 
-    /// What is held of `hash`; `size` is the size the record states, used
-    /// to check a partial fetch.
-    pub fn status(&self, hash: &Hash, size: u64) -> Result<Status, Error> {
-        let p = self.blob_path(hash);
-        if let Ok(meta) = fs::metadata(&p) {
-            return Ok(Status::Complete(meta.len()));
+    /// What is held of `hash`. Reads no content and opens nothing for
+    /// writing, so it is cheap and never disturbs a fetch under way.
+    pub fn status(&self, hash: &Hash) -> Status {
+        if let Ok(meta) = fs::metadata(self.blob_path(hash)) {
+            return Status::Complete(meta.len());
         }
         if self.partial_path(hash).is_file() {
-            let partial = self.partial(hash, size)?;
-            return Ok(Status::Partial(partial.have().clone()));
+            return Status::Partial;
         }
-        Ok(Status::Absent)
+        Status::Absent
     }
 
     /// Copies the file at `src` into the store under its hash, computing
@@ -520,7 +524,7 @@ impl Partial {
     /// Once every block is held: makes the content complete (synced, then
     /// moved into `blobs/`). Returns false, and changes nothing, while
     /// blocks are missing.
-    pub fn finish(self) -> Result<bool, Error> {
+    pub fn finish(mut self) -> Result<bool, Error> {
         if !self.have.is_full() {
             return Ok(false);
         }
@@ -528,6 +532,14 @@ impl Partial {
             .set_len(self.size)
             .map_err(io_err(&self.data_path))?;
         self.data.sync_all().map_err(io_err(&self.data_path))?;
+        // Checked whole once more before it can be read as the content:
+        // nothing else may have changed the files since the blocks verified.
+        let again = verify::valid_blocks(&self.hash, self.size, &self.data, &self.outboard.data)
+            .map_err(io_err(&self.data_path))?;
+        if !again.is_full() {
+            self.have = again;
+            return Ok(false);
+        }
         let obao_path = self.data_path.with_extension("obao");
         self.outboard.data.sync_all().map_err(io_err(&obao_path))?;
         let dest = self.dir.blob_path(&self.hash);

@@ -38,8 +38,12 @@ pub const REQUEST_BLOCKS: u64 = MAX_REQUEST_BLOCKS;
 pub const PER_PEER_IN_FLIGHT: usize = 2;
 /// The default number of peers asked at once by one fetch.
 pub const MAX_PEERS: usize = 8;
-/// The default time a request may take, in ms.
-pub const REQUEST_TIMEOUT_MS: u64 = 30_000;
+/// The default time a request may take, in ms: longer than the
+/// transport's own request timeout (30 s), so that a request the transport
+/// gave up on is reported failed before this fires.
+pub const REQUEST_TIMEOUT_MS: u64 = 45_000;
+/// How long a peer that answered `busy` is left alone, in ms.
+pub const BUSY_BACKOFF_MS: u64 = 2_000;
 /// The default failures before a peer is no longer asked.
 pub const MAX_FAILURES: u32 = 3;
 /// How often a peer whose blocks are all held or taken is asked again what
@@ -99,6 +103,14 @@ pub enum Event<P> {
         /// Why the rest did not, if it did not.
         fault: Option<Fault>,
     },
+    /// The peer refused the request as busy (over its rate for us): not
+    /// a failure; it is asked again after [`BUSY_BACKOFF_MS`].
+    Busy {
+        /// The peer.
+        peer: P,
+        /// The range requested.
+        range: Range<u64>,
+    },
     /// The request failed with no response (refused, stream error).
     Failed {
         /// The peer.
@@ -153,6 +165,7 @@ struct Peer {
     failures: u32,
     banned: bool,
     asked_have_at: Option<u64>,
+    busy_until: u64,
 }
 
 impl Peer {
@@ -252,8 +265,13 @@ impl<P: Ord + Clone> Fetch<P> {
             .peers
             .values()
             .filter(|p| p.usable(&self.cfg))
-            .filter_map(|p| p.asked_have_at)
-            .map(|t| t + HAVE_REFRESH_MS)
+            .flat_map(|p| {
+                let back = (p.busy_until > 0).then_some(p.busy_until);
+                p.asked_have_at
+                    .map(|t| t + HAVE_REFRESH_MS)
+                    .into_iter()
+                    .chain(back)
+            })
             .min();
         match (flights, refresh) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -289,9 +307,11 @@ impl<P: Ord + Clone> Fetch<P> {
             } => {
                 // A late response (after its timeout) still brings
                 // verified blocks, and a corrupt one is still corrupt.
-                let in_flight = self.flights.remove(&(peer.clone(), range.start)).is_some();
-                if in_flight {
-                    self.release(&peer, &range);
+                let flight = self.flights.remove(&(peer.clone(), range.start));
+                let in_flight = flight.is_some();
+                if let Some(f) = flight {
+                    // What this fetch asked for, whatever the event says.
+                    self.release(&peer, &f.range);
                 }
                 for b in verified {
                     if range.contains(&b) {
@@ -309,9 +329,17 @@ impl<P: Ord + Clone> Fetch<P> {
                 }
             }
             Event::Failed { peer, range } => {
-                if self.flights.remove(&(peer.clone(), range.start)).is_some() {
-                    self.release(&peer, &range);
+                if let Some(f) = self.flights.remove(&(peer.clone(), range.start)) {
+                    self.release(&peer, &f.range);
                     self.fail(&peer);
+                }
+            }
+            Event::Busy { peer, range } => {
+                if let Some(f) = self.flights.remove(&(peer.clone(), range.start)) {
+                    self.release(&peer, &f.range);
+                    if let Some(p) = self.peers.get_mut(&peer) {
+                        p.busy_until = now + BUSY_BACKOFF_MS;
+                    }
                 }
             }
             Event::Disconnected(peer) => {
@@ -428,7 +456,10 @@ impl<P: Ord + Clone> Fetch<P> {
                 let Some(p) = self.peers.get(&key) else {
                     continue;
                 };
-                if !p.usable(&self.cfg) || p.in_flight >= self.cfg.per_peer_in_flight {
+                if !p.usable(&self.cfg)
+                    || p.in_flight >= self.cfg.per_peer_in_flight
+                    || p.busy_until > now
+                {
                     continue;
                 }
                 let idle = p.in_flight == 0;
@@ -653,5 +684,60 @@ mod tests {
         f.handle(Event::Disconnected(3), 24);
         assert!(!f.is_done());
         assert_eq!(f.requested_held(), 0);
+    }
+
+    #[test]
+    fn a_busy_peer_is_asked_again_later_and_not_dropped() {
+        let mut f = Fetch::new(
+            Config {
+                per_peer_in_flight: 1,
+                max_failures: 1,
+                ..Config::default()
+            },
+            blocks::Set::new(4),
+        );
+        f.handle(Event::Candidate(1), 0);
+        f.handle(
+            Event::Have {
+                peer: 1,
+                ranges: vec![0..4],
+            },
+            0,
+        );
+        assert_eq!(
+            drain(&mut f),
+            vec![
+                Action::AskHave(1),
+                Action::Request {
+                    peer: 1,
+                    range: 0..4
+                }
+            ]
+        );
+        f.handle(
+            Event::Busy {
+                peer: 1,
+                range: 0..4,
+            },
+            10,
+        );
+        assert!(drain(&mut f).is_empty(), "left alone while busy");
+        f.tick(10 + BUSY_BACKOFF_MS);
+        assert_eq!(
+            drain(&mut f),
+            vec![Action::Request {
+                peer: 1,
+                range: 0..4
+            }]
+        );
+        // A late failure for another start releases nothing it does not own.
+        f.handle(
+            Event::Failed {
+                peer: 1,
+                range: 1..4,
+            },
+            20 + BUSY_BACKOFF_MS,
+        );
+        assert_eq!(f.in_flight(), 1);
     }
 }

@@ -317,7 +317,11 @@ pub async fn start<S: Storage>(
     let (done_tx, done_rx) = mpsc::channel(state::MAX_STORE_OPS + 16);
     let (served_tx, served_rx) = mpsc::channel(blob::MAX_SERVING);
     let content = match &cfg.content {
-        Some(p) => Some(setu_blob::content::Dir::open(p).map_err(|e| Error::Blob(e.to_string()))?),
+        Some(p) => {
+            let dir = setu_blob::content::Dir::open(p).map_err(|e| Error::Blob(e.to_string()))?;
+            dir.clean_tmp().map_err(|e| Error::Blob(e.to_string()))?;
+            Some(dir)
+        }
         None => None,
     };
     let blobs = blob::Blobs::new(content, cfg.blob_rate, served_tx);

@@ -184,14 +184,8 @@ impl Node {
             })
             .await??;
         let dir = self.content()?;
-        tokio::task::spawn_blocking(move || {
-            found
-                .into_iter()
-                .map(|a| view(&dir, a))
-                .collect::<Result<Vec<_>, Error>>()
-        })
-        .await
-        .map_err(|e| Error::Internal(e.to_string()))?
+        let running = self.fetches().await.unwrap_or_default();
+        Ok(found.into_iter().map(|a| view(&dir, &running, a)).collect())
     }
 
     /// The reference to content `hash`, if this node holds one.
@@ -204,10 +198,8 @@ impl Node {
             })
             .await??;
         let dir = self.content()?;
-        match found.into_iter().next() {
-            Some(a) => Ok(Some(view(&dir, a)?)),
-            None => Ok(None),
-        }
+        let running = self.fetches().await.unwrap_or_default();
+        Ok(found.into_iter().next().map(|a| view(&dir, &running, a)))
     }
 
     /// Fetches content `hash` from the peers that hold it, resuming what
@@ -257,6 +249,13 @@ impl Node {
     /// quota; content being fetched is kept.
     pub async fn collect_garbage(&self) -> Result<Collected, Error> {
         let all = self.attachments(None).await?;
+        if all.len() >= MAX_LISTED_ATTACHMENTS {
+            // The list is cut: what it leaves out is not unreferenced.
+            tracing::warn!(
+                "attachments: more than {MAX_LISTED_ATTACHMENTS} references; collection skipped"
+            );
+            return Ok(Collected::default());
+        }
         let own = self.publisher();
         let referenced: BTreeSet<Hash> = all.iter().filter_map(AttachmentView::hash).collect();
         let mut keep: BTreeSet<Hash> = all
@@ -339,26 +338,37 @@ impl Node {
     }
 }
 
-fn view(dir: &Dir, a: setu_store::graph::Attached) -> Result<AttachmentView, Error> {
+/// What is held of an attachment: complete, or partial with the blocks
+/// its running fetch verified (a partial file with no fetch running shows
+/// 0: its blocks are counted again when a fetch resumes it).
+fn view(
+    dir: &Dir,
+    running: &[setu_net::driver::FetchProgress],
+    a: setu_store::graph::Attached,
+) -> AttachmentView {
     let size = a.attachment.size.unwrap_or(0);
     let count = blocks::count(size);
     let (availability, held) = match a.attachment.hash {
-        Some(h) => match dir
-            .status(&Hash(h.0), size)
-            .map_err(|e| io(dir.root(), e))?
-        {
+        Some(h) => match dir.status(&Hash(h.0)) {
             Status::Complete(_) => ("complete", count),
-            Status::Partial(have) => ("partial", have.held()),
+            Status::Partial => {
+                let hex = Hash(h.0).to_hex();
+                let held = running
+                    .iter()
+                    .find(|f| f.hash == hex)
+                    .map_or(0, |f| f.blocks_held);
+                ("partial", held)
+            }
             Status::Absent => ("absent", 0),
         },
         None => ("absent", 0),
     };
-    Ok(AttachmentView {
+    AttachmentView {
         record_id: a.id,
         author: a.owner,
         attachment: a.attachment,
         availability: availability.into(),
         blocks_held: held,
         blocks: count,
-    })
+    }
 }

@@ -556,6 +556,14 @@ impl<S: Storage> Driver<S> {
                     }
                 }
             }
+            (
+                Asked::Blocks(range),
+                Response::Refused {
+                    code: Code::Busy, ..
+                },
+            ) => {
+                self.blob_event(hash, FetchEvent::Busy { peer, range }, now);
+            }
             (Asked::Blocks(range), Response::Refused { .. } | Response::Have { .. }) => {
                 self.blob_event(hash, FetchEvent::Failed { peer, range }, now);
             }
