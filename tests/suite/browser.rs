@@ -1,25 +1,30 @@
 //! The web catalogue in a real browser: a `setu run` daemon holding the
 //! sample catalogue, Debian's headless Chromium driven through
-//! `chromedriver` with fantoccini. It searches in English and in Bangla,
+//! `chromedriver` with the small WebDriver client in `browser/webdriver.rs`. It searches in English and in Bangla,
 //! applies facets, opens a practice, checks the TCV chart and the
 //! citation's copy button, switches language (Bangla, and Arabic right to
 //! left), renders at a 375 px wide viewport with no sideways scrolling,
 //! and runs axe-core (vendored, `tests/assets/`) on both pages: no
 //! violation of impact "serious" or "critical". It saves a screenshot of
-//! the practice page as `docs/screenshots/practice.png`.
+//! the practice page as `docs/screenshots/practice.png`. A WebM clip
+//! attached to a practice (`tests/assets/clip.webm`) is listed on its page
+//! and plays from the node in the page's own player, seeking included: the
+//! browser reads it with HTTP range requests.
 //!
 //! Chromium and chromedriver are required (`apt-get install -y chromium
 //! chromium-driver`): without them this test fails, naming them.
+
+mod webdriver;
 
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 use setu_tests::{repo_root, setu_bin};
 use tempfile::TempDir;
+use webdriver::{Client, Element};
 
 /// Where Debian's `chromium` package puts the browser.
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -38,8 +43,16 @@ const DESKTOP: (u32, u32) = (1280, 1500);
 /// The member id and agency of the test network's one founder.
 const MEMBER: &str = "bgd-a2i";
 const AGENCY: &str = "a2i, ICT Division";
+/// The clip attached to BGD-A2I-0001: 8 s of VP8 (`tests/assets/README.md`).
+const CLIP: &str = "tests/assets/clip.webm";
+/// Its title.
+const CLIP_TITLE: &str = "A test clip";
+/// Its length in seconds.
+const CLIP_SECONDS: f64 = 8.0;
+/// Where the test seeks to, in seconds.
+const SEEK_TO: f64 = 5.0;
 /// The Content-Security-Policy every page must carry.
-const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; media-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 fn setu(dir: Option<&Path>, args: &[&str], cwd: &Path) -> String {
     let mut cmd = Command::new(setu_bin());
@@ -62,19 +75,6 @@ fn wait(what: &str, mut cond: impl FnMut() -> bool) {
     while !cond() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(POLL);
-    }
-}
-
-/// Polls an async condition until it holds.
-async fn wait_async<F, Fut>(what: &str, mut cond: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + WAIT;
-    while !cond().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(POLL).await;
     }
 }
 
@@ -135,6 +135,20 @@ fn start_daemon(tmp: &Path) -> (Killed, String) {
     setu(
         Some(&data),
         &["import", sample.to_str().expect("utf-8 path")],
+        tmp,
+    );
+    let clip = repo_root().join(CLIP);
+    setu(
+        Some(&data),
+        &[
+            "attach",
+            "BGD-A2I-0001",
+            clip.to_str().expect("utf-8 path"),
+            "--title",
+            CLIP_TITLE,
+            "--category",
+            "video",
+        ],
         tmp,
     );
     let child = Command::new(setu_bin())
@@ -207,7 +221,7 @@ fn agent() -> ureq::Agent {
 /// A headless Chromium session. Flags that keep Chromium from reaching
 /// for the network (this machine is offline; without them it can hang),
 /// and `--no-sandbox`, which it needs as root.
-async fn browser(driver: &str, profile: &Path) -> Client {
+fn browser(driver: &str, profile: &Path) -> Client {
     let args = vec![
         "--headless".to_string(),
         "--no-sandbox".into(),
@@ -230,108 +244,93 @@ async fn browser(driver: &str, profile: &Path) -> Client {
         "goog:chromeOptions".into(),
         json!({"binary": CHROMIUM, "args": args}),
     );
-    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(driver)
-        .await
-        .expect("a Chromium session through chromedriver")
+    Client::connect(driver, Value::Object(caps)).expect("a Chromium session through chromedriver")
 }
 
 /// Waits for an element.
-async fn find(c: &Client, css: &str) -> fantoccini::elements::Element {
-    c.wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("no element {css}: {e}"))
+fn find<'c>(c: &'c Client, css: &str) -> Element<'c> {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        match c.find(css) {
+            Ok(e) => return e,
+            Err(e) if Instant::now() >= deadline => panic!("no element {css}: {e}"),
+            Err(_) => std::thread::sleep(POLL),
+        }
+    }
 }
 
 /// The text of an element.
-async fn text(c: &Client, css: &str) -> String {
-    find(c, css).await.text().await.expect("text")
+fn text(c: &Client, css: &str) -> String {
+    find(c, css).text().expect("text")
 }
 
 /// Runs a script and returns its value.
-async fn js(c: &Client, script: &str) -> Value {
+fn js(c: &Client, script: &str) -> Value {
     c.execute(script, vec![])
-        .await
         .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
 }
 
 /// Waits until the browser's URL contains `part` and that page has loaded.
-async fn wait_url(c: &Client, part: &str) {
-    wait_async(&format!("the URL to contain {part:?}"), || async {
-        c.current_url()
-            .await
-            .is_ok_and(|u| u.as_str().contains(part))
-            && loaded(c).await
-    })
-    .await;
+fn wait_url(c: &Client, part: &str) {
+    wait(&format!("the URL to contain {part:?}"), || {
+        c.current_url().is_ok_and(|u| u.as_str().contains(part)) && loaded(c)
+    });
 }
 
 /// Whether the current document has finished loading.
-async fn loaded(c: &Client) -> bool {
+fn loaded(c: &Client) -> bool {
     c.execute("return document.readyState;", vec![])
-        .await
         .is_ok_and(|v| v == "complete")
 }
 
 /// Marks the current document, so that [`wait_new_page`] can tell it from the
 /// next one even when both URLs match what is awaited.
-async fn mark_page(c: &Client) {
-    js(c, "window.__setuOldPage = true; return true;").await;
+fn mark_page(c: &Client) {
+    js(c, "window.__setuOldPage = true; return true;");
 }
 
 /// Waits until the document marked by [`mark_page`] has been replaced by a
 /// new one that has finished loading.
-async fn wait_new_page(c: &Client, what: &str) {
-    wait_async(what, || async {
+fn wait_new_page(c: &Client, what: &str) {
+    wait(what, || {
         let fresh = c
             .execute("return window.__setuOldPage === undefined;", vec![])
-            .await
             .is_ok_and(|v| v == true);
-        fresh && loaded(c).await
-    })
-    .await;
+        fresh && loaded(c)
+    });
 }
 
 /// The visible result titles.
-async fn result_links(c: &Client) -> Vec<(String, String)> {
+fn result_links(c: &Client) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    for a in c
-        .find_all(Locator::Css("li.result h3 a"))
-        .await
-        .expect("results")
-    {
-        let href = a.attr("href").await.expect("href").unwrap_or_default();
-        out.push((a.text().await.expect("text"), href));
+    for a in c.find_all("li.result h3 a").expect("results") {
+        let href = a.attr("href").expect("href").unwrap_or_default();
+        out.push((a.text().expect("text"), href));
     }
     out
 }
 
 /// Types `words` into the search box and submits.
-async fn search(c: &Client, words: &str) {
-    let q = find(c, "#q").await;
-    q.clear().await.expect("clear");
-    q.send_keys(words).await.expect("type");
-    let typed = q.prop("value").await.expect("value").unwrap_or_default();
+fn search(c: &Client, words: &str) {
+    let q = find(c, "#q");
+    q.clear().expect("clear");
+    q.send_keys(words).expect("type");
+    let typed = q.prop("value").expect("value").unwrap_or_default();
     assert_eq!(typed, words, "the search box holds what was typed");
     // A second search's URL matches "text=" before the new page loads: wait
     // for the page itself to be replaced.
-    mark_page(c).await;
+    mark_page(c);
     find(c, "form.search button[type=submit]")
-        .await
         .click()
-        .await
         .expect("submit");
-    wait_new_page(c, "the results page of a search").await;
-    wait_url(c, "text=").await;
+    wait_new_page(c, "the results page of a search");
+    wait_url(c, "text=");
 }
 
 /// Runs axe-core on the current page; panics listing every violation of
 /// impact serious or critical.
-async fn axe(c: &Client, source: &str, page: &str) {
-    js(c, &format!("{source}\n;return typeof axe;")).await;
+fn axe(c: &Client, source: &str, page: &str) {
+    js(c, &format!("{source}\n;return typeof axe;"));
     let found = c
         .execute_async(
             "const done = arguments[arguments.length - 1];
@@ -342,7 +341,6 @@ async fn axe(c: &Client, source: &str, page: &str) {
                .catch(e => done('axe failed: ' + e));",
             vec![],
         )
-        .await
         .expect("axe runs");
     let found = found.as_str().expect("axe's answer").to_string();
     let violations: Vec<Value> =
@@ -361,12 +359,11 @@ async fn axe(c: &Client, source: &str, page: &str) {
 }
 
 /// The page has no horizontal scroll at the current (phone) width.
-async fn fits(c: &Client, page: &str) {
+fn fits(c: &Client, page: &str) {
     let w = js(
         c,
         "return [window.innerWidth, document.documentElement.scrollWidth, document.body.scrollWidth];",
-    )
-    .await;
+    );
     let inner = w[0].as_u64().expect("innerWidth");
     let scroll = w[1]
         .as_u64()
@@ -379,6 +376,102 @@ async fn fits(c: &Client, page: &str) {
     assert!(
         scroll <= inner,
         "{page}: {scroll} px of content in a {inner} px viewport: it scrolls sideways"
+    );
+}
+
+/// The practice page lists the attached clip; its player loads it from
+/// the node (with the page's CSP), plays it and seeks in it.
+fn video(c: &Client) {
+    let listed = text(c, "section.attachments");
+    assert!(listed.contains("Attachments (1)"), "{listed}");
+    assert!(listed.contains(CLIP_TITLE), "{listed}");
+    assert!(listed.contains("video/webm"), "{listed}");
+    assert!(listed.contains("Video"), "the category is shown: {listed}");
+    let size = std::fs::metadata(repo_root().join(CLIP))
+        .expect("clip")
+        .len();
+    let href = find(c, "section.attachments a.download")
+        .attr("href")
+        .expect("href")
+        .unwrap_or_default();
+    let hash = blake3::hash(&std::fs::read(repo_root().join(CLIP)).expect("clip"));
+    assert_eq!(href, format!("/v1/attachments/{}", hash.to_hex()));
+    find(c, "section.attachments video");
+    // Metadata: the duration comes from the file, read over HTTP.
+    wait("the clip's metadata", || {
+        js(
+            c,
+            "return document.querySelector('section.attachments video').readyState;",
+        )
+        .as_u64()
+        .is_some_and(|s| s >= 1)
+    });
+    let state = js(
+        c,
+        "const v = document.querySelector('section.attachments video');
+         return {duration: v.duration, error: v.error && v.error.code,
+                 width: v.videoWidth, height: v.videoHeight};",
+    );
+    assert!(state["error"].is_null(), "the player failed: {state}");
+    let duration = state["duration"].as_f64().unwrap_or(0.0);
+    assert!(
+        (duration - CLIP_SECONDS).abs() < 0.5,
+        "the clip lasts {CLIP_SECONDS} s, the player says {duration} ({size} bytes): {state}"
+    );
+    assert_eq!(
+        (state["width"].as_u64(), state["height"].as_u64()),
+        (Some(320), Some(180))
+    );
+    // Play, muted (headless Chromium plays without a gesture then), until
+    // time moves.
+    let played = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             const v = document.querySelector('section.attachments video');
+             v.muted = true;
+             v.play().then(() => done('playing'), e => done('play failed: ' + e));",
+            vec![],
+        )
+        .expect("play");
+    assert_eq!(played.as_str(), Some("playing"), "{played}");
+    wait("the clip to play", || {
+        js(
+            c,
+            "return document.querySelector('section.attachments video').currentTime;",
+        )
+        .as_f64()
+        .is_some_and(|t| t > 0.2)
+    });
+    // Seek ahead: the browser asks the node for a later byte range, and the
+    // frame there decodes.
+    let seeked = c
+        .execute_async(
+            &format!(
+                "const done = arguments[arguments.length - 1];
+                 const v = document.querySelector('section.attachments video');
+                 v.pause();
+                 const seekable = v.seekable.length ? v.seekable.end(0) : 0;
+                 v.addEventListener('seeked', () => done({{t: v.currentTime, seekable, state: v.readyState}}), {{once: true}});
+                 v.addEventListener('error', () => done({{error: v.error.code}}), {{once: true}});
+                 v.currentTime = {SEEK_TO};"
+            ),
+            vec![],
+        )
+        .expect("seek");
+    eprintln!("browser test: the clip {state}, after the seek {seeked}");
+    assert!(seeked["error"].is_null(), "seeking failed: {seeked}");
+    let t = seeked["t"].as_f64().unwrap_or(-1.0);
+    assert!(
+        (t - SEEK_TO).abs() < 0.5,
+        "seeked to {t}, not {SEEK_TO}: {seeked}"
+    );
+    assert!(
+        seeked["seekable"].as_f64().unwrap_or(0.0) >= CLIP_SECONDS - 0.5,
+        "the whole clip is seekable (the node answers ranges): {seeked}"
+    );
+    assert!(
+        seeked["state"].as_u64().is_some_and(|s| s >= 2),
+        "the frame at {SEEK_TO} s is decoded: {seeked}"
     );
 }
 
@@ -400,8 +493,8 @@ fn get(url: &str) -> (u16, String, String) {
     (r.status().as_u16(), ct, body)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_catalogue_in_a_real_browser() {
+#[test]
+fn the_catalogue_in_a_real_browser() {
     let built = Instant::now();
     setu_bin();
     eprintln!(
@@ -450,91 +543,82 @@ async fn the_catalogue_in_a_real_browser() {
     assert_eq!((code, ct.as_str()), (200, "text/css; charset=utf-8"));
 
     let profile = TempDir::new().expect("profile dir");
-    let c = browser(&driver_url, profile.path()).await;
+    let c = browser(&driver_url, profile.path());
     eprintln!(
         "browser test: Chromium up after {:.1} s",
         started.elapsed().as_secs_f64()
     );
 
     // 1. Search in English, then in Bangla.
-    c.goto(&format!("{base}/")).await.expect("open /");
-    let heading = text(&c, "#results-h").await;
+    c.goto(&format!("{base}/")).expect("open /");
+    let heading = text(&c, "#results-h");
     assert!(heading.contains("38 practices"), "{heading}");
     // The stylesheet and the script loaded under the CSP.
     let bg = find(&c, "header.site")
-        .await
         .css_value("background-color")
-        .await
         .expect("css");
     assert_ne!(bg, "rgba(0, 0, 0, 0)", "the stylesheet applies");
-    search(&c, "digital centre").await;
-    let results = result_links(&c).await;
+    search(&c, "digital centre");
+    let results = result_links(&c);
     assert!(
         results
             .iter()
             .any(|(t, h)| t.contains("Union Digital Centres") && h.contains("BGD-A2I-0001")),
         "English search: {results:?}"
     );
-    search(&c, "ডিজিটাল সেন্টার").await;
-    let results = result_links(&c).await;
+    search(&c, "ডিজিটাল সেন্টার");
+    let results = result_links(&c);
     assert!(
         results.iter().any(|(_, h)| h.contains("BGD-A2I-0001")),
         "Bangla search: {results:?}"
     );
     assert!(
-        text(&c, "#results-h").await.contains("ডিজিটাল"),
+        text(&c, "#results-h").contains("ডিজিটাল"),
         "the heading echoes the Bangla words"
     );
 
     // 2. Facets: Bangladesh, then only those with TCV figures.
-    c.goto(&format!("{base}/")).await.expect("open /");
-    find(&c, "#facet-country").await;
+    c.goto(&format!("{base}/")).expect("open /");
+    find(&c, "#facet-country");
     let mut clicked = false;
     for a in c
-        .find_all(Locator::Css(
-            "section[aria-labelledby=facet-country] a.facet",
-        ))
-        .await
+        .find_all("section[aria-labelledby=facet-country] a.facet")
         .expect("country facets")
     {
-        if a.text().await.expect("text").contains("Bangladesh") {
-            a.click().await.expect("click Bangladesh");
+        if a.text().expect("text").contains("Bangladesh") {
+            a.click().expect("click Bangladesh");
             clicked = true;
             break;
         }
     }
     assert!(clicked, "a Bangladesh facet");
-    wait_url(&c, "country=BGD").await;
-    let heading = text(&c, "#results-h").await;
+    wait_url(&c, "country=BGD");
+    let heading = text(&c, "#results-h");
     assert!(heading.starts_with("4 practices"), "{heading}");
-    for (_, href) in result_links(&c).await {
+    for (_, href) in result_links(&c) {
         assert!(href.contains("/practices/BGD-"), "{href}");
     }
-    assert!(text(&c, "ul.chips").await.contains("Country: Bangladesh"));
+    assert!(text(&c, "ul.chips").contains("Country: Bangladesh"));
     // The chosen country offers its roles, with counts.
-    let roles = text(&c, "ul.facets.sub").await;
+    let roles = text(&c, "ul.facets.sub");
     assert!(roles.contains("As originating"), "{roles}");
     find(&c, "section[aria-labelledby=facet-tcv] a.facet")
-        .await
         .click()
-        .await
         .expect("click the TCV facet");
-    wait_url(&c, "has_tcv=true").await;
-    assert!(text(&c, "#results-h").await.starts_with("1 practice"));
-    axe(&c, &axe_source, "the search page").await;
+    wait_url(&c, "has_tcv=true");
+    assert!(text(&c, "#results-h").starts_with("1 practice"));
+    axe(&c, &axe_source, "the search page");
 
     // 3. Open the practice.
     find(&c, "li.result h3 a")
-        .await
         .click()
-        .await
         .expect("open the practice");
-    wait_url(&c, "/practices/BGD-A2I-0001").await;
-    let h1 = find(&c, "h1").await;
-    assert_eq!(h1.attr("lang").await.expect("lang").as_deref(), Some("en"));
-    assert_eq!(h1.text().await.expect("h1"), "Union Digital Centres");
+    wait_url(&c, "/practices/BGD-A2I-0001");
+    let h1 = find(&c, "h1");
+    assert_eq!(h1.attr("lang").expect("lang").as_deref(), Some("en"));
+    assert_eq!(h1.text().expect("h1"), "Union Digital Centres");
     // Every field: the texts, countries, SDG targets, sectors, period.
-    let main = text(&c, "main").await;
+    let main = text(&c, "main");
     for field in [
         "Summary",
         "The challenge",
@@ -550,17 +634,13 @@ async fn the_catalogue_in_a_real_browser() {
     }
 
     // 4. The TCV chart and the citation.
-    let bars = c
-        .find_all(Locator::Css("svg.tcv-chart rect"))
-        .await
-        .expect("bars");
+    let bars = c.find_all("svg.tcv-chart rect").expect("bars");
     assert_eq!(bars.len(), 6, "two bars for each of time, cost, visits");
     let widths = js(
         &c,
         "return [...document.querySelectorAll('svg.tcv-chart g')].map(g => \
          [g.querySelector('.bar-before').getBBox().width, g.querySelector('.bar-after').getBBox().width]);",
-    )
-    .await;
+    );
     for pair in widths.as_array().expect("widths") {
         let (before, after) = (
             pair[0].as_f64().unwrap_or(0.0),
@@ -571,13 +651,12 @@ async fn the_catalogue_in_a_real_browser() {
     let svg_text = js(
         &c,
         "return document.querySelector('svg.tcv-chart').textContent;",
-    )
-    .await;
+    );
     assert!(
         svg_text.as_str().unwrap_or("").contains("\u{2212}78.1"),
         "{svg_text}"
     );
-    let citation = text(&c, "#citation").await;
+    let citation = text(&c, "#citation");
     assert!(
         citation.starts_with(&format!("{AGENCY} (BGD), member {MEMBER} (")),
         "{citation}"
@@ -586,29 +665,26 @@ async fn the_catalogue_in_a_real_browser() {
         citation.contains("Union Digital Centres. Setu practice BGD-A2I-0001, revision 1, record "),
         "{citation}"
     );
-    let copy = find(&c, "button.copy").await;
+    let copy = find(&c, "button.copy");
     assert!(
-        copy.is_displayed().await.expect("displayed"),
+        copy.is_displayed().expect("displayed"),
         "the script shows the copy button"
     );
-    copy.click().await.expect("copy");
-    wait_async("the copy button to report", || async {
-        !text(&c, ".copy-status").await.is_empty()
-    })
-    .await;
-    let status = text(&c, ".copy-status").await;
+    copy.click().expect("copy");
+    wait("the copy button to report", || {
+        !text(&c, ".copy-status").is_empty()
+    });
+    let status = text(&c, ".copy-status");
     assert_eq!(status, "Citation copied.");
-    let copied = copy.attr("data-copied").await.expect("attr");
+    let copied = copy.attr("data-copied").expect("attr");
     assert_eq!(copied.as_deref(), Some(citation.as_str()));
     // Provenance: the agency, the verified signature, the raw record.
-    let side = text(&c, "section.provenance").await;
+    let side = text(&c, "section.provenance");
     assert!(side.contains("Signature verified"), "{side}");
     assert!(side.contains(AGENCY), "{side}");
     assert!(side.contains("Revision history"), "{side}");
     let raw = find(&c, "section.provenance a[href^='/v1/records/']")
-        .await
         .attr("href")
-        .await
         .expect("href")
         .unwrap_or_default();
     let mut r = agent()
@@ -619,93 +695,72 @@ async fn the_catalogue_in_a_real_browser() {
     let bytes = r.body_mut().read_to_vec().expect("bytes");
     setu_core::record::check(bytes).expect("the raw record verifies");
 
+    // 4b. The attached clip: listed, and played from this node with seeking.
+    video(&c);
+
     // The screenshot, at desktop width.
-    let png = c.screenshot().await.expect("screenshot");
+    let png = c.screenshot().expect("screenshot");
     let shots = repo_root().join("docs/screenshots");
     std::fs::create_dir_all(&shots).expect("docs/screenshots");
     std::fs::write(shots.join("practice.png"), &png).expect("practice.png");
 
-    axe(&c, &axe_source, "the practice page").await;
+    axe(&c, &axe_source, "the practice page");
 
     // 5. Switch language: Bangla, with the form; Arabic, right to left.
     find(&c, "#lang")
-        .await
         .select_by_value("bn")
-        .await
         .expect("choose Bangla");
-    find(&c, "form.lang-switch button")
-        .await
-        .click()
-        .await
-        .expect("show");
-    wait_url(&c, "lang=bn").await;
-    let h1 = find(&c, "h1").await;
-    assert_eq!(h1.attr("lang").await.expect("lang").as_deref(), Some("bn"));
-    assert_eq!(h1.text().await.expect("h1"), "ইউনিয়ন ডিজিটাল সেন্টার");
+    find(&c, "form.lang-switch button").click().expect("show");
+    wait_url(&c, "lang=bn");
+    let h1 = find(&c, "h1");
+    assert_eq!(h1.attr("lang").expect("lang").as_deref(), Some("bn"));
+    assert_eq!(h1.text().expect("h1"), "ইউনিয়ন ডিজিটাল সেন্টার");
     let summary_lang = find(&c, "#summary-h + .prose, #summary-h ~ .prose")
-        .await
         .attr("lang")
-        .await
         .expect("lang");
     assert_eq!(summary_lang.as_deref(), Some("bn"));
     // Links keep the reader's language.
-    let back = find(&c, "nav.crumbs a")
-        .await
-        .attr("href")
-        .await
-        .expect("href");
+    let back = find(&c, "nav.crumbs a").attr("href").expect("href");
     assert_eq!(back.as_deref(), Some("/?lang=bn"));
     c.goto(&format!("{base}/practices/MAR-MRAFP-0001?lang=ar"))
-        .await
         .expect("open an Arabic practice");
-    let h1 = find(&c, "h1").await;
-    assert_eq!(h1.attr("lang").await.expect("lang").as_deref(), Some("ar"));
-    assert_eq!(h1.attr("dir").await.expect("dir").as_deref(), Some("rtl"));
+    let h1 = find(&c, "h1");
+    assert_eq!(h1.attr("lang").expect("lang").as_deref(), Some("ar"));
+    assert_eq!(h1.attr("dir").expect("dir").as_deref(), Some("rtl"));
     // A language the practice lacks falls back to the original, marked.
     c.goto(&format!("{base}/practices/MAR-MRAFP-0001?lang=sw"))
-        .await
         .expect("open in Swahili");
     assert_eq!(
-        find(&c, "h1")
-            .await
-            .attr("lang")
-            .await
-            .expect("lang")
-            .as_deref(),
+        find(&c, "h1").attr("lang").expect("lang").as_deref(),
         Some("ar")
     );
-    assert!(text(&c, "main").await.contains("Not published in Swahili"));
+    assert!(text(&c, "main").contains("Not published in Swahili"));
 
     // 6. A phone-sized screen.
     c.set_window_size(PHONE_WIDTH, PHONE_HEIGHT)
-        .await
         .expect("resize");
     c.goto(&format!("{base}/practices/BGD-A2I-0001"))
-        .await
         .expect("open the practice");
-    find(&c, "h1").await;
-    fits(&c, "the practice page").await;
+    find(&c, "h1");
+    fits(&c, "the practice page");
     c.goto(&format!("{base}/?country=BGD"))
-        .await
         .expect("open search");
-    find(&c, "#results-h").await;
-    fits(&c, "the search page").await;
+    find(&c, "#results-h");
+    fits(&c, "the search page");
     // Keyboard: the skip link is the first stop and leads to the content.
-    js(&c, "document.activeElement.blur(); window.scrollTo(0, 0);").await;
+    js(&c, "document.activeElement.blur(); window.scrollTo(0, 0);");
     c.active_element()
-        .await
         .expect("active")
         .send_keys("\u{e004}")
-        .await
         .expect("tab");
-    let focused = js(&c, "return document.activeElement.className;").await;
+    let focused = js(&c, "return document.activeElement.className;");
     assert_eq!(
         focused.as_str(),
         Some("skip"),
         "Tab reaches the skip link first"
     );
-    axe(&c, &axe_source, "the search page at 375 px").await;
+    axe(&c, &axe_source, "the search page at 375 px");
 
-    c.close().await.expect("close the browser");
+    c.close().expect("close the browser");
     eprintln!("browser test: {:.1} s", started.elapsed().as_secs_f64());
 }

@@ -53,6 +53,22 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// A size in bytes as a reader reads it: `900 bytes`, `2.5 MB`, `1.2 GB`
+/// (powers of 1,000, as file managers show them).
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["kB", "MB", "GB", "TB"];
+    if n < 1_000 {
+        return format!("{n} bytes");
+    }
+    let mut v = n as f64 / 1_000.0;
+    let mut unit = 0;
+    while v >= 1_000.0 && unit + 1 < UNITS.len() {
+        v /= 1_000.0;
+        unit += 1;
+    }
+    format!("{v:.1} {}", UNITS[unit])
+}
+
 /// A country's English short name, else its code.
 pub fn country(iso3: &str) -> String {
     codes::country(iso3).map_or_else(|| iso3.to_string(), |c| c.name.to_string())
@@ -116,6 +132,14 @@ pub fn money(minor: u64, currency: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_read_as_a_file_manager_shows_them() {
+        assert_eq!(bytes(999), "999 bytes");
+        assert_eq!(bytes(1_000), "1.0 kB");
+        assert_eq!(bytes(2_500_000), "2.5 MB");
+        assert_eq!(bytes(1_073_741_824), "1.1 GB");
+    }
 
     #[test]
     fn dates() {

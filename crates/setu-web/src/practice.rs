@@ -1,6 +1,6 @@
 //! The practice page at `/practices/{id}`: every field of the practice in
 //! the reader's language (else the original), machine translations
-//! marked; the TCV chart; the citation; provenance; adoptions.
+//! marked; the TCV chart; the citation; provenance; adoptions; attachments.
 
 use maud::{Markup, html};
 use setu_core::adoption::Adoption;
@@ -80,6 +80,34 @@ pub struct AdoptionItem {
     pub tcv: Vec<TcvComparison>,
 }
 
+/// A file attached to the practice (`spec/record.md` §6d), and what this
+/// node holds of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttachmentItem {
+    /// The content's BLAKE3 hash, hex: its address at `/v1/attachments/{hash}`.
+    pub hash: String,
+    /// Who attached it.
+    pub publisher: Publisher,
+    /// Its title.
+    pub title: Option<LangText>,
+    /// `report`, `toolkit`, `video`, ...
+    pub category: Option<String>,
+    /// Its media type.
+    pub media_type: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// The language of its content.
+    pub language: Option<String>,
+    /// Its SPDX licence id, if it names one.
+    pub licence: Option<String>,
+    /// `complete`, `partial` or `absent`.
+    pub availability: String,
+    /// Blocks held, of `blocks`.
+    pub blocks_held: u64,
+    /// Blocks of the content.
+    pub blocks: u64,
+}
+
 /// The practice page's data.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PracticePage {
@@ -117,6 +145,8 @@ pub struct PracticePage {
     pub held: Vec<String>,
     /// Adoption reports naming the practice.
     pub adoptions: Vec<AdoptionItem>,
+    /// Files attached to the practice.
+    pub attachments: Vec<AttachmentItem>,
     /// The schema.org JSON-LD document for the practice, if any.
     pub json_ld: Option<String>,
 }
@@ -579,6 +609,55 @@ fn adoptions(page: &PracticePage) -> Markup {
     }
 }
 
+/// The practice's attachments: each with its facts, a player for audio
+/// and video held here, a download link, or "not yet available".
+fn attachments(page: &PracticePage) -> Markup {
+    if page.attachments.is_empty() {
+        return html! {};
+    }
+    html! {
+        section class="attachments" aria-labelledby="attachments-h" {
+            h2 id="attachments-h" { "Attachments (" (page.attachments.len()) ")" }
+            @for (i, a) in page.attachments.iter().enumerate() {
+                @let hid = format!("attachment-{i}");
+                @let href = format!("/v1/attachments/{}", segment(&a.hash));
+                article class="attachment" aria-labelledby=(hid) data-hash=(a.hash) {
+                    h3 id=(hid) {
+                        @match &a.title {
+                            Some(t) => { @let s = pick(t, &page.lang); span lang=(s.lang) dir=[lang::dir(s.lang)] { (s.text) } (mt_badge(&s)) }
+                            None => { "Untitled file" }
+                        }
+                    }
+                    p class="meta" {
+                        (a.category.as_deref().map_or_else(|| "File".to_string(), fmt::word))
+                        " \u{b7} " span class="mono" { (a.media_type) }
+                        " \u{b7} " (fmt::bytes(a.size))
+                        @if let Some(l) = &a.language { " \u{b7} " (lang::name(l)) }
+                        @if let Some(l) = &a.licence { " \u{b7} " (l) }
+                        " \u{b7} attached by " (a.publisher.cited())
+                    }
+                    @match a.availability.as_str() {
+                        "complete" => {
+                            @if a.media_type.starts_with("video/") {
+                                video controls preload="metadata" src=(href) { }
+                            } @else if a.media_type.starts_with("audio/") {
+                                audio controls preload="metadata" src=(href) { }
+                            }
+                            p { a class="download" href=(href) { "Download" } " (" (fmt::bytes(a.size)) ")" }
+                        }
+                        "partial" => {
+                            p class="availability" { "Being fetched: " (a.blocks_held) " of " (a.blocks) " blocks verified so far." }
+                        }
+                        _ => {
+                            p class="availability" { "Not yet available on this node. Its operator can fetch it with " code { "setu fetch " (a.hash) } "." }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The language menu: the practice's languages.
 fn language_form(page: &PracticePage, langs: &[String]) -> Markup {
     if langs.len() < 2 {
@@ -681,6 +760,7 @@ pub fn render(page: &PracticePage) -> String {
                     (text_section("lessons-h", "Lessons learned", b.lessons.as_ref(), want))
                 }
                 (adoptions(page))
+                (attachments(page))
             }
             div class="practice-side" {
                 (cite(page))
@@ -801,6 +881,7 @@ mod tests {
             }],
             held: vec![],
             adoptions: vec![],
+            attachments: vec![],
             json_ld: None,
         }
     }

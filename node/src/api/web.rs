@@ -18,15 +18,18 @@ use setu_core::practice::Practice;
 use setu_member::charter::Affiliation;
 use setu_store::query::{CountryFilter, Query};
 use setu_web::params::{Params, segment};
-use setu_web::practice::{AdoptionItem, PracticePage, Publisher, Revision, TcvComparison};
+use setu_web::practice::{
+    AdoptionItem, AttachmentItem, PracticePage, Publisher, Revision, TcvComparison,
+};
 use setu_web::search::{self, Counts, MAX_PAGE, PAGE_SIZE, ResultItem, SearchPage, keys};
 
 use super::{Problem, State as Api};
 use crate::filters::Filters;
 
 /// The Content-Security-Policy of every page: nothing but this node's own
-/// stylesheet and script, no inline code, no framing.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+/// stylesheet, script and attachments (audio and video players), no inline
+/// code, no framing.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; media-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 /// The referrer policy: other sites (an author's links) see no path.
 pub const REFERRER_POLICY: &str = "same-origin";
 /// How long browsers may keep the stylesheet and script.
@@ -510,6 +513,29 @@ async fn practice(api: &Api, id: &str, raw: &str, headers: &HeaderMap) -> Result
                 .collect(),
         })
         .collect();
+    let attachments = api
+        .node
+        .attachments(Some(view.practice_id.clone()))
+        .await?
+        .into_iter()
+        .map(|a| AttachmentItem {
+            hash: a.hash().map(|h| h.to_hex()).unwrap_or_default(),
+            publisher: publisher(api, members.as_ref(), &a.author),
+            title: a.attachment.title.clone(),
+            category: a.attachment.category.clone(),
+            media_type: a
+                .attachment
+                .media_type
+                .clone()
+                .unwrap_or_else(|| "application/octet-stream".into()),
+            size: a.attachment.size.unwrap_or(0),
+            language: a.attachment.language.clone(),
+            licence: a.attachment.licence.clone(),
+            availability: a.availability.clone(),
+            blocks_held: a.blocks_held,
+            blocks: a.blocks,
+        })
+        .collect();
     // schema.org JSON-LD for the practice (issue 15, DCAT): `setu-web`
     // embeds it, escaped, in a `<script type="application/ld+json">`.
     let json_ld = (!view.body.is_null())
@@ -542,6 +568,7 @@ async fn practice(api: &Api, id: &str, raw: &str, headers: &HeaderMap) -> Result
             .collect(),
         held: view.held.iter().map(|h| h.to_hex()).collect(),
         adoptions,
+        attachments,
         json_ld,
     };
     Ok(setu_web::practice::render(&page))
