@@ -523,8 +523,9 @@ impl Partial {
 
     /// Once every block is held: makes the content complete (synced, then
     /// moved into `blobs/`). Returns false, and changes nothing, while
-    /// blocks are missing.
-    pub fn finish(mut self) -> Result<bool, Error> {
+    /// blocks are missing. Once it returned true the content is in place
+    /// and this value only ignores what it is given (every block is held).
+    pub fn finish(&mut self) -> Result<bool, Error> {
         if !self.have.is_full() {
             return Ok(false);
         }

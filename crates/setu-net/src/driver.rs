@@ -315,7 +315,7 @@ pub async fn start<S: Storage>(
     // Results of store jobs: at most MAX_STORE_OPS wait at once, so the
     // store thread never waits to hand one back.
     let (done_tx, done_rx) = mpsc::channel(state::MAX_STORE_OPS + 16);
-    let (served_tx, served_rx) = mpsc::channel(blob::MAX_SERVING);
+    let (disk_tx, disk_rx) = mpsc::channel(blob::DISK_QUEUE);
     let content = match &cfg.content {
         Some(p) => {
             let dir = setu_blob::content::Dir::open(p).map_err(|e| Error::Blob(e.to_string()))?;
@@ -324,7 +324,7 @@ pub async fn start<S: Storage>(
         }
         None => None,
     };
-    let blobs = blob::Blobs::new(content, cfg.blob_rate, served_tx);
+    let blobs = blob::Blobs::new(content, cfg.blob_rate, disk_tx);
     let relays = cfg.relays.clone();
     let proto = setu_proto::state::Config {
         sync_interval_ms: cfg.sync_interval.as_millis() as u64,
@@ -373,7 +373,7 @@ pub async fn start<S: Storage>(
         let target = target(addr);
         driver.input(Input::Command(StateCommand::Redial { target, now: true }));
     }
-    let task = tokio::spawn(async move { driver.run(rx, done_rx, served_rx).await });
+    let task = tokio::spawn(async move { driver.run(rx, done_rx, disk_rx).await });
     Ok((
         Handle {
             tx,
@@ -461,7 +461,7 @@ impl<S: Storage> Driver<S> {
         &mut self,
         mut rx: mpsc::Receiver<Command>,
         mut done_rx: mpsc::Receiver<(u64, Done)>,
-        mut served_rx: mpsc::Receiver<blob::Served>,
+        mut disk_rx: mpsc::Receiver<blob::Disk>,
     ) {
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -479,7 +479,7 @@ impl<S: Storage> Driver<S> {
                 Some((ticket, done)) = done_rx.recv() => {
                     self.input(Input::Done { ticket, done });
                 }
-                Some(served) = served_rx.recv() => self.blob_served(served),
+                Some(disk) = disk_rx.recv() => self.blob_disk(disk),
                 _ = tick.tick() => {
                     self.reach_timers(Instant::now());
                     self.input(Input::Tick);

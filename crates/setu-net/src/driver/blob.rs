@@ -3,9 +3,15 @@
 //! per-peer rate, and running fetches by the rules of
 //! [`setu_blob::fetch`]. The rules decide; this module only carries their
 //! actions out and tells them what happened.
+//!
+//! Disk work never runs on the driver's loop: opening a fetch (which
+//! re-verifies what an earlier one left), verifying and writing each
+//! response, the final check and rename, and reading blocks to serve all run
+//! on blocking threads and come back as a [`Disk`] result.
 
 use std::collections::HashMap;
 use std::ops::Range;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::Storage;
@@ -31,8 +37,35 @@ pub const MAX_FETCHES: usize = 16;
 /// Callers waiting on one fetch, at most.
 pub const MAX_WAITERS: usize = 16;
 
-/// A response read from disk, ready to send.
-pub(super) type Served = (ResponseChannel<Vec<u8>>, Vec<u8>);
+/// Results of disk work waiting for the loop, at most (a blocking task
+/// waits for room beyond).
+pub(super) const DISK_QUEUE: usize = MAX_SERVING + MAX_FETCHES * 4;
+
+/// A waiter on a fetch.
+type Waiter = oneshot::Sender<Result<(), String>>;
+
+/// Disk work done on a blocking thread, back for the loop.
+pub(super) enum Disk {
+    /// A response read from disk, ready to send.
+    Served(ResponseChannel<Vec<u8>>, Vec<u8>),
+    /// A fetch's partial file opened (what it held re-verified).
+    Opened {
+        hash: Hash,
+        result: Result<content::Partial, String>,
+    },
+    /// A response verified and its good blocks written.
+    Received {
+        hash: Hash,
+        peer: PeerId,
+        range: Range<u64>,
+        result: Result<setu_blob::verify::Received, String>,
+    },
+    /// A complete fetch checked whole and moved into place.
+    Finished {
+        hash: Hash,
+        result: Result<(), String>,
+    },
+}
 
 /// How a fetch under way stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,9 +85,11 @@ pub struct FetchProgress {
 }
 
 struct Job {
-    partial: content::Partial,
+    /// Shared with the blocking task verifying a response.
+    partial: Arc<Mutex<content::Partial>>,
+    size: u64,
     fetch: Fetch<PeerId>,
-    waiters: Vec<oneshot::Sender<Result<(), String>>>,
+    waiters: Vec<Waiter>,
 }
 
 enum Asked {
@@ -68,24 +103,26 @@ pub(super) struct Blobs {
     rate: u64,
     free_at: HashMap<PeerId, Instant>,
     serving: usize,
-    served_tx: mpsc::Sender<Served>,
+    disk_tx: mpsc::Sender<Disk>,
     jobs: HashMap<Hash, Job>,
+    /// Fetches whose partial file is being opened: size and waiters.
+    opening: HashMap<Hash, (u64, Vec<Waiter>)>,
+    /// Fetches being checked whole and moved into place: waiters.
+    finishing: HashMap<Hash, Vec<Waiter>>,
     reqs: HashMap<OutboundRequestId, (Hash, PeerId, Asked)>,
 }
 
 impl Blobs {
-    pub(super) fn new(
-        dir: Option<content::Dir>,
-        rate: u64,
-        served_tx: mpsc::Sender<Served>,
-    ) -> Blobs {
+    pub(super) fn new(dir: Option<content::Dir>, rate: u64, disk_tx: mpsc::Sender<Disk>) -> Blobs {
         Blobs {
             dir,
             rate: rate.max(1),
             free_at: HashMap::new(),
             serving: 0,
-            served_tx,
+            disk_tx,
             jobs: HashMap::new(),
+            opening: HashMap::new(),
+            finishing: HashMap::new(),
             reqs: HashMap::new(),
         }
     }
@@ -95,7 +132,7 @@ impl Blobs {
             .iter()
             .map(|(h, j)| FetchProgress {
                 hash: h.to_hex(),
-                size: j.partial.size(),
+                size: j.size,
                 blocks_held: j.fetch.have().held(),
                 blocks: j.fetch.have().len(),
                 in_flight: j.fetch.in_flight(),
@@ -107,12 +144,7 @@ impl Blobs {
 
 impl<S: Storage> Driver<S> {
     /// A `fetch` command: starts (or joins) the fetch of `hash`.
-    pub(super) fn blob_fetch(
-        &mut self,
-        hash: Hash,
-        size: u64,
-        reply: oneshot::Sender<Result<(), String>>,
-    ) {
+    pub(super) fn blob_fetch(&mut self, hash: Hash, size: u64, reply: Waiter) {
         let Some(dir) = self.blobs.dir.clone() else {
             let _ = reply.send(Err("this node keeps no attachments".into()));
             return;
@@ -121,24 +153,67 @@ impl<S: Storage> Driver<S> {
             let _ = reply.send(Ok(()));
             return;
         }
-        if let Some(job) = self.blobs.jobs.get_mut(&hash) {
-            if job.waiters.len() >= MAX_WAITERS {
+        let b = &mut self.blobs;
+        let waiters = if let Some(job) = b.jobs.get_mut(&hash) {
+            Some(&mut job.waiters)
+        } else if let Some((_, w)) = b.opening.get_mut(&hash) {
+            Some(w)
+        } else {
+            b.finishing.get_mut(&hash)
+        };
+        if let Some(waiters) = waiters {
+            if waiters.len() >= MAX_WAITERS {
                 let _ = reply.send(Err("too many callers wait on this fetch".into()));
             } else {
-                job.waiters.push(reply);
+                waiters.push(reply);
             }
             return;
         }
-        if self.blobs.jobs.len() >= MAX_FETCHES {
+        if b.jobs.len() + b.opening.len() + b.finishing.len() >= MAX_FETCHES {
             let _ = reply.send(Err(format!(
                 "{MAX_FETCHES} fetches are running; try again when one ends"
             )));
             return;
         }
-        let partial = match dir.partial(&hash, size) {
+        b.opening.insert(hash, (size, vec![reply]));
+        let tx = b.disk_tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let result = dir.partial(&hash, size).map_err(|e| e.to_string());
+            let _ = tx.blocking_send(Disk::Opened { hash, result });
+        });
+    }
+
+    /// Disk work came back.
+    pub(super) fn blob_disk(&mut self, done: Disk) {
+        match done {
+            Disk::Served(channel, bytes) => self.blob_served(channel, bytes),
+            Disk::Opened { hash, result } => self.blob_opened(hash, result),
+            Disk::Received {
+                hash,
+                peer,
+                range,
+                result,
+            } => self.blob_received(hash, peer, range, result),
+            Disk::Finished { hash, result } => {
+                tracing::info!(%hash, ok = result.is_ok(), "attachment fetched");
+                for w in self.blobs.finishing.remove(&hash).unwrap_or_default() {
+                    let _ = w.send(result.clone());
+                }
+            }
+        }
+    }
+
+    /// A fetch's partial file is open: its rules start.
+    fn blob_opened(&mut self, hash: Hash, result: Result<content::Partial, String>) {
+        let Some((size, waiters)) = self.blobs.opening.remove(&hash) else {
+            return;
+        };
+        let partial = match result {
             Ok(p) => p,
             Err(e) => {
-                let _ = reply.send(Err(e.to_string()));
+                for w in waiters {
+                    let _ = w.send(Err(e.clone()));
+                }
                 return;
             }
         };
@@ -146,9 +221,10 @@ impl<S: Storage> Driver<S> {
         self.blobs.jobs.insert(
             hash,
             Job {
-                partial,
+                partial: Arc::new(Mutex::new(partial)),
+                size,
                 fetch,
-                waiters: vec![reply],
+                waiters,
             },
         );
         let now = self.now();
@@ -219,10 +295,16 @@ impl<S: Storage> Driver<S> {
                 Action::Done => {
                     if let Some(job) = self.blobs.jobs.remove(&hash) {
                         self.blobs.reqs.retain(|_, (h, _, _)| *h != hash);
-                        let result =
-                            job.partial
-                                .finish()
-                                .map_err(|e| e.to_string())
+                        self.blobs.finishing.insert(hash, job.waiters);
+                        let tx = self.blobs.disk_tx.clone();
+                        let partial = job.partial;
+                        tokio::task::spawn_blocking(move || {
+                            // A late response still being verified holds
+                            // the lock first; it writes no block held.
+                            let result = partial
+                                .lock()
+                                .map_err(|_| "a verify task failed".to_string())
+                                .and_then(|mut p| p.finish().map_err(|e| e.to_string()))
                                 .and_then(|done| {
                                     if done {
                                         Ok(())
@@ -230,10 +312,8 @@ impl<S: Storage> Driver<S> {
                                         Err("finished with blocks missing".to_string())
                                     }
                                 });
-                        tracing::info!(%hash, ok = result.is_ok(), "attachment fetched");
-                        for w in job.waiters {
-                            let _ = w.send(result.clone());
-                        }
+                            let _ = tx.blocking_send(Disk::Finished { hash, result });
+                        });
                     }
                     return;
                 }
@@ -278,6 +358,7 @@ impl<S: Storage> Driver<S> {
         for h in abandoned {
             self.blobs.jobs.remove(&h);
             self.blobs.reqs.retain(|_, (x, _, _)| *x != h);
+            tracing::debug!(hash = %h, "attachment fetch abandoned: no caller waits");
         }
         let hashes: Vec<Hash> = self.blobs.jobs.keys().copied().collect();
         for h in hashes {
@@ -289,7 +370,7 @@ impl<S: Storage> Driver<S> {
     }
 
     /// A response read from disk: send it.
-    pub(super) fn blob_served(&mut self, (channel, bytes): Served) {
+    fn blob_served(&mut self, channel: ResponseChannel<Vec<u8>>, bytes: Vec<u8>) {
         self.blobs.serving = self.blobs.serving.saturating_sub(1);
         if self
             .swarm
@@ -431,7 +512,7 @@ impl<S: Storage> Driver<S> {
         let cost = Duration::from_secs_f64(bytes as f64 / self.blobs.rate as f64);
         self.blobs.free_at.insert(peer, start + cost);
         self.blobs.serving += 1;
-        let tx = self.blobs.served_tx.clone();
+        let tx = self.blobs.disk_tx.clone();
         tokio::spawn(async move {
             tokio::time::sleep_until(tokio::time::Instant::from_std(start)).await;
             let resp = tokio::task::spawn_blocking(move || match dir.encode(&hash, size, &range) {
@@ -450,7 +531,7 @@ impl<S: Storage> Driver<S> {
                 code: Code::Busy,
                 reason: "internal error".into(),
             });
-            let _ = tx.send((channel, resp.encode())).await;
+            let _ = tx.send(Disk::Served(channel, resp.encode())).await;
         });
     }
 
@@ -458,7 +539,7 @@ impl<S: Storage> Driver<S> {
     /// under way or the file says.
     fn blob_size(&self, dir: &content::Dir, hash: &Hash) -> Option<u64> {
         if let Some(job) = self.blobs.jobs.get(hash) {
-            return Some(job.partial.size());
+            return Some(job.size);
         }
         let p = dir.path(hash)?;
         std::fs::metadata(p).ok().map(|m| m.len())
@@ -467,8 +548,8 @@ impl<S: Storage> Driver<S> {
     fn blob_have(&self, dir: &content::Dir, hash: &Hash) -> Response {
         if let Some(job) = self.blobs.jobs.get(hash) {
             return Response::Have {
-                size: job.partial.size(),
-                ranges: job.partial.have().ranges(),
+                size: job.size,
+                ranges: job.fetch.have().ranges(),
             };
         }
         match self.blob_size(dir, hash) {
@@ -512,7 +593,7 @@ impl<S: Storage> Driver<S> {
             }
         };
         let size = match self.blobs.jobs.get(&hash) {
-            Some(j) => j.partial.size(),
+            Some(j) => j.size,
             None => return,
         };
         match (asked, resp) {
@@ -529,32 +610,26 @@ impl<S: Storage> Driver<S> {
                 self.blob_event(hash, FetchEvent::Have { peer, ranges }, now);
             }
             (Asked::Blocks(range), Response::Blocks(encoded)) => {
-                let received = match self.blobs.jobs.get_mut(&hash) {
-                    Some(job) => job.partial.receive(&range, &encoded),
-                    None => return,
+                // Verified and written on a blocking thread; the rules hear
+                // of it in `blob_received`.
+                let Some(job) = self.blobs.jobs.get(&hash) else {
+                    return;
                 };
-                match received {
-                    Ok(r) => self.blob_event(
+                let partial = Arc::clone(&job.partial);
+                let tx = self.blobs.disk_tx.clone();
+                tokio::task::spawn_blocking(move || {
+                    let result = partial
+                        .lock()
+                        .map_err(|_| "a verify task failed".to_string())
+                        .and_then(|mut p| p.receive(&range, &encoded).map_err(|e| e.to_string()));
+                    let _ = tx.blocking_send(Disk::Received {
                         hash,
-                        FetchEvent::Response {
-                            peer,
-                            range,
-                            verified: r.verified,
-                            fault: r.fault,
-                        },
-                        now,
-                    ),
-                    Err(e) => {
-                        // Our disk, not the peer: the fetch stops.
-                        tracing::warn!(%hash, "attachment: {e}");
-                        if let Some(job) = self.blobs.jobs.remove(&hash) {
-                            for w in job.waiters {
-                                let _ = w.send(Err(e.to_string()));
-                            }
-                        }
-                        return;
-                    }
-                }
+                        peer,
+                        range,
+                        result,
+                    });
+                });
+                return;
             }
             (
                 Asked::Blocks(range),
@@ -576,6 +651,44 @@ impl<S: Storage> Driver<S> {
                     },
                     now,
                 );
+            }
+        }
+        self.blob_actions(hash);
+    }
+
+    /// A response was verified and its good blocks written.
+    fn blob_received(
+        &mut self,
+        hash: Hash,
+        peer: PeerId,
+        range: Range<u64>,
+        result: Result<setu_blob::verify::Received, String>,
+    ) {
+        if !self.blobs.jobs.contains_key(&hash) {
+            return;
+        }
+        let now = self.now();
+        match result {
+            Ok(r) => self.blob_event(
+                hash,
+                FetchEvent::Response {
+                    peer,
+                    range,
+                    verified: r.verified,
+                    fault: r.fault,
+                },
+                now,
+            ),
+            Err(e) => {
+                // Our disk, not the peer: the fetch stops.
+                tracing::warn!(%hash, "attachment: {e}");
+                if let Some(job) = self.blobs.jobs.remove(&hash) {
+                    self.blobs.reqs.retain(|_, (h, _, _)| *h != hash);
+                    for w in job.waiters {
+                        let _ = w.send(Err(e.clone()));
+                    }
+                }
+                return;
             }
         }
         self.blob_actions(hash);
