@@ -10,10 +10,12 @@
 //! cargo run --release -p setu-bench -- sim [--nodes N]
 //! cargo run --release -p setu-bench -- members [--members N] [--records N]
 //! cargo run -p setu-bench -- match [--verbose]
+//! cargo run --release -p setu-bench -- attach [--mib N]
 //! ```
 //!
 //! Run nothing else on the machine while a benchmark runs.
 
+mod attach;
 mod faults;
 mod matching;
 mod members;
@@ -59,6 +61,7 @@ fn main() {
             replica::run(records, only.as_deref())
         }
         Some("faults") => faults::run(records),
+        Some("attach") => attach::run(flag("--mib").and_then(|v| v.parse().ok()).unwrap_or(1_024)),
         Some("profile") => profile::run(),
         Some("match") => matching::run(args.iter().any(|a| a == "--verbose")),
         Some("net") => net::run(
@@ -84,7 +87,7 @@ fn main() {
         ),
         _ => {
             eprintln!(
-                "usage: setu-bench replica|faults|net|sim|members|match [--records N] [--members N] [--nodes N] [--gossip-records N] [--only bulk|gossip|reconcile] [--verbose]"
+                "usage: setu-bench replica|faults|net|sim|members|match|attach [--records N] [--mib N] [--members N] [--nodes N] [--gossip-records N] [--only bulk|gossip|reconcile] [--verbose]"
             );
             std::process::exit(2);
         }
