@@ -64,7 +64,10 @@ pub enum Command {
     #[command(subcommand)]
     Member(MemberCommand),
     /// Signs a body as this node's publisher and stores it: a practice, or
-    /// with --kind an adoption report or a need (seeking).
+    /// with --kind an adoption report or a need (seeking). A practice or
+    /// adoption body may list local files in `attachments` ([{"file":
+    /// PATH, "title": ..., "category": ...}], paths relative to the body):
+    /// each is hashed and gets its attachment record.
     Publish(PublishArgs),
     /// Withdraws one of this publisher's practices (or with --kind, adoption
     /// reports or needs). Final.

@@ -812,3 +812,83 @@ fn export_never_overwrites_without_force_nor_writes_into_the_data_dir() {
     }
     assert!(!d.join("setu-data/x").exists());
 }
+
+/// `setu publish` of a body whose `attachments` name local files: a bad
+/// entry publishes nothing and names its field; good ones are hashed into
+/// the content folder and each gets an attachment record naming the
+/// practice.
+#[test]
+fn publish_hashes_the_files_a_body_names_in_attachments() {
+    let d = &std::env::temp_dir().join(format!("setu-cli-publish-files-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(d);
+    std::fs::create_dir_all(d.join("files")).expect("temp dir");
+    ok(setu(
+        d,
+        &[
+            "--data-dir",
+            "n",
+            "init",
+            "--country",
+            "BGD",
+            "--agency",
+            "a2i",
+        ],
+    ));
+    let toolkit: Vec<u8> = (0..70_000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(d.join("files/toolkit.pdf"), &toolkit).expect("file");
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/examples/practice.json");
+    let mut body: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(example).expect("example")).expect("json");
+
+    // A missing file: nothing is published, and the error names the entry.
+    body["attachments"] = serde_json::json!([
+        {"file": "toolkit.pdf", "title": "Process-mapping toolkit", "category": "toolkit"},
+        {"file": "nowhere.pdf", "title": "Gone", "category": "report"},
+    ]);
+    std::fs::write(d.join("files/body.json"), body.to_string()).expect("body");
+    let bad = setu(d, &["--data-dir", "n", "publish", "files/body.json"]);
+    assert!(!bad.status.success(), "{}", text(&bad));
+    assert!(text(&bad).contains("attachments[1].file"), "{}", text(&bad));
+    let none = setu(d, &["--data-dir", "n", "show", "BGD-A2I-0001"]);
+    assert!(
+        !none.status.success(),
+        "nothing was published: {}",
+        text(&none)
+    );
+    // A category outside the list: named, nothing published.
+    body["attachments"] = serde_json::json!([
+        {"file": "toolkit.pdf", "title": "Process-mapping toolkit", "category": "poster"},
+    ]);
+    std::fs::write(d.join("files/body.json"), body.to_string()).expect("body");
+    let bad = setu(d, &["--data-dir", "n", "publish", "files/body.json"]);
+    assert!(!bad.status.success(), "{}", text(&bad));
+    assert!(
+        text(&bad).contains("attachments[0]") && text(&bad).contains("category"),
+        "{}",
+        text(&bad)
+    );
+    assert!(
+        !setu(d, &["--data-dir", "n", "show", "BGD-A2I-0001"])
+            .status
+            .success()
+    );
+
+    // A good one: the practice, then the file's record.
+    body["attachments"] = serde_json::json!([
+        {"file": "toolkit.pdf", "title": "Process-mapping toolkit", "category": "toolkit", "licence": "CC-BY-4.0"},
+    ]);
+    std::fs::write(d.join("files/body.json"), body.to_string()).expect("body");
+    let out = ok(setu(d, &["--data-dir", "n", "publish", "files/body.json"]));
+    let hash = blake3::hash(&toolkit).to_hex().to_string();
+    assert!(out.contains("published BGD-A2I-0001 revision 1"), "{out}");
+    assert!(out.contains(&format!("hash {hash} | 70000 bytes")), "{out}");
+    assert!(out.contains("attached ATT-"), "{out}");
+    let kept = d.join("n/content/blobs").join(&hash);
+    assert_eq!(std::fs::read(kept).expect("kept by hash"), toolkit);
+    let shown = ok(setu(d, &["--data-dir", "n", "show", "BGD-A2I-0001"]));
+    assert!(
+        !shown.contains("attachments"),
+        "the list is not part of the practice: {shown}"
+    );
+    let _ = std::fs::remove_dir_all(d);
+}

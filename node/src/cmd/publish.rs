@@ -62,9 +62,13 @@ pub(super) fn remote(result: Result<Published>) -> Result<Result<Published, Refu
 
 pub fn publish(dir: &Path, args: PublishArgs) -> Result<ExitCode> {
     let text = io::read_small(&args.body, io::MAX_BODY_FILE_BYTES, "a body file")?;
-    let body: serde_json::Value = serde_json::from_slice(&text)
+    let mut body: serde_json::Value = serde_json::from_slice(&text)
         .with_context(|| format!("{} is not JSON", args.body.display()))?;
     let kind = args.kind.name();
+    // Files named in `attachments`, relative to the body file: hashed and
+    // checked before anything is published.
+    let base = args.body.parent().unwrap_or(Path::new("."));
+    let attaching = super::attach::Attaching::take(dir, args.kind, &mut body, base)?;
     let result = match Target::of(dir)? {
         Target::Daemon(c) => remote(c.post_json(collection(args.kind), &body))?,
         Target::Local(data) => {
@@ -75,7 +79,12 @@ pub fn publish(dir: &Path, args: PublishArgs) -> Result<ExitCode> {
                 .map_err(Refused::from)
         }
     };
-    report(result, args.json, "published")
+    let published = result.is_ok();
+    let code = report(result, args.json, "published")?;
+    match attaching {
+        Some(a) if published => a.publish(dir, args.json),
+        _ => Ok(code),
+    }
 }
 
 pub fn withdraw(dir: &Path, args: WithdrawArgs) -> Result<ExitCode> {
