@@ -185,6 +185,90 @@ mod real {
         c.shutdown().await.expect("stop c");
     }
 
+    /// Anyone may publish a reference to someone else's hash with a wrong
+    /// size. Mallory does, with a key that sorts first so her reference is
+    /// the one read first; C still fetches the content, at its real size,
+    /// and nobody honest is penalised.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_reference_with_a_wrong_size_does_not_block_the_fetch() {
+        let bytes = file_bytes(8, 3 << 20);
+        let alice = SecretKey::generate();
+        let mallory = loop {
+            let k = SecretKey::generate();
+            if k.author().0 < alice.author().0 {
+                break k;
+            }
+        };
+        let dirs: Vec<TempDir> = (0..4).map(|_| TempDir::new().expect("tempdir")).collect();
+        let a = Node::start(config(
+            dirs[0].path(),
+            "test-size",
+            Some(alice.clone()),
+            vec![],
+        ))
+        .await
+        .expect("a");
+        let m = Node::start(config(
+            dirs[1].path(),
+            "test-size",
+            Some(mallory.clone()),
+            vec![addr(&a).await],
+        ))
+        .await
+        .expect("m");
+        let c = Node::start(config(
+            dirs[2].path(),
+            "test-size",
+            None,
+            vec![addr(&a).await, addr(&m).await],
+        ))
+        .await
+        .expect("c");
+        let hash = publish_with_file(&a, &alice, &dirs[3], &bytes).await;
+        wait_records(&[&m], 2, "Alice's records on Mallory's node").await;
+        // Mallory's practice, and a reference to Alice's hash with a size
+        // one block short.
+        let body = setu_store::synth::body(22, 0);
+        let pid = body["practice_id"].as_str().expect("id").to_string();
+        m.publish(body).await.expect("practice");
+        m.publish_kind(
+            "attachment",
+            json!({
+                "attachment_id": "ATT-STOLEN",
+                "practice": {"key": mallory.author().to_hex(), "practice_id": pid},
+                "hash": hash.to_hex(),
+                "size": bytes.len() - 16_384,
+                "media_type": "video/webm",
+                "title": {"original": "en", "text": {"en": "Not what it says"}},
+                "language": "en",
+                "category": "video",
+            }),
+        )
+        .await
+        .expect("the stolen reference");
+        wait_records(&[&c], 4, "both practices and both references on C").await;
+        let first = c
+            .attachment(hash)
+            .await
+            .expect("lookup")
+            .expect("a reference");
+        assert_eq!(
+            first.attachment.size,
+            Some(bytes.len() as u64 - 16_384),
+            "the wrong size is the one read first"
+        );
+        let path = c.fetch_attachment(hash).await.expect("C fetches anyway");
+        assert!(
+            std::fs::read(path).expect("read") == bytes,
+            "C holds Alice's bytes"
+        );
+        let banned = c.status().await.expect("status").net.counters.peers_banned;
+        assert_eq!(banned, 0, "nobody honest is penalised");
+        for n in [a, m, c] {
+            n.shutdown().await.expect("stop");
+        }
+    }
+
     /// A fetch cut at about half (its node stopped) resumes from the blocks
     /// it verified: after the restart it holds at least as many, and asks
     /// only for the rest.

@@ -182,7 +182,7 @@ enum Command {
     Dial(Multiaddr, oneshot::Sender<Result<(), Error>>),
     Peers(oneshot::Sender<Vec<PeerInfo>>),
     Status(oneshot::Sender<NetStatus>),
-    Fetch(setu_blob::Hash, u64, oneshot::Sender<Result<(), String>>),
+    Fetch(setu_blob::Hash, u64, blob::Waiter),
     Fetches(oneshot::Sender<Vec<FetchProgress>>),
     Shutdown(oneshot::Sender<()>),
 }
@@ -245,7 +245,10 @@ impl Handle {
     pub async fn fetch(&self, hash: setu_blob::Hash, size: u64) -> Result<(), Error> {
         self.ask(|tx| Command::Fetch(hash, size, tx))
             .await?
-            .map_err(Error::Blob)
+            .map_err(|f| match f {
+                blob::FetchFailure::Failed(why) => Error::Blob(why),
+                blob::FetchFailure::OtherSize(held) => Error::OtherSize { asked: size, held },
+            })
     }
 
     /// Attachment fetches under way.
@@ -421,7 +424,7 @@ struct Driver<S: Storage> {
 }
 
 mod blob;
-pub use blob::FetchProgress;
+pub use blob::{FetchFailure, FetchProgress};
 mod reach;
 pub use reach::Reachability;
 

@@ -69,4 +69,13 @@ pub enum Error {
     /// An attachment could not be kept or fetched.
     #[error("attachment: {0}")]
     Blob(String),
+    /// The peers that hold an attachment's hash hold it with another size
+    /// than the one asked for (a record's size is wrong).
+    #[error("attachment: peers hold this content with {held} bytes, not {asked}")]
+    OtherSize {
+        /// The size asked for.
+        asked: u64,
+        /// The size the peers hold (the most common).
+        held: u64,
+    },
 }

@@ -23,6 +23,8 @@ pub const MAX_ATTACHMENT_BYTES: u64 = 2 << 30;
 pub const MAX_LISTED_ATTACHMENTS: usize = 10_000;
 /// The folder of a node's content, under its data dir.
 pub const CONTENT_DIR: &str = "content";
+/// Distinct sizes, from references to one hash, a fetch tries at most.
+pub const MAX_SIZES_TRIED: usize = 4;
 
 /// By default a node fetches by itself content of at most 20 MB.
 pub const DEFAULT_AUTO_FETCH_BYTES: u64 = 20_000_000;
@@ -204,24 +206,57 @@ impl Node {
 
     /// Fetches content `hash` from the peers that hold it, resuming what
     /// was verified before, and returns its path once complete. The size
-    /// comes from its reference; content without one is not fetched.
+    /// comes from its references; content without one is not fetched.
+    ///
+    /// Anyone may publish a reference to a hash with a wrong size. So the
+    /// distinct sizes the references give are tried in turn (at most
+    /// [`MAX_SIZES_TRIED`]): a fetch whose peers all hold the hash with
+    /// another size ends at once saying so, and that size is tried next if
+    /// a reference gives it. Only the right size can verify.
     pub async fn fetch_attachment(&self, hash: Hash) -> Result<PathBuf, Error> {
-        let Some(view) = self.attachment(hash).await? else {
-            return Err(Error::Io {
-                path: PathBuf::from(hash.to_hex()),
-                reason: "no attachment record names this hash".into(),
-            });
+        let refused = |reason: String| Error::Io {
+            path: PathBuf::from(hash.to_hex()),
+            reason,
         };
-        let size = view.attachment.size.unwrap_or(0);
-        if size > MAX_ATTACHMENT_BYTES {
-            return Err(Error::Io {
-                path: PathBuf::from(hash.to_hex()),
-                reason: format!(
-                    "{size} bytes, more than this node's limit of {MAX_ATTACHMENT_BYTES}"
-                ),
-            });
+        let found = self
+            .on_store(move |r| {
+                setu_store::graph::attachments(r.store(), MAX_LISTED_ATTACHMENTS, &|a| {
+                    a.hash.is_some_and(|h| h.0 == hash.0)
+                })
+            })
+            .await??;
+        let mut sizes: Vec<u64> = Vec::new();
+        for a in &found {
+            if let Some(s) = a.attachment.size
+                && !sizes.contains(&s)
+                && sizes.len() < MAX_SIZES_TRIED
+            {
+                sizes.push(s);
+            }
         }
-        self.inner.net.fetch(hash, size).await?;
+        let Some(&first) = sizes.first() else {
+            return Err(refused("no attachment record names this hash".into()));
+        };
+        let mut size = first;
+        let mut tried = Vec::new();
+        loop {
+            if size > MAX_ATTACHMENT_BYTES {
+                return Err(refused(format!(
+                    "{size} bytes, more than this node's limit of {MAX_ATTACHMENT_BYTES}"
+                )));
+            }
+            tried.push(size);
+            match self.inner.net.fetch(hash, size).await {
+                Ok(()) => break,
+                Err(setu_net::Error::OtherSize { held, .. })
+                    if sizes.contains(&held) && !tried.contains(&held) =>
+                {
+                    tracing::info!(%hash, asked = size, held, "attachment: a reference gave a wrong size; trying the size peers hold");
+                    size = held;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
         self.content()?
             .path(&hash)
             .ok_or_else(|| Error::Internal(format!("fetch of {hash} ended without the content")))

@@ -41,8 +41,22 @@ pub const MAX_WAITERS: usize = 16;
 /// waits for room beyond).
 pub(super) const DISK_QUEUE: usize = MAX_SERVING + MAX_FETCHES * 4;
 
+/// Why a fetch ended without the content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FetchFailure {
+    /// It could not go on: the reason, for a person.
+    Failed(String),
+    /// Every peer that answered holds this hash with another size (the
+    /// most common one given): the size asked for is not the content's,
+    /// and no block can verify against it.
+    OtherSize(u64),
+}
+
 /// A waiter on a fetch.
-type Waiter = oneshot::Sender<Result<(), String>>;
+pub(super) type Waiter = oneshot::Sender<Result<(), FetchFailure>>;
+
+/// Distinct other sizes a fetch remembers peers giving, at most.
+const MAX_OTHER_SIZES: usize = 8;
 
 /// Disk work done on a blocking thread, back for the loop.
 pub(super) enum Disk {
@@ -63,7 +77,7 @@ pub(super) enum Disk {
     /// A complete fetch checked whole and moved into place.
     Finished {
         hash: Hash,
-        result: Result<(), String>,
+        result: Result<(), FetchFailure>,
     },
 }
 
@@ -90,6 +104,8 @@ struct Job {
     size: u64,
     fetch: Fetch<PeerId>,
     waiters: Vec<Waiter>,
+    /// Other sizes peers gave for this hash, with how many gave each.
+    other_sizes: HashMap<u64, u32>,
 }
 
 enum Asked {
@@ -146,7 +162,9 @@ impl<S: Storage> Driver<S> {
     /// A `fetch` command: starts (or joins) the fetch of `hash`.
     pub(super) fn blob_fetch(&mut self, hash: Hash, size: u64, reply: Waiter) {
         let Some(dir) = self.blobs.dir.clone() else {
-            let _ = reply.send(Err("this node keeps no attachments".into()));
+            let _ = reply.send(Err(FetchFailure::Failed(
+                "this node keeps no attachments".into(),
+            )));
             return;
         };
         if dir.path(&hash).is_some() {
@@ -163,16 +181,18 @@ impl<S: Storage> Driver<S> {
         };
         if let Some(waiters) = waiters {
             if waiters.len() >= MAX_WAITERS {
-                let _ = reply.send(Err("too many callers wait on this fetch".into()));
+                let _ = reply.send(Err(FetchFailure::Failed(
+                    "too many callers wait on this fetch".into(),
+                )));
             } else {
                 waiters.push(reply);
             }
             return;
         }
         if b.jobs.len() + b.opening.len() + b.finishing.len() >= MAX_FETCHES {
-            let _ = reply.send(Err(format!(
+            let _ = reply.send(Err(FetchFailure::Failed(format!(
                 "{MAX_FETCHES} fetches are running; try again when one ends"
-            )));
+            ))));
             return;
         }
         b.opening.insert(hash, (size, vec![reply]));
@@ -212,7 +232,7 @@ impl<S: Storage> Driver<S> {
             Ok(p) => p,
             Err(e) => {
                 for w in waiters {
-                    let _ = w.send(Err(e.clone()));
+                    let _ = w.send(Err(FetchFailure::Failed(e.clone())));
                 }
                 return;
             }
@@ -225,6 +245,7 @@ impl<S: Storage> Driver<S> {
                 size,
                 fetch,
                 waiters,
+                other_sizes: HashMap::new(),
             },
         );
         let now = self.now();
@@ -253,6 +274,25 @@ impl<S: Storage> Driver<S> {
 
     /// Carries out what a fetch's rules ask.
     fn blob_actions(&mut self, hash: Hash) {
+        // Stalled, and the peers that hold this hash hold it with another
+        // size: the size asked for is wrong (a record may lie about it), so
+        // the caller hears which size they hold instead of waiting forever.
+        if let Some(job) = self.blobs.jobs.get(&hash)
+            && job.fetch.is_stalled()
+            && let Some((&other, _)) = job
+                .other_sizes
+                .iter()
+                .max_by_key(|(size, n)| (**n, std::cmp::Reverse(**size)))
+        {
+            tracing::info!(%hash, asked = job.size, held = other, "attachment: peers hold another size");
+            if let Some(job) = self.blobs.jobs.remove(&hash) {
+                self.blobs.reqs.retain(|_, (h, _, _)| *h != hash);
+                for w in job.waiters {
+                    let _ = w.send(Err(FetchFailure::OtherSize(other)));
+                }
+            }
+            return;
+        }
         loop {
             let Some(action) = self
                 .blobs
@@ -312,7 +352,10 @@ impl<S: Storage> Driver<S> {
                                         Err("finished with blocks missing".to_string())
                                     }
                                 });
-                            let _ = tx.blocking_send(Disk::Finished { hash, result });
+                            let _ = tx.blocking_send(Disk::Finished {
+                                hash,
+                                result: result.map_err(FetchFailure::Failed),
+                            });
                         });
                     }
                     return;
@@ -605,7 +648,16 @@ impl<S: Storage> Driver<S> {
                 },
             ) => {
                 // A peer that holds other bytes under this hash, or nothing,
-                // offers nothing.
+                // offers nothing; the other size is remembered.
+                if theirs != size
+                    && theirs > 0
+                    && !ranges.is_empty()
+                    && let Some(job) = self.blobs.jobs.get_mut(&hash)
+                    && (job.other_sizes.len() < MAX_OTHER_SIZES
+                        || job.other_sizes.contains_key(&theirs))
+                {
+                    *job.other_sizes.entry(theirs).or_default() += 1;
+                }
                 let ranges = if theirs == size { ranges } else { Vec::new() };
                 self.blob_event(hash, FetchEvent::Have { peer, ranges }, now);
             }
@@ -685,7 +737,7 @@ impl<S: Storage> Driver<S> {
                 if let Some(job) = self.blobs.jobs.remove(&hash) {
                     self.blobs.reqs.retain(|_, (h, _, _)| *h != hash);
                     for w in job.waiters {
-                        let _ = w.send(Err(e.clone()));
+                        let _ = w.send(Err(FetchFailure::Failed(e.clone())));
                     }
                 }
                 return;
