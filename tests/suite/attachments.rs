@@ -557,8 +557,12 @@ mod policy {
                 .is_some_and(|v| v.availability == "complete")
         })
         .await;
-        // Rounds have passed; the large one was not fetched.
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        // Two more rounds: each saw the large one's reference, and left it.
+        let rounds = b.policy_rounds();
+        wait_until(WAIT, "two more policy rounds on B", || async {
+            b.policy_rounds() >= rounds + 2
+        })
+        .await;
         let v = b
             .attachment(large)
             .await

@@ -343,6 +343,14 @@ impl Node {
         Ok(())
     }
 
+    /// Rounds of the attachment policy (automatic fetches, then
+    /// collection) completed since the node started.
+    pub fn policy_rounds(&self) -> u64 {
+        self.inner
+            .policy_rounds
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Starts the policy's rounds, every [`POLICY_INTERVAL`], on a task that
     /// holds the node weakly (it ends with the node).
     pub(crate) fn start_policy(&self) {
@@ -358,6 +366,9 @@ impl Node {
                 if let Err(e) = node.policy_round().await {
                     tracing::debug!("attachment policy: {e}");
                 }
+                node.inner
+                    .policy_rounds
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
         });
         *self

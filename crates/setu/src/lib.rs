@@ -239,6 +239,8 @@ struct Inner {
     task: Mutex<Option<tokio::task::JoinHandle<()>>>,
     policy: attachments::Policy,
     policy_task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Attachment policy rounds completed.
+    policy_rounds: std::sync::atomic::AtomicU64,
 }
 
 /// A running node. Cheap to clone; every clone drives the same node.
@@ -387,6 +389,7 @@ impl Node {
                 task: Mutex::new(Some(task)),
                 policy: cfg.attachments,
                 policy_task: Mutex::new(None),
+                policy_rounds: std::sync::atomic::AtomicU64::new(0),
             }),
         };
         node.start_policy();
