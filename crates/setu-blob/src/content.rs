@@ -529,6 +529,10 @@ impl Partial {
         if !self.have.is_full() {
             return Ok(false);
         }
+        // Denied while it ran: it never becomes content here.
+        if self.dir.denied()?.contains(&self.hash) {
+            return Err(Error::Denied { hash: self.hash });
+        }
         self.data
             .set_len(self.size)
             .map_err(io_err(&self.data_path))?;
@@ -670,6 +674,24 @@ mod tests {
             b.encode(&added.hash, added.size, &(9..12)),
             Err(Error::BadRange { .. })
         ));
+    }
+
+    #[test]
+    fn content_denied_while_its_fetch_ran_never_lands() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let file = dir.path().join("f.pdf");
+        let bytes = content(3 * blocks::BLOCK_BYTES as usize + 5);
+        fs::write(&file, &bytes).expect("write");
+        let a = Dir::open(dir.path().join("a")).expect("open");
+        let added = a.add_file(&file, 1 << 20, |_| {}).expect("add");
+        let b = Dir::open(dir.path().join("b")).expect("open");
+        let mut p = b.partial(&added.hash, added.size).expect("partial");
+        let all = 0..4;
+        let enc = a.encode(&added.hash, added.size, &all).expect("encode");
+        assert_eq!(p.receive(&all, &enc).expect("receive").fault, None);
+        b.deny(&added.hash, true).expect("deny");
+        assert!(matches!(p.finish(), Err(Error::Denied { .. })));
+        assert!(b.path(&added.hash).is_none(), "denied content never lands");
     }
 
     #[test]

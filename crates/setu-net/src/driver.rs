@@ -184,6 +184,8 @@ enum Command {
     Status(oneshot::Sender<NetStatus>),
     Fetch(setu_blob::Hash, u64, blob::Waiter),
     Fetches(oneshot::Sender<Vec<FetchProgress>>),
+    /// Stops a fetch (its content was denied): its callers hear why.
+    StopFetch(setu_blob::Hash, String),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -254,6 +256,14 @@ impl Handle {
     /// Attachment fetches under way.
     pub async fn fetches(&self) -> Result<Vec<FetchProgress>, Error> {
         self.ask(Command::Fetches).await
+    }
+
+    /// Stops the fetch of `hash`, if one runs; its callers get `why`.
+    pub async fn stop_fetch(&self, hash: setu_blob::Hash, why: &str) -> Result<(), Error> {
+        self.tx
+            .send(Command::StopFetch(hash, why.to_string()))
+            .await
+            .map_err(|_| Error::Stopped)
     }
 
     /// Network events from now on.
@@ -600,6 +610,7 @@ impl<S: Storage> Driver<S> {
             }
             Command::SyncNow => self.input(Input::Command(StateCommand::SyncNow)),
             Command::Fetch(hash, size, reply) => self.blob_fetch(hash, size, reply),
+            Command::StopFetch(hash, why) => self.blob_stop(hash, why),
             Command::Fetches(reply) => {
                 let _ = reply.send(self.blobs.progress());
             }

@@ -273,6 +273,13 @@ impl Node {
     /// Refuses content (a takedown: removed, never stored or served
     /// again; its record stays), or lifts the refusal.
     pub async fn deny(&self, hash: Hash, on: bool) -> Result<(), Error> {
+        if on {
+            // A fetch under way stops first; its files go with the rest.
+            self.inner
+                .net
+                .stop_fetch(hash, "denied on this node")
+                .await?;
+        }
         let dir = self.content()?;
         tokio::task::spawn_blocking(move || dir.deny(&hash, on).map_err(|e| io(dir.root(), e)))
             .await

@@ -364,6 +364,17 @@ impl<S: Storage> Driver<S> {
         }
     }
 
+    /// Stops a running fetch; what it verified stays in `partial/` unless
+    /// the caller removes it.
+    pub(super) fn blob_stop(&mut self, hash: Hash, why: String) {
+        if let Some(job) = self.blobs.jobs.remove(&hash) {
+            self.blobs.reqs.retain(|_, (h, _, _)| *h != hash);
+            for w in job.waiters {
+                let _ = w.send(Err(FetchFailure::Failed(why.clone())));
+            }
+        }
+    }
+
     /// A peer joined: every fetch may ask it.
     pub(super) fn blob_peer_joined(&mut self, peer: PeerId) {
         let now = self.now();
