@@ -32,6 +32,18 @@ fn hash_of(text: &str) -> Result<Hash> {
         .map_err(|e| Problem::bad_request(format!("hash: {e}")))
 }
 
+/// The hash in a path, and the reference this node holds for it (404
+/// when none).
+async fn reference(api: &Api, text: &str) -> Result<(Hash, setu::attachments::AttachmentView)> {
+    let hash = hash_of(text)?;
+    let view = api
+        .node
+        .attachment(hash)
+        .await?
+        .ok_or_else(|| Problem::not_found("no attachment record names this hash"))?;
+    Ok((hash, view))
+}
+
 /// The attachment references, of one practice or of all.
 #[utoipa::path(get, path = "/v1/attachments",
     params(("practice" = Option<String>, Query, description = "Only those of this practice id")),
@@ -94,12 +106,7 @@ pub async fn publish(
         (status = 503, description = "Busy; see Retry-After", body = Problem, content_type = "application/problem+json"),
 ))]
 pub async fn status(State(api): State<Api>, Path(hash): Path<String>) -> Result<Response> {
-    let hash = hash_of(&hash)?;
-    let view = api
-        .node
-        .attachment(hash)
-        .await?
-        .ok_or_else(|| Problem::not_found("no attachment record names this hash"))?;
+    let (_, view) = reference(&api, &hash).await?;
     Ok(Json(view).into_response())
 }
 
@@ -123,12 +130,7 @@ pub async fn fetch(
     Path(hash): Path<String>,
 ) -> Result<Response> {
     api.authorize(&headers)?;
-    let hash = hash_of(&hash)?;
-    let view = api
-        .node
-        .attachment(hash)
-        .await?
-        .ok_or_else(|| Problem::not_found("no attachment record names this hash"))?;
+    let (hash, view) = reference(&api, &hash).await?;
     if view.availability != "complete" {
         let node = api.node.clone();
         tokio::spawn(async move {
@@ -157,12 +159,7 @@ pub async fn content(
     headers: HeaderMap,
     Path(hash): Path<String>,
 ) -> Result<Response> {
-    let hash = hash_of(&hash)?;
-    let view = api
-        .node
-        .attachment(hash)
-        .await?
-        .ok_or_else(|| Problem::not_found("no attachment record names this hash"))?;
+    let (hash, view) = reference(&api, &hash).await?;
     let path = api.node.content()?.path(&hash).ok_or_else(|| {
         Problem::not_found("not yet available on this node: POST /v1/attachments/{hash}/fetch")
     })?;
