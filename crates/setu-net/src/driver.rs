@@ -610,7 +610,7 @@ impl<S: Storage> Driver<S> {
             }
             Command::SyncNow => self.input(Input::Command(StateCommand::SyncNow)),
             Command::Fetch(hash, size, reply) => self.blob_fetch(hash, size, reply),
-            Command::StopFetch(hash, why) => self.blob_stop(hash, why),
+            Command::StopFetch(hash, why) => self.blob_stop(hash, blob::FetchFailure::Failed(why)),
             Command::Fetches(reply) => {
                 let _ = reply.send(self.blobs.progress());
             }

@@ -190,15 +190,24 @@ impl Node {
         Ok(found.into_iter().map(|a| view(&dir, &running, a)).collect())
     }
 
+    /// The current references to content `hash`, at most `limit`.
+    async fn references(
+        &self,
+        hash: Hash,
+        limit: usize,
+    ) -> Result<Vec<setu_store::graph::Attached>, Error> {
+        self.on_store(move |r| {
+            setu_store::graph::attachments(r.store(), limit, &|a| {
+                a.hash.is_some_and(|h| h.0 == hash.0)
+            })
+        })
+        .await?
+        .map_err(Error::from)
+    }
+
     /// The reference to content `hash`, if this node holds one.
     pub async fn attachment(&self, hash: Hash) -> Result<Option<AttachmentView>, Error> {
-        let found = self
-            .on_store(move |r| {
-                setu_store::graph::attachments(r.store(), 1, &|a| {
-                    a.hash.is_some_and(|h| h.0 == hash.0)
-                })
-            })
-            .await??;
+        let found = self.references(hash, 1).await?;
         let dir = self.content()?;
         let running = self.fetches().await.unwrap_or_default();
         Ok(found.into_iter().next().map(|a| view(&dir, &running, a)))
@@ -218,13 +227,7 @@ impl Node {
             path: PathBuf::from(hash.to_hex()),
             reason,
         };
-        let found = self
-            .on_store(move |r| {
-                setu_store::graph::attachments(r.store(), MAX_LISTED_ATTACHMENTS, &|a| {
-                    a.hash.is_some_and(|h| h.0 == hash.0)
-                })
-            })
-            .await??;
+        let found = self.references(hash, MAX_LISTED_ATTACHMENTS).await?;
         let mut sizes: Vec<u64> = Vec::new();
         for a in &found {
             if let Some(s) = a.attachment.size

@@ -285,12 +285,7 @@ impl<S: Storage> Driver<S> {
                 .max_by_key(|(size, n)| (**n, std::cmp::Reverse(**size)))
         {
             tracing::info!(%hash, asked = job.size, held = other, "attachment: peers hold another size");
-            if let Some(job) = self.blobs.jobs.remove(&hash) {
-                self.blobs.reqs.retain(|_, (h, _, _)| *h != hash);
-                for w in job.waiters {
-                    let _ = w.send(Err(FetchFailure::OtherSize(other)));
-                }
-            }
+            self.blob_stop(hash, FetchFailure::OtherSize(other));
             return;
         }
         loop {
@@ -364,13 +359,13 @@ impl<S: Storage> Driver<S> {
         }
     }
 
-    /// Stops a running fetch; what it verified stays in `partial/` unless
-    /// the caller removes it.
-    pub(super) fn blob_stop(&mut self, hash: Hash, why: String) {
+    /// Stops a running fetch and tells its callers why; what it verified
+    /// stays in `partial/` unless the caller removes it.
+    pub(super) fn blob_stop(&mut self, hash: Hash, why: FetchFailure) {
         if let Some(job) = self.blobs.jobs.remove(&hash) {
             self.blobs.reqs.retain(|_, (h, _, _)| *h != hash);
             for w in job.waiters {
-                let _ = w.send(Err(FetchFailure::Failed(why.clone())));
+                let _ = w.send(Err(why.clone()));
             }
         }
     }
@@ -745,12 +740,7 @@ impl<S: Storage> Driver<S> {
             Err(e) => {
                 // Our disk, not the peer: the fetch stops.
                 tracing::warn!(%hash, "attachment: {e}");
-                if let Some(job) = self.blobs.jobs.remove(&hash) {
-                    self.blobs.reqs.retain(|_, (h, _, _)| *h != hash);
-                    for w in job.waiters {
-                        let _ = w.send(Err(FetchFailure::Failed(e.clone())));
-                    }
-                }
+                self.blob_stop(hash, FetchFailure::Failed(e));
                 return;
             }
         }
