@@ -111,6 +111,7 @@ pub fn net(cfg: &Config) -> Result<setu_net::config::Config> {
         relay: n.relay,
         relays: addrs("network.relays", &n.relays)?,
         kademlia: n.kademlia,
+        target_peers: n.target_peers,
         // The node's data dir/content, filled in by setu::Node::start.
         content: None,
         blob_rate: n.attachment_bytes_per_sec,

@@ -56,6 +56,42 @@ fn fifty_nodes_fetch_a_hundred_megabytes_through_loss_cuts_and_corrupting_peers(
     }
 }
 
+/// Nodes that know no peer at all find the holders only by the fetch
+/// rules' provider lookups (`spec/net.md` §7.5 rule 2): with lookups
+/// answered, every node that wants the content gets all of it, from the
+/// publisher and then from each other; with lookups answered by nobody, the
+/// same network gets nothing. Both runs have the same seed.
+#[test]
+fn nodes_that_know_no_holder_find_them_by_provider_lookups() {
+    let seed = setu_sim::seed_or(12);
+    let cfg = |providers| Config {
+        nodes: 20,
+        size: 8 << 20,
+        seed,
+        candidates: 0,
+        know_holders: false,
+        providers,
+        ..Config::default()
+    };
+    let r = Sim::new(cfg(20)).expect("content").run(3_600_000);
+    eprintln!("SEED={seed}, lookups answered: {r:?}");
+    assert!(r.wanted >= 10, "SEED={seed}: {} nodes wanted it", r.wanted);
+    assert_eq!(r.complete, r.wanted, "SEED={seed}: every node found it");
+    assert_eq!(r.wrong_blocks, 0, "SEED={seed}");
+    assert!(
+        r.lookups >= r.wanted as u64,
+        "SEED={seed}: each fetch looked"
+    );
+    let silent = Sim::new(cfg(0)).expect("content").run(600_000);
+    eprintln!("SEED={seed}, lookups unanswered: {silent:?}");
+    assert_eq!(silent.wanted, r.wanted, "SEED={seed}: the same network");
+    assert_eq!(silent.complete, 0, "SEED={seed}: no lookup, no holder");
+    assert!(
+        silent.lookups > silent.wanted as u64,
+        "SEED={seed}: stalled fetches looked again"
+    );
+}
+
 mod real {
     use std::time::Duration;
 
@@ -183,6 +219,61 @@ mod real {
         );
         b.shutdown().await.expect("stop b");
         c.shutdown().await.expect("stop c");
+    }
+
+    /// Provider records over real Kademlia (`spec/net.md` §7.6): A
+    /// announces the file it holds, B (a Kademlia server that does not
+    /// fetch it) keeps A's record, and C, which knows only B and never
+    /// looks for peers by itself, finds A by a lookup and gets the bytes
+    /// A signed.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_fetch_finds_the_holder_through_provider_records() {
+        let bytes = file_bytes(9, 3 << 20);
+        let dirs: Vec<TempDir> = (0..4).map(|_| TempDir::new().expect("tempdir")).collect();
+        let key = SecretKey::generate();
+        let on_demand = setu::attachments::Policy {
+            auto_fetch_bytes: 0,
+            ..Default::default()
+        };
+        let mut ca = config(dirs[0].path(), "test-prov", Some(key.clone()), vec![]);
+        ca.net.target_peers = 0;
+        let a = Node::start(ca).await.expect("a");
+        let mut cb = config(dirs[1].path(), "test-prov", None, vec![addr(&a).await]);
+        cb.attachments = on_demand;
+        let b = Node::start(cb).await.expect("b");
+        let mut cc = config(dirs[2].path(), "test-prov", None, vec![addr(&b).await]);
+        cc.attachments = on_demand;
+        cc.net.target_peers = 0;
+        let c = Node::start(cc).await.expect("c");
+        let hash = publish_with_file(&a, &key, &dirs[3], &bytes).await;
+        wait_records(&[&a, &b, &c], 2, "the practice and its attachment").await;
+        wait_until(WAIT, "B to keep A's provider record", || async {
+            let (sa, sb) = (
+                a.status().await.expect("a").net,
+                b.status().await.expect("b").net,
+            );
+            sa.providing == 1 && sa.providing_unheard == 0 && sb.provider_keys_kept >= 1
+        })
+        .await;
+        let on_b = b.attachment(hash).await.expect("lookup").expect("B's ref");
+        assert_eq!(on_b.availability, "absent", "B never fetched it");
+
+        let path = tokio::time::timeout(WAIT, c.fetch_attachment(hash))
+            .await
+            .expect("C's fetch ends in time")
+            .expect("C fetches from A");
+        assert!(std::fs::read(&path).expect("read") == bytes, "A's bytes");
+        let net = c.status().await.expect("c").net;
+        assert!(net.counters.provider_lookups >= 1, "{:?}", net.counters);
+        assert!(net.counters.providers_found >= 1, "{:?}", net.counters);
+        // Having it whole, C announces it too.
+        wait_until(WAIT, "C to announce what it fetched", || async {
+            c.status().await.expect("c").net.providing == 1
+        })
+        .await;
+        for n in [a, b, c] {
+            n.shutdown().await.expect("shutdown");
+        }
     }
 
     /// Anyone may publish a reference to someone else's hash with a wrong

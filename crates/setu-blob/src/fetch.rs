@@ -22,6 +22,11 @@
 //! - **When to give up on a peer without blame.** A timeout, a cut
 //!   connection or a short response counts as a failure; after
 //!   [`Config::max_failures`] the peer is no longer asked by this fetch.
+//! - **Where to look.** When the fetch starts, and again while it is
+//!   stalled (no known peer can give a missing block), at most every
+//!   [`PROVIDER_LOOKUP_GAP_MS`], it emits [`Action::FindProviders`]: the
+//!   driver asks the network who holds the content (Kademlia provider
+//!   records) and brings each holder back as a [`Event::Candidate`].
 //! - **When to resume.** A fetch starts from the blocks already verified on
 //!   disk ([`Fetch::new`] takes them), so a restart or a cut never fetches
 //!   a verified block twice.
@@ -51,6 +56,8 @@ pub const MAX_FAILURES: u32 = 3;
 pub const HAVE_REFRESH_MS: u64 = 5_000;
 /// Peers one fetch keeps track of at most; later candidates are ignored.
 pub const MAX_CANDIDATES: usize = 64;
+/// A stalled fetch looks for providers again after this long, in ms.
+pub const PROVIDER_LOOKUP_GAP_MS: u64 = 30_000;
 
 /// Settings of a fetch.
 #[derive(Debug, Clone)]
@@ -154,6 +161,9 @@ pub enum Action<P> {
         /// What it did.
         reason: Penalty,
     },
+    /// Look for peers that hold the content (provider records): those
+    /// found come back as [`Event::Candidate`]s.
+    FindProviders,
     /// Every block is held: finish the content.
     Done,
 }
@@ -191,6 +201,8 @@ pub struct Fetch<P> {
     actions: VecDeque<Action<P>>,
     done_sent: bool,
     requested_held: u64,
+    /// When providers were last looked for.
+    looked_up_at: Option<u64>,
 }
 
 impl<P: Ord + Clone> Fetch<P> {
@@ -210,6 +222,7 @@ impl<P: Ord + Clone> Fetch<P> {
             actions: VecDeque::new(),
             done_sent: false,
             requested_held: 0,
+            looked_up_at: None,
         };
         fetch.check_done();
         fetch
@@ -273,10 +286,10 @@ impl<P: Ord + Clone> Fetch<P> {
                     .chain(back)
             })
             .min();
-        match (flights, refresh) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let lookup = self
+            .is_stalled()
+            .then(|| self.looked_up_at.map_or(0, |t| t + PROVIDER_LOOKUP_GAP_MS));
+        [flights, refresh, lookup].into_iter().flatten().min()
     }
 
     /// Takes one event at time `now` (ms).
@@ -443,11 +456,24 @@ impl<P: Ord + Clone> Fetch<P> {
     }
 
     /// Hands out requests: one per usable peer per round, lowest missing
-    /// blocks first, until no peer can take more.
+    /// blocks first, until no peer can take more. Then, if the fetch has
+    /// not looked for providers yet, or is stalled and looked long enough
+    /// ago, it looks.
     fn schedule(&mut self, now: u64) {
         if self.is_done() {
             return;
         }
+        self.hand_out(now);
+        let due = self
+            .looked_up_at
+            .is_none_or(|t| self.is_stalled() && now >= t + PROVIDER_LOOKUP_GAP_MS);
+        if due {
+            self.looked_up_at = Some(now);
+            self.actions.push_back(Action::FindProviders);
+        }
+    }
+
+    fn hand_out(&mut self, now: u64) {
         loop {
             let mut gave = false;
             let mut busy = self.peers.values().filter(|p| p.in_flight > 0).count();
@@ -540,7 +566,15 @@ mod tests {
         );
         f.handle(Event::Candidate(1), 0);
         f.handle(Event::Candidate(2), 0);
-        assert_eq!(drain(&mut f), vec![Action::AskHave(1), Action::AskHave(2)]);
+        // The first event also looks for providers.
+        assert_eq!(
+            drain(&mut f),
+            vec![
+                Action::AskHave(1),
+                Action::FindProviders,
+                Action::AskHave(2)
+            ]
+        );
         f.handle(
             Event::Have {
                 peer: 1,
@@ -637,6 +671,7 @@ mod tests {
             drain(&mut f),
             vec![
                 Action::AskHave(1),
+                Action::FindProviders,
                 Action::Request {
                     peer: 1,
                     range: 5..8
@@ -687,6 +722,54 @@ mod tests {
     }
 
     #[test]
+    fn providers_are_looked_for_at_the_start_and_again_only_while_stalled() {
+        let mut f: Fetch<u8> = Fetch::new(Config::default(), blocks::Set::new(4));
+        // No peer at all: the first tick looks, and the next lookup is due
+        // a gap later.
+        f.tick(0);
+        assert_eq!(drain(&mut f), vec![Action::FindProviders]);
+        assert_eq!(f.next_deadline(), Some(PROVIDER_LOOKUP_GAP_MS));
+        f.tick(PROVIDER_LOOKUP_GAP_MS - 1);
+        assert!(drain(&mut f).is_empty(), "not before the gap");
+        f.tick(PROVIDER_LOOKUP_GAP_MS);
+        assert_eq!(drain(&mut f), vec![Action::FindProviders]);
+        // A provider found: while it serves, the fetch is not stalled and
+        // does not look again, however long it takes.
+        let t = PROVIDER_LOOKUP_GAP_MS + 1;
+        f.handle(Event::Candidate(7), t);
+        f.handle(
+            Event::Have {
+                peer: 7,
+                ranges: vec![0..4],
+            },
+            t,
+        );
+        assert_eq!(
+            drain(&mut f),
+            vec![
+                Action::AskHave(7),
+                Action::Request {
+                    peer: 7,
+                    range: 0..4
+                }
+            ]
+        );
+        f.tick(t + 3 * PROVIDER_LOOKUP_GAP_MS / 2);
+        assert!(!drain(&mut f).contains(&Action::FindProviders));
+        // Done: never again.
+        f.handle(
+            Event::Response {
+                peer: 7,
+                range: 0..4,
+                verified: vec![0, 1, 2, 3],
+                fault: None,
+            },
+            t + 10 * PROVIDER_LOOKUP_GAP_MS,
+        );
+        assert_eq!(drain(&mut f), vec![Action::Done]);
+    }
+
+    #[test]
     fn a_busy_peer_is_asked_again_later_and_not_dropped() {
         let mut f = Fetch::new(
             Config {
@@ -708,6 +791,7 @@ mod tests {
             drain(&mut f),
             vec![
                 Action::AskHave(1),
+                Action::FindProviders,
                 Action::Request {
                     peer: 1,
                     range: 0..4

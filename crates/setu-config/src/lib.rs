@@ -210,6 +210,8 @@ pub struct NetworkConfig {
     pub relays: Vec<String>,
     /// Find peers beyond the bootstrap list with Kademlia.
     pub kademlia: bool,
+    /// Kademlia looks for more peers while the node has fewer than this.
+    pub target_peers: usize,
     /// Bytes per second of attachments served to one peer, at most
     /// (`spec/net.md` §7.5).
     pub attachment_bytes_per_sec: u64,
@@ -221,6 +223,9 @@ pub struct NetworkConfig {
     pub attachment_quota_bytes: u64,
 }
 
+/// The default of `network.target_peers` (as
+/// `setu_net::config::DEFAULT_TARGET_PEERS`).
+pub const DEFAULT_TARGET_PEERS: usize = 8;
 /// The default of `network.attachment_auto_fetch_bytes`: 20 MB.
 pub const DEFAULT_ATTACHMENT_AUTO_FETCH_BYTES: u64 = 20_000_000;
 /// The default of `network.attachment_quota_bytes`: 10 GiB.
@@ -246,6 +251,7 @@ impl Default for NetworkConfig {
             relay: false,
             relays: Vec::new(),
             kademlia: true,
+            target_peers: DEFAULT_TARGET_PEERS,
             attachment_bytes_per_sec: DEFAULT_ATTACHMENT_BYTES_PER_SEC,
             attachment_auto_fetch_bytes: DEFAULT_ATTACHMENT_AUTO_FETCH_BYTES,
             attachment_quota_bytes: DEFAULT_ATTACHMENT_QUOTA_BYTES,
@@ -620,6 +626,8 @@ agency = {agency}
 # relays = ["/ip4/192.0.2.10/tcp/7000/p2p/12D3KooW..."]
 # Find peers beyond the bootstrap list with Kademlia (server mode once reachable).
 # kademlia = true
+# Kademlia looks for more peers while this node has fewer than this (0: only bootstrap peers).
+# target_peers = 8
 
 [api]
 # Where `setu run` serves the HTTP API. Writes need the token in the file api-token.

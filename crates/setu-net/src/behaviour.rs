@@ -58,6 +58,16 @@ pub const AUTONAT_RETRY: Duration = Duration::from_secs(30);
 pub const KAD_QUERY_TIMEOUT: Duration = Duration::from_secs(15);
 /// The largest Kademlia message.
 pub const MAX_KAD_BYTES: usize = 16 * 1024;
+/// Keys Kademlia's provider-record store holds at most: this node's own
+/// (the content it announces) and those other nodes announced to it, half
+/// each (`driver::provide`).
+pub const MAX_PROVIDER_KEYS: usize = 8192;
+/// Providers kept for one key at most (later ones are ignored).
+pub const MAX_PROVIDERS_PER_KEY: usize = 20;
+/// How long a provider record lives unless announced again.
+pub const PROVIDER_RECORD_TTL: Duration = Duration::from_secs(48 * 60 * 60);
+/// How often a node announces again the content it holds.
+pub const PROVIDER_REPUBLISH: Duration = Duration::from_secs(12 * 60 * 60);
 
 /// The application score given to a peer caught sending invalid data; far
 /// below gossipsub's graylist threshold.
@@ -167,17 +177,22 @@ fn relay_server(peer_id: libp2p::PeerId) -> relay::Behaviour {
 
 /// Kademlia on the network's own protocol, in automatic mode: client until
 /// the node has a confirmed external address (from AutoNAT, or a relay
-/// reservation), server after. It stores no records: only peers.
+/// reservation), server after. It stores no value records; provider records
+/// (who holds which attachment) are filtered by the driver before they are
+/// kept (`driver::provide`).
 fn kademlia(cfg: &Config, peer_id: libp2p::PeerId) -> kad::Behaviour<kad::store::MemoryStore> {
     let mut kcfg = kad::Config::new(cfg.kad_protocol());
     kcfg.set_max_packet_size(MAX_KAD_BYTES)
         .set_query_timeout(KAD_QUERY_TIMEOUT)
-        .set_record_filtering(kad::StoreInserts::FilterBoth);
+        .set_record_filtering(kad::StoreInserts::FilterBoth)
+        .set_provider_record_ttl(Some(PROVIDER_RECORD_TTL))
+        .set_provider_publication_interval(Some(PROVIDER_REPUBLISH));
     let store = kad::store::MemoryStore::with_config(
         peer_id,
         kad::store::MemoryStoreConfig {
             max_records: 0,
-            max_provided_keys: 0,
+            max_provided_keys: MAX_PROVIDER_KEYS,
+            max_providers_per_key: MAX_PROVIDERS_PER_KEY,
             ..Default::default()
         },
     );

@@ -53,6 +53,11 @@ pub struct Config {
     pub relays: Vec<Multiaddr>,
     /// Find peers beyond the bootstrap list with Kademlia.
     pub kademlia: bool,
+    /// Kademlia looks for more peers while the node has fewer than this
+    /// many (at most `behaviour::MAX_CONNECTIONS`); 0: it never looks, and
+    /// the node dials only its bootstrap peers, relays and the holders of
+    /// content it fetches.
+    pub target_peers: usize,
     /// Where attachments are kept (`content/` of the data dir); `None`: the
     /// node keeps none, and refuses attachment requests.
     pub content: Option<std::path::PathBuf>,
@@ -60,6 +65,9 @@ pub struct Config {
     /// (`network.attachment_bytes_per_sec`).
     pub blob_rate: u64,
 }
+
+/// The default of [`Config::target_peers`].
+pub const DEFAULT_TARGET_PEERS: usize = 8;
 
 /// The default per-peer rate of attachments served: 8 MiB/s.
 pub const DEFAULT_BLOB_RATE: u64 = 8 << 20;
@@ -79,6 +87,7 @@ impl Default for Config {
             relay: false,
             relays: Vec::new(),
             kademlia: true,
+            target_peers: DEFAULT_TARGET_PEERS,
             content: None,
             blob_rate: DEFAULT_BLOB_RATE,
         }
@@ -122,6 +131,15 @@ impl Config {
                 field: "network.relays",
                 reason,
             })?;
+        }
+        if self.target_peers > crate::behaviour::MAX_CONNECTIONS as usize {
+            return Err(ConfigError {
+                field: "network.target_peers",
+                reason: format!(
+                    "at most {} (the most connections a node keeps)",
+                    crate::behaviour::MAX_CONNECTIONS
+                ),
+            });
         }
         if self.blob_rate < MIN_BLOB_RATE {
             return Err(ConfigError {

@@ -132,6 +132,15 @@ pub struct Counters {
     pub holepunch_failed: u64,
     /// Peers Kademlia added to its routing table.
     pub peers_discovered: u64,
+    /// Lookups of an attachment's holders (provider records).
+    #[serde(default)]
+    pub provider_lookups: u64,
+    /// Holders those lookups found (not banned, not this node).
+    #[serde(default)]
+    pub providers_found: u64,
+    /// Of those, the ones not connected, dialled.
+    #[serde(default)]
+    pub providers_dialled: u64,
 }
 
 /// A connected peer.
@@ -168,6 +177,16 @@ pub struct NetStatus {
     pub external: Vec<String>,
     /// Relays on which this node holds a slot.
     pub relays: Vec<String>,
+    /// Attachments this node announces in provider records (held whole).
+    #[serde(default)]
+    pub providing: usize,
+    /// Of those, the ones no Kademlia server has taken a record of yet.
+    #[serde(default)]
+    pub providing_unheard: usize,
+    /// Content hashes for which this node keeps other nodes' provider
+    /// records (as a Kademlia server).
+    #[serde(default)]
+    pub provider_keys_kept: usize,
     /// Counters.
     pub counters: Counters,
     /// Substream payload bytes over TCP, both directions, by protocol
@@ -186,6 +205,8 @@ enum Command {
     Fetches(oneshot::Sender<Vec<FetchProgress>>),
     /// Stops a fetch (its content was denied): its callers hear why.
     StopFetch(setu_blob::Hash, String),
+    /// The content folder changed (content added, collected or denied).
+    ContentChanged,
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -262,6 +283,15 @@ impl Handle {
     pub async fn stop_fetch(&self, hash: setu_blob::Hash, why: &str) -> Result<(), Error> {
         self.tx
             .send(Command::StopFetch(hash, why.to_string()))
+            .await
+            .map_err(|_| Error::Stopped)
+    }
+
+    /// Tells the driver that the content folder changed (a file attached,
+    /// content collected or denied), so that what it announces follows.
+    pub async fn content_changed(&self) -> Result<(), Error> {
+        self.tx
+            .send(Command::ContentChanged)
             .await
             .map_err(|_| Error::Stopped)
     }
@@ -372,6 +402,7 @@ pub async fn start<S: Storage>(
         meter,
         reach: reach::Reach::new(&relays),
         blobs,
+        providing: provide::Providing::default(),
     };
     // The first input: the state asks its store for a snapshot at once.
     driver.input(Input::Tick);
@@ -431,10 +462,15 @@ struct Driver<S: Storage> {
     meter: std::sync::Arc<crate::transport::Meter>,
     reach: reach::Reach,
     blobs: blob::Blobs,
+    providing: provide::Providing,
 }
 
 mod blob;
 pub use blob::{FetchFailure, FetchProgress};
+mod provide;
+pub use provide::{
+    MAX_ANNOUNCING, MAX_FOREIGN_KEYS, MAX_PROVIDED, MAX_PROVIDER_DIALS, PROVIDE_CHECK,
+};
 mod reach;
 pub use reach::Reachability;
 
@@ -497,6 +533,7 @@ impl<S: Storage> Driver<S> {
                     self.reach_timers(Instant::now());
                     self.input(Input::Tick);
                     self.blob_tick();
+                    self.provide_timers(Instant::now(), false);
                 }
             }
         }
@@ -611,6 +648,7 @@ impl<S: Storage> Driver<S> {
             Command::SyncNow => self.input(Input::Command(StateCommand::SyncNow)),
             Command::Fetch(hash, size, reply) => self.blob_fetch(hash, size, reply),
             Command::StopFetch(hash, why) => self.blob_stop(hash, blob::FetchFailure::Failed(why)),
+            Command::ContentChanged => self.provide_timers(Instant::now(), true),
             Command::Fetches(reply) => {
                 let _ = reply.send(self.blobs.progress());
             }
@@ -658,6 +696,9 @@ impl<S: Storage> Driver<S> {
                         .map(|a| with_peer(a, me).to_string())
                         .collect(),
                     relays: self.reach.reserved(),
+                    providing: self.providing.counts().0,
+                    providing_unheard: self.providing.counts().1,
+                    provider_keys_kept: self.providing.counts().2,
                     counters: self.counters(),
                     wire_by_protocol: self.meter.by_protocol(),
                 });

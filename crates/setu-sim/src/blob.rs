@@ -47,8 +47,17 @@ pub struct Config {
     /// per second.
     pub upload: Range<u64>,
     /// Peers each node learns of at first, besides the publisher and the
-    /// corrupting nodes.
+    /// corrupting nodes (when `know_holders`).
     pub candidates: usize,
+    /// Whether every node knows the publisher and the corrupting nodes from
+    /// the start. If not, a node finds holders only through its random
+    /// candidates and provider lookups.
+    pub know_holders: bool,
+    /// Holders one provider lookup returns at most, picked at random among
+    /// the nodes up that hold the whole content or claim to (the
+    /// corrupting ones), as a Kademlia lookup would (K = 20 in the node).
+    /// 0: lookups find nothing.
+    pub providers: usize,
     /// The fetch rules' settings.
     pub fetch: fetch::Config,
 }
@@ -67,6 +76,8 @@ impl Default for Config {
             latency_ms: 20..200,
             upload: (1 << 20)..(8 << 20),
             candidates: 10,
+            know_holders: true,
+            providers: 20,
             fetch: fetch::Config {
                 request_timeout_ms: 10_000,
                 ..fetch::Config::default()
@@ -198,6 +209,8 @@ pub struct Report {
     pub lost: u64,
     /// The slowest node's completion time, in ms.
     pub slowest_ms: u64,
+    /// Provider lookups the fetches made.
+    pub lookups: u64,
 }
 
 /// The simulation.
@@ -280,7 +293,11 @@ impl Sim {
                 continue;
             }
             sim.report.wanted += 1;
-            let mut known: Vec<usize> = (0..=sim.cfg.corrupt).collect();
+            let mut known: Vec<usize> = if sim.cfg.know_holders {
+                (0..=sim.cfg.corrupt).collect()
+            } else {
+                Vec::new()
+            };
             for _ in 0..sim.cfg.candidates {
                 let p = sim.rng.below(sim.nodes.len() as u64) as usize;
                 if p != i && !known.contains(&p) {
@@ -408,6 +425,7 @@ impl Sim {
                     },
                 ),
                 Action::Penalise { peer, .. } => self.report.penalties.push((peer, i)),
+                Action::FindProviders => self.find_providers(i),
                 Action::Done => {
                     if self.nodes[i].done_at.is_none() {
                         self.nodes[i].done_at = Some(self.now);
@@ -540,6 +558,24 @@ impl Sim {
                 );
                 self.drain(to);
             }
+        }
+    }
+
+    /// A provider lookup by node `i`: up to `providers` holders, each
+    /// reaching `i` as a candidate after a round trip.
+    fn find_providers(&mut self, i: usize) {
+        self.report.lookups += 1;
+        let mut holders: Vec<usize> = (0..self.nodes.len())
+            .filter(|&j| j != i && self.up(j) && self.nodes[j].have.is_full())
+            .collect();
+        for k in (1..holders.len()).rev() {
+            let r = self.rng.below(k as u64 + 1) as usize;
+            holders.swap(k, r);
+        }
+        holders.truncate(self.cfg.providers);
+        for j in holders {
+            let t = self.now + 2 * self.latency();
+            self.send_at(t, Msg::Candidate { of: j, to: i });
         }
     }
 

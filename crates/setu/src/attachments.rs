@@ -167,7 +167,12 @@ impl Node {
         }
         obj.entry("attachment_id")
             .or_insert_with(|| Json::String(format!("ATT-{}", &added.hash.to_hex()[..16])));
-        self.publish_kind(attachment::KIND, Json::Object(obj)).await
+        let published = self
+            .publish_kind(attachment::KIND, Json::Object(obj))
+            .await?;
+        // Announced to the network as held here.
+        self.content_changed().await;
+        Ok(published)
     }
 
     /// The current attachment references, of one practice (by
@@ -286,7 +291,18 @@ impl Node {
         let dir = self.content()?;
         tokio::task::spawn_blocking(move || dir.deny(&hash, on).map_err(|e| io(dir.root(), e)))
             .await
-            .map_err(|e| Error::Internal(e.to_string()))?
+            .map_err(|e| Error::Internal(e.to_string()))??;
+        self.content_changed().await;
+        Ok(())
+    }
+
+    /// Tells the network that the content held changed, so that the
+    /// provider records it announces follow (it also reads the folder
+    /// again every `setu_net::driver::PROVIDE_CHECK`).
+    async fn content_changed(&self) {
+        if let Err(e) = self.inner.net.content_changed().await {
+            tracing::debug!("attachments: {e}");
+        }
     }
 
     /// Removes content no current record names (unless pinned or this
@@ -315,12 +331,16 @@ impl Node {
         }
         let dir = self.content()?;
         let quota = self.inner.policy.quota_bytes;
-        tokio::task::spawn_blocking(move || {
+        let collected = tokio::task::spawn_blocking(move || {
             dir.collect(&referenced, &keep, quota)
                 .map_err(|e| io(dir.root(), e))
         })
         .await
-        .map_err(|e| Error::Internal(e.to_string()))?
+        .map_err(|e| Error::Internal(e.to_string()))??;
+        if !collected.removed.is_empty() {
+            self.content_changed().await;
+        }
+        Ok(collected)
     }
 
     /// One round of the policy: fetch what is small enough, then collect.

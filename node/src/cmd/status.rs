@@ -170,6 +170,16 @@ fn render(
         for r in &n.relays {
             println!("  relay slot   {}", line(r));
         }
+        if n.providing + n.provider_keys_kept > 0 || c.provider_lookups > 0 {
+            println!(
+                "providers     announcing {} attachments ({} not yet taken), keeping {} others' records; {} lookups found {} holders",
+                n.providing,
+                n.providing_unheard,
+                n.provider_keys_kept,
+                c.provider_lookups,
+                c.providers_found
+            );
+        }
         if c.relayed_connections + c.circuits_relayed + c.holepunch_succeeded + c.holepunch_failed
             > 0
         {

@@ -79,6 +79,8 @@ pub(super) enum Disk {
         hash: Hash,
         result: Result<(), FetchFailure>,
     },
+    /// The content held whole, listed (`driver::provide`).
+    Listed(Result<Vec<Hash>, String>),
 }
 
 /// How a fetch under way stands.
@@ -141,6 +143,16 @@ impl Blobs {
             finishing: HashMap::new(),
             reqs: HashMap::new(),
         }
+    }
+
+    /// The content folder, if this node keeps attachments.
+    pub(super) fn dir(&self) -> Option<content::Dir> {
+        self.dir.clone()
+    }
+
+    /// Where disk work sends its results.
+    pub(super) fn disk_tx(&self) -> mpsc::Sender<Disk> {
+        self.disk_tx.clone()
     }
 
     pub(super) fn progress(&self) -> Vec<FetchProgress> {
@@ -216,10 +228,14 @@ impl<S: Storage> Driver<S> {
             } => self.blob_received(hash, peer, range, result),
             Disk::Finished { hash, result } => {
                 tracing::info!(%hash, ok = result.is_ok(), "attachment fetched");
+                if result.is_ok() {
+                    self.provide(hash);
+                }
                 for w in self.blobs.finishing.remove(&hash).unwrap_or_default() {
                     let _ = w.send(result.clone());
                 }
             }
+            Disk::Listed(result) => self.provide_listed(result),
         }
     }
 
@@ -320,6 +336,7 @@ impl<S: Storage> Driver<S> {
                         .reqs
                         .insert(id, (hash, peer, Asked::Blocks(range)));
                 }
+                Action::FindProviders => self.find_providers(hash),
                 Action::Penalise { peer, reason } => {
                     tracing::info!(%peer, %hash, "attachment: {reason:?}; the peer is penalised");
                     self.input(Input::Malformed {
@@ -368,6 +385,13 @@ impl<S: Storage> Driver<S> {
                 let _ = w.send(Err(why.clone()));
             }
         }
+    }
+
+    /// A holder of `hash` (from a provider record) is connected.
+    pub(super) fn blob_candidate(&mut self, hash: Hash, peer: PeerId) {
+        let now = self.now();
+        self.blob_event(hash, FetchEvent::Candidate(peer), now);
+        self.blob_actions(hash);
     }
 
     /// A peer joined: every fetch may ask it.

@@ -19,9 +19,8 @@ use super::Driver;
 pub const RELAY_RETRY_MIN: Duration = Duration::from_secs(1);
 /// Longest wait before asking a relay for a slot again.
 pub const RELAY_RETRY_MAX: Duration = Duration::from_secs(60);
-/// Kademlia looks for more peers while the node has fewer than this many.
-pub const TARGET_PEERS: usize = 8;
-/// How often Kademlia looks for peers (while under `TARGET_PEERS`).
+/// How often Kademlia looks for peers (while under
+/// `Config::target_peers`).
 pub const DISCOVERY_INTERVAL: Duration = Duration::from_secs(30);
 /// The shortest gap between two discovery queries.
 pub const DISCOVERY_MIN_GAP: Duration = Duration::from_secs(2);
@@ -158,7 +157,7 @@ impl<S: super::Storage> Driver<S> {
     /// has few peers and the last query is old enough (`DISCOVERY_MIN_GAP`
     /// when `soon`, else `DISCOVERY_INTERVAL`).
     pub(super) fn discover(&mut self, now: Instant, soon: bool) {
-        if !self.swarm.behaviour().kad.is_enabled() || self.peers.len() >= TARGET_PEERS {
+        if !self.swarm.behaviour().kad.is_enabled() || self.peers.len() >= self.cfg.target_peers {
             return;
         }
         let gap = if soon {
@@ -293,7 +292,7 @@ impl<S: super::Storage> Driver<S> {
                 };
                 tracing::debug!(?id, last = step.last, "kademlia: found {peers:?}");
                 let me = *self.swarm.local_peer_id();
-                let room = TARGET_PEERS.saturating_sub(self.peers.len());
+                let room = self.cfg.target_peers.saturating_sub(self.peers.len());
                 let mut dialled = 0;
                 for p in peers {
                     if dialled >= room {
@@ -319,11 +318,14 @@ impl<S: super::Storage> Driver<S> {
             }
             kad::Event::RoutingUpdated {
                 is_new_peer: true, ..
-            } => self.counters.peers_discovered += 1,
+            } => {
+                self.counters.peers_discovered += 1;
+                self.provide_to_new_server();
+            }
             kad::Event::ModeChanged { new_mode } => {
                 tracing::info!("kademlia: {new_mode} mode");
             }
-            _ => {}
+            ev => self.provide_event(ev),
         }
     }
 
