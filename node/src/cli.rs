@@ -94,8 +94,9 @@ pub enum Command {
     /// Where has a practice scaled? Adopting countries by stage, years
     /// from origin, TCV at origin against each adopter.
     Scaling(ScalingArgs),
-    /// Adds a file (a report, toolkit, video...) to a practice: keeps it by
-    /// its BLAKE3 hash and publishes an attachment record naming it.
+    /// Adds a file (a report, toolkit, video...) to a practice, or with
+    /// --adoption to an adoption report: keeps it by its BLAKE3 hash and
+    /// publishes an attachment record naming it.
     Attach(AttachArgs),
     /// Fetches an attachment's content from the peers that hold it, through
     /// the running daemon, resuming what was verified before.
@@ -271,8 +272,13 @@ pub struct PublishArgs {
 #[derive(Debug, Args)]
 pub struct AttachArgs {
     /// The practice id the file belongs to (one of this publisher's, or
-    /// another's with --publisher).
+    /// another's with --publisher); with --adoption, an adoption report's
+    /// id.
     pub practice_id: String,
+    /// The id names an adoption report (its `adoption_id`), not a practice:
+    /// the file is the report's evidence.
+    #[arg(long)]
+    pub adoption: bool,
     /// The file.
     pub file: PathBuf,
     /// Its title, in English (or --title-lang).
@@ -293,7 +299,8 @@ pub struct AttachArgs {
     /// An SPDX licence id (default: the practice's licence).
     #[arg(long)]
     pub licence: Option<String>,
-    /// The practice's publisher, a hex author key (default: this node's).
+    /// The practice's (or adoption report's) publisher, a hex author key
+    /// (default: this node's).
     #[arg(long)]
     pub publisher: Option<String>,
     /// Machine-readable output.

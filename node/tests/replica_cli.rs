@@ -892,3 +892,59 @@ fn publish_hashes_the_files_a_body_names_in_attachments() {
     );
     let _ = std::fs::remove_dir_all(d);
 }
+
+/// `setu attach --adoption` keeps the file by its hash and publishes a
+/// reference naming an adoption report, not a practice.
+#[test]
+fn attach_names_an_adoption_report_with_adoption() {
+    let d = &std::env::temp_dir().join(format!("setu-cli-attach-adoption-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(d);
+    std::fs::create_dir_all(d).expect("temp dir");
+    ok(setu(
+        d,
+        &[
+            "--data-dir",
+            "n",
+            "init",
+            "--country",
+            "KEN",
+            "--agency",
+            "huduma",
+        ],
+    ));
+    let evidence: Vec<u8> = (0..5_000u32).map(|i| (i % 239) as u8).collect();
+    std::fs::write(d.join("evidence.pdf"), &evidence).expect("file");
+    let out = ok(setu(
+        d,
+        &[
+            "--data-dir",
+            "n",
+            "attach",
+            "KEN-ADOPT-0001",
+            "evidence.pdf",
+            "--adoption",
+            "--title",
+            "Before and after: visits per certificate",
+            "--category",
+            "report",
+            "--json",
+        ],
+    ));
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let hash = blake3::hash(&evidence).to_hex().to_string();
+    assert_eq!(v["hash"], hash.as_str(), "{out}");
+    assert_eq!(v["revision"], 1, "{out}");
+    let kept = d.join("n/content/blobs").join(&hash);
+    assert_eq!(std::fs::read(kept).expect("kept by hash"), evidence);
+    let r = setu_store::replica::Replica::open(&d.join("n"), Default::default()).expect("open");
+    let refs = setu_store::graph::attachments(r.store(), 10, &|_| true).expect("references");
+    assert_eq!(refs.len(), 1);
+    let a = &refs[0].attachment;
+    assert!(a.practice.is_none(), "{a:?}");
+    assert_eq!(
+        a.adoption.as_ref().map(|x| x.adoption_id.as_str()),
+        Some("KEN-ADOPT-0001")
+    );
+    drop(r);
+    let _ = std::fs::remove_dir_all(d);
+}

@@ -584,6 +584,107 @@ mod hostile {
         b.shutdown().await.expect("stop b");
         c.shutdown().await.expect("stop c");
     }
+
+    /// One peer cannot take every serving slot (`spec/net.md` §7.5,
+    /// serving rule 3): eight one-block requests sent at once to a node
+    /// serving 16 KiB/s get at most `MAX_SERVING_PER_PEER` responses under
+    /// way (each waits a second more than the last) and `busy` for the rest,
+    /// where the rate alone (`MAX_RATE_WAIT` = 10 s) would have held them
+    /// all. Every block sent is the content's.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn one_peer_gets_a_few_serving_slots_and_busy_for_the_rest() {
+        const ASKED: u64 = 8;
+        let bytes: Vec<u8> = (0..(ASKED as usize) << 14)
+            .map(|i| (i % 253) as u8)
+            .collect();
+        let dirs: Vec<TempDir> = (0..2).map(|_| TempDir::new().expect("tempdir")).collect();
+        let key = SecretKey::generate();
+        let mut ca = config(dirs[0].path(), "test-slots", Some(key.clone()), vec![]);
+        ca.net.blob_rate = setu_net::config::MIN_BLOB_RATE;
+        let a = Node::start(ca).await.expect("a");
+        let body = setu_store::synth::body(51, 0);
+        let pid = body["practice_id"].as_str().expect("id").to_string();
+        a.publish(body).await.expect("practice");
+        let file = dirs[1].path().join("photo.jpg");
+        std::fs::write(&file, &bytes).expect("write");
+        a.attach(
+            &file,
+            json!({
+                "practice": {"key": key.author().to_hex(), "practice_id": pid},
+                "title": {"original": "en", "text": {"en": "A digital centre"}},
+                "category": "other",
+                "language": "en",
+            }),
+            |_| {},
+        )
+        .await
+        .expect("attach");
+        let hash = setu_blob::Hash(*blake3::hash(&bytes).as_bytes());
+        let tree = setu_blob::verify::Tree::build(&bytes[..], bytes.len() as u64).expect("tree");
+
+        let mut cfg = setu_net::config::Config {
+            network: "test-slots".into(),
+            mdns: false,
+            kademlia: false,
+            ..Default::default()
+        };
+        cfg.listen.clear();
+        let mut swarm: setu_net::swarm::Swarm<Behaviour> =
+            behaviour::swarm(&cfg, setu_net::identity::Keypair::generate_ed25519()).expect("swarm");
+        let target = addr(&a).await;
+        let peer = match target.iter().last() {
+            Some(setu_net::multiaddr::Protocol::P2p(p)) => p,
+            _ => panic!("{target} names its peer"),
+        };
+        swarm.dial(target).expect("dial");
+        let deadline = tokio::time::Instant::now() + WAIT;
+        let (mut blocks, mut busy, mut asked) = (0, 0, false);
+        while blocks + busy < ASKED {
+            let ev = tokio::time::timeout_at(deadline, swarm.select_next_some())
+                .await
+                .expect("every request answered in time");
+            match ev {
+                SwarmEvent::ConnectionEstablished { .. } if !asked => {
+                    asked = true;
+                    for i in 0..ASKED {
+                        let req = Request::Blocks {
+                            hash,
+                            range: i..i + 1,
+                        };
+                        swarm.behaviour_mut().blob.send_request(&peer, req.encode());
+                    }
+                }
+                SwarmEvent::Behaviour(BehaviourEvent::Blob(RrEvent::Message {
+                    message: Message::Response { response, .. },
+                    ..
+                })) => match Response::decode(&response).expect("a response") {
+                    Response::Blocks(enc) => {
+                        let expect = (0..ASKED)
+                            .any(|i| tree.encode(&bytes, &(i..i + 1)).expect("encode") == enc);
+                        assert!(expect, "a block of the content");
+                        blocks += 1;
+                    }
+                    Response::Refused {
+                        code: setu_blob::wire::Code::Busy,
+                        ..
+                    } => busy += 1,
+                    other => panic!("unexpected answer: {other:?}"),
+                },
+                SwarmEvent::Behaviour(BehaviourEvent::Blob(RrEvent::OutboundFailure {
+                    error,
+                    ..
+                })) => panic!("a request failed: {error}"),
+                _ => {}
+            }
+        }
+        let cap = setu_net::driver::MAX_SERVING_PER_PEER as u64;
+        assert!(
+            (cap..=cap + 1).contains(&blocks),
+            "{blocks} served: the cap is {cap} under way (one more if the first left first)"
+        );
+        assert_eq!(busy, ASKED - blocks, "the rest refused as busy");
+        a.shutdown().await.expect("stop a");
+    }
 }
 
 mod policy {
@@ -668,7 +769,12 @@ mod policy {
         b.pin(small, true).await.expect("pin");
         let held = b.content().expect("content");
         let c = held
-            .collect(&Default::default(), &Default::default(), 0)
+            .collect(
+                &Default::default(),
+                &Default::default(),
+                0,
+                std::time::SystemTime::now() + 2 * setu_blob::content::COLLECT_GRACE,
+            )
             .expect("collect");
         assert!(c.removed.is_empty(), "{c:?}");
         assert!(held.path(&small).is_some());

@@ -20,6 +20,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bao_tree::io::outboard::PreOrderOutboard;
 use bao_tree::io::sync::{OutboardMut, WriteAt};
@@ -365,14 +366,28 @@ impl Dir {
     /// `keep` (a publisher's own attachments); then, while what is held
     /// is over `quota` bytes, removes the largest referenced content that is
     /// neither pinned nor kept (it can be fetched again).
+    ///
+    /// `referenced` and `keep` were read at `read_at`: content whose file
+    /// changed after `read_at - COLLECT_GRACE` may have arrived after them
+    /// (a file attached while they were read), so it is left for the next
+    /// collection.
     pub fn collect(
         &self,
         referenced: &BTreeSet<Hash>,
         keep: &BTreeSet<Hash>,
         quota: u64,
+        read_at: SystemTime,
     ) -> Result<Collected, Error> {
         let pins = self.pins()?;
-        let safe = |h: &Hash| pins.contains(h) || keep.contains(h);
+        let since = read_at.checked_sub(COLLECT_GRACE).unwrap_or(UNIX_EPOCH);
+        let fresh = |h: &Hash| {
+            [self.root.join("blobs"), self.root.join("partial")]
+                .iter()
+                .filter_map(|d| fs::metadata(d.join(h.to_hex())).ok())
+                .filter_map(|m| m.modified().ok())
+                .any(|t| t >= since)
+        };
+        let safe = |h: &Hash| pins.contains(h) || keep.contains(h) || fresh(h);
         let mut out = Collected::default();
         let mut held: Vec<(Hash, u64)> = Vec::new();
         for (hash, size) in self.list()?.into_iter().chain(self.partials()?) {
@@ -451,6 +466,10 @@ pub const PINS_FILE: &str = "pins";
 pub const DENY_FILE: &str = "deny";
 /// Most hashes in the pin or deny list.
 pub const MAX_LISTED_HASHES: usize = 100_000;
+/// Content whose file changed this long before the references were read,
+/// or later, is never collected ([`Dir::collect`]): a margin for clocks and
+/// file systems that keep coarse times.
+pub const COLLECT_GRACE: Duration = Duration::from_secs(2);
 
 #[cfg(unix)]
 fn blocks_on_disk(m: &fs::Metadata) -> u64 {
@@ -709,14 +728,20 @@ mod tests {
         // a: pinned, unreferenced; b: unreferenced; c, e: referenced; c kept.
         let referenced: BTreeSet<Hash> = [c, e].into();
         let keep: BTreeSet<Hash> = [c].into();
-        let got = d.collect(&referenced, &keep, 1 << 30).expect("collect");
+        // Read after every file was added.
+        let read = SystemTime::now() + 2 * COLLECT_GRACE;
+        let got = d
+            .collect(&referenced, &keep, 1 << 30, read)
+            .expect("collect");
         assert_eq!(
             got.removed,
             vec![b],
             "only unreferenced, unpinned content goes"
         );
         // Over a small quota the largest referenced, unkept content goes next.
-        let got = d.collect(&referenced, &keep, 100_000).expect("collect");
+        let got = d
+            .collect(&referenced, &keep, 100_000, read)
+            .expect("collect");
         assert_eq!(got.removed, vec![e]);
         let left: Vec<Hash> = d
             .list()
@@ -732,6 +757,21 @@ mod tests {
         );
         d.pin(&a, false).expect("unpin");
         assert!(d.pins().expect("pins").is_empty());
+
+        // Content added while the references were read (after `read_at`)
+        // is left for the next collection, referenced or not.
+        let read = SystemTime::now();
+        let f = dir.path().join("late");
+        fs::write(&f, content(12_345)).expect("write");
+        let late = d.add_file(&f, 1 << 20, |_| {}).expect("add").hash;
+        let got = d.collect(&referenced, &keep, 0, read).expect("collect");
+        assert!(!got.removed.contains(&late), "{got:?}");
+        assert!(d.path(&late).is_some());
+        let later = SystemTime::now() + 2 * COLLECT_GRACE;
+        let got = d
+            .collect(&referenced, &keep, 1 << 30, later)
+            .expect("collect");
+        assert!(got.removed.contains(&late), "judged on the next round");
 
         // Denied: removed, not served, not added, not fetched.
         d.deny(&c, true).expect("deny");

@@ -466,7 +466,7 @@ struct Driver<S: Storage> {
 }
 
 mod blob;
-pub use blob::{FetchFailure, FetchProgress};
+pub use blob::{FetchFailure, FetchProgress, MAX_SERVING, MAX_SERVING_PER_PEER};
 mod provide;
 pub use provide::{
     MAX_ANNOUNCING, MAX_FOREIGN_KEYS, MAX_PROVIDED, MAX_PROVIDER_DIALS, PROVIDE_CHECK,

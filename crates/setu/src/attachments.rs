@@ -167,12 +167,7 @@ impl Node {
         }
         obj.entry("attachment_id")
             .or_insert_with(|| Json::String(format!("ATT-{}", &added.hash.to_hex()[..16])));
-        let published = self
-            .publish_kind(attachment::KIND, Json::Object(obj))
-            .await?;
-        // Announced to the network as held here.
-        self.content_changed().await;
-        Ok(published)
+        self.publish_kind(attachment::KIND, Json::Object(obj)).await
     }
 
     /// The current attachment references, of one practice (by
@@ -299,7 +294,7 @@ impl Node {
     /// Tells the network that the content held changed, so that the
     /// provider records it announces follow (it also reads the folder
     /// again every `setu_net::driver::PROVIDE_CHECK`).
-    async fn content_changed(&self) {
+    pub(crate) async fn content_changed(&self) {
         if let Err(e) = self.inner.net.content_changed().await {
             tracing::debug!("attachments: {e}");
         }
@@ -309,6 +304,9 @@ impl Node {
     /// publisher's own), then the largest other content while over the
     /// quota; content being fetched is kept.
     pub async fn collect_garbage(&self) -> Result<Collected, Error> {
+        // Content that arrives while the references are read is judged
+        // next time.
+        let read_at = std::time::SystemTime::now();
         let all = self.attachments(None).await?;
         if all.len() >= MAX_LISTED_ATTACHMENTS {
             // The list is cut: what it leaves out is not unreferenced.
@@ -332,7 +330,7 @@ impl Node {
         let dir = self.content()?;
         let quota = self.inner.policy.quota_bytes;
         let collected = tokio::task::spawn_blocking(move || {
-            dir.collect(&referenced, &keep, quota)
+            dir.collect(&referenced, &keep, quota, read_at)
                 .map_err(|e| io(dir.root(), e))
         })
         .await

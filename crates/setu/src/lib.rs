@@ -610,11 +610,17 @@ impl Node {
         body: serde_json::Value,
     ) -> Result<Published, Error> {
         let key = self.key()?;
+        let attaching = kind == setu_core::attachment::KIND;
         let kind = kind.to_string();
         let mut p = self
             .on_store(move |r| r.publish_kind(&key, &kind, body, now_ms()))
             .await??;
         self.announce(&mut p).await?;
+        if attaching {
+            // Its file was just added to the content folder (by this
+            // process, or by `setu attach` beside the daemon): announce it.
+            self.content_changed().await;
+        }
         Ok(p)
     }
 

@@ -79,6 +79,13 @@ pub struct NetStatus {
     pub external: Vec<String>,
     /// Relays in use.
     pub relays: Vec<String>,
+    /// Attachments this node announces in Kademlia provider records (held
+    /// whole here).
+    pub providing: u64,
+    /// Of those, the ones no Kademlia server has taken a record of yet.
+    pub providing_unheard: u64,
+    /// Content hashes for which this node keeps others' provider records.
+    pub provider_keys_kept: u64,
     /// Counters by name.
     pub counters: BTreeMap<String, u64>,
     /// Payload bytes over TCP, both directions, by protocol name (noise and

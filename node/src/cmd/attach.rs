@@ -153,10 +153,12 @@ pub fn attach(dir: &Path, args: AttachArgs) -> Result<ExitCode> {
         Some(k) => k.clone(),
         None => publisher(&target)?,
     };
-    let body = reference_body(
-        &kept,
-        json!({"practice": {"key": publisher, "practice_id": args.practice_id}}),
-    );
+    let owner = if args.adoption {
+        json!({"adoption": {"key": publisher, "adoption_id": args.practice_id}})
+    } else {
+        json!({"practice": {"key": publisher, "practice_id": args.practice_id}})
+    };
+    let body = reference_body(&kept, owner);
     let result = publish_reference(target, body)?;
     match (&result, args.json) {
         (Ok(p), true) => {

@@ -29,6 +29,9 @@ use super::Driver;
 /// Responses being read from disk or waiting for their peer's rate, at
 /// most; a request beyond is refused as busy.
 pub const MAX_SERVING: usize = 32;
+/// Of those, for one peer at most: a peer that asks for more waits its
+/// turn (refused as busy) and leaves the rest to the others.
+pub const MAX_SERVING_PER_PEER: usize = 4;
 /// A response is refused as busy rather than held longer than this for
 /// its peer's rate (the asker would time it out).
 pub const MAX_RATE_WAIT: Duration = Duration::from_secs(10);
@@ -60,8 +63,8 @@ const MAX_OTHER_SIZES: usize = 8;
 
 /// Disk work done on a blocking thread, back for the loop.
 pub(super) enum Disk {
-    /// A response read from disk, ready to send.
-    Served(ResponseChannel<Vec<u8>>, Vec<u8>),
+    /// A response read from disk, ready to send to the peer.
+    Served(PeerId, ResponseChannel<Vec<u8>>, Vec<u8>),
     /// A fetch's partial file opened (what it held re-verified).
     Opened {
         hash: Hash,
@@ -121,6 +124,8 @@ pub(super) struct Blobs {
     rate: u64,
     free_at: HashMap<PeerId, Instant>,
     serving: usize,
+    /// Responses under way, by peer (none at 0: the entry goes).
+    serving_peer: HashMap<PeerId, usize>,
     disk_tx: mpsc::Sender<Disk>,
     jobs: HashMap<Hash, Job>,
     /// Fetches whose partial file is being opened: size and waiters.
@@ -137,6 +142,7 @@ impl Blobs {
             rate: rate.max(1),
             free_at: HashMap::new(),
             serving: 0,
+            serving_peer: HashMap::new(),
             disk_tx,
             jobs: HashMap::new(),
             opening: HashMap::new(),
@@ -218,7 +224,7 @@ impl<S: Storage> Driver<S> {
     /// Disk work came back.
     pub(super) fn blob_disk(&mut self, done: Disk) {
         match done {
-            Disk::Served(channel, bytes) => self.blob_served(channel, bytes),
+            Disk::Served(peer, channel, bytes) => self.blob_served(peer, channel, bytes),
             Disk::Opened { hash, result } => self.blob_opened(hash, result),
             Disk::Received {
                 hash,
@@ -443,8 +449,14 @@ impl<S: Storage> Driver<S> {
     }
 
     /// A response read from disk: send it.
-    fn blob_served(&mut self, channel: ResponseChannel<Vec<u8>>, bytes: Vec<u8>) {
+    fn blob_served(&mut self, peer: PeerId, channel: ResponseChannel<Vec<u8>>, bytes: Vec<u8>) {
         self.blobs.serving = self.blobs.serving.saturating_sub(1);
+        if let Some(n) = self.blobs.serving_peer.get_mut(&peer) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.blobs.serving_peer.remove(&peer);
+            }
+        }
         if self
             .swarm
             .behaviour_mut()
@@ -526,7 +538,8 @@ impl<S: Storage> Driver<S> {
             );
             return;
         };
-        if self.blobs.serving >= MAX_SERVING {
+        let theirs = self.blobs.serving_peer.get(&peer).copied().unwrap_or(0);
+        if self.blobs.serving >= MAX_SERVING || theirs >= MAX_SERVING_PER_PEER {
             let _ = self
                 .swarm
                 .behaviour_mut()
@@ -585,6 +598,7 @@ impl<S: Storage> Driver<S> {
         let cost = Duration::from_secs_f64(bytes as f64 / self.blobs.rate as f64);
         self.blobs.free_at.insert(peer, start + cost);
         self.blobs.serving += 1;
+        *self.blobs.serving_peer.entry(peer).or_default() += 1;
         let tx = self.blobs.disk_tx.clone();
         tokio::spawn(async move {
             tokio::time::sleep_until(tokio::time::Instant::from_std(start)).await;
@@ -604,7 +618,7 @@ impl<S: Storage> Driver<S> {
                 code: Code::Busy,
                 reason: "internal error".into(),
             });
-            let _ = tx.send(Disk::Served(channel, resp.encode())).await;
+            let _ = tx.send(Disk::Served(peer, channel, resp.encode())).await;
         });
     }
 
