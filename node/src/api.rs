@@ -110,6 +110,11 @@ pub struct State {
     agency: Option<Arc<str>>,
     /// Origins a browser may call the API from (CORS); none by default.
     cors: Arc<Vec<axum::http::HeaderValue>>,
+    /// Web catalogue visitors may have attachments up to this size fetched
+    /// (`api.visitor_fetch_bytes`); 0, the default here: none.
+    visitor_fetch_bytes: u64,
+    /// Fetches visitors started that still run ([`web::MAX_VISITOR_FETCHES`]).
+    visitor_fetches: Arc<Semaphore>,
 }
 
 impl State {
@@ -125,7 +130,16 @@ impl State {
             site: Arc::new(harvest::Settings::default()),
             agency: None,
             cors: Arc::new(Vec::new()),
+            visitor_fetch_bytes: 0,
+            visitor_fetches: Arc::new(Semaphore::new(web::MAX_VISITOR_FETCHES)),
         }
+    }
+
+    /// Lets visitors of the web catalogue ask for attachments of at most
+    /// `bytes` to be fetched (`api.visitor_fetch_bytes`; 0: never).
+    pub fn with_visitor_fetch(mut self, bytes: u64) -> State {
+        self.visitor_fetch_bytes = bytes;
+        self
     }
 
     /// The public origin and administrator's e-mail harvest answers give

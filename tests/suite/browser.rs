@@ -9,7 +9,8 @@
 //! the practice page as `docs/screenshots/practice.png`. A WebM clip
 //! attached to a practice (`tests/assets/clip.webm`) is listed on its page
 //! and plays from the node in the page's own player, seeking included: the
-//! browser reads it with HTTP range requests.
+//! browser reads it with HTTP range requests. A second node fetches the
+//! clip from the first when its page's "Fetch to this node" is clicked.
 //!
 //! Chromium and chromedriver are required (`apt-get install -y chromium
 //! chromium-driver`): without them this test fails, naming them.
@@ -174,6 +175,130 @@ fn start_daemon(tmp: &Path) -> (Killed, String) {
         .trim()
         .to_string();
     (child, url)
+}
+
+/// A second node of the same network (a reader, not a member), which
+/// fetches nothing by itself and knows the first node: what it holds of
+/// the clip comes only from a click on its own page.
+fn start_reader(tmp: &Path, first: &str) -> (Killed, String) {
+    let data = tmp.join("reader");
+    setu(
+        Some(&data),
+        &[
+            "init",
+            "--charter",
+            "charter.cbor",
+            "--country",
+            "KEN",
+            "--agency",
+            "Huduma Kenya",
+        ],
+        tmp,
+    );
+    let toml_path = data.join("setu.toml");
+    let toml = std::fs::read_to_string(&toml_path).expect("setu.toml");
+    assert!(toml.contains("\n[network]\n"), "{toml}");
+    let toml = toml.replacen(
+        "\n[network]\n",
+        "\n[network]\nattachment_auto_fetch_bytes = 0\n",
+        1,
+    );
+    std::fs::write(&toml_path, toml).expect("setu.toml");
+    let mut r = agent()
+        .get(format!("{first}/v1/status"))
+        .call()
+        .expect("GET /v1/status");
+    let status: Value =
+        serde_json::from_str(&r.body_mut().read_to_string().expect("body")).expect("json");
+    let peer = status["net"]["listen"][0]
+        .as_str()
+        .expect("the first node's address")
+        .to_string();
+    let child = Command::new(setu_bin())
+        .arg("--data-dir")
+        .arg(&data)
+        .args([
+            "run",
+            "--listen",
+            "/ip4/127.0.0.1/tcp/0",
+            "--api",
+            "127.0.0.1:0",
+            "--no-mdns",
+            "--peer",
+            &peer,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("setu run starts");
+    let child = Killed(child);
+    let file = data.join("api.url");
+    wait("the reader to write api.url", || file.exists());
+    let url = std::fs::read_to_string(&file)
+        .expect("api.url")
+        .trim()
+        .to_string();
+    (child, url)
+}
+
+/// On the reader's page the clip is not yet available; a click on "Fetch
+/// to this node" fetches it from the first node, and the page (which
+/// reloads itself while the fetch runs) ends with the player, which plays
+/// the clip from the reader.
+fn fetch_on_click(c: &Client, reader: &str) {
+    let page = format!("{reader}/practices/BGD-A2I-0001");
+    // The records replicate first: until then the page is a 404.
+    wait("the reader to list the clip", || {
+        c.goto(&page).is_ok() && c.find("section.attachments form.fetch button").is_ok()
+    });
+    let listed = text(c, "section.attachments");
+    assert!(
+        listed.contains("Not yet available on this node"),
+        "{listed}"
+    );
+    assert!(c.find("section.attachments video").is_err(), "not held yet");
+    mark_page(c);
+    find(c, "section.attachments form.fetch button")
+        .click()
+        .expect("click Fetch to this node");
+    wait_new_page(c, "the page after the click");
+    wait("the clip to arrive and the page to show its player", || {
+        c.find("section.attachments video").is_ok() && loaded(c)
+    });
+    let duration = wait_duration(c);
+    assert!(
+        (duration - CLIP_SECONDS).abs() < 0.5,
+        "the reader plays the {CLIP_SECONDS} s clip: {duration}"
+    );
+    let hash = blake3::hash(&std::fs::read(repo_root().join(CLIP)).expect("clip"));
+    let mut r = agent()
+        .get(format!("{reader}/v1/attachments/{}", hash.to_hex()))
+        .call()
+        .expect("GET the clip from the reader");
+    assert_eq!(r.status(), 200);
+    let bytes = r.body_mut().read_to_vec().expect("bytes");
+    assert!(
+        bytes == std::fs::read(repo_root().join(CLIP)).expect("clip"),
+        "the reader holds the published bytes"
+    );
+}
+
+/// Waits for the page's player to read the clip's metadata; its duration.
+fn wait_duration(c: &Client) -> f64 {
+    wait("the clip's metadata", || {
+        js(
+            c,
+            "return document.querySelector('section.attachments video').readyState;",
+        )
+        .as_u64()
+        .is_some_and(|s| s >= 1)
+    });
+    js(
+        c,
+        "return document.querySelector('section.attachments video').duration;",
+    )
+    .as_f64()
+    .unwrap_or(0.0)
 }
 
 /// A port free on loopback now.
@@ -760,6 +885,11 @@ fn the_catalogue_in_a_real_browser() {
         "Tab reaches the skip link first"
     );
     axe(&c, &axe_source, "the search page at 375 px");
+
+    // 7. A second node: the clip fetched on a click in its catalogue.
+    c.set_window_size(DESKTOP.0, DESKTOP.1).expect("resize");
+    let (_reader, reader) = start_reader(tmp.path(), &base);
+    fetch_on_click(&c, &reader);
 
     c.close().expect("close the browser");
     eprintln!("browser test: {:.1} s", started.elapsed().as_secs_f64());

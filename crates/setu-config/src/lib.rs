@@ -358,7 +358,14 @@ pub struct ApiConfig {
     /// administrator.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub admin_email: Option<String>,
+    /// A visitor of the web catalogue may ask this node to fetch an
+    /// attachment of at most this many bytes (a button on the practice
+    /// page); 0: no button, only the operator fetches.
+    pub visitor_fetch_bytes: u64,
 }
+
+/// The default of `api.visitor_fetch_bytes`: 500 MB.
+pub const DEFAULT_VISITOR_FETCH_BYTES: u64 = 500_000_000;
 
 impl Default for ApiConfig {
     fn default() -> ApiConfig {
@@ -367,6 +374,7 @@ impl Default for ApiConfig {
             cors_origins: Vec::new(),
             public_url: None,
             admin_email: None,
+            visitor_fetch_bytes: DEFAULT_VISITOR_FETCH_BYTES,
         }
     }
 }
@@ -632,6 +640,8 @@ agency = {agency}
 [api]
 # Where `setu run` serves the HTTP API. Writes need the token in the file api-token.
 # listen = {api}
+# The web catalogue's visitors may ask this node to fetch attachments up to this size (0: only the operator).
+# visitor_fetch_bytes = 500000000
 
 [policy]
 # Local policy in a chartered network: what THIS node shows, never what it relays or refuses.

@@ -117,7 +117,12 @@ fn the_template_parses_to_the_defaults_with_the_publisher_set() {
                 ]
                 .iter()
                 .chain(&["name", "listen", "mdns", "sync_interval_secs", "relay"])
-                .chain(&["kademlia", "target_peers", "bootstrap"])
+                .chain(&[
+                    "kademlia",
+                    "target_peers",
+                    "bootstrap",
+                    "visitor_fetch_bytes",
+                ])
                 .any(|k| kv.starts_with(&format!("{k} = "))) =>
             {
                 kv.to_string()

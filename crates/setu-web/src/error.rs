@@ -27,6 +27,7 @@ pub fn render(status: u16, title: &str, detail: &str, choices: &[(String, String
             title,
             lang: None,
             json_ld: None,
+            refresh: None,
         },
         body,
     )

@@ -13,6 +13,9 @@ pub(crate) struct Frame<'a> {
     pub lang: Option<&'a str>,
     /// A schema.org JSON-LD document for the page, if any.
     pub json_ld: Option<&'a str>,
+    /// Reload the page after this many seconds (while a fetch it shows
+    /// runs).
+    pub refresh: Option<u32>,
 }
 
 /// JSON for a `<script type="application/ld+json">` block: `<`, `>` and
@@ -48,6 +51,9 @@ pub(crate) fn page(frame: &Frame<'_>, body: Markup) -> String {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
+                @if let Some(secs) = frame.refresh {
+                    meta http-equiv="refresh" content=(secs);
+                }
                 title { (frame.title) " \u{b7} Setu practice catalogue" }
                 link rel="stylesheet" href=(crate::assets::CSS_PATH);
                 script src=(crate::assets::JS_PATH) defer {}
@@ -105,6 +111,7 @@ mod tests {
                 title: "t",
                 lang: None,
                 json_ld: Some(j),
+                refresh: None,
             },
             html! {},
         );

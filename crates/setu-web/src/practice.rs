@@ -106,7 +106,15 @@ pub struct AttachmentItem {
     pub blocks_held: u64,
     /// Blocks of the content.
     pub blocks: u64,
+    /// A fetch of it runs on this node now (the page reloads itself).
+    pub fetching: bool,
+    /// Where a visitor may ask this node to fetch it (a `POST` form), if
+    /// the node lets visitors fetch content of its size.
+    pub fetch_action: Option<String>,
 }
+
+/// How often a page showing a running fetch reloads itself, in seconds.
+pub const FETCH_REFRESH_SECS: u32 = 3;
 
 /// The practice page's data.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -645,11 +653,21 @@ fn attachments(page: &PracticePage) -> Markup {
                             }
                             p { a class="download" href=(href) { "Download" } " (" (fmt::bytes(a.size)) ")" }
                         }
-                        "partial" => {
-                            p class="availability" { "Being fetched: " (a.blocks_held) " of " (a.blocks) " blocks verified so far." }
+                        _ if a.fetching => {
+                            p class="availability" role="status" { "Being fetched: " (a.blocks_held) " of " (a.blocks) " blocks verified so far. This page reloads until it is here." }
                         }
-                        _ => {
-                            p class="availability" { "Not yet available on this node. Its operator can fetch it with " code { "setu fetch " (a.hash) } "." }
+                        avail => {
+                            p class="availability" {
+                                @if avail == "partial" { "Partly held on this node; its fetch is not running. " }
+                                @else { "Not yet available on this node. " }
+                                @if a.fetch_action.is_none() { "Its operator can fetch it with " code { "setu fetch " (a.hash) } "." }
+                            }
+                            @if let Some(action) = &a.fetch_action {
+                                form class="fetch" method="post" action=(action) {
+                                    button type="submit" { "Fetch to this node" }
+                                    " from the peers that hold it; every block is checked against the signed hash."
+                                }
+                            }
                         }
                     }
                 }
@@ -774,6 +792,11 @@ pub fn render(page: &PracticePage) -> String {
             title: &page_title,
             lang: page.lang_chosen.as_deref(),
             json_ld: page.json_ld.as_deref(),
+            refresh: page
+                .attachments
+                .iter()
+                .any(|a| a.fetching)
+                .then_some(FETCH_REFRESH_SECS),
         },
         html,
     )

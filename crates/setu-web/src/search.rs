@@ -570,6 +570,7 @@ pub fn render(page: &SearchPage) -> String {
             title: if text.is_empty() { "Search" } else { text },
             lang: lang_chosen,
             json_ld: None,
+            refresh: None,
         },
         body,
     )

@@ -75,6 +75,9 @@ pub struct AttachmentView {
     pub blocks_held: u64,
     /// Blocks of the content.
     pub blocks: u64,
+    /// A fetch of it runs on this node now.
+    #[serde(default)]
+    pub fetching: bool,
 }
 
 impl AttachmentView {
@@ -422,17 +425,14 @@ fn view(
 ) -> AttachmentView {
     let size = a.attachment.size.unwrap_or(0);
     let count = blocks::count(size);
+    let fetch = a.attachment.hash.and_then(|h| {
+        let hex = Hash(h.0).to_hex();
+        running.iter().find(|f| f.hash == hex)
+    });
     let (availability, held) = match a.attachment.hash {
         Some(h) => match dir.status(&Hash(h.0)) {
             Status::Complete(_) => ("complete", count),
-            Status::Partial => {
-                let hex = Hash(h.0).to_hex();
-                let held = running
-                    .iter()
-                    .find(|f| f.hash == hex)
-                    .map_or(0, |f| f.blocks_held);
-                ("partial", held)
-            }
+            Status::Partial => ("partial", fetch.map_or(0, |f| f.blocks_held)),
             Status::Absent => ("absent", 0),
         },
         None => ("absent", 0),
@@ -444,5 +444,6 @@ fn view(
         availability: availability.into(),
         blocks_held: held,
         blocks: count,
+        fetching: fetch.is_some() && availability != "complete",
     }
 }

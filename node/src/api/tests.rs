@@ -14,8 +14,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use super::schema;
 use super::{Limits, State};
+use super::{schema, web};
 
 /// The longest any test waits for a condition.
 const WAIT: Duration = Duration::from_secs(20);
@@ -773,5 +773,99 @@ async fn a_post_to_oai_that_never_sends_its_body_is_cut_and_frees_its_slot() {
     // The one anonymous slot is free again.
     let a = srv.get("/oai?verb=Identify").await;
     assert_eq!(a.status, 200, "{a:?}");
+    srv.stop().await;
+}
+
+/// The practice page's "Fetch to this node" button: offered for content
+/// not held whose size is within `api.visitor_fetch_bytes`, never beyond
+/// it; the POST starts the fetch and sends the reader back to the page,
+/// which then shows it running and reloads itself. Bad asks are named, and
+/// visitors' fetches are bounded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fetch_button_is_offered_within_the_visitor_limit_and_bounded() {
+    let srv = Server::start_shaped(Limits::default(), Router::new(), |s| {
+        s.with_visitor_fetch(1_000_000)
+    })
+    .await;
+    let body: Value = serde_json::from_str(EXAMPLE).expect("example");
+    assert_eq!(srv.post_json("/v1/practices", &body).await.status, 201);
+    let author = srv.node.publisher().expect("a publisher").to_hex();
+    // References to content nobody holds: five small, one too large.
+    let mut small = Vec::new();
+    for (i, size) in [5_000u64, 5_001, 5_002, 5_003, 5_004, 2_000_000]
+        .into_iter()
+        .enumerate()
+    {
+        let hash = blake3::hash(format!("absent {i}").as_bytes())
+            .to_hex()
+            .to_string();
+        srv.node
+            .publish_kind(
+                "attachment",
+                json!({
+                    "attachment_id": format!("ATT-{i}"),
+                    "practice": {"key": author, "practice_id": "BGD-A2I-0001"},
+                    "hash": hash, "size": size, "media_type": "application/pdf",
+                    "title": {"original": "en", "text": {"en": format!("File {i}")}},
+                    "category": "report", "language": "en",
+                }),
+            )
+            .await
+            .expect("reference");
+        small.push(hash);
+    }
+    let large = small.pop().expect("the large one");
+    let action = |h: &str| format!("/practices/BGD-A2I-0001/attachments/{h}/fetch");
+    let page = srv.get("/practices/BGD-A2I-0001").await;
+    let html = String::from_utf8_lossy(&page.body).to_string();
+    assert!(html.contains(&action(&small[0])), "{html}");
+    assert!(html.contains("Fetch to this node"), "{html}");
+    assert!(
+        !html.contains(&action(&large)),
+        "no button beyond the limit"
+    );
+    assert!(html.contains(&format!("setu fetch {large}")), "{html}");
+    assert!(!html.contains("http-equiv=\"refresh\""), "nothing runs yet");
+
+    let too_big = srv.send("POST", &action(&large), "", b"").await;
+    assert_eq!(too_big.status, 403, "{too_big:?}");
+    assert!(String::from_utf8_lossy(&too_big.body).contains("visitors may have at most 1000000"));
+    let bad = srv.send("POST", &action("zz"), "", b"").await;
+    assert_eq!(bad.status, 400, "{bad:?}");
+    assert!(String::from_utf8_lossy(&bad.body).contains("hash"));
+    let unknown = blake3::hash(b"nobody names this").to_hex().to_string();
+    let none = srv.send("POST", &action(&unknown), "", b"").await;
+    assert_eq!(none.status, 404, "{none:?}");
+
+    // Four run at once (no peer holds them: they wait); the fifth is 503.
+    for h in &small[..web::MAX_VISITOR_FETCHES] {
+        let started = srv
+            .send("POST", &format!("{}?lang=en", action(h)), "", b"")
+            .await;
+        assert_eq!(started.status, 303, "{started:?}");
+        assert_eq!(
+            started.header("location"),
+            Some("/practices/BGD-A2I-0001?lang=en")
+        );
+    }
+    let fifth = srv
+        .send("POST", &action(&small[web::MAX_VISITOR_FETCHES]), "", b"")
+        .await;
+    assert_eq!(fifth.status, 503, "{fifth:?}");
+    let page = srv.get("/practices/BGD-A2I-0001").await;
+    let html = String::from_utf8_lossy(&page.body).to_string();
+    assert!(html.contains("Being fetched"), "{html}");
+    assert!(html.contains("http-equiv=\"refresh\""), "{html}");
+    assert!(
+        !html.contains(&action(&small[0])),
+        "no button while it runs"
+    );
+    srv.stop().await;
+
+    // Off (the State's default): no button, and the POST is refused.
+    let srv = Server::start(Limits::default(), Router::new()).await;
+    assert_eq!(srv.post_json("/v1/practices", &body).await.status, 201);
+    let off = srv.send("POST", &action(&small[0]), "", b"").await;
+    assert_eq!(off.status, 403, "{off:?}");
     srv.stop().await;
 }

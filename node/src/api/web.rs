@@ -9,8 +9,8 @@
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
 use setu::{LookupError, PracticeView, View};
 use setu_core::codes;
 use setu_core::ids::AuthorKey;
@@ -46,11 +46,24 @@ pub const MAX_TARGET_GOALS: usize = 3;
 /// results shown).
 pub const SEARCH_LANGUAGES: &[&str] = &["ar", "bn", "en", "es", "fr", "pt", "sw"];
 
+/// Fetches that visitors asked for running at once, at most; beyond,
+/// the button answers 503.
+pub const MAX_VISITOR_FETCHES: usize = 4;
+/// How long a visitor's click waits for its fetch to show before the page
+/// comes back (the page then reloads itself while the fetch runs).
+const FETCH_SHOW_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+/// How often that wait looks.
+const FETCH_SHOW_POLL: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// The routes of the web catalogue.
 pub fn routes() -> Router<Api> {
     Router::new()
         .route("/", get(search_page))
         .route("/practices/{id}", get(practice_page))
+        .route(
+            "/practices/{id}/attachments/{hash}/fetch",
+            post(visitor_fetch),
+        )
         .route("/assets/{name}", get(asset))
         .layer(axum::middleware::map_response(secure))
 }
@@ -513,12 +526,30 @@ async fn practice(api: &Api, id: &str, raw: &str, headers: &HeaderMap) -> Result
                 .collect(),
         })
         .collect();
+    // The page's own parameters, kept by the fetch button's redirect.
+    let kept = params.filtered(|k, _| PRACTICE_KEYS.contains(&k));
     let attachments = api
         .node
         .attachments(Some(view.practice_id.clone()))
         .await?
         .into_iter()
         .map(|a| AttachmentItem {
+            fetch_action: (api.visitor_fetch_bytes > 0
+                && !a.fetching
+                && a.availability != "complete"
+                && a.attachment
+                    .size
+                    .is_some_and(|s| s <= api.visitor_fetch_bytes))
+            .then(|| a.hash())
+            .flatten()
+            .map(|h| {
+                kept.href(&format!(
+                    "/practices/{}/attachments/{}/fetch",
+                    segment(&view.practice_id),
+                    h.to_hex()
+                ))
+            }),
+            fetching: a.fetching,
             hash: a.hash().map(|h| h.to_hex()).unwrap_or_default(),
             publisher: publisher(api, members.as_ref(), &a.author),
             title: a.attachment.title.clone(),
@@ -572,6 +603,93 @@ async fn practice(api: &Api, id: &str, raw: &str, headers: &HeaderMap) -> Result
         json_ld,
     };
     Ok(setu_web::practice::render(&page))
+}
+
+/// `POST /practices/{id}/attachments/{hash}/fetch`: the page's "Fetch to
+/// this node" button. Starts the fetch (it runs on after the answer), then
+/// sends the reader back to the practice page, which shows how far it got.
+async fn visitor_fetch(
+    State(api): State<Api>,
+    Path((id, hash)): Path<(String, String)>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    match start_visitor_fetch(&api, &hash).await {
+        Ok(()) => {
+            let back = Params::parse(q.as_deref().unwrap_or(""))
+                .filtered(|k, _| PRACTICE_KEYS.contains(&k))
+                .href(&format!("/practices/{}", segment(&id)));
+            Redirect::to(&back).into_response()
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Checks that a visitor may have `hash` fetched here, and starts it.
+async fn start_visitor_fetch(api: &Api, hash: &str) -> Result<()> {
+    let limit = api.visitor_fetch_bytes;
+    if limit == 0 {
+        return Err(WebError::new(
+            StatusCode::FORBIDDEN,
+            "this node fetches attachments for its operator only (api.visitor_fetch_bytes = 0)",
+        ));
+    }
+    let h: setu_blob::Hash = hash
+        .parse()
+        .map_err(|e| WebError::bad(format!("hash: {e}")))?;
+    let Some(v) = api.node.attachment(h).await? else {
+        return Err(WebError::new(
+            StatusCode::NOT_FOUND,
+            format!("no attachment record on this node names {hash}"),
+        ));
+    };
+    if v.availability == "complete" || v.fetching {
+        return Ok(());
+    }
+    let size = v.attachment.size.unwrap_or(0);
+    if size > limit {
+        return Err(WebError::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "{size} bytes: visitors may have at most {limit} fetched here; its operator can fetch it with `setu fetch {hash}`"
+            ),
+        ));
+    }
+    let permit = api
+        .visitor_fetches
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| {
+            WebError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!(
+                    "{MAX_VISITOR_FETCHES} fetches asked for by visitors are running; try again when one ends"
+                ),
+            )
+        })?;
+    let node = api.node.clone();
+    tokio::spawn(async move {
+        let _permit = permit;
+        match node.fetch_attachment(h).await {
+            Ok(_) => tracing::info!(hash = %h, "attachment fetched for a visitor"),
+            Err(e) => tracing::info!(hash = %h, "a visitor's fetch ended: {e}"),
+        }
+    });
+    // The page the reader goes back to should show the fetch running.
+    let hex = h.to_hex();
+    let deadline = tokio::time::Instant::now() + FETCH_SHOW_WAIT;
+    while tokio::time::Instant::now() < deadline {
+        let shown = api
+            .node
+            .fetches()
+            .await
+            .is_ok_and(|f| f.iter().any(|f| f.hash == hex))
+            || api.node.content().is_ok_and(|d| d.path(&h).is_some());
+        if shown {
+            break;
+        }
+        tokio::time::sleep(FETCH_SHOW_POLL).await;
+    }
+    Ok(())
 }
 
 /// `GET /assets/{name}`: the stylesheet and the script.

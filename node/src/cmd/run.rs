@@ -139,7 +139,8 @@ impl Daemon {
             .with_cors(&api.cors_origins)
             .map_err(anyhow::Error::msg)?
             .with_site(api.public_url.as_deref(), api.admin_email.as_deref())
-            .with_agency(agency.0, agency.1);
+            .with_agency(agency.0, agency.1)
+            .with_visitor_fetch(api.visitor_fetch_bytes);
         let app = crate::api::router(state);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(crate::api::serve(listener, app, limits, async {

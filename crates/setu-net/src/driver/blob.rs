@@ -161,7 +161,17 @@ impl Blobs {
         self.disk_tx.clone()
     }
 
+    /// Fetches running, and those whose partial file is being opened
+    /// (nothing counted yet).
     pub(super) fn progress(&self) -> Vec<FetchProgress> {
+        let opening = self.opening.iter().map(|(h, (size, _))| FetchProgress {
+            hash: h.to_hex(),
+            size: *size,
+            blocks_held: 0,
+            blocks: setu_blob::blocks::count(*size),
+            in_flight: 0,
+            stalled: false,
+        });
         self.jobs
             .iter()
             .map(|(h, j)| FetchProgress {
@@ -172,6 +182,7 @@ impl Blobs {
                 in_flight: j.fetch.in_flight(),
                 stalled: j.fetch.is_stalled(),
             })
+            .chain(opening)
             .collect()
     }
 }
