@@ -786,4 +786,85 @@ mod policy {
         a.shutdown().await.expect("stop a");
         b.shutdown().await.expect("stop b");
     }
+
+    /// Automatic fetches stay within the quota: two small files whose sum
+    /// is over B's quota. B fetches one, skips the other, and does not
+    /// fetch and collect again round after round: A serves no more
+    /// attachment bytes once B holds the first.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn automatic_fetches_stay_within_the_quota_round_after_round() {
+        let dirs: Vec<TempDir> = (0..3).map(|_| TempDir::new().expect("tempdir")).collect();
+        let key = SecretKey::generate();
+        let a = Node::start(config(
+            dirs[0].path(),
+            "test-quota",
+            Some(key.clone()),
+            vec![],
+        ))
+        .await
+        .expect("a");
+        let mut cb = config(dirs[1].path(), "test-quota", None, vec![addr(&a).await]);
+        cb.attachments = setu::attachments::Policy {
+            auto_fetch_bytes: 1 << 20,
+            quota_bytes: 400_000,
+            every: Duration::from_millis(300),
+        };
+        let b = Node::start(cb).await.expect("b");
+        let body = setu_store::synth::body(61, 0);
+        let pid = body["practice_id"].as_str().expect("id").to_string();
+        a.publish(body).await.expect("practice");
+        let mut hashes = Vec::new();
+        for (i, len) in [300_000usize, 300_001].into_iter().enumerate() {
+            let bytes: Vec<u8> = (0..len).map(|x| (x % 247) as u8 ^ i as u8).collect();
+            let file = dirs[2].path().join(format!("photo-{i}.jpg"));
+            std::fs::write(&file, &bytes).expect("write");
+            a.attach(
+                &file,
+                json!({
+                    "practice": {"key": key.author().to_hex(), "practice_id": pid},
+                    "title": {"original": "en", "text": {"en": format!("Photo {i}")}},
+                    "category": "other",
+                    "language": "en",
+                }),
+                |_| {},
+            )
+            .await
+            .expect("attach");
+            hashes.push(setu_blob::Hash(*blake3::hash(&bytes).as_bytes()));
+        }
+        wait_records(&[&a, &b], 3, "the practice and both references on B").await;
+        let held = |b: &Node| {
+            let dir = b.content().expect("content");
+            hashes.iter().filter(|h| dir.path(h).is_some()).count()
+        };
+        wait_until(WAIT, "B to fetch one of them", || async { held(&b) == 1 }).await;
+        let served = |st: setu::Status| {
+            st.net
+                .wire_by_protocol
+                .iter()
+                .filter(|(p, _)| p.contains("/blob/"))
+                .map(|(_, n)| *n)
+                .sum::<u64>()
+        };
+        let rounds = b.policy_rounds();
+        wait_until(WAIT, "one more round on B", || async {
+            b.policy_rounds() > rounds
+        })
+        .await;
+        let before = served(a.status().await.expect("status"));
+        let rounds = b.policy_rounds();
+        wait_until(WAIT, "four more rounds on B", || async {
+            b.policy_rounds() >= rounds + 4
+        })
+        .await;
+        assert_eq!(held(&b), 1, "still one held, under the quota");
+        let after = served(a.status().await.expect("status"));
+        assert!(
+            after - before < 100_000,
+            "A served {} more attachment bytes: B fetched again what it collected",
+            after - before
+        );
+        a.shutdown().await.expect("stop a");
+        b.shutdown().await.expect("stop b");
+    }
 }

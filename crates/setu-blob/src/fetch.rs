@@ -296,7 +296,10 @@ impl<P: Ord + Clone> Fetch<P> {
     pub fn handle(&mut self, event: Event<P>, now: u64) {
         match event {
             Event::Candidate(peer) => {
-                if !self.peers.contains_key(&peer) && self.peers.len() >= MAX_CANDIDATES {
+                if !self.peers.contains_key(&peer)
+                    && self.peers.len() >= MAX_CANDIDATES
+                    && !self.evict_gone()
+                {
                     return;
                 }
                 let p = self.peers.entry(peer.clone()).or_default();
@@ -397,6 +400,26 @@ impl<P: Ord + Clone> Fetch<P> {
             }
         }
         self.schedule(now);
+    }
+
+    /// Forgets one peer whose connection closed (nothing in flight, no
+    /// `have` kept) and that has neither been penalised nor failed: room
+    /// for a new candidate. A penalised or failing peer is kept, so that
+    /// coming back does not clear its record. False if there is none.
+    fn evict_gone(&mut self) -> bool {
+        let cfg = &self.cfg;
+        let gone = self
+            .peers
+            .iter()
+            .find(|(_, p)| {
+                p.in_flight == 0
+                    && p.has.is_none()
+                    && p.asked_have_at.is_none()
+                    && p.failures == 0
+                    && p.usable(cfg)
+            })
+            .map(|(k, _)| k.clone());
+        gone.is_some_and(|k| self.peers.remove(&k).is_some())
     }
 
     fn useful(&self, has: &blocks::Set) -> bool {
@@ -719,6 +742,25 @@ mod tests {
         f.handle(Event::Disconnected(3), 24);
         assert!(!f.is_done());
         assert_eq!(f.requested_held(), 0);
+    }
+
+    #[test]
+    fn a_full_candidate_table_makes_room_only_by_forgetting_peers_that_left() {
+        let mut f: Fetch<u8> = Fetch::new(Config::default(), blocks::Set::new(4));
+        for p in 0..MAX_CANDIDATES as u8 {
+            f.handle(Event::Candidate(p), 0);
+        }
+        drain(&mut f);
+        // Full, everyone still connected: a new candidate is ignored.
+        f.handle(Event::Candidate(200), 1);
+        assert!(!drain(&mut f).contains(&Action::AskHave(200)));
+        // One left: the next candidate takes its place and is asked.
+        f.handle(Event::Disconnected(5), 2);
+        f.handle(Event::Candidate(201), 3);
+        assert!(drain(&mut f).contains(&Action::AskHave(201)));
+        // Full again: a second newcomer waits for another to leave.
+        f.handle(Event::Candidate(202), 4);
+        assert!(!drain(&mut f).contains(&Action::AskHave(202)));
     }
 
     #[test]

@@ -346,7 +346,20 @@ impl Node {
 
     /// One round of the policy: fetch what is small enough, then collect.
     async fn policy_round(&self) -> Result<(), Error> {
-        let denied = self.content()?.denied().unwrap_or_default();
+        let dir = self.content()?;
+        let denied = dir.denied().unwrap_or_default();
+        // What is held, so that automatic fetches stay within the quota
+        // (beyond it, collection would remove what was just fetched, and
+        // the next round fetch it again).
+        let mut held: u64 = {
+            let d = dir.clone();
+            tokio::task::spawn_blocking(move || d.list().unwrap_or_default())
+                .await
+                .map_err(|e| Error::Internal(e.to_string()))?
+                .iter()
+                .map(|(_, s)| s)
+                .sum()
+        };
         for v in self.attachments(None).await? {
             let Some(hash) = v.hash() else { continue };
             let size = v.attachment.size.unwrap_or(0);
@@ -356,8 +369,15 @@ impl Node {
             {
                 continue;
             }
+            if held.saturating_add(size) > self.inner.policy.quota_bytes {
+                tracing::debug!(%hash, size, held, "automatic fetch skipped: over the quota");
+                continue;
+            }
             match tokio::time::timeout(AUTO_FETCH_WAIT, self.fetch_attachment(hash)).await {
-                Ok(Ok(_)) => tracing::info!(%hash, size, "attachment fetched by policy"),
+                Ok(Ok(_)) => {
+                    held += size;
+                    tracing::info!(%hash, size, "attachment fetched by policy")
+                }
                 Ok(Err(e)) => tracing::debug!(%hash, "automatic fetch: {e}"),
                 Err(_) => tracing::debug!(%hash, "automatic fetch goes on next round"),
             }

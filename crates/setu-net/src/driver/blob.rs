@@ -82,8 +82,8 @@ pub(super) enum Disk {
         hash: Hash,
         result: Result<(), FetchFailure>,
     },
-    /// The content held whole, listed (`driver::provide`).
-    Listed(Result<Vec<Hash>, String>),
+    /// The content held whole and the deny-list, read (`driver::provide`).
+    Listed(Result<super::provide::Listed, String>),
 }
 
 /// How a fetch under way stands.
@@ -409,6 +409,14 @@ impl<S: Storage> Driver<S> {
         let now = self.now();
         self.blob_event(hash, FetchEvent::Candidate(peer), now);
         self.blob_actions(hash);
+    }
+
+    /// Stops the fetch of `hash` if one runs: the operator denied it.
+    pub(super) fn blob_stop_denied(&mut self, hash: Hash) {
+        if self.blobs.jobs.contains_key(&hash) {
+            tracing::info!(%hash, "attachment denied on this node: its fetch stops");
+            self.blob_stop(hash, FetchFailure::Failed("denied on this node".into()));
+        }
     }
 
     /// A peer joined: every fetch may ask it.

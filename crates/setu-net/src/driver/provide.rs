@@ -7,7 +7,9 @@
 //! What is held is read from the content folder on a blocking thread (a
 //! [`super::blob::Disk::Listed`]) when the node starts, every
 //! [`PROVIDE_CHECK`], when the node says its content changed, and a fetch
-//! that completes is announced at once.
+//! that completes is announced at once. The same reading takes the
+//! deny-list, so that a hash denied by another process (`setu deny` beside
+//! the daemon) stops its fetch too.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
@@ -32,6 +34,10 @@ pub const PROVIDE_CHECK: Duration = Duration::from_secs(60);
 pub const MAX_ANNOUNCING: usize = 4;
 /// Holders of one lookup dialled at most.
 pub const MAX_PROVIDER_DIALS: usize = 8;
+
+/// The content folder read on a blocking thread: the hashes held whole,
+/// and the deny-list.
+pub(super) type Listed = (Vec<Hash>, std::collections::BTreeSet<Hash>);
 
 /// The driver's provider-record state.
 #[derive(Default)]
@@ -65,11 +71,12 @@ fn key(hash: &Hash) -> kad::RecordKey {
 }
 
 impl<S: Storage> Driver<S> {
-    /// Reads the content folder again when it is time, or `now` is asked.
+    /// Reads the content folder and its deny-list again when it is time,
+    /// or `now` is asked.
     pub(super) fn provide_timers(&mut self, now: Instant, asked: bool) {
         let p = &mut self.providing;
         let due = asked || p.listed_at.is_none_or(|t| now >= t + PROVIDE_CHECK);
-        if !due || p.listing || !self.swarm.behaviour().kad.is_enabled() {
+        if !due || p.listing {
             return;
         }
         let Some(dir) = self.blobs.dir() else { return };
@@ -79,23 +86,31 @@ impl<S: Storage> Driver<S> {
         tokio::task::spawn_blocking(move || {
             let result = dir
                 .list()
-                .map(|l| l.into_iter().map(|(h, _)| h).collect())
+                .and_then(|l| Ok((l.into_iter().map(|(h, _)| h).collect(), dir.denied()?)))
                 .map_err(|e| e.to_string());
             let _ = tx.blocking_send(Disk::Listed(result));
         });
     }
 
-    /// What the content folder holds whole: announce what is new, stop
-    /// announcing what went (collected, denied).
-    pub(super) fn provide_listed(&mut self, listed: Result<Vec<Hash>, String>) {
+    /// What the content folder holds whole, and what the operator denies:
+    /// a fetch of denied content stops (the list may have been written by
+    /// `setu deny` beside the daemon); what is new is announced, and what
+    /// went (collected, denied) is no longer.
+    pub(super) fn provide_listed(&mut self, listed: Result<Listed, String>) {
         self.providing.listing = false;
-        let held: HashSet<Hash> = match listed {
-            Ok(l) => l.into_iter().collect(),
+        let (held, denied) = match listed {
+            Ok((held, denied)) => (held.into_iter().collect::<HashSet<Hash>>(), denied),
             Err(e) => {
                 tracing::warn!("attachments: cannot list the content folder: {e}");
                 return;
             }
         };
+        for h in denied {
+            self.blob_stop_denied(h);
+        }
+        if !self.swarm.behaviour().kad.is_enabled() {
+            return;
+        }
         let gone: Vec<Hash> = self
             .providing
             .provided
