@@ -815,6 +815,28 @@ async fn the_fetch_button_is_offered_within_the_visitor_limit_and_bounded() {
         small.push(hash);
     }
     let large = small.pop().expect("the large one");
+    // Another publisher's reference to its own practice of the same id:
+    // not this practice's attachment.
+    let other = setu::SecretKey::generate();
+    let foreign = blake3::hash(b"another publisher's file")
+        .to_hex()
+        .to_string();
+    let body_json = json!({
+        "revision": 1, "state": "active",
+        "attachment_id": "ATT-OTHER",
+        "practice": {"key": other.author().to_hex(), "practice_id": "BGD-A2I-0001"},
+        "hash": foreign, "size": 100, "media_type": "application/pdf",
+        "title": {"original": "en", "text": {"en": "Not this practice's"}},
+        "category": "report", "language": "en",
+    });
+    let reference: setu_core::attachment::Attachment =
+        serde_json::from_value(body_json).expect("an attachment body");
+    let signed = setu_core::record::sign_attachment(&other, 1, 1_767_225_600_000, &reference)
+        .expect("signed");
+    srv.node
+        .submit(vec![signed.bytes().to_vec()])
+        .await
+        .expect("stored");
     let action = |h: &str| format!("/practices/BGD-A2I-0001/attachments/{h}/fetch");
     let page = srv.get("/practices/BGD-A2I-0001").await;
     let html = String::from_utf8_lossy(&page.body).to_string();
@@ -826,6 +848,10 @@ async fn the_fetch_button_is_offered_within_the_visitor_limit_and_bounded() {
     );
     assert!(html.contains(&format!("setu fetch {large}")), "{html}");
     assert!(!html.contains("http-equiv=\"refresh\""), "nothing runs yet");
+    assert!(
+        !html.contains(&foreign),
+        "another publisher's reference: {html}"
+    );
 
     let too_big = srv.send("POST", &action(&large), "", b"").await;
     assert_eq!(too_big.status, 403, "{too_big:?}");

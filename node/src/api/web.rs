@@ -528,11 +528,22 @@ async fn practice(api: &Api, id: &str, raw: &str, headers: &HeaderMap) -> Result
         .collect();
     // The page's own parameters, kept by the fetch button's redirect.
     let kept = params.filtered(|k, _| PRACTICE_KEYS.contains(&k));
+    // The references to this publisher's practice: another publisher may
+    // use the same practice id.
+    let owner = publisher(api, members.as_ref(), &view.author);
     let attachments = api
         .node
         .attachments(Some(view.practice_id.clone()))
         .await?
         .into_iter()
+        .filter(|a| {
+            a.attachment.practice.as_ref().is_some_and(|r| {
+                r.key.is_none_or(|k| k == view.author)
+                    && r.member
+                        .as_ref()
+                        .is_none_or(|m| owner.member.as_ref() == Some(m))
+            })
+        })
         .map(|a| AttachmentItem {
             fetch_action: (api.visitor_fetch_bytes > 0
                 && !a.fetching
