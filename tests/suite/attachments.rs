@@ -360,6 +360,69 @@ mod real {
         }
     }
 
+    /// A fetch from three peers at once: A, B and C hold the file, each
+    /// serving a peer 1 MiB/s, and D fetches it with all three connected.
+    /// D gets exactly A's bytes, and each of the three served it at least
+    /// one request's worth (1 MiB): the blocks came from all of them. (On a
+    /// 2-core loopback this shows correctness, not a speed-up.)
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_fetch_from_three_peers_at_once_gets_blocks_from_each() {
+        let bytes = file_bytes(8, 6 << 20);
+        let dirs: Vec<TempDir> = (0..5).map(|_| TempDir::new().expect("tempdir")).collect();
+        let key = SecretKey::generate();
+        let slow = |i: usize, k: Option<SecretKey>, boot| {
+            let mut c = config(dirs[i].path(), "test-three", k, boot);
+            c.net.blob_rate = 1 << 20;
+            c.attachments.auto_fetch_bytes = 0;
+            c
+        };
+        let a = Node::start(slow(0, Some(key.clone()), vec![]))
+            .await
+            .expect("a");
+        let b = Node::start(slow(1, None, vec![addr(&a).await]))
+            .await
+            .expect("b");
+        let c = Node::start(slow(2, None, vec![addr(&a).await]))
+            .await
+            .expect("c");
+        let hash = publish_with_file(&a, &key, &dirs[4], &bytes).await;
+        wait_records(&[&a, &b, &c], 2, "the attachment on B and C").await;
+        let (gb, gc) = tokio::join!(b.fetch_attachment(hash), c.fetch_attachment(hash));
+        gb.expect("B holds it");
+        gc.expect("C holds it");
+        let boot = vec![addr(&a).await, addr(&b).await, addr(&c).await];
+        let d = Node::start(slow(3, None, boot)).await.expect("d");
+        wait_records(&[&d], 2, "the attachment on D").await;
+        wait_until(WAIT, "D connected to all three", || async {
+            d.peers().await.expect("peers").len() >= 3
+        })
+        .await;
+        let served = |st: setu::Status| {
+            st.net
+                .wire_by_protocol
+                .iter()
+                .filter(|(p, _)| p.contains("/blob/"))
+                .map(|(_, n)| *n)
+                .sum::<u64>()
+        };
+        let mut before = Vec::new();
+        for n in [&a, &b, &c] {
+            before.push(served(n.status().await.expect("status")));
+        }
+        let path = d.fetch_attachment(hash).await.expect("D fetches");
+        assert!(std::fs::read(path).expect("read") == bytes, "A's bytes");
+        for (i, n) in [&a, &b, &c].into_iter().enumerate() {
+            let sent = served(n.status().await.expect("status")) - before[i];
+            assert!(
+                sent >= 1 << 20,
+                "holder {i} served D only {sent} bytes: the fetch did not use all three"
+            );
+        }
+        for n in [a, b, c, d] {
+            n.shutdown().await.expect("stop");
+        }
+    }
+
     /// A fetch cut at about half (its node stopped) resumes from the blocks
     /// it verified: after the restart it holds at least as many, and asks
     /// only for the rest.
