@@ -946,5 +946,36 @@ fn attach_names_an_adoption_report_with_adoption() {
         Some("KEN-ADOPT-0001")
     );
     drop(r);
+    // A file over `network.attachment_max_bytes` is refused, named.
+    let toml_path = d.join("n/setu.toml");
+    let toml = std::fs::read_to_string(&toml_path).expect("setu.toml");
+    assert!(toml.contains("\n[network]\n"), "{toml}");
+    let toml = toml.replacen(
+        "\n[network]\n",
+        "\n[network]\nattachment_max_bytes = 1000\n",
+        1,
+    );
+    std::fs::write(&toml_path, toml).expect("setu.toml");
+    let big = setu(
+        d,
+        &[
+            "--data-dir",
+            "n",
+            "attach",
+            "KEN-ADOPT-0001",
+            "evidence.pdf",
+            "--adoption",
+            "--title",
+            "Too big here",
+            "--category",
+            "report",
+        ],
+    );
+    assert!(!big.status.success(), "{}", text(&big));
+    assert!(
+        text(&big).contains("network.attachment_max_bytes"),
+        "{}",
+        text(&big)
+    );
     let _ = std::fs::remove_dir_all(d);
 }

@@ -769,6 +769,7 @@ mod policy {
             auto_fetch_bytes: 1 << 20,
             quota_bytes: 1 << 30,
             every: Duration::from_millis(500),
+            ..Default::default()
         };
         let mut ca = config(dirs[0].path(), "test-policy", Some(key.clone()), vec![]);
         ca.attachments = policy;
@@ -850,6 +851,51 @@ mod policy {
         b.shutdown().await.expect("stop b");
     }
 
+    /// A node neither adds nor fetches content over its
+    /// `attachment_max_bytes`; the error names the setting. The record
+    /// stays valid, and another node with a larger limit fetches it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn content_over_a_nodes_limit_is_neither_added_nor_fetched_there() {
+        let dirs: Vec<TempDir> = (0..3).map(|_| TempDir::new().expect("tempdir")).collect();
+        let key = SecretKey::generate();
+        let a = Node::start(config(
+            dirs[0].path(),
+            "test-max",
+            Some(key.clone()),
+            vec![],
+        ))
+        .await
+        .expect("a");
+        let mut cb = config(dirs[1].path(), "test-max", None, vec![addr(&a).await]);
+        cb.attachments.max_bytes = 100_000;
+        cb.attachments.auto_fetch_bytes = 0;
+        let b = Node::start(cb).await.expect("b");
+        let body = setu_store::synth::body(71, 0);
+        let pid = body["practice_id"].as_str().expect("id").to_string();
+        a.publish(body).await.expect("practice");
+        let bytes: Vec<u8> = (0..300_000usize).map(|x| (x % 241) as u8).collect();
+        let file = dirs[2].path().join("report.pdf");
+        std::fs::write(&file, &bytes).expect("write");
+        let reference = json!({
+            "practice": {"key": key.author().to_hex(), "practice_id": pid},
+            "title": {"original": "en", "text": {"en": "A report"}},
+            "category": "report",
+            "language": "en",
+        });
+        a.attach(&file, reference.clone(), |_| {})
+            .await
+            .expect("A's limit is the default");
+        let hash = setu_blob::Hash(*blake3::hash(&bytes).as_bytes());
+        wait_records(&[&a, &b], 2, "the reference on B").await;
+        let e = b.fetch_attachment(hash).await.expect_err("over B's limit");
+        assert!(e.to_string().contains("attachment_max_bytes"), "{e}");
+        let e = b.attach(&file, reference, |_| {}).await.expect_err("over");
+        assert!(e.to_string().contains("300000"), "{e}");
+        assert!(b.content().expect("content").path(&hash).is_none());
+        a.shutdown().await.expect("stop a");
+        b.shutdown().await.expect("stop b");
+    }
+
     /// Automatic fetches stay within the quota: two small files whose sum
     /// is over B's quota. B fetches one, skips the other, and does not
     /// fetch and collect again round after round: A serves no more
@@ -871,6 +917,7 @@ mod policy {
             auto_fetch_bytes: 1 << 20,
             quota_bytes: 400_000,
             every: Duration::from_millis(300),
+            ..Default::default()
         };
         let b = Node::start(cb).await.expect("b");
         let body = setu_store::synth::body(61, 0);

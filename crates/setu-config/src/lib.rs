@@ -218,6 +218,8 @@ pub struct NetworkConfig {
     /// Attachments up to this size are fetched as soon as their record
     /// arrives; larger ones on demand.
     pub attachment_auto_fetch_bytes: u64,
+    /// The largest attachment this node adds or fetches.
+    pub attachment_max_bytes: u64,
     /// Content beyond this total is collected (not what is pinned or
     /// this node's own).
     pub attachment_quota_bytes: u64,
@@ -226,6 +228,8 @@ pub struct NetworkConfig {
 /// The default of `network.target_peers` (as
 /// `setu_net::config::DEFAULT_TARGET_PEERS`).
 pub const DEFAULT_TARGET_PEERS: usize = 8;
+/// The default of `network.attachment_max_bytes`: 2 GiB.
+pub const DEFAULT_ATTACHMENT_MAX_BYTES: u64 = 2 << 30;
 /// The default of `network.attachment_auto_fetch_bytes`: 20 MB.
 pub const DEFAULT_ATTACHMENT_AUTO_FETCH_BYTES: u64 = 20_000_000;
 /// The default of `network.attachment_quota_bytes`: 10 GiB.
@@ -254,6 +258,7 @@ impl Default for NetworkConfig {
             target_peers: DEFAULT_TARGET_PEERS,
             attachment_bytes_per_sec: DEFAULT_ATTACHMENT_BYTES_PER_SEC,
             attachment_auto_fetch_bytes: DEFAULT_ATTACHMENT_AUTO_FETCH_BYTES,
+            attachment_max_bytes: DEFAULT_ATTACHMENT_MAX_BYTES,
             attachment_quota_bytes: DEFAULT_ATTACHMENT_QUOTA_BYTES,
         }
     }
@@ -297,6 +302,12 @@ impl NetworkConfig {
             if n > max {
                 return Err(invalid(field, format!("{n} {what}; at most {max} {what}")));
             }
+        }
+        if self.attachment_max_bytes == 0 {
+            return Err(invalid(
+                "network.attachment_max_bytes",
+                "0; at least 1 (the largest attachment this node adds or fetches)".to_string(),
+            ));
         }
         if self.sync_interval_secs < MIN_SYNC_INTERVAL_SECS {
             return Err(invalid(

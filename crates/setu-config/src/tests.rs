@@ -518,3 +518,14 @@ fn deep_nesting_up_to_the_size_limit_is_an_error_not_an_overflow() {
         assert!(matches!(Config::parse(&text), Err(Error::Syntax(_))));
     }
 }
+
+#[test]
+fn an_attachment_limit_of_zero_is_refused_naming_the_field() {
+    let mut cfg = Config::default();
+    cfg.network.attachment_max_bytes = 0;
+    let e = cfg.network.validate().expect_err("0 refused");
+    assert!(
+        e.to_string().contains("network.attachment_max_bytes"),
+        "{e}"
+    );
+}

@@ -17,7 +17,8 @@ use setu_store::replica::Published;
 
 use crate::{Error, Node};
 
-/// The largest file a node adds or fetches, by default: 2 GiB.
+/// The largest file a node adds or fetches, by default: 2 GiB
+/// ([`Policy::max_bytes`], `network.attachment_max_bytes`).
 pub const MAX_ATTACHMENT_BYTES: u64 = 2 << 30;
 /// Most references listed in one call.
 pub const MAX_LISTED_ATTACHMENTS: usize = 10_000;
@@ -43,6 +44,9 @@ pub struct Policy {
     /// Content up to this size is fetched as soon as its record arrives;
     /// larger content on demand (`setu fetch`, the API, the catalogue).
     pub auto_fetch_bytes: u64,
+    /// The largest content this node adds or fetches
+    /// ([`MAX_ATTACHMENT_BYTES`] by default).
+    pub max_bytes: u64,
     /// Content beyond this total is collected, largest first, unless it is
     /// pinned or the node's own.
     pub quota_bytes: u64,
@@ -54,6 +58,7 @@ impl Default for Policy {
     fn default() -> Policy {
         Policy {
             auto_fetch_bytes: DEFAULT_AUTO_FETCH_BYTES,
+            max_bytes: MAX_ATTACHMENT_BYTES,
             quota_bytes: DEFAULT_QUOTA_BYTES,
             every: POLICY_INTERVAL,
         }
@@ -154,9 +159,9 @@ impl Node {
         };
         let dir = self.content()?;
         let src = file.to_path_buf();
+        let max = self.inner.policy.max_bytes;
         let added = tokio::task::spawn_blocking(move || {
-            dir.add_file(&src, MAX_ATTACHMENT_BYTES, progress)
-                .map_err(|e| io(&src, e))
+            dir.add_file(&src, max, progress).map_err(|e| io(&src, e))
         })
         .await
         .map_err(|e| Error::Internal(e.to_string()))??;
@@ -246,9 +251,10 @@ impl Node {
         let mut size = first;
         let mut tried = Vec::new();
         loop {
-            if size > MAX_ATTACHMENT_BYTES {
+            let max = self.inner.policy.max_bytes;
+            if size > max {
                 return Err(refused(format!(
-                    "{size} bytes, more than this node's limit of {MAX_ATTACHMENT_BYTES}"
+                    "{size} bytes, more than this node's limit of {max} (network.attachment_max_bytes)"
                 )));
             }
             tried.push(size);

@@ -66,13 +66,21 @@ fn keep(dir: &Path, file: &Path, meta: Meta) -> Result<Kept> {
     let size = std::fs::metadata(file)
         .with_context(|| format!("{}", file.display()))?
         .len();
+    let max = crate::datadir::DataDir::open(dir)?
+        .config
+        .network
+        .attachment_max_bytes;
+    if size > max {
+        bail!(
+            "{}: {size} bytes, more than this node's limit of {max} (network.attachment_max_bytes in setu.toml)",
+            file.display()
+        );
+    }
     let content = setu_blob::content::Dir::open(dir.join(setu::attachments::CONTENT_DIR))?;
     let progress = bar(size, "hashed");
     let p = progress.clone();
     let added = content
-        .add_file(file, setu::attachments::MAX_ATTACHMENT_BYTES, move |n| {
-            p.set_position(n)
-        })
+        .add_file(file, max, move |n| p.set_position(n))
         .with_context(|| format!("{}", file.display()))?;
     progress.finish_and_clear();
     Ok(Kept {

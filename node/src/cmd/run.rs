@@ -68,6 +68,7 @@ pub fn node_config(data: &DataDir, args: &RunArgs) -> Result<setu::Config> {
         charter: data.charter()?,
         attachments: setu::attachments::Policy {
             auto_fetch_bytes: data.config.network.attachment_auto_fetch_bytes,
+            max_bytes: data.config.network.attachment_max_bytes,
             quota_bytes: data.config.network.attachment_quota_bytes,
             ..Default::default()
         },
