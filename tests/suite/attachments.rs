@@ -5,6 +5,62 @@
 use setu_sim::blob::{Config, Sim};
 use setu_tests::test_size;
 
+/// Bytes a node moved on the attachment protocol, both ways (payload, by
+/// `NetStatus::wire_by_protocol`).
+fn blob_bytes(st: setu::Status) -> u64 {
+    st.net
+        .wire_by_protocol
+        .iter()
+        .filter(|(p, _)| p.contains("/blob/"))
+        .map(|(_, n)| *n)
+        .sum()
+}
+
+/// `len` bytes of a repeating pattern, different for each `salt`.
+fn pattern(len: usize, salt: u8) -> Vec<u8> {
+    (0..len).map(|i| (i % 241) as u8 ^ salt).collect()
+}
+
+/// A new practice of `node` (the synthetic body of `seed`), with `files`
+/// attached to it: each `(file name, bytes, category)`, written under
+/// `dir` and titled by its name. Returns the practice id and each file's
+/// hash.
+async fn practice_with_files(
+    node: &setu::Node,
+    key: &setu::SecretKey,
+    seed: u64,
+    dir: &std::path::Path,
+    files: &[(&str, &[u8], &str)],
+) -> (String, Vec<setu_blob::Hash>) {
+    let body = setu_store::synth::body(seed, 0);
+    let pid = body["practice_id"]
+        .as_str()
+        .expect("practice_id")
+        .to_string();
+    node.publish(body).await.expect("practice");
+    let mut hashes = Vec::new();
+    for (name, bytes, category) in files {
+        let file = dir.join(name);
+        std::fs::write(&file, bytes).expect("write file");
+        let published = node
+            .attach(
+                &file,
+                serde_json::json!({
+                    "practice": {"key": key.author().to_hex(), "practice_id": pid},
+                    "title": {"original": "en", "text": {"en": name}},
+                    "category": category,
+                    "language": "en",
+                }),
+                |_| {},
+            )
+            .await
+            .expect("attach");
+        assert_eq!(published.revision, 1);
+        hashes.push(setu_blob::Hash(*blake3::hash(bytes).as_bytes()));
+    }
+    (pid, hashes)
+}
+
 /// 50 nodes, 100 MB of content generated from the seed (sized by
 /// `SETU_SIM_BLOB_MB`), 2% loss, cuts of 20 s that restart a node's fetch
 /// from what it verified, and two nodes that flip a byte in every response.
@@ -120,29 +176,10 @@ mod real {
         dir: &TempDir,
         bytes: &[u8],
     ) -> setu_blob::Hash {
-        let body = setu_store::synth::body(21, 0);
-        let pid = body["practice_id"]
-            .as_str()
-            .expect("practice_id")
-            .to_string();
-        node.publish(body).await.expect("practice");
-        let file = dir.path().join("empathy-training.webm");
-        std::fs::write(&file, bytes).expect("write file");
-        let published = node
-            .attach(
-                &file,
-                json!({
-                    "practice": {"key": key.author().to_hex(), "practice_id": pid},
-                    "title": {"original": "en", "text": {"en": "Empathy in service design: training video"}},
-                    "category": "video",
-                    "language": "en",
-                }),
-                |_| {},
-            )
+        let files = [("empathy-training.webm", bytes, "video")];
+        super::practice_with_files(node, key, 21, dir.path(), &files)
             .await
-            .expect("attach");
-        assert_eq!(published.revision, 1);
-        setu_blob::Hash(*blake3::hash(bytes).as_bytes())
+            .1[0]
     }
 
     /// The first case: a file on A, fetched on demand by B, then by
@@ -397,14 +434,7 @@ mod real {
             d.peers().await.expect("peers").len() >= 3
         })
         .await;
-        let served = |st: setu::Status| {
-            st.net
-                .wire_by_protocol
-                .iter()
-                .filter(|(p, _)| p.contains("/blob/"))
-                .map(|(_, n)| *n)
-                .sum::<u64>()
-        };
+        let served = super::blob_bytes;
         let mut before = Vec::new();
         for n in [&a, &b, &c] {
             before.push(served(n.status().await.expect("status")));
@@ -503,7 +533,6 @@ mod real {
 
 mod hostile {
     use futures::StreamExt;
-    use serde_json::json;
     use setu::{Node, SecretKey};
     use setu_blob::wire::{Request, Response};
     use setu_net::behaviour::{self, Behaviour, BehaviourEvent};
@@ -512,11 +541,9 @@ mod hostile {
     use setu_tests::net::{WAIT, addr, config, wait_records, wait_until};
     use tempfile::TempDir;
 
-    /// A peer that holds the content and answers every blocks request
-    /// with a correct encoding in which one byte is flipped. Returns how
-    /// many such answers it sent, once its victim has closed the
-    /// connection.
-    async fn corrupting_peer(network: &str, target: setu_net::Multiaddr, bytes: Vec<u8>) -> u32 {
+    /// A bare libp2p swarm of network `network` (no node behind it), to
+    /// play a peer by hand.
+    fn bare_swarm(network: &str) -> setu_net::swarm::Swarm<Behaviour> {
         let mut cfg = setu_net::config::Config {
             network: network.into(),
             mdns: false,
@@ -524,9 +551,15 @@ mod hostile {
             ..Default::default()
         };
         cfg.listen.clear();
-        let key = setu_net::identity::Keypair::generate_ed25519();
-        let mut swarm: setu_net::swarm::Swarm<Behaviour> =
-            behaviour::swarm(&cfg, key).expect("swarm");
+        behaviour::swarm(&cfg, setu_net::identity::Keypair::generate_ed25519()).expect("swarm")
+    }
+
+    /// A peer that holds the content and answers every blocks request
+    /// with a correct encoding in which one byte is flipped. Returns how
+    /// many such answers it sent, once its victim has closed the
+    /// connection.
+    async fn corrupting_peer(network: &str, target: setu_net::Multiaddr, bytes: Vec<u8>) -> u32 {
+        let mut swarm = bare_swarm(network);
         swarm.dial(target).expect("dial");
         let tree = setu_blob::verify::Tree::build(&bytes[..], bytes.len() as u64).expect("tree");
         let mut corrupted = 0;
@@ -595,26 +628,8 @@ mod hostile {
         ))
         .await
         .expect("c");
-        let body = setu_store::synth::body(31, 0);
-        let pid = body["practice_id"]
-            .as_str()
-            .expect("practice_id")
-            .to_string();
-        b.publish(body).await.expect("practice");
-        let file = dirs[2].path().join("infographic.png");
-        std::fs::write(&file, &bytes).expect("write");
-        b.attach(
-            &file,
-            json!({
-                "practice": {"key": key.author().to_hex(), "practice_id": pid},
-                "title": {"original": "en", "text": {"en": "TCV results, one page"}},
-                "category": "infographic",
-                "language": "en",
-            }),
-            |_| {},
-        )
-        .await
-        .expect("attach");
+        let files = [("infographic.png", &bytes[..], "infographic")];
+        super::practice_with_files(&b, &key, 31, dirs[2].path(), &files).await;
         wait_records(&[&b, &c], 2, "the attachment on C").await;
         let hostile = tokio::spawn(corrupting_peer(
             "test-corrupt",
@@ -665,35 +680,13 @@ mod hostile {
         let mut ca = config(dirs[0].path(), "test-slots", Some(key.clone()), vec![]);
         ca.net.blob_rate = setu_net::config::MIN_BLOB_RATE;
         let a = Node::start(ca).await.expect("a");
-        let body = setu_store::synth::body(51, 0);
-        let pid = body["practice_id"].as_str().expect("id").to_string();
-        a.publish(body).await.expect("practice");
-        let file = dirs[1].path().join("photo.jpg");
-        std::fs::write(&file, &bytes).expect("write");
-        a.attach(
-            &file,
-            json!({
-                "practice": {"key": key.author().to_hex(), "practice_id": pid},
-                "title": {"original": "en", "text": {"en": "A digital centre"}},
-                "category": "other",
-                "language": "en",
-            }),
-            |_| {},
-        )
-        .await
-        .expect("attach");
-        let hash = setu_blob::Hash(*blake3::hash(&bytes).as_bytes());
+        let files = [("photo.jpg", &bytes[..], "other")];
+        let hash = super::practice_with_files(&a, &key, 51, dirs[1].path(), &files)
+            .await
+            .1[0];
         let tree = setu_blob::verify::Tree::build(&bytes[..], bytes.len() as u64).expect("tree");
 
-        let mut cfg = setu_net::config::Config {
-            network: "test-slots".into(),
-            mdns: false,
-            kademlia: false,
-            ..Default::default()
-        };
-        cfg.listen.clear();
-        let mut swarm: setu_net::swarm::Swarm<Behaviour> =
-            behaviour::swarm(&cfg, setu_net::identity::Keypair::generate_ed25519()).expect("swarm");
+        let mut swarm = bare_swarm("test-slots");
         let target = addr(&a).await;
         let peer = match target.iter().last() {
             Some(setu_net::multiaddr::Protocol::P2p(p)) => p,
@@ -758,6 +751,22 @@ mod policy {
     use setu_tests::net::{WAIT, addr, config, wait_records, wait_until};
     use tempfile::TempDir;
 
+    /// A publisher A (default policy) and a node B that knows it, with
+    /// `policy`; their three folders (A's, B's, files) live in `dirs`.
+    async fn publisher_and_reader(
+        network: &str,
+        policy: setu::attachments::Policy,
+    ) -> (Vec<TempDir>, SecretKey, Node, Node) {
+        let dirs: Vec<TempDir> = (0..3).map(|_| TempDir::new().expect("tempdir")).collect();
+        let key = SecretKey::generate();
+        let ca = config(dirs[0].path(), network, Some(key.clone()), vec![]);
+        let a = Node::start(ca).await.expect("a");
+        let mut cb = config(dirs[1].path(), network, None, vec![addr(&a).await]);
+        cb.attachments = policy;
+        let b = Node::start(cb).await.expect("b");
+        (dirs, key, a, b)
+    }
+
     /// A small attachment is fetched by itself as its record arrives; a
     /// large one waits to be asked for; a denied one is neither stored nor
     /// served; collection keeps what is pinned.
@@ -777,33 +786,12 @@ mod policy {
         let mut cb = config(dirs[1].path(), "test-policy", None, vec![addr(&a).await]);
         cb.attachments = policy;
         let b = Node::start(cb).await.expect("b");
-        let body = setu_store::synth::body(41, 0);
-        let pid = body["practice_id"]
-            .as_str()
-            .expect("practice_id")
-            .to_string();
-        a.publish(body).await.expect("practice");
-        let mut hashes = Vec::new();
-        for (name, len) in [("photo.jpg", 300_000usize), ("report.pdf", 3_000_000)] {
-            let bytes: Vec<u8> = (0..len)
-                .map(|i| (i % 241) as u8 ^ name.len() as u8)
-                .collect();
-            let file = dirs[2].path().join(name);
-            std::fs::write(&file, &bytes).expect("write");
-            a.attach(
-                &file,
-                json!({
-                    "practice": {"key": key.author().to_hex(), "practice_id": pid},
-                    "title": {"original": "en", "text": {"en": name}},
-                    "category": "other",
-                    "language": "en",
-                }),
-                |_| {},
-            )
-            .await
-            .expect("attach");
-            hashes.push(setu_blob::Hash(*blake3::hash(&bytes).as_bytes()));
-        }
+        let (photo, report) = (super::pattern(300_000, 9), super::pattern(3_000_000, 10));
+        let files = [
+            ("photo.jpg", &photo[..], "other"),
+            ("report.pdf", &report[..], "other"),
+        ];
+        let (_, hashes) = super::practice_with_files(&a, &key, 41, dirs[2].path(), &files).await;
         let (small, large) = (hashes[0], hashes[1]);
         wait_records(&[&a, &b], 3, "the practice and both attachments on B").await;
         wait_until(WAIT, "B to fetch the small file by itself", || async {
@@ -853,40 +841,27 @@ mod policy {
 
     /// A node neither adds nor fetches content over its
     /// `attachment_max_bytes`; the error names the setting. The record
-    /// stays valid, and another node with a larger limit fetches it.
+    /// is still stored there (A, with the default limit, added the file).
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn content_over_a_nodes_limit_is_neither_added_nor_fetched_there() {
-        let dirs: Vec<TempDir> = (0..3).map(|_| TempDir::new().expect("tempdir")).collect();
-        let key = SecretKey::generate();
-        let a = Node::start(config(
-            dirs[0].path(),
-            "test-max",
-            Some(key.clone()),
-            vec![],
-        ))
-        .await
-        .expect("a");
-        let mut cb = config(dirs[1].path(), "test-max", None, vec![addr(&a).await]);
-        cb.attachments.max_bytes = 100_000;
-        cb.attachments.auto_fetch_bytes = 0;
-        let b = Node::start(cb).await.expect("b");
-        let body = setu_store::synth::body(71, 0);
-        let pid = body["practice_id"].as_str().expect("id").to_string();
-        a.publish(body).await.expect("practice");
-        let bytes: Vec<u8> = (0..300_000usize).map(|x| (x % 241) as u8).collect();
+        let policy = setu::attachments::Policy {
+            max_bytes: 100_000,
+            auto_fetch_bytes: 0,
+            ..Default::default()
+        };
+        let (dirs, key, a, b) = publisher_and_reader("test-max", policy).await;
+        let bytes = super::pattern(300_000, 0);
+        let files = [("report.pdf", &bytes[..], "report")];
+        let (pid, hashes) = super::practice_with_files(&a, &key, 71, dirs[2].path(), &files).await;
+        let hash = hashes[0];
+        wait_records(&[&a, &b], 2, "the reference on B").await;
         let file = dirs[2].path().join("report.pdf");
-        std::fs::write(&file, &bytes).expect("write");
         let reference = json!({
             "practice": {"key": key.author().to_hex(), "practice_id": pid},
             "title": {"original": "en", "text": {"en": "A report"}},
             "category": "report",
             "language": "en",
         });
-        a.attach(&file, reference.clone(), |_| {})
-            .await
-            .expect("A's limit is the default");
-        let hash = setu_blob::Hash(*blake3::hash(&bytes).as_bytes());
-        wait_records(&[&a, &b], 2, "the reference on B").await;
         let e = b.fetch_attachment(hash).await.expect_err("over B's limit");
         assert!(e.to_string().contains("attachment_max_bytes"), "{e}");
         let e = b.attach(&file, reference, |_| {}).await.expect_err("over");
@@ -902,60 +877,26 @@ mod policy {
     /// attachment bytes once B holds the first.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn automatic_fetches_stay_within_the_quota_round_after_round() {
-        let dirs: Vec<TempDir> = (0..3).map(|_| TempDir::new().expect("tempdir")).collect();
-        let key = SecretKey::generate();
-        let a = Node::start(config(
-            dirs[0].path(),
-            "test-quota",
-            Some(key.clone()),
-            vec![],
-        ))
-        .await
-        .expect("a");
-        let mut cb = config(dirs[1].path(), "test-quota", None, vec![addr(&a).await]);
-        cb.attachments = setu::attachments::Policy {
+        let policy = setu::attachments::Policy {
             auto_fetch_bytes: 1 << 20,
             quota_bytes: 400_000,
             every: Duration::from_millis(300),
             ..Default::default()
         };
-        let b = Node::start(cb).await.expect("b");
-        let body = setu_store::synth::body(61, 0);
-        let pid = body["practice_id"].as_str().expect("id").to_string();
-        a.publish(body).await.expect("practice");
-        let mut hashes = Vec::new();
-        for (i, len) in [300_000usize, 300_001].into_iter().enumerate() {
-            let bytes: Vec<u8> = (0..len).map(|x| (x % 247) as u8 ^ i as u8).collect();
-            let file = dirs[2].path().join(format!("photo-{i}.jpg"));
-            std::fs::write(&file, &bytes).expect("write");
-            a.attach(
-                &file,
-                json!({
-                    "practice": {"key": key.author().to_hex(), "practice_id": pid},
-                    "title": {"original": "en", "text": {"en": format!("Photo {i}")}},
-                    "category": "other",
-                    "language": "en",
-                }),
-                |_| {},
-            )
-            .await
-            .expect("attach");
-            hashes.push(setu_blob::Hash(*blake3::hash(&bytes).as_bytes()));
-        }
+        let (dirs, key, a, b) = publisher_and_reader("test-quota", policy).await;
+        let (first, second) = (super::pattern(300_000, 0), super::pattern(300_001, 1));
+        let files = [
+            ("photo-0.jpg", &first[..], "other"),
+            ("photo-1.jpg", &second[..], "other"),
+        ];
+        let (_, hashes) = super::practice_with_files(&a, &key, 61, dirs[2].path(), &files).await;
         wait_records(&[&a, &b], 3, "the practice and both references on B").await;
         let held = |b: &Node| {
             let dir = b.content().expect("content");
             hashes.iter().filter(|h| dir.path(h).is_some()).count()
         };
         wait_until(WAIT, "B to fetch one of them", || async { held(&b) == 1 }).await;
-        let served = |st: setu::Status| {
-            st.net
-                .wire_by_protocol
-                .iter()
-                .filter(|(p, _)| p.contains("/blob/"))
-                .map(|(_, n)| *n)
-                .sum::<u64>()
-        };
+        let served = super::blob_bytes;
         let rounds = b.policy_rounds();
         wait_until(WAIT, "one more round on B", || async {
             b.policy_rounds() > rounds

@@ -152,9 +152,15 @@ fn start_daemon(tmp: &Path) -> (Killed, String) {
         ],
         tmp,
     );
+    run_daemon(&data, &[])
+}
+
+/// `setu run` on `data`, on loopback ports of its choosing, with `extra`
+/// arguments; returns it and its API's URL once it wrote `api.url`.
+fn run_daemon(data: &Path, extra: &[&str]) -> (Killed, String) {
     let child = Command::new(setu_bin())
         .arg("--data-dir")
-        .arg(&data)
+        .arg(data)
         .args([
             "run",
             "--listen",
@@ -163,13 +169,16 @@ fn start_daemon(tmp: &Path) -> (Killed, String) {
             "127.0.0.1:0",
             "--no-mdns",
         ])
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("setu run starts");
     let child = Killed(child);
     let file = data.join("api.url");
-    wait("the daemon to write api.url", || file.exists());
+    wait(&format!("{} to write api.url", data.display()), || {
+        file.exists()
+    });
     let url = std::fs::read_to_string(&file)
         .expect("api.url")
         .trim()
@@ -214,31 +223,7 @@ fn start_reader(tmp: &Path, first: &str) -> (Killed, String) {
         .as_str()
         .expect("the first node's address")
         .to_string();
-    let child = Command::new(setu_bin())
-        .arg("--data-dir")
-        .arg(&data)
-        .args([
-            "run",
-            "--listen",
-            "/ip4/127.0.0.1/tcp/0",
-            "--api",
-            "127.0.0.1:0",
-            "--no-mdns",
-            "--peer",
-            &peer,
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("setu run starts");
-    let child = Killed(child);
-    let file = data.join("api.url");
-    wait("the reader to write api.url", || file.exists());
-    let url = std::fs::read_to_string(&file)
-        .expect("api.url")
-        .trim()
-        .to_string();
-    (child, url)
+    run_daemon(&data, &["--peer", &peer])
 }
 
 /// On the reader's page the clip is not yet available; a click on "Fetch
