@@ -123,9 +123,9 @@ pub(super) struct Blobs {
     dir: Option<content::Dir>,
     rate: u64,
     free_at: HashMap<PeerId, Instant>,
-    serving: usize,
-    /// Responses under way, by peer (none at 0: the entry goes).
-    serving_peer: HashMap<PeerId, usize>,
+    /// Responses under way, by peer (none at 0: the entry goes); their
+    /// sum is checked against `MAX_SERVING`.
+    serving: HashMap<PeerId, usize>,
     disk_tx: mpsc::Sender<Disk>,
     jobs: HashMap<Hash, Job>,
     /// Fetches whose partial file is being opened: size and waiters.
@@ -141,8 +141,7 @@ impl Blobs {
             dir,
             rate: rate.max(1),
             free_at: HashMap::new(),
-            serving: 0,
-            serving_peer: HashMap::new(),
+            serving: HashMap::new(),
             disk_tx,
             jobs: HashMap::new(),
             opening: HashMap::new(),
@@ -469,11 +468,10 @@ impl<S: Storage> Driver<S> {
 
     /// A response read from disk: send it.
     fn blob_served(&mut self, peer: PeerId, channel: ResponseChannel<Vec<u8>>, bytes: Vec<u8>) {
-        self.blobs.serving = self.blobs.serving.saturating_sub(1);
-        if let Some(n) = self.blobs.serving_peer.get_mut(&peer) {
+        if let Some(n) = self.blobs.serving.get_mut(&peer) {
             *n = n.saturating_sub(1);
             if *n == 0 {
-                self.blobs.serving_peer.remove(&peer);
+                self.blobs.serving.remove(&peer);
             }
         }
         if self
@@ -557,8 +555,9 @@ impl<S: Storage> Driver<S> {
             );
             return;
         };
-        let theirs = self.blobs.serving_peer.get(&peer).copied().unwrap_or(0);
-        if self.blobs.serving >= MAX_SERVING || theirs >= MAX_SERVING_PER_PEER {
+        let theirs = self.blobs.serving.get(&peer).copied().unwrap_or(0);
+        let all: usize = self.blobs.serving.values().sum();
+        if all >= MAX_SERVING || theirs >= MAX_SERVING_PER_PEER {
             let _ = self
                 .swarm
                 .behaviour_mut()
@@ -616,8 +615,7 @@ impl<S: Storage> Driver<S> {
         }
         let cost = Duration::from_secs_f64(bytes as f64 / self.blobs.rate as f64);
         self.blobs.free_at.insert(peer, start + cost);
-        self.blobs.serving += 1;
-        *self.blobs.serving_peer.entry(peer).or_default() += 1;
+        *self.blobs.serving.entry(peer).or_default() += 1;
         let tx = self.blobs.disk_tx.clone();
         tokio::spawn(async move {
             tokio::time::sleep_until(tokio::time::Instant::from_std(start)).await;
