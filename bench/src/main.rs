@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! cargo run --release -p setu-bench -- replica [--records N]
+//! cargo run --release -p setu-bench -- layout [--records N] [--sled shipped|high-throughput|cache-1g|flush-once]
 //! cargo run --release -p setu-bench -- faults [--records N]
 //! cargo run --release -p setu-bench -- net [--records N] [--nodes N] [--gossip-records N]
 //!     [--only bulk|gossip|reconcile]
@@ -17,6 +18,7 @@
 
 mod attach;
 mod faults;
+mod layout;
 mod matching;
 mod members;
 mod net;
@@ -61,6 +63,14 @@ fn main() {
             replica::run(records, only.as_deref())
         }
         Some("faults") => faults::run(records),
+        Some("layout") => {
+            let variant = flag("--sled").unwrap_or_else(|| "shipped".into());
+            if !layout::VARIANTS.contains(&variant.as_str()) {
+                eprintln!("--sled: one of {}", layout::VARIANTS.join(", "));
+                std::process::exit(2);
+            }
+            layout::run(records, &variant)
+        }
         Some("attach") => attach::run(flag("--mib").and_then(|v| v.parse().ok()).unwrap_or(1_024)),
         Some("profile") => profile::run(),
         Some("match") => matching::run(args.iter().any(|a| a == "--verbose")),
@@ -87,7 +97,7 @@ fn main() {
         ),
         _ => {
             eprintln!(
-                "usage: setu-bench replica|faults|net|sim|members|match|attach [--records N] [--mib N] [--members N] [--nodes N] [--gossip-records N] [--only bulk|gossip|reconcile] [--verbose]"
+                "usage: setu-bench replica|layout|faults|net|sim|members|match|attach [--records N] [--mib N] [--members N] [--nodes N] [--gossip-records N] [--only bulk|gossip|reconcile] [--verbose]"
             );
             std::process::exit(2);
         }

@@ -2,7 +2,9 @@
 //! rules → one atomic write ([`spec/store.md` §4](../../../spec/store.md)).
 //!
 //! Idempotent: a record already stored costs one lookup and is reported as a
-//! duplicate. A refused record changes nothing.
+//! duplicate. A refused record changes nothing. The reads a new record
+//! would make for nothing (its id, its seq, its chain) are skipped when the
+//! store's filter ([`crate::seen`]) says the store certainly lacks them.
 
 use std::collections::{HashMap, HashSet};
 
@@ -12,6 +14,7 @@ use setu_core::record::{self, RecordError};
 use crate::Error;
 use crate::backend::Backend;
 use crate::chain::{Chain, Entry, MAX_CHAIN_ENTRIES};
+use crate::seen::Probe;
 use crate::store::{AuthorFlags, Batch, Edge, MAX_FLAGGED_PRACTICES, NewRecord, Store};
 
 /// How far in the future a record's `ts` may be, by default: 10 minutes.
@@ -293,7 +296,7 @@ pub fn ingest_gated<B: Backend>(
             }
         };
         let id = rec.id();
-        if in_batch.contains(&id) || store.contains(&id)? {
+        if in_batch.contains(&id) || (store.may_hold(Probe::Record(&id))? && store.contains(&id)?) {
             outcomes.push(Outcome::Duplicate(id));
             continue;
         }
@@ -325,14 +328,18 @@ pub fn ingest_gated<B: Backend>(
         }
         let author = env.author;
         let mut equivocation = seqs_in_batch.contains(&(author, env.seq))
-            || !store.ids_at_seq(&author, env.seq)?.is_empty();
+            || (store.may_hold(Probe::Seq(&author, env.seq))?
+                && !store.ids_at_seq(&author, env.seq)?.is_empty());
         let mut flagged_practice = None;
 
         if let Some(l) = rec.lifecycle() {
             let name = crate::chain::name(l.kind, l.id);
             let k = (owner, name.clone());
             if !chains.contains_key(&k) {
-                let loaded = store.chain(&owner, &name)?.unwrap_or_default();
+                let loaded = match store.may_hold(Probe::Chain(&owner, &name))? {
+                    true => store.chain(&owner, &name)?.unwrap_or_default(),
+                    false => Chain::default(),
+                };
                 chains.insert(k.clone(), loaded);
             }
             let chain = chains.get(&k).cloned().unwrap_or_default();
@@ -478,7 +485,9 @@ fn chain_refusal<B: Backend>(
             // A flagged target is as if not held: the record is held.
             None if flagged => {}
             None if in_batch.contains(&target)
-                || (store.contains(&target)? && store.invalid(&target)?.is_none()) =>
+                || (store.may_hold(Probe::Record(&target))?
+                    && store.contains(&target)?
+                    && store.invalid(&target)?.is_none()) =>
             {
                 return Ok(Some(Refusal::Chain(format!(
                     "{} is not a revision of {} by the same publisher as {}",

@@ -14,6 +14,8 @@
 //! - [`indexer`]: the thread that writes the index, pipelined with the
 //!   store through a bounded queue.
 //! - [`query`]: the query model.
+//! - [`seen`]: a Bloom filter of what the store holds, so ingest skips the
+//!   reads that would find nothing.
 //! - [`replica`]: the data directory, tying the above together.
 //! - [`proto`]: the replica as the protocol's store (`setu_proto::store::Store`).
 //! - [`synth`]: a deterministic generator of synthetic practices.
@@ -47,6 +49,7 @@ pub mod proto;
 pub mod query;
 pub mod replica;
 pub mod scaling;
+pub mod seen;
 pub mod store;
 pub mod synth;
 

@@ -22,9 +22,12 @@ use serde::{Deserialize, Serialize};
 use setu_core::cbor;
 use setu_core::ids::{AuthorKey, RecordId};
 
+use std::sync::Mutex;
+
 use crate::Error;
 use crate::backend::{Backend, Write, prefix_end};
 use crate::chain::Chain;
+use crate::seen;
 
 const RECORD: u8 = b'r';
 const SEQ: u8 = b's';
@@ -296,12 +299,74 @@ fn u64_at(bytes: &[u8], at: usize) -> Result<u64, Error> {
 #[derive(Debug)]
 pub struct Store<B> {
     backend: B,
+    /// What the store holds, for ingest to skip reads that would find
+    /// nothing; built on first use. Every write that adds `s` or `p`
+    /// entries holds the lock until it is done, so a filter being built
+    /// never misses one.
+    seen: Mutex<Option<seen::Filter>>,
+    /// False only to measure what the filter saves ([`Store::unfiltered`]).
+    filtered: bool,
 }
 
 impl<B: Backend> Store<B> {
     /// A store over `backend`.
     pub fn new(backend: B) -> Store<B> {
-        Store { backend }
+        Store {
+            backend,
+            seen: Mutex::new(None),
+            filtered: true,
+        }
+    }
+
+    /// A store over `backend` whose [`Store::may_hold`] always says
+    /// "maybe": every read is made. For benchmarks that measure what the
+    /// filter saves.
+    pub fn unfiltered(backend: B) -> Store<B> {
+        Store {
+            filtered: false,
+            ..Store::new(backend)
+        }
+    }
+
+    /// False if the store certainly does not hold `probe`; true if it may
+    /// (read it to know). Builds the filter from the store on first use,
+    /// and again, larger, once it is full ([`seen`]).
+    pub fn may_hold(&self, probe: seen::Probe<'_>) -> Result<bool, Error> {
+        if !self.filtered {
+            return Ok(true);
+        }
+        let mut g = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        if g.as_ref().is_none_or(seen::Filter::is_full) {
+            let keys = g.as_ref().map_or(0, seen::Filter::keys);
+            *g = Some(self.build_seen(keys)?);
+        }
+        Ok(g.as_ref().is_none_or(|f| f.may_hold(probe)))
+    }
+
+    /// A filter of every record, seq and chain stored, with room for
+    /// [`seen::GROWTH`] times as many keys as it (or `at_least`) holds.
+    fn build_seen(&self, at_least: usize) -> Result<seen::Filter, Error> {
+        let mut keys: Vec<(RecordId, AuthorKey, u64)> = Vec::new();
+        self.backend.scan_prefix(&[SEQ], &mut |k, _| {
+            keys.push((id_at(k, 41)?, AuthorKey(id_at(k, 1)?.0), u64_at(k, 33)?));
+            Ok(true)
+        })?;
+        let mut chains: Vec<(AuthorKey, String)> = Vec::new();
+        self.backend.scan_prefix(&[PRACTICE], &mut |k, _| {
+            let name = String::from_utf8_lossy(k.get(33..).unwrap_or_default()).into_owned();
+            chains.push((AuthorKey(id_at(k, 1)?.0), name));
+            Ok(true)
+        })?;
+        let n = (2 * keys.len() + chains.len()).max(at_least);
+        let mut f = seen::Filter::with_capacity(n.saturating_mul(seen::GROWTH));
+        for (id, author, seq) in &keys {
+            f.insert(seen::Probe::Record(id));
+            f.insert(seen::Probe::Seq(author, *seq));
+        }
+        for (owner, name) in &chains {
+            f.insert(seen::Probe::Chain(owner, name));
+        }
+        Ok(f)
     }
 
     /// The backend.
@@ -930,6 +995,16 @@ impl<B: Backend> Store<B> {
         }
         let mut writes: Vec<Write> =
             Vec::with_capacity(batch.records.len() * 3 + batch.chains.len() + 1);
+        let new_records: Vec<(RecordId, AuthorKey, u64)> = batch
+            .records
+            .iter()
+            .map(|r| (r.id, r.author, r.seq))
+            .collect();
+        let new_chains: Vec<(AuthorKey, String)> = batch
+            .chains
+            .iter()
+            .map(|(owner, name, _)| (*owner, name.clone()))
+            .collect();
         for r in batch.records {
             writes.push((
                 key(SEQ, &[&r.author.0, &r.seq.to_be_bytes(), &r.id.0]),
@@ -994,7 +1069,20 @@ impl<B: Backend> Store<B> {
         }
         writes.extend(stamps);
         writes.push((META.to_vec(), Some(encode(&batch.meta)?)));
+        // Into the filter before the write, under its lock until the write
+        // is done: a failed write leaves only false positives.
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(f) = seen.as_mut() {
+            for r in &new_records {
+                f.insert(seen::Probe::Record(&r.0));
+                f.insert(seen::Probe::Seq(&r.1, r.2));
+            }
+            for (owner, name) in &new_chains {
+                f.insert(seen::Probe::Chain(owner, name));
+            }
+        }
         self.backend.apply(writes)?;
+        drop(seen);
         Ok(batch.meta)
     }
 }
@@ -1035,6 +1123,67 @@ mod tests {
             "absurd claimed size"
         );
         assert!(unpack(&[LZ4, 4, 0, 0, 0, 0xff]).is_err());
+    }
+
+    /// The filter grows past its first capacity without forgetting a key:
+    /// keys written while it is built go in, and a full filter is built
+    /// again from the store.
+    #[test]
+    fn the_filter_grows_and_keeps_every_key() {
+        let store = Store::new(crate::backend::memory::MemoryBackend::new());
+        let author = AuthorKey([3; 32]);
+        let id = |i: u64| {
+            use sha2::Digest;
+            RecordId(sha2::Sha256::digest(i.to_be_bytes()).into())
+        };
+        assert!(
+            !store.may_hold(seen::Probe::Record(&id(0))).unwrap(),
+            "empty"
+        );
+        // Two keys per record: past the least capacity after about 33,000.
+        let n = seen::MIN_CAPACITY as u64 / 2 + 5_000;
+        let mut meta = store.meta().unwrap();
+        for page in (0..n).collect::<Vec<_>>().chunks(4_096) {
+            meta.records += page.len() as u64;
+            let batch = Batch {
+                records: page
+                    .iter()
+                    .map(|&i| NewRecord {
+                        id: id(i),
+                        bytes: vec![1],
+                        author,
+                        seq: i,
+                        ts: i,
+                        local: false,
+                        operation: false,
+                    })
+                    .collect(),
+                chains: vec![(author, format!("P-{}", page[0]), Chain::default())],
+                meta,
+                ..Batch::default()
+            };
+            store.apply(batch).unwrap();
+        }
+        assert!(store.seen.lock().unwrap().as_ref().unwrap().is_full());
+        assert!(store.may_hold(seen::Probe::Record(&id(n - 1))).unwrap());
+        let rebuilt = store.seen.lock().unwrap().clone().unwrap();
+        assert!(!rebuilt.is_full() && rebuilt.keys() as u64 >= 2 * n);
+        for i in 0..n {
+            assert!(store.may_hold(seen::Probe::Record(&id(i))).unwrap());
+            assert!(store.may_hold(seen::Probe::Seq(&author, i)).unwrap());
+        }
+        assert!(
+            store
+                .may_hold(seen::Probe::Chain(&author, "P-4096"))
+                .unwrap()
+        );
+        let strangers = (n..n + 10_000)
+            .filter(|&i| store.may_hold(seen::Probe::Record(&id(i))).unwrap())
+            .count();
+        assert!(
+            strangers < 500,
+            "{strangers} of 10,000 unknown ids said maybe"
+        );
     }
 
     /// Both ways of reading records in order (one scan for a dense set of
