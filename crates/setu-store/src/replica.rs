@@ -259,7 +259,7 @@ pub struct Replica<B: Backend = SledBackend> {
 
 /// The stateless check of one batch: [`record::check_batch_ids`] on bytes,
 /// [`ingest::finish_parsed`] on decoded records.
-type Check<T> = fn(Vec<T>) -> Vec<(Option<RecordId>, Result<Record, RecordError>)>;
+type Check<T> = fn(Vec<T>) -> Vec<ingest::Checked>;
 
 fn io_err(path: &Path, e: std::io::Error) -> Error {
     Error::Io(format!("{}: {e}", path.display()))
@@ -448,7 +448,7 @@ impl<B: Backend> Replica<B> {
 
     /// Ingests in batches of at most [`ingest::MAX_BATCH`], each through
     /// `ingest_batch`.
-    fn ingest_with<T>(
+    fn ingest_with<T: Send>(
         &mut self,
         records: Vec<T>,
         now: u64,
@@ -470,7 +470,7 @@ impl<B: Backend> Replica<B> {
         Ok(all)
     }
 
-    fn ingest_batches<T>(
+    fn ingest_batches<T: Send>(
         &mut self,
         records: Vec<T>,
         now: u64,
@@ -478,11 +478,8 @@ impl<B: Backend> Replica<B> {
         released: &mut Vec<Vec<u8>>,
     ) -> Result<Ingested, Error> {
         let mut all = Ingested::default();
-        let mut rest = records;
-        while !rest.is_empty() {
-            let tail = rest.split_off(rest.len().min(ingest::MAX_BATCH));
+        ingest::pipelined(records, check, |checked| {
             let before = self.store.meta().map(|m| m.change);
-            let checked = check(rest);
             let mut members_changed = false;
             let done = match &mut self.membership {
                 None => ingest::ingest_checked(&self.store, checked, now, &self.cfg.ingest),
@@ -531,8 +528,8 @@ impl<B: Backend> Replica<B> {
             all.stored.extend(done.stored);
             all.invalidated.extend(done.invalidated);
             all.revalidated.extend(done.revalidated);
-            rest = tail;
-        }
+            Ok(())
+        })?;
         if all.touched.is_empty() {
             // Nothing to index, but a failed index is retried with each
             // ingest after INDEX_RETRY_MS.
