@@ -245,13 +245,20 @@ pub fn pipelined<T: Send, C: Send, E>(
         let Some(upcoming) = batches.next() else {
             return store(checked);
         };
+        let upcoming = std::sync::Mutex::new(Some(upcoming));
+        let take = || upcoming.lock().unwrap_or_else(|p| p.into_inner()).take();
         let next = std::thread::scope(|s| {
-            let next = s.spawn(move || check(upcoming));
-            let stored = store(checked);
-            match next.join() {
-                Ok(next) => stored.map(|()| next),
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
+            let next = std::thread::Builder::new()
+                .name("setu-check".into())
+                .spawn_scoped(s, move || take().map(check))
+                .ok();
+            store(checked)?;
+            Ok(match next.map(|h| h.join()) {
+                Some(Ok(Some(next))) => next,
+                Some(Err(panic)) => std::panic::resume_unwind(panic),
+                // No thread to be had: checked after storing, on this one.
+                Some(Ok(None)) | None => check(take().unwrap_or_default()),
+            })
         })?;
         checked = next;
     }

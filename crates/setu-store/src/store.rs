@@ -295,6 +295,17 @@ fn u64_at(bytes: &[u8], at: usize) -> Result<u64, Error> {
         .ok_or_else(|| Error::Corrupt(format!("short key {}", hex::encode(bytes))))
 }
 
+/// The state of a store's filter ([`seen`]).
+#[derive(Debug)]
+enum Seen {
+    /// Not built yet: built at the first [`Store::may_hold`].
+    Unbuilt,
+    Built(seen::Filter),
+    /// The store holds a damaged key, so no filter can be trusted: every
+    /// read is made.
+    Off,
+}
+
 /// The record store over a [`Backend`].
 #[derive(Debug)]
 pub struct Store<B> {
@@ -303,7 +314,7 @@ pub struct Store<B> {
     /// nothing; built on first use. Every write that adds `s` or `p`
     /// entries holds the lock until it is done, so a filter being built
     /// never misses one.
-    seen: Mutex<Option<seen::Filter>>,
+    seen: Mutex<Seen>,
     /// False only to measure what the filter saves ([`Store::unfiltered`]).
     filtered: bool,
 }
@@ -313,7 +324,7 @@ impl<B: Backend> Store<B> {
     pub fn new(backend: B) -> Store<B> {
         Store {
             backend,
-            seen: Mutex::new(None),
+            seen: Mutex::new(Seen::Unbuilt),
             filtered: true,
         }
     }
@@ -336,40 +347,53 @@ impl<B: Backend> Store<B> {
             return Ok(true);
         }
         let mut g = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        if g.as_ref().is_none_or(seen::Filter::is_full) {
-            let keys = g.as_ref().map_or(0, seen::Filter::keys);
-            *g = Some(self.build_seen(keys)?);
-        }
-        Ok(g.as_ref().is_none_or(|f| f.may_hold(probe)))
+        let keys = match &*g {
+            Seen::Off => return Ok(true),
+            Seen::Built(f) if !f.is_full() => return Ok(f.may_hold(probe)),
+            Seen::Built(f) => f.keys(),
+            Seen::Unbuilt => 0,
+        };
+        *g = match self.build_seen(keys) {
+            Ok(f) => Seen::Built(f),
+            // A damaged key: every read is made, as without the filter.
+            Err(e @ Error::Corrupt(_)) => {
+                tracing::warn!(error = %e, "the store's filter cannot be built; every ingest read is made");
+                Seen::Off
+            }
+            Err(e) => return Err(e),
+        };
+        Ok(match &*g {
+            Seen::Built(f) => f.may_hold(probe),
+            _ => true,
+        })
     }
 
     /// A filter of every record, seq and chain stored, with room for
-    /// [`seen::GROWTH`] times as many keys as it (or `at_least`) holds.
+    /// [`seen::GROWTH`] times as many keys as the store's records can
+    /// bring (three each at most: id, seq, a new chain), or as `at_least`.
     fn build_seen(&self, at_least: usize) -> Result<seen::Filter, Error> {
-        let mut keys: Vec<(RecordId, AuthorKey, u64)> = Vec::new();
+        let records = usize::try_from(self.meta()?.records).unwrap_or(usize::MAX);
+        let room = records.saturating_mul(3).max(at_least);
+        let mut f = seen::Filter::with_capacity(room.saturating_mul(seen::GROWTH));
         self.backend.scan_prefix(&[SEQ], &mut |k, _| {
-            keys.push((id_at(k, 41)?, AuthorKey(id_at(k, 1)?.0), u64_at(k, 33)?));
+            let author = AuthorKey(id_at(k, 1)?.0);
+            f.insert(seen::Probe::Record(&id_at(k, 41)?));
+            f.insert(seen::Probe::Seq(&author, u64_at(k, 33)?));
             Ok(true)
         })?;
-        let mut chains: Vec<(AuthorKey, String)> = Vec::new();
         self.backend.scan_prefix(&[PRACTICE], &mut |k, _| {
-            let name = String::from_utf8_lossy(k.get(33..).unwrap_or_default()).into_owned();
-            chains.push((AuthorKey(id_at(k, 1)?.0), name));
+            let name = std::str::from_utf8(k.get(33..).unwrap_or_default())
+                .map_err(|_| Error::Corrupt("a chain's name is not UTF-8".into()))?;
+            f.insert(seen::Probe::Chain(&AuthorKey(id_at(k, 1)?.0), name));
             Ok(true)
         })?;
-        let n = (2 * keys.len() + chains.len()).max(at_least);
-        let mut f = seen::Filter::with_capacity(n.saturating_mul(seen::GROWTH));
-        for (id, author, seq) in &keys {
-            f.insert(seen::Probe::Record(id));
-            f.insert(seen::Probe::Seq(author, *seq));
-        }
-        for (owner, name) in &chains {
-            f.insert(seen::Probe::Chain(owner, name));
-        }
         Ok(f)
     }
 
-    /// The backend.
+    /// The backend. Write through [`Store`]'s own methods only: a write
+    /// of `s`, `p` or `r` entries straight to the backend bypasses the
+    /// store's filter ([`seen`]), and ingest would then take such a record
+    /// for new.
     pub fn backend(&self) -> &B {
         &self.backend
     }
@@ -1072,13 +1096,17 @@ impl<B: Backend> Store<B> {
         // Into the filter before the write, under its lock until the write
         // is done: a failed write leaves only false positives.
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(f) = seen.as_mut() {
+        if let Seen::Built(f) = &mut *seen {
             for r in &new_records {
                 f.insert(seen::Probe::Record(&r.0));
                 f.insert(seen::Probe::Seq(&r.1, r.2));
             }
+            // A chain changed again is in already: count each once.
             for (owner, name) in &new_chains {
-                f.insert(seen::Probe::Chain(owner, name));
+                let probe = seen::Probe::Chain(owner, name);
+                if !f.may_hold(probe) {
+                    f.insert(probe);
+                }
             }
         }
         self.backend.apply(writes)?;
@@ -1164,9 +1192,12 @@ mod tests {
             };
             store.apply(batch).unwrap();
         }
-        assert!(store.seen.lock().unwrap().as_ref().unwrap().is_full());
+        assert!(matches!(&*store.seen.lock().unwrap(), Seen::Built(f) if f.is_full()));
         assert!(store.may_hold(seen::Probe::Record(&id(n - 1))).unwrap());
-        let rebuilt = store.seen.lock().unwrap().clone().unwrap();
+        let rebuilt = match &*store.seen.lock().unwrap() {
+            Seen::Built(f) => f.clone(),
+            _ => panic!("built"),
+        };
         assert!(!rebuilt.is_full() && rebuilt.keys() as u64 >= 2 * n);
         for i in 0..n {
             assert!(store.may_hold(seen::Probe::Record(&id(i))).unwrap());
@@ -1184,6 +1215,21 @@ mod tests {
             strangers < 500,
             "{strangers} of 10,000 unknown ids said maybe"
         );
+    }
+
+    /// A damaged `s` key turns the filter off instead of failing every
+    /// ingest: every read is made, so the answers stay right.
+    #[test]
+    fn a_damaged_key_turns_the_filter_off() {
+        let store = Store::new(crate::backend::memory::MemoryBackend::new());
+        store
+            .backend()
+            .apply(vec![(vec![SEQ, 1, 2, 3], Some(Vec::new()))])
+            .unwrap();
+        let id = RecordId([7; 32]);
+        assert!(store.may_hold(seen::Probe::Record(&id)).unwrap());
+        assert!(matches!(&*store.seen.lock().unwrap(), Seen::Off));
+        assert!(!store.contains(&id).unwrap());
     }
 
     /// Both ways of reading records in order (one scan for a dense set of
