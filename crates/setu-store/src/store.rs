@@ -1017,18 +1017,24 @@ impl<B: Backend> Store<B> {
                 ));
             }
         }
+        // Into the filter before the write, under its lock until the write
+        // is done: a failed write leaves only false positives.
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        if let Seen::Built(f) = &mut *seen {
+            for r in &batch.records {
+                f.insert(seen::Probe::Record(&r.id));
+                f.insert(seen::Probe::Seq(&r.author, r.seq));
+            }
+            // A chain changed again is in already: count each once.
+            for (owner, name, _) in &batch.chains {
+                let probe = seen::Probe::Chain(owner, name);
+                if !f.may_hold(probe) {
+                    f.insert(probe);
+                }
+            }
+        }
         let mut writes: Vec<Write> =
             Vec::with_capacity(batch.records.len() * 3 + batch.chains.len() + 1);
-        let new_records: Vec<(RecordId, AuthorKey, u64)> = batch
-            .records
-            .iter()
-            .map(|r| (r.id, r.author, r.seq))
-            .collect();
-        let new_chains: Vec<(AuthorKey, String)> = batch
-            .chains
-            .iter()
-            .map(|(owner, name, _)| (*owner, name.clone()))
-            .collect();
         for r in batch.records {
             writes.push((
                 key(SEQ, &[&r.author.0, &r.seq.to_be_bytes(), &r.id.0]),
@@ -1093,22 +1099,6 @@ impl<B: Backend> Store<B> {
         }
         writes.extend(stamps);
         writes.push((META.to_vec(), Some(encode(&batch.meta)?)));
-        // Into the filter before the write, under its lock until the write
-        // is done: a failed write leaves only false positives.
-        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        if let Seen::Built(f) = &mut *seen {
-            for r in &new_records {
-                f.insert(seen::Probe::Record(&r.0));
-                f.insert(seen::Probe::Seq(&r.1, r.2));
-            }
-            // A chain changed again is in already: count each once.
-            for (owner, name) in &new_chains {
-                let probe = seen::Probe::Chain(owner, name);
-                if !f.may_hold(probe) {
-                    f.insert(probe);
-                }
-            }
-        }
         self.backend.apply(writes)?;
         drop(seen);
         Ok(batch.meta)
