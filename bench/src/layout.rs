@@ -7,8 +7,12 @@
 //! (`--sled` changes one setting, to see what it gives); a
 //! layout "with reads" also makes the point reads that ingest makes for a
 //! new record before it writes (is the id stored? another record at this
-//! seq? the chain?).
+//! seq? the chain?). The "(not built)" layouts keep the records' bytes in
+//! an append-only value log beside sled, to measure that design before
+//! building it. After writing, each layout reads every record back in key
+//! order, as an export does.
 
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 use setu_store::backend::sled::DEFAULT_CACHE_BYTES;
@@ -65,59 +69,90 @@ fn k(prefix: u8, parts: &[&[u8]]) -> Vec<u8> {
 }
 
 /// The entries one layout writes for one record.
-type Layout = fn(&Item, u64) -> Vec<(Vec<u8>, Vec<u8>)>;
+type Entries = fn(&Item, u64) -> Vec<(Vec<u8>, Vec<u8>)>;
 
-const LAYOUTS: &[(&str, Layout, bool)] = &[
-    (
-        "1 entry: id → raw bytes (the ceiling's write)",
-        |i, _| vec![(i.id.to_vec(), i.raw.clone())],
-        false,
-    ),
-    (
-        "1 entry: r‖id → LZ4 bytes",
-        |i, _| vec![(k(b'r', &[&i.id]), i.packed.clone())],
-        false,
-    ),
-    (
-        "2 entries: r, p (chain)",
-        |i, _| {
+/// One way of laying out the store.
+struct Layout {
+    name: &'static str,
+    entries: Entries,
+    /// Also make the point reads ingest makes for a new record.
+    reads: bool,
+    /// Write the `r` entry's LZ4 bytes to an append-only file (one
+    /// `write` and one `fsync` per batch, before sled's batch) and keep
+    /// only their place in the file (12 bytes) as its sled value.
+    value_log: bool,
+}
+
+const LAYOUTS: &[Layout] = &[
+    Layout {
+        name: "1 entry: id → raw bytes (the ceiling's write)",
+        entries: |i, _| vec![(i.id.to_vec(), i.raw.clone())],
+        reads: false,
+        value_log: false,
+    },
+    Layout {
+        name: "1 entry: r‖id → LZ4 bytes",
+        entries: |i, _| vec![(k(b'r', &[&i.id]), i.packed.clone())],
+        reads: false,
+        value_log: false,
+    },
+    Layout {
+        name: "2 entries: r, p (chain)",
+        entries: |i, _| {
             vec![
                 (k(b'r', &[&i.id]), i.packed.clone()),
                 (k(b'p', &[&i.author, &i.name]), i.chain.clone()),
             ]
         },
-        false,
-    ),
-    (
-        "2 entries: r, t (ts order)",
-        |i, _| {
+        reads: false,
+        value_log: false,
+    },
+    Layout {
+        name: "2 entries: r, t (ts order)",
+        entries: |i, _| {
             vec![
                 (k(b'r', &[&i.id]), i.packed.clone()),
                 (k(b't', &[&i.ts.to_be_bytes(), &i.id]), vec![]),
             ]
         },
-        false,
-    ),
-    (
-        "2 entries: r, s (author, seq)",
-        |i, _| {
+        reads: false,
+        value_log: false,
+    },
+    Layout {
+        name: "2 entries: r, s (author, seq)",
+        entries: |i, _| {
             vec![
                 (k(b'r', &[&i.id]), i.packed.clone()),
                 (k(b's', &[&i.author, &i.seq.to_be_bytes(), &i.id]), vec![]),
             ]
         },
-        false,
-    ),
-    (
-        "5 entries: r, s, t, p, u (today's store)",
-        |i, at| today(i, at),
-        false,
-    ),
-    (
-        "5 entries and ingest's reads (today's store)",
-        |i, at| today(i, at),
-        true,
-    ),
+        reads: false,
+        value_log: false,
+    },
+    Layout {
+        name: "5 entries: r, s, t, p, u (today's store)",
+        entries: today,
+        reads: false,
+        value_log: false,
+    },
+    Layout {
+        name: "5 entries and ingest's reads (today's store)",
+        entries: today,
+        reads: true,
+        value_log: false,
+    },
+    Layout {
+        name: "(not built) 1 entry: r‖id → place in a value log file",
+        entries: |i, _| vec![(k(b'r', &[&i.id]), i.packed.clone())],
+        reads: false,
+        value_log: true,
+    },
+    Layout {
+        name: "(not built) 5 entries, r's bytes in a value log file",
+        entries: today,
+        reads: false,
+        value_log: true,
+    },
 ];
 
 fn today(i: &Item, at: u64) -> Vec<(Vec<u8>, Vec<u8>)> {
@@ -131,26 +166,31 @@ fn today(i: &Item, at: u64) -> Vec<(Vec<u8>, Vec<u8>)> {
 }
 
 /// sled settings a run may change, to see what each gives (`--sled`).
-pub const VARIANTS: [&str; 4] = ["shipped", "high-throughput", "cache-1g", "flush-once"];
+/// (sled 0.34.7 reads no other setting that could matter here: its
+/// `Mode` is accepted and never used, and its segment cleanup threshold is
+/// a constant.)
+pub const VARIANTS: [&str; 3] = ["shipped", "cache-1g", "flush-once"];
 
-fn run_layout(items: &[Item], layout: Layout, reads: bool, variant: &str) -> (Duration, u64) {
+fn run_layout(items: &[Item], layout: &Layout, variant: &str) -> (Duration, Duration, u64) {
     let dir = tempfile::tempdir().expect("tmp");
     let mut cfg = sled::Config::new()
         .path(dir.path())
         .cache_capacity(DEFAULT_CACHE_BYTES)
         .flush_every_ms(None);
-    if variant == "high-throughput" {
-        cfg = cfg.mode(sled::Mode::HighThroughput);
-    }
     if variant == "cache-1g" {
         cfg = cfg.cache_capacity(1 << 30);
     }
     let db = cfg.open().expect("sled");
+    let mut log = layout
+        .value_log
+        .then(|| std::fs::File::create(dir.path().join("values")).expect("value log"));
+    let mut log_len = 0u64;
     let start = Instant::now();
     for (n, chunk) in items.chunks(MAX_BATCH).enumerate() {
         let mut batch = sled::Batch::default();
+        let mut appended = Vec::new();
         for i in chunk {
-            if reads {
+            if layout.reads {
                 assert!(db.get(k(b'r', &[&i.id])).expect("get").is_none());
                 let seq = k(b's', &[&i.author, &i.seq.to_be_bytes()]);
                 assert!(db.scan_prefix(seq).next().is_none());
@@ -160,9 +200,19 @@ fn run_layout(items: &[Item], layout: Layout, reads: bool, variant: &str) -> (Du
                         .is_none()
                 );
             }
-            for (key, value) in layout(i, n as u64) {
+            for (key, mut value) in (layout.entries)(i, n as u64) {
+                if log.is_some() && key[0] == b'r' {
+                    let place = [&log_len.to_be_bytes()[..], &(value.len() as u32).to_be_bytes()];
+                    log_len += value.len() as u64;
+                    appended.append(&mut value);
+                    value = place.concat();
+                }
                 batch.insert(key, value);
             }
+        }
+        if let Some(file) = log.as_mut() {
+            file.write_all(&appended).expect("append");
+            file.sync_data().expect("fsync");
         }
         batch.insert(b"m".to_vec(), vec![0u8; 40]);
         db.apply_batch(batch).expect("apply");
@@ -172,8 +222,40 @@ fn run_layout(items: &[Item], layout: Layout, reads: bool, variant: &str) -> (Du
     }
     db.flush().expect("flush");
     let took = start.elapsed();
+    drop(log);
+    let read = read_back(&db, dir.path(), layout.value_log);
     drop(db);
-    (took, table::dir_bytes(dir.path()))
+    (took, read, table::dir_bytes(dir.path()))
+}
+
+/// Every record's stored bytes read back in key order, as an export reads
+/// them: one ordered scan, and for a value log a positioned read of each.
+fn read_back(db: &sled::Db, dir: &std::path::Path, value_log: bool) -> Duration {
+    use std::os::unix::fs::FileExt;
+    let log = value_log.then(|| std::fs::File::open(dir.join("values")).expect("value log"));
+    let start = Instant::now();
+    let mut bytes = 0usize;
+    let mut buf = Vec::new();
+    for kv in db.range::<&[u8], _>(..) {
+        let (key, value) = kv.expect("scan");
+        // A record's entry: the ceiling's bare id, or `r` and the id.
+        let record = key.len() == 32 || (key.len() == 33 && key[0] == b'r');
+        if !record {
+            continue;
+        }
+        match &log {
+            Some(file) if key[0] == b'r' => {
+                let at = u64::from_be_bytes(value[..8].try_into().expect("8"));
+                let len = u32::from_be_bytes(value[8..12].try_into().expect("4")) as usize;
+                buf.resize(len, 0);
+                file.read_exact_at(&mut buf, at).expect("read");
+                bytes += buf.len();
+            }
+            _ => bytes += value.len(),
+        }
+    }
+    assert!(bytes > 0);
+    start.elapsed()
 }
 
 pub fn run(n: usize, variant: &str) {
@@ -185,15 +267,16 @@ pub fn run(n: usize, variant: &str) {
     let items = items(&records);
     let mut rows = Vec::new();
     let mut base = None;
-    for (name, layout, reads) in LAYOUTS {
-        let (took, disk) = run_layout(&items, *layout, *reads, variant);
+    for layout in LAYOUTS {
+        let (took, read, disk) = run_layout(&items, layout, variant);
         let us = took.as_secs_f64() * 1e6 / n as f64;
         let b = *base.get_or_insert(us);
         rows.push(vec![
-            (*name).to_string(),
+            layout.name.to_string(),
             per_sec(rate(n, took)),
             format!("{us:.1}"),
             format!("{:.2}x", us / b),
+            format!("{:.1}", read.as_secs_f64() * 1e6 / n as f64),
             format!("{:.2}x", disk as f64 / raw as f64),
         ]);
     }
@@ -204,6 +287,7 @@ pub fn run(n: usize, variant: &str) {
             "records/s",
             "µs per record",
             "vs the first",
+            "read back, µs per record",
             "disk / raw bytes",
         ],
         &rows,

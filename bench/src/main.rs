@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo run --release -p setu-bench -- replica [--records N]
-//! cargo run --release -p setu-bench -- layout [--records N] [--sled shipped|high-throughput|cache-1g|flush-once]
+//! cargo run --release -p setu-bench -- layout [--records N] [--sled shipped|cache-1g|flush-once]
 //! cargo run --release -p setu-bench -- faults [--records N]
 //! cargo run --release -p setu-bench -- net [--records N] [--nodes N] [--gossip-records N]
 //!     [--only bulk|gossip|reconcile]

@@ -254,7 +254,11 @@ pub fn run(n: usize, only: Option<&str>) {
     // Ingest against the ceiling, alternating to spread the machine's noise.
     let c1 = want("ingest").then(|| ceiling(&records));
     let dir = tempfile::tempdir().expect("tmp");
-    std::fs::write(dir.path().join("FORMAT"), "setu-data-format 1\n").expect("format");
+    std::fs::write(
+        dir.path().join("FORMAT"),
+        format!("setu-data-format {}\n", setu_store::replica::FORMAT_VERSION),
+    )
+    .expect("format");
     let ingest_time = durable_ingest(&records, dir.path());
 
     // Index catch-up: opening the replica indexes everything the store holds.
@@ -479,11 +483,11 @@ fn exports(replica: &Replica, n: usize) {
         );
         let mut count = 0;
         let mut line = Vec::new();
-        replica
-            .store()
+        let store = replica.store();
+        store
             .backend()
             .scan_prefix(b"r", &mut |_, v| {
-                let bytes = setu_store::store::unpack(v)?;
+                let bytes = store.unpack(v)?;
                 line.clear();
                 setu_export::write_signed(&bytes, &mut line);
                 line.push(b'\n');

@@ -1,9 +1,11 @@
 //! The storage backend: one trait, an ordered map of bytes to bytes with
-//! atomic, durable batches. [`sled`] is the real one and the source of
-//! truth; [`memory`] is for tests and simulations.
+//! atomic, durable batches, and optionally a place for large values beside
+//! it. [`sled`] is the real one and the source of truth, with its
+//! [`values`] log; [`memory`] is for tests and simulations.
 
 pub mod memory;
 pub mod sled;
+pub mod values;
 
 use crate::Error;
 
@@ -32,6 +34,23 @@ pub trait Backend: Send + Sync {
 
     /// Bytes used on disk (0 in memory).
     fn size_on_disk(&self) -> u64;
+
+    /// Keeps `values` durably outside the map, and gives back for each a
+    /// reference that [`Backend::value`] reads it back by; `None` if this
+    /// backend keeps every value in the map. Called before the
+    /// [`Backend::apply`] that writes the references.
+    fn put_values(&self, values: &[Vec<u8>]) -> Result<Option<Vec<Vec<u8>>>, Error> {
+        let _ = values;
+        Ok(None)
+    }
+
+    /// The value a reference from [`Backend::put_values`] names.
+    fn value(&self, reference: &[u8]) -> Result<Vec<u8>, Error> {
+        let _ = reference;
+        Err(Error::Corrupt(
+            "a reference to a value kept apart, in a store that keeps none".into(),
+        ))
+    }
 }
 
 /// The first key after every key that starts with `prefix`.

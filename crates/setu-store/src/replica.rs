@@ -3,8 +3,8 @@
 //!
 //! ```text
 //! DATA_DIR/
-//!   FORMAT        "setu-data-format 1": refused if unknown
-//!   db/           sled: the source of truth
+//!   FORMAT        "setu-data-format 2": refused if unknown (1 is upgraded)
+//!   db/           sled: the source of truth, and its values/ log
 //!   index/        tantivy: derived, rebuilt by `setu reindex`
 //! ```
 //!
@@ -50,8 +50,15 @@ use crate::store::{AuthorFlags, Store};
 
 /// The name of the format file in a data directory.
 pub const FORMAT_FILE: &str = "FORMAT";
-/// The data directory format this version writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The data directory format this version writes and reads. Format 2
+/// keeps records' bytes in the value log (`db/values/`); format 1 kept
+/// them in sled's tree, and is upgraded on open by rewriting this marker
+/// (nothing moves: records stored before stay, and read, where they are).
+/// An older setu refuses a format 2 directory instead of failing on its
+/// first record read from the log.
+pub const FORMAT_VERSION: u32 = 2;
+/// The format [`Replica::open`] upgrades to [`FORMAT_VERSION`] in place.
+const FORMAT_UPGRADED: u32 = 1;
 const FORMAT_PREFIX: &str = "setu-data-format ";
 /// Index documents added before the index commits on its own.
 pub const INDEX_COMMIT_EVERY: usize = 20_000;
@@ -295,7 +302,7 @@ impl Replica<SledBackend> {
             .strip_prefix(FORMAT_PREFIX)
             .and_then(|v| v.parse::<u32>().ok());
         match version {
-            Some(FORMAT_VERSION) => {}
+            Some(FORMAT_VERSION | FORMAT_UPGRADED) => {}
             Some(v) => {
                 return Err(Error::Format(format!(
                     "{} has data format {v}; this setu reads format {FORMAT_VERSION}. Use a setu release that matches the data, or export and re-import.",
@@ -311,6 +318,22 @@ impl Replica<SledBackend> {
             }
         }
         let backend = SledBackend::open(&dir.join("db"), cfg.cache_bytes, cfg.min_free_bytes)?;
+        if version == Some(FORMAT_UPGRADED) {
+            // Before the first write to the value log: an older setu must
+            // not open the directory after it.
+            let tmp = dir.join(format!("{FORMAT_FILE}.new"));
+            std::fs::write(&tmp, format!("{FORMAT_PREFIX}{FORMAT_VERSION}\n"))
+                .and_then(|()| std::fs::rename(&tmp, &format))
+                .map_err(|e| {
+                    Error::Format(format!(
+                        "{}: cannot upgrade data format {FORMAT_UPGRADED} to {FORMAT_VERSION}: {e}",
+                        format.display()
+                    ))
+                })?;
+            tracing::info!(
+                "data format {FORMAT_UPGRADED} upgraded to {FORMAT_VERSION}: records stored from now on go to db/values/, those stored before stay in db/"
+            );
+        }
         let store = Arc::new(Store::new(backend));
         // Once per store: chains written before storage times existed. A
         // store that cannot be written now (a full disk) opens all the

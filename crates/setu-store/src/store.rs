@@ -236,38 +236,37 @@ fn decode<T: serde::de::DeserializeOwned>(what: &str, bytes: &[u8]) -> Result<T,
 }
 
 /// The tag of a record value compressed with LZ4 (block format, with the
-/// uncompressed size prepended). Records are mostly text and halve in size;
-/// [`unpack`] gives back exactly the signed bytes.
+/// uncompressed size prepended) and kept in the tree. Records are mostly
+/// text and halve in size; [`Store::unpack`] gives back exactly the signed
+/// bytes.
 const LZ4: u8 = 1;
+/// The tag of a record value kept in the backend's value log
+/// ([`Backend::put_values`]), LZ4-compressed as under [`LZ4`]: the rest of
+/// the value is the log's reference.
+const IN_LOG: u8 = 2;
 /// Largest size a stored record may claim when unpacked.
 const MAX_UNPACKED: usize = setu_core::record::MAX_RECORD_BYTES;
 
-/// How a record's bytes are kept on disk.
+/// A record's bytes as a value kept in the tree ([`LZ4`]), as a store
+/// whose backend keeps no value log writes them.
 pub fn pack(bytes: &[u8]) -> Vec<u8> {
     let mut out = vec![LZ4];
     out.extend(lz4_flex::compress_prepend_size(bytes));
     out
 }
 
-/// The exact signed bytes of a stored value.
-pub fn unpack(value: &[u8]) -> Result<Vec<u8>, Error> {
-    match value.split_first() {
-        Some((&LZ4, rest)) => {
-            let claimed = rest.get(..4).map_or(usize::MAX, |n| {
-                u32::from_le_bytes([n[0], n[1], n[2], n[3]]) as usize
-            });
-            if claimed > MAX_UNPACKED {
-                return Err(Error::Corrupt(format!(
-                    "stored record claims {claimed} bytes"
-                )));
-            }
-            lz4_flex::decompress_size_prepended(rest)
-                .map_err(|e| Error::Corrupt(format!("stored record: {e}")))
-        }
-        _ => Err(Error::Corrupt(
-            "stored record of an unknown encoding".into(),
-        )),
+/// The signed bytes of an LZ4 block with its size prepended.
+fn decompress(block: &[u8]) -> Result<Vec<u8>, Error> {
+    let claimed = block.get(..4).map_or(usize::MAX, |n| {
+        u32::from_le_bytes([n[0], n[1], n[2], n[3]]) as usize
+    });
+    if claimed > MAX_UNPACKED {
+        return Err(Error::Corrupt(format!(
+            "stored record claims {claimed} bytes"
+        )));
     }
+    lz4_flex::decompress_size_prepended(block)
+        .map_err(|e| Error::Corrupt(format!("stored record: {e}")))
 }
 
 fn key(prefix: u8, parts: &[&[u8]]) -> Vec<u8> {
@@ -443,8 +442,20 @@ impl<B: Backend> Store<B> {
     pub fn get(&self, id: &RecordId) -> Result<Option<Vec<u8>>, Error> {
         self.backend
             .get(&key(RECORD, &[&id.0]))?
-            .map(|v| unpack(&v))
+            .map(|v| self.unpack(&v))
             .transpose()
+    }
+
+    /// The exact signed bytes of a record's stored value (an `r` entry):
+    /// kept in the tree, or in the backend's value log.
+    pub fn unpack(&self, value: &[u8]) -> Result<Vec<u8>, Error> {
+        match value.split_first() {
+            Some((&LZ4, block)) => decompress(block),
+            Some((&IN_LOG, reference)) => decompress(&self.backend.value(reference)?),
+            _ => Err(Error::Corrupt(
+                "stored record of an unknown encoding".into(),
+            )),
+        }
     }
 
     /// Calls `f` on each record of `ids`, which must be sorted and without
@@ -501,7 +512,7 @@ impl<B: Backend> Store<B> {
                     return Ok(());
                 }
                 if ids[next] == id {
-                    if !f(id, Some(unpack(v)?))? {
+                    if !f(id, Some(self.unpack(v)?))? {
                         return Ok(());
                     }
                     next += 1;
@@ -1017,6 +1028,17 @@ impl<B: Backend> Store<B> {
                 ));
             }
         }
+        // The records' bytes first, into the value log if the backend keeps
+        // one: a reference is written only once what it names is durable.
+        let blocks: Vec<Vec<u8>> = batch
+            .records
+            .iter()
+            .map(|r| lz4_flex::compress_prepend_size(&r.bytes))
+            .collect();
+        let stored: Vec<Vec<u8>> = match self.backend.put_values(&blocks)? {
+            Some(refs) => refs.into_iter().map(|r| [&[IN_LOG][..], &r].concat()).collect(),
+            None => blocks.into_iter().map(|b| [&[LZ4][..], &b].concat()).collect(),
+        };
         // Into the filter before the write, under its lock until the write
         // is done: a failed write leaves only false positives.
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
@@ -1035,7 +1057,7 @@ impl<B: Backend> Store<B> {
         }
         let mut writes: Vec<Write> =
             Vec::with_capacity(batch.records.len() * 3 + batch.chains.len() + 1);
-        for r in batch.records {
+        for (r, value) in batch.records.into_iter().zip(stored) {
             writes.push((
                 key(SEQ, &[&r.author.0, &r.seq.to_be_bytes(), &r.id.0]),
                 Some(Vec::new()),
@@ -1048,7 +1070,7 @@ impl<B: Backend> Store<B> {
             if r.operation {
                 writes.push((key(OPERATION, &[&r.id.0]), Some(Vec::new())));
             }
-            writes.push((key(RECORD, &[&r.id.0]), Some(pack(&r.bytes))));
+            writes.push((key(RECORD, &[&r.id.0]), Some(value)));
         }
         for (author, pid, chain) in &batch.chains {
             writes.push((
@@ -1130,17 +1152,65 @@ mod tests {
 
     #[test]
     fn pack_round_trips_and_refuses_junk() {
+        let store = Store::new(crate::backend::memory::MemoryBackend::new());
         let bytes: Vec<u8> = (0..3_000u32).map(|i| (i % 7) as u8).collect();
         let packed = pack(&bytes);
         assert!(packed.len() < bytes.len());
-        assert_eq!(unpack(&packed).unwrap(), bytes);
-        assert!(unpack(&[]).is_err());
-        assert!(unpack(&[9, 1, 2]).is_err());
+        assert_eq!(store.unpack(&packed).unwrap(), bytes);
+        assert!(store.unpack(&[]).is_err());
+        assert!(store.unpack(&[9, 1, 2]).is_err());
         assert!(
-            unpack(&[LZ4, 0xff, 0xff, 0xff, 0x7f, 0]).is_err(),
+            store.unpack(&[LZ4, 0xff, 0xff, 0xff, 0x7f, 0]).is_err(),
             "absurd claimed size"
         );
-        assert!(unpack(&[LZ4, 4, 0, 0, 0, 0xff]).is_err());
+        assert!(store.unpack(&[LZ4, 4, 0, 0, 0, 0xff]).is_err());
+        let e = store.unpack(&[IN_LOG, 0, 0]).unwrap_err();
+        assert!(e.to_string().contains("keeps none"), "{e}");
+    }
+
+    /// On sled, a record's bytes go to the value log and its `r` entry
+    /// holds the reference; one stored inline (by a store of an earlier
+    /// version) reads back the same.
+    #[test]
+    fn records_go_to_the_value_log_and_inline_ones_still_read() {
+        use crate::backend::sled::SledBackend;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(SledBackend::open(dir.path(), 1 << 20, 0).unwrap());
+        let id = |i: u8| RecordId([i; 32]);
+        let bytes = |i: u8| vec![i; 2_000];
+        let mut batch = Batch::default();
+        for i in 1..=3 {
+            batch.records.push(NewRecord {
+                id: id(i),
+                bytes: bytes(i),
+                author: AuthorKey([i; 32]),
+                seq: u64::from(i),
+                ts: u64::from(i),
+                local: false,
+                operation: false,
+            });
+        }
+        store.apply(batch).unwrap();
+        let r = store.backend().get(&key(RECORD, &[&id(2).0])).unwrap().unwrap();
+        assert_eq!(r[0], IN_LOG);
+        assert_eq!(r.len(), 1 + crate::backend::values::REF_LEN);
+        assert_eq!(store.get(&id(2)).unwrap().unwrap(), bytes(2));
+        // An inline value, as format 1 wrote them.
+        store
+            .backend()
+            .apply(vec![(key(RECORD, &[&id(9).0]), Some(pack(&bytes(9))))])
+            .unwrap();
+        let mut seen = Vec::new();
+        store
+            .records_in_order(&[id(1), id(2), id(3), id(9)], &mut |id, b| {
+                seen.push((id, b));
+                Ok(true)
+            })
+            .unwrap();
+        assert_eq!(seen.len(), 4);
+        for (i, (got, b)) in [1u8, 2, 3, 9].into_iter().zip(seen) {
+            assert_eq!((got, b.unwrap()), (id(i), bytes(i)));
+        }
     }
 
     /// The filter grows past its first capacity without forgetting a key:

@@ -13,11 +13,16 @@
 //! on its filesystem is below a floor ([`DEFAULT_MIN_FREE_BYTES`]). Reopening
 //! after a failed write needs room too; while there is none, calls fail with
 //! the reason, and a reopen is tried again at most every [`REOPEN_RETRY`].
+//!
+//! The records' bytes are not kept in sled's tree but in the [`ValueLog`]
+//! beside it, in the same folder: sled rewrites a value with every page it
+//! rewrites, the log writes it once.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
+use super::values::{Ref, ValueLog};
 use super::{Backend, Entries, Visit, Write};
 use crate::Error;
 
@@ -46,6 +51,8 @@ pub struct SledBackend {
     db: Arc<RwLock<Option<sled::Db>>>,
     /// The last failed reopen: when, and its error.
     reopen_failed: Arc<Mutex<Option<(Instant, Error)>>>,
+    /// The records' bytes.
+    values: Arc<ValueLog>,
 }
 
 fn open_db(dir: &Path, cache_bytes: u64) -> Result<sled::Db, Error> {
@@ -100,12 +107,14 @@ impl SledBackend {
     /// `min_free_bytes` free (0: never refuse up front).
     pub fn open(dir: &Path, cache_bytes: u64, min_free_bytes: u64) -> Result<SledBackend, Error> {
         let db = open_db(dir, cache_bytes)?;
+        let values = ValueLog::open(dir)?;
         Ok(SledBackend {
             dir: dir.to_path_buf(),
             cache_bytes,
             min_free_bytes,
             db: Arc::new(RwLock::new(Some(db))),
             reopen_failed: Arc::new(Mutex::new(None)),
+            values: Arc::new(values),
         })
     }
 
@@ -257,5 +266,19 @@ impl Backend for SledBackend {
     fn size_on_disk(&self) -> u64 {
         self.with(|db| Ok(db.size_on_disk().unwrap_or(0)))
             .unwrap_or(0)
+            + self.values.size_on_disk()
+    }
+
+    fn put_values(&self, values: &[Vec<u8>]) -> Result<Option<Vec<Vec<u8>>>, Error> {
+        if values.is_empty() {
+            return Ok(Some(Vec::new()));
+        }
+        self.check_room()?;
+        let refs = self.values.append(values)?;
+        Ok(Some(refs.into_iter().map(|r| r.to_bytes().to_vec()).collect()))
+    }
+
+    fn value(&self, reference: &[u8]) -> Result<Vec<u8>, Error> {
+        self.values.read(Ref::from_bytes(reference)?)
     }
 }
