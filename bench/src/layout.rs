@@ -202,7 +202,10 @@ fn run_layout(items: &[Item], layout: &Layout, variant: &str) -> (Duration, Dura
             }
             for (key, mut value) in (layout.entries)(i, n as u64) {
                 if log.is_some() && key[0] == b'r' {
-                    let place = [&log_len.to_be_bytes()[..], &(value.len() as u32).to_be_bytes()];
+                    let place = [
+                        &log_len.to_be_bytes()[..],
+                        &(value.len() as u32).to_be_bytes(),
+                    ];
                     log_len += value.len() as u64;
                     appended.append(&mut value);
                     value = place.concat();

@@ -150,6 +150,11 @@ use setu_store::replica::Replica;
 pub const BATCH_ROWS: usize = 1_024;
 /// Rows between two calls of the progress callback.
 pub const PROGRESS_EVERY: u64 = 1_000;
+/// Records an export reads from the store per chunk, on its reading thread.
+pub const READ_CHUNK: usize = 256;
+/// Chunks read and not yet written, at most: with [`READ_CHUNK`], what an
+/// export holds in memory ahead of its writer.
+pub const READ_AHEAD: usize = 4;
 /// The name of the data package written beside a CSV export.
 pub const DATAPACKAGE_FILE: &str = "datapackage.json";
 /// The tables written beside a CSV or Parquet export, by file stem: the
@@ -517,16 +522,40 @@ impl<'a, B: Backend> Rows<'a, B> {
     }
 
     /// Calls `f` on every row's id and signed bytes, in order.
+    ///
+    /// The store is read on a second thread, [`READ_AHEAD`] chunks of
+    /// [`READ_CHUNK`] records ahead of `f`: reading and decompressing
+    /// overlap decoding and writing, which take as long again.
     fn each_stored(
         &mut self,
         f: &mut dyn FnMut(RecordId, Vec<u8>) -> Result<(), Error>,
     ) -> Result<(), Error> {
-        self.replica
-            .store()
-            .records_in_order(&self.ids, &mut |id, bytes| {
-                f(id, bytes.ok_or_else(|| not_stored(id))?)?;
-                Ok(true)
-            })
+        type Chunk = Result<Vec<(RecordId, Vec<u8>)>, Error>;
+        let store = self.replica.store();
+        let ids = &self.ids;
+        std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(READ_AHEAD);
+            scope.spawn(move || {
+                let mut chunk = Vec::with_capacity(READ_CHUNK);
+                let read = store.records_in_order(ids, &mut |id, bytes| {
+                    chunk.push((id, bytes.ok_or_else(|| not_stored(id))?));
+                    if chunk.len() < READ_CHUNK {
+                        return Ok(true);
+                    }
+                    // A send fails once the writer has stopped: stop too.
+                    Ok(tx.send(Ok(std::mem::take(&mut chunk))).is_ok())
+                });
+                let last = read.map(|()| chunk);
+                let _ = tx.send(last);
+            });
+            // Returning early drops `rx`, which stops the reader.
+            for chunk in rx {
+                for (id, bytes) in chunk? {
+                    f(id, bytes)?;
+                }
+            }
+            Ok(())
+        })
     }
 }
 

@@ -933,6 +933,31 @@ fn missing_directory_is_a_clear_error_and_leaves_nothing() {
     });
 }
 
+/// A record the index names and the store lacks (read on the export's
+/// reading thread) stops the export with an error naming it, in every
+/// format, and leaves no file behind.
+#[test]
+fn a_record_missing_from_the_store_stops_the_export() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let out = tempfile::tempdir().expect("tempdir");
+    let mut r = disk(data.path());
+    let p = populate(&mut r);
+    let mut k = vec![b'r'];
+    k.extend_from_slice(&p.id.0);
+    r.store().backend().apply(vec![(k, None)]).expect("remove");
+    for format in Format::ALL {
+        let path = out.path().join(format!("x.{format}"));
+        match Export::export(&r, &Query::default(), format, &path, &mut |_, _| {}) {
+            Err(Error::Corrupt(msg)) => {
+                assert!(msg.contains(&p.id.to_string()), "{format}: {msg}");
+                assert!(msg.contains("not in the store"), "{format}: {msg}");
+            }
+            other => panic!("{format}: expected Corrupt, got {other:?}"),
+        }
+    }
+    assert!(names(out.path()).is_empty(), "{:?}", names(out.path()));
+}
+
 #[test]
 fn existing_file_is_replaced_whole() {
     let mut r = memory();

@@ -1036,8 +1036,14 @@ impl<B: Backend> Store<B> {
             .map(|r| lz4_flex::compress_prepend_size(&r.bytes))
             .collect();
         let stored: Vec<Vec<u8>> = match self.backend.put_values(&blocks)? {
-            Some(refs) => refs.into_iter().map(|r| [&[IN_LOG][..], &r].concat()).collect(),
-            None => blocks.into_iter().map(|b| [&[LZ4][..], &b].concat()).collect(),
+            Some(refs) => refs
+                .into_iter()
+                .map(|r| [&[IN_LOG][..], &r].concat())
+                .collect(),
+            None => blocks
+                .into_iter()
+                .map(|b| [&[LZ4][..], &b].concat())
+                .collect(),
         };
         // Into the filter before the write, under its lock until the write
         // is done: a failed write leaves only false positives.
@@ -1191,7 +1197,11 @@ mod tests {
             });
         }
         store.apply(batch).unwrap();
-        let r = store.backend().get(&key(RECORD, &[&id(2).0])).unwrap().unwrap();
+        let r = store
+            .backend()
+            .get(&key(RECORD, &[&id(2).0]))
+            .unwrap()
+            .unwrap();
         assert_eq!(r[0], IN_LOG);
         assert_eq!(r.len(), 1 + crate::backend::values::REF_LEN);
         assert_eq!(store.get(&id(2)).unwrap().unwrap(), bytes(2));

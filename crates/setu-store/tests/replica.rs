@@ -2211,12 +2211,23 @@ mod durability {
         std::fs::write(old.path().join(FORMAT_FILE), "setu-data-format 1\n").expect("write");
         {
             let mut r = Replica::open(old.path(), Config::default()).expect("format 1 opens");
-            r.publish(&key(1), base("AFTER-UPGRADE-1"), NOW).expect("publish");
+            r.publish(&key(1), base("AFTER-UPGRADE-1"), NOW)
+                .expect("publish");
         }
         let text = std::fs::read_to_string(old.path().join(FORMAT_FILE)).expect("read");
         assert_eq!(text, format!("setu-data-format {FORMAT_VERSION}\n"));
-        assert!(old.path().join("db/values/00000000.log").metadata().expect("log").len() > 0);
-        assert_eq!(found(&reopen(old.path()), &all()), set(&["AFTER-UPGRADE-1"]));
+        assert!(
+            old.path()
+                .join("db/values/00000000.log")
+                .metadata()
+                .expect("log")
+                .len()
+                > 0
+        );
+        assert_eq!(
+            found(&reopen(old.path()), &all()),
+            set(&["AFTER-UPGRADE-1"])
+        );
 
         // No FORMAT file at all.
         let empty = tempfile::tempdir().expect("tempdir");

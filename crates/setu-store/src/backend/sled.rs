@@ -274,8 +274,14 @@ impl Backend for SledBackend {
             return Ok(Some(Vec::new()));
         }
         self.check_room()?;
-        let refs = self.values.append(values)?;
-        Ok(Some(refs.into_iter().map(|r| r.to_bytes().to_vec()).collect()))
+        // A failed append is a failed write like any other (below): the
+        // database is closed, and reopened from disk once there is room.
+        // Nothing of sled's changed, but the rule stays one rule, and a
+        // disk that failed a write is not written again until it can be.
+        let refs = self.values.append(values).inspect_err(|_| self.close())?;
+        Ok(Some(
+            refs.into_iter().map(|r| r.to_bytes().to_vec()).collect(),
+        ))
     }
 
     fn value(&self, reference: &[u8]) -> Result<Vec<u8>, Error> {

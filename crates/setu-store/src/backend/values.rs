@@ -171,9 +171,10 @@ impl ValueLog {
         }
         let mut tail = self.tail.lock().unwrap_or_else(|p| p.into_inner());
         if tail.len > 0 && tail.len + total > MAX_FILE_BYTES {
-            let next = tail.number.checked_add(1).ok_or_else(|| {
-                Error::Backend("value log: no file number left".into())
-            })?;
+            let next = tail
+                .number
+                .checked_add(1)
+                .ok_or_else(|| Error::Backend("value log: no file number left".into()))?;
             *tail = Self::open_tail(&self.dir, next)?;
         }
         let mut refs = Vec::with_capacity(values.len());
@@ -295,7 +296,10 @@ mod tests {
         assert!(e.to_string().contains("cannot read 8 bytes at 100"), "{e}");
         let elsewhere = Ref { file: 3, ..r };
         let e = log.read(elsewhere).unwrap_err();
-        assert!(e.to_string().contains("00000003.log cannot be opened"), "{e}");
+        assert!(
+            e.to_string().contains("00000003.log cannot be opened"),
+            "{e}"
+        );
         assert!(Ref::from_bytes(&[0; 19]).is_err());
     }
 }
