@@ -321,15 +321,22 @@ impl Replica<SledBackend> {
         if version == Some(FORMAT_UPGRADED) {
             // Before the first write to the value log: an older setu must
             // not open the directory after it.
+            // Durably: the new marker's bytes, then its name.
             let tmp = dir.join(format!("{FORMAT_FILE}.new"));
-            std::fs::write(&tmp, format!("{FORMAT_PREFIX}{FORMAT_VERSION}\n"))
-                .and_then(|()| std::fs::rename(&tmp, &format))
-                .map_err(|e| {
-                    Error::Format(format!(
-                        "{}: cannot upgrade data format {FORMAT_UPGRADED} to {FORMAT_VERSION}: {e}",
-                        format.display()
-                    ))
-                })?;
+            let write = || -> std::io::Result<()> {
+                let mut f = std::fs::File::create(&tmp)?;
+                let text = format!("{FORMAT_PREFIX}{FORMAT_VERSION}\n");
+                std::io::Write::write_all(&mut f, text.as_bytes())?;
+                f.sync_all()?;
+                std::fs::rename(&tmp, &format)?;
+                std::fs::File::open(dir)?.sync_all()
+            };
+            write().map_err(|e| {
+                Error::Format(format!(
+                    "{}: cannot upgrade data format {FORMAT_UPGRADED} to {FORMAT_VERSION}: {e}",
+                    format.display()
+                ))
+            })?;
             tracing::info!(
                 "data format {FORMAT_UPGRADED} upgraded to {FORMAT_VERSION}: records stored from now on go to db/values/, those stored before stay in db/"
             );

@@ -1036,10 +1036,17 @@ impl<B: Backend> Store<B> {
             .map(|r| lz4_flex::compress_prepend_size(&r.bytes))
             .collect();
         let stored: Vec<Vec<u8>> = match self.backend.put_values(&blocks)? {
-            Some(refs) => refs
+            Some(refs) if refs.len() == blocks.len() => refs
                 .into_iter()
                 .map(|r| [&[IN_LOG][..], &r].concat())
                 .collect(),
+            Some(refs) => {
+                return Err(Error::Backend(format!(
+                    "the value log gave {} references for {} records",
+                    refs.len(),
+                    blocks.len()
+                )));
+            }
             None => blocks
                 .into_iter()
                 .map(|b| [&[LZ4][..], &b].concat())

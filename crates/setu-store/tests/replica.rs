@@ -2206,11 +2206,27 @@ mod durability {
         );
         assert!(!dir.path().join("index").exists());
 
-        // Format 1 (records in sled's tree) is upgraded in place.
+        // Format 1 (records in sled's tree) is upgraded in place, and its
+        // records read where they are. Made here as format 1 made it: the
+        // record's `r` entry holds its LZ4 bytes.
         let old = tempfile::tempdir().expect("tempdir");
+        let before = {
+            let mut r = open_disk(old.path());
+            let p = r.publish(&key(1), base("BEFORE-1"), NOW).expect("publish");
+            let mut k = vec![b'r'];
+            k.extend_from_slice(&p.id.0);
+            let inline = setu_store::store::pack(&p.record);
+            r.store()
+                .backend()
+                .apply(vec![(k, Some(inline))])
+                .expect("inline");
+            p
+        };
         std::fs::write(old.path().join(FORMAT_FILE), "setu-data-format 1\n").expect("write");
         {
             let mut r = Replica::open(old.path(), Config::default()).expect("format 1 opens");
+            let got = r.store().get(&before.id).expect("read").expect("held");
+            assert_eq!(got, before.record, "a format 1 record reads back");
             r.publish(&key(1), base("AFTER-UPGRADE-1"), NOW)
                 .expect("publish");
         }
@@ -2226,7 +2242,7 @@ mod durability {
         );
         assert_eq!(
             found(&reopen(old.path()), &all()),
-            set(&["AFTER-UPGRADE-1"])
+            set(&["BEFORE-1", "AFTER-UPGRADE-1"])
         );
 
         // No FORMAT file at all.

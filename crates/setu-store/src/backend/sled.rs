@@ -55,28 +55,48 @@ pub struct SledBackend {
     values: Arc<ValueLog>,
 }
 
+/// How long an open waits for sled's lock on its files. A database
+/// dropped in this process keeps its lock until sled's own background
+/// tasks (a segment truncation, say) let go of the file, a moment later,
+/// so reopening at once can find it taken; another process's lock outlasts
+/// the wait, and is reported.
+pub const LOCK_WAIT: Duration = Duration::from_secs(1);
+/// Time between two tries within [`LOCK_WAIT`].
+const LOCK_RETRY: Duration = Duration::from_millis(20);
+
+/// sled's words for a database another holder has locked.
+fn is_locked(e: &sled::Error) -> bool {
+    matches!(e, sled::Error::Io(io) if io.to_string().contains("could not acquire lock"))
+}
+
 fn open_db(dir: &Path, cache_bytes: u64) -> Result<sled::Db, Error> {
-    sled::Config::new()
+    let config = sled::Config::new()
         .path(dir)
         .cache_capacity(cache_bytes)
-        .flush_every_ms(None)
-        .open()
-        .map_err(|e| match e {
-            // sled's words for a database another process holds.
-            sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
-                Error::Locked(format!(
-                    "{} is in use by another setu process (is `setu run` running on this data directory?)",
-                    dir.display()
-                ))
+        .flush_every_ms(None);
+    let deadline = Instant::now() + LOCK_WAIT;
+    let mut opened = config.open();
+    while opened.as_ref().is_err_and(is_locked) && Instant::now() < deadline {
+        std::thread::sleep(LOCK_RETRY);
+        opened = config.open();
+    }
+    opened.map_err(|e| match e {
+        e if is_locked(&e) => Error::Locked(format!(
+            "{} is in use by another setu process (is `setu run` running on this data directory?)",
+            dir.display()
+        )),
+        e => {
+            let why = format!(
+                "cannot open the database in {}: {}",
+                dir.display(),
+                describe(&e)
+            );
+            match e {
+                sled::Error::Io(io) if is_no_space(&io) => Error::NoSpace(why),
+                _ => Error::Backend(why),
             }
-            e => {
-                let why = format!("cannot open the database in {}: {}", dir.display(), describe(&e));
-                match e {
-                    sled::Error::Io(io) if is_no_space(&io) => Error::NoSpace(why),
-                    _ => Error::Backend(why),
-                }
-            }
-        })
+        }
+    })
 }
 
 /// sled's error, with a full disk named as such.
@@ -274,10 +294,13 @@ impl Backend for SledBackend {
             return Ok(Some(Vec::new()));
         }
         self.check_room()?;
+        // Not while the database is closed and cannot reopen (a full disk):
+        // the batch could not be written after it, and its bytes would
+        // only take the room the reopen waits for.
+        self.with(|_| Ok(()))?;
         // A failed append is a failed write like any other (below): the
         // database is closed, and reopened from disk once there is room.
-        // Nothing of sled's changed, but the rule stays one rule, and a
-        // disk that failed a write is not written again until it can be.
+        // Nothing of sled's changed, but the rule stays one rule.
         let refs = self.values.append(values).inspect_err(|_| self.close())?;
         Ok(Some(
             refs.into_iter().map(|r| r.to_bytes().to_vec()).collect(),

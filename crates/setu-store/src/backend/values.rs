@@ -5,8 +5,10 @@
 //! so records kept in the tree cost ingest time and disk space many times
 //! over (`setu-bench layout`, BENCHMARKS.md §1a). Here each is written once.
 //!
-//! Files are `values/NNNNNNNN.log` (eight decimal digits), each at most
-//! [`MAX_FILE_BYTES`]; a value never spans two files. A [`Ref`] names the
+//! Files are `values/NNNNNNNN.log` (eight decimal digits), values
+//! concatenated with no header or framing. A batch that would take a file
+//! past [`MAX_FILE_BYTES`] goes whole to the next file (one larger than
+//! that has a file of its own), so a value never spans two files. A [`Ref`] names the
 //! file, the offset and the length of a value, and its CRC-32, which every
 //! read checks. An append is written and `fsync`ed before the caller writes
 //! the sled batch that refers to it, so a reference never names bytes that
@@ -92,12 +94,21 @@ struct Tail {
 #[derive(Debug)]
 pub struct ValueLog {
     dir: PathBuf,
+    /// [`MAX_FILE_BYTES`], but in tests.
+    max_file_bytes: u64,
     tail: Mutex<Tail>,
     readers: Mutex<HashMap<u32, Arc<File>>>,
 }
 
 fn name(number: u32) -> String {
     format!("{number:08}.log")
+}
+
+/// Makes the entries of folder `dir` durable.
+fn sync_dir(dir: &Path) -> Result<(), Error> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| io("sync", dir, e))
 }
 
 fn io(what: &str, path: &Path, e: std::io::Error) -> Error {
@@ -113,8 +124,16 @@ impl ValueLog {
     /// Opens the log in `db_dir`/[`DIR`], creating it if missing; appends
     /// go to the file with the highest number.
     pub fn open(db_dir: &Path) -> Result<ValueLog, Error> {
+        Self::open_with(db_dir, MAX_FILE_BYTES)
+    }
+
+    /// [`ValueLog::open`] with files closed at `max_file_bytes`.
+    pub(crate) fn open_with(db_dir: &Path, max_file_bytes: u64) -> Result<ValueLog, Error> {
         let dir = db_dir.join(DIR);
-        std::fs::create_dir_all(&dir).map_err(|e| io("create", &dir, e))?;
+        if !dir.exists() {
+            std::fs::create_dir_all(&dir).map_err(|e| io("create", &dir, e))?;
+            sync_dir(db_dir)?;
+        }
         let mut highest = None;
         for entry in std::fs::read_dir(&dir).map_err(|e| io("list", &dir, e))? {
             let entry = entry.map_err(|e| io("list", &dir, e))?;
@@ -131,6 +150,7 @@ impl ValueLog {
         let tail = Self::open_tail(&dir, highest.unwrap_or(0))?;
         Ok(ValueLog {
             dir,
+            max_file_bytes,
             tail: Mutex::new(tail),
             readers: Mutex::new(HashMap::new()),
         })
@@ -138,7 +158,6 @@ impl ValueLog {
 
     fn open_tail(dir: &Path, number: u32) -> Result<Tail, Error> {
         let path = dir.join(name(number));
-        let existed = path.exists();
         let file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
@@ -146,12 +165,10 @@ impl ValueLog {
             .truncate(false)
             .open(&path)
             .map_err(|e| io("open", &path, e))?;
-        if !existed {
-            // The new file's name must survive a crash as well as its bytes.
-            File::open(dir)
-                .and_then(|d| d.sync_all())
-                .map_err(|e| io("sync", dir, e))?;
-        }
+        // The file's name must survive a crash as well as its bytes: the
+        // folder is synced each time, as a sync that failed after the file
+        // was made would otherwise never be made again.
+        sync_dir(dir)?;
         let len = file.metadata().map_err(|e| io("read", &path, e))?.len();
         Ok(Tail { number, file, len })
     }
@@ -170,7 +187,7 @@ impl ValueLog {
             )));
         }
         let mut tail = self.tail.lock().unwrap_or_else(|p| p.into_inner());
-        if tail.len > 0 && tail.len + total > MAX_FILE_BYTES {
+        if tail.len > 0 && tail.len + total > self.max_file_bytes {
             let next = tail
                 .number
                 .checked_add(1)
@@ -235,11 +252,12 @@ impl ValueLog {
         if let Some(f) = readers.get(&number) {
             return Ok(f.clone());
         }
-        let file = File::open(path).map_err(|e| {
-            Error::Corrupt(format!(
-                "{} cannot be opened ({e}); it holds stored records: was the database folder copied without its {DIR}/ folder?",
+        let file = File::open(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::Corrupt(format!(
+                "{} is missing; it holds stored records: was the database folder copied without its {DIR}/ folder?",
                 path.display()
-            ))
+            )),
+            _ => io("open", path, e),
         })?;
         if readers.len() >= MAX_OPEN_FILES {
             readers.clear();
@@ -282,6 +300,33 @@ mod tests {
         assert_eq!(Ref::from_bytes(&b[0].to_bytes()).unwrap(), b[0]);
     }
 
+    /// A batch that would pass the file limit opens the next file; values
+    /// of both files read back, and a reopened log appends to the last.
+    #[test]
+    fn a_full_file_rolls_over_to_the_next() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = ValueLog::open_with(dir.path(), 100).unwrap();
+        let a = log.append(&[vec![1u8; 60]]).unwrap()[0];
+        let b = log.append(&[vec![2u8; 30], vec![3u8; 30]]).unwrap();
+        assert_eq!(
+            (a.file, b[0].file, b[1].file),
+            (0, 1, 1),
+            "the batch moved whole"
+        );
+        assert_eq!((b[0].offset, b[1].offset), (0, 30));
+        // One batch above the limit still goes in, alone in its file.
+        let big = log.append(&[vec![4u8; 150]]).unwrap()[0];
+        assert_eq!((big.file, big.offset), (2, 0));
+        drop(log);
+        let log = ValueLog::open_with(dir.path(), 100).unwrap();
+        let c = log.append(&[vec![5u8; 10]]).unwrap()[0];
+        assert_eq!(c.file, 3, "file 2 is past the limit");
+        for (r, byte) in [(a, 1u8), (b[0], 2), (b[1], 3), (big, 4), (c, 5)] {
+            assert_eq!(log.read(r).unwrap(), vec![byte; r.len as usize]);
+        }
+        assert_eq!(log.size_on_disk(), 60 + 60 + 150 + 10);
+    }
+
     #[test]
     fn a_damaged_or_missing_value_is_named() {
         let dir = tempfile::tempdir().unwrap();
@@ -296,10 +341,7 @@ mod tests {
         assert!(e.to_string().contains("cannot read 8 bytes at 100"), "{e}");
         let elsewhere = Ref { file: 3, ..r };
         let e = log.read(elsewhere).unwrap_err();
-        assert!(
-            e.to_string().contains("00000003.log cannot be opened"),
-            "{e}"
-        );
+        assert!(e.to_string().contains("00000003.log is missing"), "{e}");
         assert!(Ref::from_bytes(&[0; 19]).is_err());
     }
 }
