@@ -3,7 +3,7 @@
 //! are shared and noisy, so an absolute time alone means little.
 //!
 //! ```text
-//! cargo run --release -p setu-bench -- replica [--records N]
+//! cargo run --release -p setu-bench -- replica [--records N] [--only PARTS] [--cache-mib N]
 //! cargo run --release -p setu-bench -- layout [--records N] [--sled shipped|cache-1g|flush-once]
 //! cargo run --release -p setu-bench -- faults [--records N]
 //! cargo run --release -p setu-bench -- net [--records N] [--nodes N] [--gossip-records N]
@@ -60,7 +60,15 @@ fn main() {
                 );
                 std::process::exit(2);
             }
-            replica::run(records, only.as_deref())
+            let cache_mib = match flag("--cache-mib").map(|v| v.parse::<u64>()) {
+                None => None,
+                Some(Ok(mib)) if mib > 0 => Some(mib),
+                Some(_) => {
+                    eprintln!("--cache-mib: a whole number of MiB, at least 1");
+                    std::process::exit(2);
+                }
+            };
+            replica::run(records, only.as_deref(), cache_mib)
         }
         Some("faults") => faults::run(records),
         Some("layout") => {

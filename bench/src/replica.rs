@@ -1,6 +1,7 @@
 //! `setu-bench replica`: ingest, index catch-up, query latency, export, disk
 //! and memory of the local replica, each beside its ceiling.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use setu_core::cbor::{self, Value};
@@ -23,6 +24,23 @@ use crate::table::{self, per_sec, percentile_ms, rate};
 const AUTHORS: u8 = 30;
 /// Queries timed per kind.
 const QUERIES: usize = 300;
+
+/// sled's page cache for every store and ceiling of the run, and for the
+/// import's data directory: the shipped default unless `--cache-mib` sets
+/// it (issue 17: a configuration the reproduce command can select).
+static CACHE_BYTES: AtomicU64 = AtomicU64::new(DEFAULT_CACHE_BYTES);
+
+pub(crate) fn cache_bytes() -> u64 {
+    CACHE_BYTES.load(Ordering::Relaxed)
+}
+
+/// The replica configuration of the run: the defaults, with its cache.
+fn replica_config() -> Config {
+    Config {
+        cache_bytes: cache_bytes(),
+        ..Config::default()
+    }
+}
 
 pub(crate) struct Signed {
     pub(crate) bytes: Vec<u8>,
@@ -69,7 +87,7 @@ pub(crate) fn ceiling(records: &[Signed]) -> Duration {
     let dir = tempfile::tempdir().expect("tmp");
     let db = sled::Config::new()
         .path(dir.path())
-        .cache_capacity(DEFAULT_CACHE_BYTES)
+        .cache_capacity(cache_bytes())
         .flush_every_ms(None)
         .open()
         .expect("sled");
@@ -114,8 +132,7 @@ pub(crate) fn durable_ingest_with(
     dir: &std::path::Path,
     min_free_bytes: u64,
 ) -> Duration {
-    let backend =
-        SledBackend::open(&dir.join("db"), DEFAULT_CACHE_BYTES, min_free_bytes).expect("sled");
+    let backend = SledBackend::open(&dir.join("db"), cache_bytes(), min_free_bytes).expect("sled");
     time_ingest(&Store::new(backend), records)
 }
 
@@ -146,7 +163,7 @@ pub(crate) fn time_ingest<B: Backend>(store: &Store<B>, records: &[Signed]) -> D
 fn two_thread_ingest(records: &[Signed]) -> Duration {
     let dir = tempfile::tempdir().expect("tmp");
     let store = Store::new(
-        SledBackend::open(dir.path(), DEFAULT_CACHE_BYTES, DEFAULT_MIN_FREE_BYTES).expect("sled"),
+        SledBackend::open(dir.path(), cache_bytes(), DEFAULT_MIN_FREE_BYTES).expect("sled"),
     );
     let cfg = ingest::Config::default();
     let bytes: Vec<Vec<u8>> = records.iter().map(|r| r.bytes.clone()).collect();
@@ -166,7 +183,7 @@ fn two_thread_ingest(records: &[Signed]) -> Duration {
 fn pipelined_ingest(records: &[Signed]) -> Duration {
     let dir = tempfile::tempdir().expect("tmp");
     Replica::create(dir.path()).expect("create");
-    let mut replica = Replica::open(dir.path(), Config::default()).expect("open");
+    let mut replica = Replica::open(dir.path(), replica_config()).expect("open");
     let start = Instant::now();
     for chunk in records.chunks(MAX_BATCH) {
         let done = replica
@@ -237,10 +254,19 @@ fn time_queries(replica: &Replica, make: &mut dyn FnMut(usize) -> Query) -> (Vec
 /// store is always built and indexed first).
 pub const PARTS: [&str; 5] = ["ingest", "query", "export", "disk", "import"];
 
-pub fn run(n: usize, only: Option<&str>) {
+pub fn run(n: usize, only: Option<&str>, cache_mib: Option<u64>) {
+    if let Some(mib) = cache_mib {
+        CACHE_BYTES.store(mib * 1_048_576, Ordering::Relaxed);
+    }
     let want = |part: &str| only.is_none_or(|o| o.split(',').any(|p| p == part));
     println!(
-        "setu-bench replica: {n} synthetic records, {AUTHORS} authors, batches of {MAX_BATCH}, one thread"
+        "setu-bench replica: {n} synthetic records, {AUTHORS} authors, batches of {MAX_BATCH}, one thread, sled cache {} MiB{}",
+        cache_bytes() / 1_048_576,
+        if cache_mib.is_some() {
+            " (--cache-mib)"
+        } else {
+            " (shipped default)"
+        }
     );
     let t = Instant::now();
     let records = generate(n);
@@ -263,7 +289,7 @@ pub fn run(n: usize, only: Option<&str>) {
 
     // Index catch-up: opening the replica indexes everything the store holds.
     let t = Instant::now();
-    let mut replica = Replica::open(dir.path(), Config::default()).expect("open");
+    let mut replica = Replica::open(dir.path(), replica_config()).expect("open");
     let index_time = t.elapsed();
     let status = replica.status().expect("status");
     assert_eq!(status.index_lag, 0);
@@ -612,6 +638,19 @@ fn import_rss(n: usize) {
         .output()
         .expect("init");
     assert!(ok.status.success());
+    // The run's cache, written where `setu init` left the default commented.
+    let toml_path = data.join("setu.toml");
+    let toml = std::fs::read_to_string(&toml_path).expect("setu.toml");
+    let line = toml
+        .lines()
+        .find(|l| l.starts_with("# cache_mb = "))
+        .expect("setu init writes a commented cache_mb line");
+    let toml = toml.replacen(
+        line,
+        &format!("cache_mb = {}", cache_bytes() / 1_048_576),
+        1,
+    );
+    std::fs::write(&toml_path, toml).expect("setu.toml");
     let start = Instant::now();
     let mut child = std::process::Command::new(&setu)
         .args(["import", "--json", "--data-dir"])
@@ -670,7 +709,7 @@ fn import_rss(n: usize) {
             ],
             vec![
                 "sled page cache (configured)".into(),
-                format!("{} MiB", DEFAULT_CACHE_BYTES / 1_048_576),
+                format!("{} MiB", cache_bytes() / 1_048_576),
                 "".into(),
             ],
         ],

@@ -30,6 +30,7 @@ const DEFAULT_LOG: &str = "warn,libp2p_kad::behaviour=error";
 /// index build glibc's slow path dominated: a JSONL export of 100k records
 /// took 5.3 s with glibc and 1.3 s with jemalloc, a `setu import` of 100k
 /// bodies ran 3x faster (BENCHMARKS.md §1).
+#[cfg(not(feature = "system-alloc"))]
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
@@ -40,6 +41,7 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// MiB with a 1 s decay (glibc, before: 247 MiB). Once sled's histograms
 /// and tantivy's queued deletes were gone, by hand: decay 1 s, 187–191 MiB;
 /// 250 ms, 181–185 MiB at the same speed; 0, 177 MiB but 20% slower.
+#[cfg(not(feature = "system-alloc"))]
 #[allow(unsafe_code)] // the symbol jemalloc reads its settings from
 #[unsafe(export_name = "_rjem_malloc_conf")]
 pub static MALLOC_CONF: &[u8; 46] = b"narenas:1,dirty_decay_ms:250,muzzy_decay_ms:0\0";

@@ -131,7 +131,10 @@ fn the_template_parses_to_the_defaults_with_the_publisher_set() {
         })
         .collect::<Vec<_>>()
         .join("\n");
-    assert!(all.contains("\ncache_mb = 32\n"), "{all}");
+    assert!(
+        all.contains(&format!("\ncache_mb = {DEFAULT_CACHE_MB}\n")),
+        "{all}"
+    );
     assert_eq!(Config::parse(&all).unwrap(), d);
 }
 

@@ -26,9 +26,12 @@ use super::values::{Ref, ValueLog};
 use super::{Backend, Entries, Visit, Write};
 use crate::Error;
 
-/// sled's page cache, unless configured otherwise. Resident memory is about
-/// this plus sled's own overhead (see the README).
-pub const DEFAULT_CACHE_BYTES: u64 = 32 * 1024 * 1024;
+/// sled's page cache, unless configured otherwise. sled's own accounting
+/// undercounts what it holds: with the records in the value log, a
+/// 100,000-record import peaked at 208 and 211 MiB resident with 32 MiB,
+/// and at 177 and 177 MiB with 16, at the same ingest speed and query
+/// latency (`setu-bench replica --cache-mib`, alternated; BENCHMARKS.md).
+pub const DEFAULT_CACHE_BYTES: u64 = 16 * 1024 * 1024;
 /// Writes are refused while the database's filesystem has less free space
 /// than this, unless configured otherwise: room for sled to reopen, for the
 /// search index to commit, and for the operator to act.
