@@ -442,8 +442,18 @@ impl<B: Backend> Store<B> {
     pub fn get(&self, id: &RecordId) -> Result<Option<Vec<u8>>, Error> {
         self.backend
             .get(&key(RECORD, &[&id.0]))?
-            .map(|v| self.unpack(&v))
+            .map(|v| self.unpack_record(id, &v))
             .transpose()
+    }
+
+    /// [`Store::unpack`] of record `id`'s value, its errors naming the
+    /// record.
+    fn unpack_record(&self, id: &RecordId, value: &[u8]) -> Result<Vec<u8>, Error> {
+        self.unpack(value).map_err(|e| match e {
+            Error::Corrupt(m) => Error::Corrupt(format!("record {id}: {m}")),
+            Error::Io(m) => Error::Io(format!("record {id}: {m}")),
+            other => other,
+        })
     }
 
     /// The exact signed bytes of a record's stored value (an `r` entry):
@@ -512,7 +522,7 @@ impl<B: Backend> Store<B> {
                     return Ok(());
                 }
                 if ids[next] == id {
-                    if !f(id, Some(self.unpack(v)?))? {
+                    if !f(id, Some(self.unpack_record(&id, v)?))? {
                         return Ok(());
                     }
                     next += 1;
@@ -1179,6 +1189,25 @@ mod tests {
         assert!(store.unpack(&[LZ4, 4, 0, 0, 0, 0xff]).is_err());
         let e = store.unpack(&[IN_LOG, 0, 0]).unwrap_err();
         assert!(e.to_string().contains("keeps none"), "{e}");
+    }
+
+    /// A damaged stored value is an error that names its record, read by
+    /// id or in order.
+    #[test]
+    fn a_damaged_record_value_names_the_record() {
+        let store = Store::new(crate::backend::memory::MemoryBackend::new());
+        let id = RecordId([7; 32]);
+        store
+            .backend
+            .apply(vec![(key(RECORD, &[&id.0]), Some(vec![9, 1, 2]))])
+            .unwrap();
+        let e = store.get(&id).unwrap_err();
+        assert!(e.to_string().contains(&id.to_string()), "{e}");
+        assert!(e.to_string().contains("unknown encoding"), "{e}");
+        let e = store
+            .records_in_order(&[id], &mut |_, _| Ok(true))
+            .unwrap_err();
+        assert!(e.to_string().contains(&id.to_string()), "{e}");
     }
 
     /// On sled, a record's bytes go to the value log and its `r` entry
