@@ -60,11 +60,17 @@ fn main() {
                 );
                 std::process::exit(2);
             }
+            // The range `setu.toml` accepts: the import it runs reads it.
+            let range = setu_config::MIN_CACHE_MB..=setu_config::MAX_CACHE_MB;
             let cache_mib = match flag("--cache-mib").map(|v| v.parse::<u64>()) {
                 None => None,
-                Some(Ok(mib)) if mib > 0 => Some(mib),
+                Some(Ok(mib)) if range.contains(&mib) => Some(mib),
                 Some(_) => {
-                    eprintln!("--cache-mib: a whole number of MiB, at least 1");
+                    eprintln!(
+                        "--cache-mib: a whole number of MiB in {}..={}",
+                        range.start(),
+                        range.end()
+                    );
                     std::process::exit(2);
                 }
             };

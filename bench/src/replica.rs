@@ -677,7 +677,9 @@ fn import_rss(n: usize) {
             anon = anon.max(field(&s, "RssAnon:").unwrap_or(0));
             file_backed = file_backed.max(field(&s, "RssFile:").unwrap_or(0));
         }
-        if child.try_wait().expect("wait").is_some() {
+        if let Some(status) = child.try_wait().expect("wait") {
+            // A refused configuration would otherwise show as a tiny peak.
+            assert!(status.success(), "setu import failed: {status}");
             break;
         }
         std::thread::sleep(Duration::from_millis(20));

@@ -155,7 +155,11 @@ mod tests {
     fn the_defaults_convert() {
         let d = Config::default();
         assert_eq!(net(&d).unwrap().listen.len(), 2);
-        assert_eq!(replica(&d).cache_bytes, 32 * 1024 * 1024);
+        assert_eq!(
+            replica(&d).cache_bytes,
+            setu_store::backend::sled::DEFAULT_CACHE_BYTES
+        );
+        assert_eq!(replica(&d).cache_bytes, setu_config::DEFAULT_CACHE_MB * MIB);
         assert_eq!(d.publisher.key_file, files::PUBLISHER_KEY);
     }
 

@@ -452,6 +452,7 @@ impl<B: Backend> Store<B> {
         self.unpack(value).map_err(|e| match e {
             Error::Corrupt(m) => Error::Corrupt(format!("record {id}: {m}")),
             Error::Io(m) => Error::Io(format!("record {id}: {m}")),
+            Error::Backend(m) => Error::Backend(format!("record {id}: {m}")),
             other => other,
         })
     }
