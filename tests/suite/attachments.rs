@@ -502,6 +502,9 @@ mod real {
             let b = b.clone();
             tokio::spawn(async move { b.fetch_attachment(hash).await })
         };
+        // A fetch whose partial file is still being opened and verified is
+        // listed with nothing held and nothing in flight; wait until it
+        // runs (it then holds what verified, or has asked for a block).
         let first = std::sync::Arc::new(std::sync::Mutex::new(None));
         wait_until(
             Duration::from_secs(60),
@@ -510,9 +513,11 @@ mod real {
                 let (b, first) = (b.clone(), first.clone());
                 async move {
                     let f = b.fetches().await.expect("fetches").first().cloned();
-                    let found = f.is_some();
+                    let running = f
+                        .as_ref()
+                        .is_some_and(|f| f.blocks_held > 0 || f.in_flight > 0);
                     *first.lock().expect("lock") = f;
-                    found
+                    running
                 }
             },
         )
