@@ -262,6 +262,13 @@ async fn gossip_with_timer(
 
 /// How long the gossip runs measure idle traffic before publishing.
 const IDLE_SPAN: Duration = Duration::from_secs(30);
+/// The network has settled once nothing started or closed for this long:
+/// longer than a connection a lookup opened lives before it is trimmed
+/// (`TRIM_LINGER_MS` and one `TRIM_INTERVAL_MS`), so a lull between a
+/// lookup and its trims does not count.
+const QUIET: Duration = Duration::from_millis(
+    setu_proto::state::TRIM_LINGER_MS + 2 * setu_proto::state::TRIM_INTERVAL_MS,
+);
 
 async fn gossip_run_with(
     nodes: usize,
@@ -294,6 +301,30 @@ async fn gossip_run_with(
         ns.push(n);
     }
     tokio::time::sleep(Duration::from_secs(5)).await;
+    // Start-up is over once no node has started a session or closed a
+    // connection it did not keep (a Kademlia lookup's) for `QUIET`: the
+    // network as it runs after start-up, which is what the window
+    // measures. How long that took is printed.
+    let settling = Instant::now();
+    let mut last = (u64::MAX, u64::MAX);
+    let mut since = Instant::now();
+    loop {
+        let (mut sessions, mut trimmed) = (0, 0);
+        for n in &ns {
+            let c = n.status().await.expect("status").net.counters;
+            sessions += c.sessions_started;
+            trimmed += c.peers_trimmed;
+        }
+        if (sessions, trimmed) != last {
+            last = (sessions, trimmed);
+            since = Instant::now();
+        } else if since.elapsed() >= QUIET {
+            break;
+        }
+        assert!(settling.elapsed() < WAIT, "the network never settled");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let settled_after = settling.elapsed() + Duration::from_secs(5);
     let mut watchers = Vec::new();
     for n in &ns {
         let mut events = n.subscribe();
@@ -330,6 +361,10 @@ async fn gossip_run_with(
             .sessions_started;
     }
     let idle_rate = (before - idle0) as f64 / 2.0 / IDLE_SPAN.as_secs_f64();
+    let mut links = 0;
+    for n in &ns {
+        links += n.peers().await.expect("peers").len();
+    }
     let window = Instant::now();
     let mut record_bytes = 0u64;
     let bodies: Vec<_> = setu_store::synth::bodies(4242, count as u64).collect();
@@ -355,6 +390,7 @@ async fn gossip_run_with(
     let mut after = 0;
     let mut via_sync = 0;
     let (mut fetched, mut refetches, mut dups, mut bodies, mut sessions) = (0, 0, 0, 0, 0);
+    let mut trimmed = 0;
     let mut protocols_after: BTreeMap<String, u64> = BTreeMap::new();
     for n in &ns {
         after += wire(n).await;
@@ -366,11 +402,14 @@ async fn gossip_run_with(
         dups += c.duplicates;
         bodies += c.bodies_received;
         sessions += c.sessions_started;
+        trimmed += c.peers_trimmed;
     }
     eprintln!(
         "  {mode:?} kad={kad}: bodies received {bodies}, fetched {fetched}, refetches {refetches}, \
-         duplicates {dups}, sessions {sessions} ({} during the measured window); idle traffic before it {:.0} B/s, measured window {:.1} s and {} bytes",
+         duplicates {dups}, sessions {sessions} ({} during the measured window); settled {:.0} s after start; peers per node when the window opened {:.1}, connections trimmed {trimmed}; idle traffic before it {:.0} B/s, measured window {:.1} s and {} bytes",
         sessions - sessions_before,
+        settled_after.as_secs_f64(),
+        links as f64 / nodes as f64,
         idle_rate,
         window.elapsed().as_secs_f64(),
         (after - before) / 2

@@ -472,3 +472,57 @@ async fn kademlia_finds_peers_beyond_the_bootstrap_list() {
         n.shutdown().await.expect("shutdown");
     }
 }
+
+/// A node closes the connections its Kademlia lookups opened, beyond the
+/// peers it keeps. Four nodes know only a, and never look for peers; f,
+/// with a target of four peers, knows only a too. It chooses at most half
+/// its target itself, a being one, so its lookup keeps one more peer; the
+/// lookup connects it to all four (libp2p's lookups dial whom they ask),
+/// and once the other three connections are `TRIM_LINGER_MS` old f closes
+/// them. Records still reach f.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_trims_the_connections_it_did_not_keep() {
+    let dirs: Vec<TempDir> = (0..6).map(|_| TempDir::new().expect("tempdir")).collect();
+    let a = Node::start(config(dirs[0].path(), "test-trim", None, vec![]))
+        .await
+        .expect("a");
+    let a_addr = addr(&a).await;
+    let a_id = a.status().await.expect("status").net.peer_id;
+    let mut others = Vec::new();
+    for d in &dirs[1..5] {
+        let mut c = config(
+            d.path(),
+            "test-trim",
+            Some(SecretKey::generate()),
+            vec![a_addr.clone()],
+        );
+        // They never look for peers, so what f holds is f's doing.
+        c.net.target_peers = 0;
+        others.push(Node::start(c).await.expect("node"));
+    }
+    wait_until(WAIT, "a to hold the four", || async {
+        a.peers().await.expect("peers").len() == 4
+    })
+    .await;
+    let mut cf = config(dirs[5].path(), "test-trim", None, vec![a_addr]);
+    cf.net.target_peers = 4;
+    let f = Node::start(cf).await.expect("f");
+    // A trim counted says f held more than the two it keeps: a, and the
+    // one its lookup chose.
+    wait_until(
+        WAIT,
+        "f to trim down to the two it keeps, a among them",
+        || async {
+            let peers = f.peers().await.expect("peers");
+            let trimmed = f.status().await.expect("status").net.counters.peers_trimmed;
+            trimmed >= 1 && peers.len() == 2 && peers.iter().any(|p| p.peer_id == a_id)
+        },
+    )
+    .await;
+    // Records still reach f through what it kept.
+    assert_eq!(import(&others[3], 77, 5).await, 5);
+    wait_records(&[&f], 5, "f to get the records after the trim").await;
+    for n in others.into_iter().chain([a, f]) {
+        n.shutdown().await.expect("shutdown");
+    }
+}

@@ -210,7 +210,9 @@ pub struct NetworkConfig {
     pub relays: Vec<String>,
     /// Find peers beyond the bootstrap list with Kademlia.
     pub kademlia: bool,
-    /// Kademlia looks for more peers while the node has fewer than this.
+    /// The peers a node keeps: Kademlia looks for more while it keeps
+    /// fewer, and chooses at most half of them itself (`spec/net.md`
+    /// §3.4); connections its lookups opened beyond them are closed.
     pub target_peers: usize,
     /// Bytes per second of attachments served to one peer, at most
     /// (`spec/net.md` §7.5).
@@ -227,7 +229,7 @@ pub struct NetworkConfig {
 
 /// The default of `network.target_peers` (as
 /// `setu_net::config::DEFAULT_TARGET_PEERS`).
-pub const DEFAULT_TARGET_PEERS: usize = 8;
+pub const DEFAULT_TARGET_PEERS: usize = 6;
 /// The default of `network.attachment_max_bytes`: 2 GiB.
 pub const DEFAULT_ATTACHMENT_MAX_BYTES: u64 = 2 << 30;
 /// The default of `network.attachment_auto_fetch_bytes`: 20 MB.
@@ -645,8 +647,9 @@ agency = {agency}
 # relays = ["/ip4/192.0.2.10/tcp/7000/p2p/12D3KooW..."]
 # Find peers beyond the bootstrap list with Kademlia (server mode once reachable).
 # kademlia = true
-# Kademlia looks for more peers while this node has fewer than this (0: only bootstrap peers).
-# target_peers = 8
+# Peers to keep: Kademlia looks for more while this node keeps fewer, choosing at most half itself;
+# connections its lookups opened beyond them are closed (0: only bootstrap peers).
+# target_peers = 6
 
 [api]
 # Where `setu run` serves the HTTP API. Writes need the token in the file api-token.

@@ -53,8 +53,10 @@ pub struct Config {
     pub relays: Vec<Multiaddr>,
     /// Find peers beyond the bootstrap list with Kademlia.
     pub kademlia: bool,
-    /// Kademlia looks for more peers while the node has fewer than this
-    /// many (at most `behaviour::MAX_CONNECTIONS`); 0: it never looks, and
+    /// The peers the node keeps (at most `behaviour::MAX_CONNECTIONS`):
+    /// Kademlia looks for more while it keeps fewer, and chooses at most
+    /// half of them itself; the connections its lookups opened beyond
+    /// them are closed (`spec/net.md` §3.3, §3.4). 0: it never looks, and
     /// the node dials only its bootstrap peers, relays and the holders of
     /// content it fetches.
     pub target_peers: usize,
@@ -67,7 +69,7 @@ pub struct Config {
 }
 
 /// The default of [`Config::target_peers`].
-pub const DEFAULT_TARGET_PEERS: usize = 8;
+pub const DEFAULT_TARGET_PEERS: usize = 6;
 
 /// The default per-peer rate of attachments served: 8 MiB/s.
 pub const DEFAULT_BLOB_RATE: u64 = 8 << 20;

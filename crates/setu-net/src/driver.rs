@@ -106,6 +106,10 @@ pub struct Counters {
     pub bulk_done: u64,
     /// Peers banned for invalid data.
     pub peers_banned: u64,
+    /// Connections this node dialled and closed because it held more
+    /// peers than `network.target_peers`.
+    #[serde(default)]
+    pub peers_trimmed: u64,
     /// Requests refused for rate or session limits.
     pub requests_refused: u64,
     /// Gossip announcements received (first copies).
@@ -376,6 +380,9 @@ pub async fn start<S: Storage>(
         own,
         reconcile: Default::default(),
         pull: true,
+        // Kademlia's lookups open connections of their own; without it a
+        // node dials only what it was told to, and keeps it.
+        trim: cfg.kademlia,
         seed: u64::from_le_bytes(
             peer_id.to_bytes()[peer_id.to_bytes().len() - 8..]
                 .try_into()
@@ -614,6 +621,13 @@ impl<S: Storage> Driver<S> {
                 b.blocked.unblock_peer(peer);
                 b.gossipsub.set_application_score(&peer, 0.0);
             }
+            Output::Close(peer) => {
+                // An attachment transfer with the peer keeps it; the state
+                // asks again later.
+                if !self.blob_busy_with(&peer) {
+                    let _ = self.swarm.disconnect_peer_id(peer);
+                }
+            }
             Output::Dial(addr) => {
                 if let Err(e) = self.swarm.dial(addr.clone()) {
                     tracing::debug!("dial {addr}: {e}");
@@ -732,6 +746,7 @@ impl<S: Storage> Driver<S> {
             sessions_answered: s.sessions_answered,
             bulk_done: s.bulk_done,
             peers_banned: s.peers_banned,
+            peers_trimmed: s.peers_trimmed,
             requests_refused: s.requests_refused,
             announcements: s.announcements,
             fetched: s.fetched,

@@ -74,6 +74,16 @@ pub const REDIAL_MIN_MS: u64 = 500;
 pub const REDIAL_MAX_MS: u64 = 60_000;
 /// Most addresses redialled.
 pub const MAX_REDIAL_TARGETS: usize = 256;
+/// A connection this node dialled is never trimmed sooner than this after
+/// it opened (ms): longer than a Kademlia lookup may take (the driver's
+/// `KAD_QUERY_TIMEOUT`, 15 s), so a lookup is never cut off by the trim of
+/// the connection it opened, and discovery has its answer to choose from.
+pub const TRIM_LINGER_MS: u64 = 20_000;
+/// Connections are trimmed at most this often (ms): long enough for the
+/// last trim's closes to be reported, so none is counted twice.
+pub const TRIM_INTERVAL_MS: u64 = 5_000;
+/// Most peers kept for discovery ([`Command::Keep`]) at once.
+pub const MAX_KEPT: usize = MAX_REDIAL_TARGETS;
 /// A node that stores new records from a reconciliation or bulk session
 /// starts a session with each of its other peers after this long at most
 /// (and at least this long after its last session with that peer), so
@@ -146,6 +156,10 @@ pub struct Config {
     pub pull: bool,
     /// The seed of the state's randomness.
     pub seed: u64,
+    /// Close the connections this node dialled without choosing to keep
+    /// the peer: those Kademlia's lookups open (`spec/net.md` §3.3,
+    /// "Trimming"). Off: keep every connection until it idles out.
+    pub trim: bool,
 }
 
 impl Default for Config {
@@ -158,6 +172,7 @@ impl Default for Config {
             reconcile: reconcile::Config::default(),
             pull: true,
             seed: 0,
+            trim: false,
         }
     }
 }
@@ -180,6 +195,10 @@ pub enum Command<P, A> {
     /// A peer found on the local network: dial it unless connected or
     /// banned, and keep redialling it.
     Discovered(Target<P, A>),
+    /// Keep the connection to a peer chosen by discovery (connected, or
+    /// about to be): never trim it ([`Config::trim`]). Forgotten when it
+    /// disconnects, or after `TRIM_LINGER_MS` if it never connects.
+    Keep(P),
 }
 
 /// Something that happened, for the state to judge.
@@ -315,6 +334,11 @@ pub enum Output<P, A> {
     Unban(P),
     /// Dial an address.
     Dial(A),
+    /// Close the connections to a peer, without a ban: this node dialled
+    /// it and did not keep it ([`Config::trim`]). A driver that knows of
+    /// work of its own with the peer (an attachment transfer) may leave it
+    /// open; the state asks again later.
+    Close(P),
     /// Run a store operation; report with [`Input::Done`].
     Store {
         /// The ticket to report with.
@@ -427,6 +451,9 @@ pub struct Counters {
     pub fetched: u64,
     /// Fetches asked of a second peer after the announcer's failed.
     pub refetches: u64,
+    /// Connections this node dialled without keeping the peer, closed
+    /// ([`Config::trim`]).
+    pub peers_trimmed: u64,
     /// Requests sent.
     pub requests_sent: u64,
     /// Request and response bytes sent (frames, without transport
@@ -514,6 +541,9 @@ pub struct State<P: PeerKey, A: Addr> {
     next_ticket: u64,
     next_session: u64,
     last_sweep: u64,
+    last_trim: u64,
+    /// Peers discovery chose to keep, with when.
+    kept: HashMap<P, u64>,
     outputs: Vec<Output<P, A>>,
 }
 
@@ -559,6 +589,8 @@ impl<P: PeerKey, A: Addr> State<P, A> {
             next_ticket: 1,
             next_session: 1,
             last_sweep: 0,
+            last_trim: 0,
+            kept: HashMap::new(),
             outputs: Vec::new(),
         }
     }
@@ -605,6 +637,36 @@ impl<P: PeerKey, A: Addr> State<P, A> {
     /// Connected peers (that are not banned).
     pub fn peers(&self) -> impl Iterator<Item = &P> {
         self.peers.keys()
+    }
+
+    /// Connected peers this node keeps ([`Config::trim`]): those at a
+    /// redial target, those discovery chose, and those that dialled it and
+    /// stayed past the dialler's trim (`TRIM_LINGER_MS` and one
+    /// `TRIM_INTERVAL_MS`), so a peer's passing lookup does not count.
+    /// Discovery counts these against its target.
+    pub fn settled_peers(&self, now: u64) -> usize {
+        let redialled = self.redialled();
+        self.peers
+            .iter()
+            .filter(|(p, peer)| self.settled(now, p, peer, &redialled))
+            .count()
+    }
+
+    /// Connected peers this node chose itself: those at a redial target
+    /// and those discovery chose ([`Command::Keep`]).
+    pub fn chosen_peers(&self) -> usize {
+        let redialled = self.redialled();
+        self.peers
+            .keys()
+            .filter(|p| redialled.contains(p) || self.kept.contains_key(p))
+            .count()
+    }
+
+    /// Whether a connected peer is one [`State::settled_peers`] counts.
+    pub fn is_settled(&self, now: u64, peer: &P) -> bool {
+        self.peers
+            .get(peer)
+            .is_some_and(|p| self.settled(now, peer, p, &self.redialled()))
     }
 
     /// Whether a peer is banned now.
@@ -961,6 +1023,7 @@ impl<P: PeerKey, A: Addr> State<P, A> {
             }
             Command::Redial { target, now: at } => self.add_redial(now, target, at),
             Command::Discovered(target) => self.discovered(now, target),
+            Command::Keep(peer) => self.keep(now, peer),
         }
     }
 
@@ -975,6 +1038,8 @@ impl<P: PeerKey, A: Addr> State<P, A> {
     fn tick(&mut self, now: u64) {
         self.fetch_timers(now);
         self.redial_timers(now);
+        // Before sessions start: none starts with a peer about to go.
+        self.trim(now);
         self.sync_timers(now);
         self.unban_timers(now);
         if now.saturating_sub(self.last_sweep) >= 1_000 {

@@ -686,6 +686,7 @@ impl Sim {
                     self.connect(n, peer);
                 }
             }
+            Output::Close(peer) => self.disconnect(n, peer),
             Output::Dial(peer) => {
                 if self.links[n as usize].contains(&peer) {
                     self.connect(n, peer);

@@ -156,7 +156,14 @@ fn render(
                 }
             }
         }
-        println!("peers         {} connected", n.peers);
+        if c.peers_trimmed > 0 {
+            println!(
+                "peers         {} connected; {} connections of Kademlia's lookups closed",
+                n.peers, c.peers_trimmed
+            );
+        } else {
+            println!("peers         {} connected", n.peers);
+        }
         println!(
             "reach         {} (AutoNAT), kademlia {}",
             serde_json::to_value(n.reachability)?

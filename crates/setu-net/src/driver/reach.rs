@@ -157,7 +157,7 @@ impl<S: super::Storage> Driver<S> {
     /// has few peers and the last query is old enough (`DISCOVERY_MIN_GAP`
     /// when `soon`, else `DISCOVERY_INTERVAL`).
     pub(super) fn discover(&mut self, now: Instant, soon: bool) {
-        if !self.swarm.behaviour().kad.is_enabled() || self.peers.len() >= self.cfg.target_peers {
+        if !self.swarm.behaviour().kad.is_enabled() || self.discovery_room() == 0 {
             return;
         }
         let gap = if soon {
@@ -181,6 +181,20 @@ impl<S: super::Storage> Driver<S> {
             tracing::debug!(?id, "kademlia: looking for peers");
             self.reach.discovering.insert(id);
         }
+    }
+
+    /// How many more peers discovery may choose: the node keeps
+    /// `target_peers` peers, and chooses at most half of them itself
+    /// (rounded up; bootstrap peers and relays count); the others are
+    /// peers that chose it. Were every node to choose its whole target,
+    /// each would hold about twice as many.
+    fn discovery_room(&self) -> usize {
+        let target = self.cfg.target_peers;
+        let settled = self.state.settled_peers(self.now());
+        let chosen = self.state.chosen_peers();
+        target
+            .saturating_sub(settled)
+            .min(target.div_ceil(2).saturating_sub(chosen))
     }
 
     /// Tells Kademlia where a peer that speaks it listens.
@@ -291,26 +305,35 @@ impl<S: super::Storage> Driver<S> {
                     Err(kad::GetClosestPeersError::Timeout { peers, .. }) => peers,
                 };
                 tracing::debug!(?id, last = step.last, "kademlia: found {peers:?}");
+                // Up to the target, peers found are kept: those the lookup
+                // itself connected to, and others dialled now. The rest of
+                // the lookup's connections are trimmed (`spec/net.md` §3.3).
                 let me = *self.swarm.local_peer_id();
-                let room = self.cfg.target_peers.saturating_sub(self.peers.len());
-                let mut dialled = 0;
+                let room = self.discovery_room();
+                let mut chosen = 0;
                 for p in peers {
-                    if dialled >= room {
+                    if chosen >= room {
                         break;
                     }
                     if p.peer_id == me
-                        || self.swarm.is_connected(&p.peer_id)
                         || self.state.is_banned(&p.peer_id)
-                        || p.addrs.is_empty()
+                        || self.state.is_settled(self.now(), &p.peer_id)
                     {
                         continue;
                     }
-                    let opts = DialOpts::peer_id(p.peer_id)
-                        .addresses(p.addrs.into_iter().take(MAX_KAD_ADDRS).collect())
-                        .build();
-                    if self.swarm.dial(opts).is_ok() {
-                        dialled += 1;
+                    if !self.swarm.is_connected(&p.peer_id) {
+                        if p.addrs.is_empty() {
+                            continue;
+                        }
+                        let opts = DialOpts::peer_id(p.peer_id)
+                            .addresses(p.addrs.into_iter().take(MAX_KAD_ADDRS).collect())
+                            .build();
+                        if self.swarm.dial(opts).is_err() {
+                            continue;
+                        }
                     }
+                    chosen += 1;
+                    self.input(super::Input::Command(super::StateCommand::Keep(p.peer_id)));
                 }
                 if step.last {
                     self.reach.discovering.remove(&id);

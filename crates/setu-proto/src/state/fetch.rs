@@ -10,7 +10,7 @@ use session::Pending;
 /// the body is stored, who announced it, and when it was asked.
 pub(super) struct Fetching<P> {
     msg: u64,
-    source: P,
+    pub(super) source: P,
     at: u64,
     /// The announced record's ts.
     ts: u64,

@@ -1,5 +1,5 @@
-//! Connections, the per-peer request budget, bans and redial backoff
-//! (`spec/net.md` §8).
+//! Connections, the per-peer request budget, bans, redial backoff
+//! (`spec/net.md` §8) and trimming what Kademlia's lookups opened (§3.3).
 
 use super::*;
 
@@ -84,6 +84,7 @@ impl<P: PeerKey, A: Addr> State<P, A> {
 
     pub(super) fn disconnected(&mut self, now: u64, peer: P) {
         let known = self.peers.remove(&peer).is_some();
+        self.kept.remove(&peer);
         self.forget(&peer);
         let gone: Vec<u64> = self
             .pending
@@ -203,6 +204,87 @@ impl<P: PeerKey, A: Addr> State<P, A> {
         }
         self.outputs.push(Output::Dial(t.addr.clone()));
         self.add_redial(now, t, false);
+    }
+
+    /// Closes the connections this node dialled without keeping the
+    /// peer (the connections Kademlia's lookups open), once they are
+    /// [`TRIM_LINGER_MS`] old and idle. A peer is kept if it is at a
+    /// redial target (bootstrap, relay, mDNS, dialled by hand) or
+    /// discovery chose it ([`Command::Keep`]); what a peer dialled is the
+    /// peer's to close.
+    pub(super) fn trim(&mut self, now: u64) {
+        if !self.cfg.trim || now.saturating_sub(self.last_trim) < TRIM_INTERVAL_MS {
+            return;
+        }
+        self.last_trim = now;
+        let peers = &self.peers;
+        self.kept
+            .retain(|p, at| peers.contains_key(p) || now.saturating_sub(*at) < TRIM_LINGER_MS);
+        let redialled = self.redialled();
+        let mut extra: Vec<P> = self
+            .peers
+            .iter()
+            .filter(|(p, peer)| {
+                peer.dialer
+                    && !self.settled(now, p, peer, &redialled)
+                    && now.saturating_sub(peer.connected_at) >= TRIM_LINGER_MS
+                    && !self.busy_with(p)
+            })
+            .map(|(p, _)| *p)
+            .collect();
+        extra.sort_unstable();
+        for p in extra {
+            tracing::debug!(?p, "closing a connection this node did not keep");
+            self.counters.peers_trimmed += 1;
+            self.outputs.push(Output::Close(p));
+        }
+    }
+
+    /// Discovery chose a peer: its connection is kept.
+    pub(super) fn keep(&mut self, now: u64, peer: P) {
+        if self.kept.len() < MAX_KEPT || self.kept.contains_key(&peer) {
+            self.kept.insert(peer, now);
+        }
+    }
+
+    /// The peers reached at a redial target.
+    pub(super) fn redialled(&self) -> std::collections::HashSet<P> {
+        self.redial.values().filter_map(|r| r.peer).collect()
+    }
+
+    /// Whether a connected peer is one this node keeps: it is redialled,
+    /// or discovery chose it, or it dialled this node and kept the
+    /// connection past its own trim.
+    pub(super) fn settled(
+        &self,
+        now: u64,
+        p: &P,
+        peer: &Peer,
+        redialled: &std::collections::HashSet<P>,
+    ) -> bool {
+        redialled.contains(p)
+            || self.kept.contains_key(p)
+            || (!peer.dialer
+                && now.saturating_sub(peer.connected_at) >= TRIM_LINGER_MS + TRIM_INTERVAL_MS)
+    }
+
+    /// Whether this node's session with the peer, or a request, push,
+    /// fetch or store answer involving it, is under way. The peer's own
+    /// sessions do not count: a responder cannot tell an ended one from a
+    /// paused one until `SESSION_TTL_MS`, and the peer starts its next
+    /// session with another peer.
+    fn busy_with(&self, peer: &P) -> bool {
+        self.out.contains_key(peer)
+            || self.inflight.get(peer).is_some_and(|n| *n > 0)
+            || self.gives.get(peer).is_some_and(|g| !g.is_empty())
+            || self.pending.values().any(|(p, _)| p == peer)
+            || self.fetching.values().any(|f| f.source == *peer)
+            || self.refetching.values().any(|p| p == peer)
+            || self.wanted.values().any(|(p, _)| p == peer)
+            || self.waiting.values().any(|t| match t {
+                Then::AnswerOffer { peer: p, .. } | Then::Push { peer: p } => p == peer,
+                _ => false,
+            })
     }
 
     /// Redials known addresses that are not connected, each with its own
@@ -387,5 +469,166 @@ mod tests {
                 .contains(&Output::Unban(3))
         );
         assert!(!s.is_banned(&3));
+    }
+
+    /// Fails every request among the outputs, as a driver does when the
+    /// peer does not answer; returns the others.
+    fn failing(
+        s: &mut State<u32, u32>,
+        store: &mut Toy,
+        now: u64,
+        out: Vec<Output<u32, u32>>,
+    ) -> Vec<Output<u32, u32>> {
+        let mut rest = Vec::new();
+        let mut queue = VecDeque::from(out);
+        while let Some(o) = queue.pop_front() {
+            match o {
+                Output::Send { peer, req, .. } => {
+                    queue.extend(drive(s, store, now, Input::Failure { peer, req }));
+                }
+                o => rest.push(o),
+            }
+        }
+        rest
+    }
+
+    fn closed(out: &[Output<u32, u32>]) -> Vec<u32> {
+        out.iter()
+            .filter_map(|o| match o {
+                Output::Close(p) => Some(*p),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn only_the_dials_it_did_not_keep_are_trimmed_once_idle() {
+        let mut store = Toy::default();
+        let mut s = State::new(Config {
+            trim: true,
+            ..Config::default()
+        });
+        // 4 is a bootstrap peer (a redial target); 3 dialled this node;
+        // discovery keeps 2 once connected and 6 before it connects.
+        s.add_redial(
+            0,
+            Target {
+                addr: 104,
+                bare: 104,
+                named: None,
+            },
+            false,
+        );
+        let _ = drive(&mut s, &mut store, 0, Input::Command(Command::Keep(6)));
+        let joins: [(u64, u32, bool, u32); 6] = [
+            (0, 1, true, 101),
+            (1_000, 2, true, 102),
+            (1_000, 3, false, 103),
+            (1_000, 4, true, 104),
+            (2_000, 5, true, 105),
+            (2_000, 6, true, 106),
+        ];
+        let mut held = None;
+        for (at, peer, dialer, remote) in joins {
+            let out = drive(
+                &mut s,
+                &mut store,
+                at,
+                Input::Connected {
+                    peer,
+                    dialer,
+                    remote,
+                },
+            );
+            let _ = failing(&mut s, &mut store, at, out);
+            let out = drive(
+                &mut s,
+                &mut store,
+                at,
+                Input::Identified { peer, pull: true },
+            );
+            if peer == 5 {
+                // 5's session stays under way: its request is unanswered.
+                held = sent_to(&out, 5);
+                assert!(held.is_some(), "a session with 5");
+            } else {
+                let _ = failing(&mut s, &mut store, at, out);
+            }
+        }
+        let _ = drive(&mut s, &mut store, 3_000, Input::Command(Command::Keep(2)));
+        // 3 counts once it has outlived its dialler's trim.
+        let settled = |s: &State<u32, u32>, now| {
+            (1..=6)
+                .filter(|p| s.is_settled(now, p))
+                .collect::<Vec<u32>>()
+        };
+        assert_eq!(settled(&s, 3_000), vec![2, 4, 6]);
+        assert_eq!(s.settled_peers(3_000), 3);
+        let matured = 1_000 + TRIM_LINGER_MS + TRIM_INTERVAL_MS;
+        assert_eq!(settled(&s, matured - 1), vec![2, 4, 6]);
+        assert_eq!(settled(&s, matured), vec![2, 3, 4, 6]);
+        let mut at = 3_000;
+        while at < TRIM_LINGER_MS {
+            let out = drive(&mut s, &mut store, at, Input::Tick);
+            assert_eq!(
+                closed(&failing(&mut s, &mut store, at, out)),
+                Vec::<u32>::new(),
+                "at {at}"
+            );
+            at += 100;
+        }
+        // 1 is closed; not 5 while its session is under way.
+        let t = TRIM_LINGER_MS + 2_000;
+        let out = drive(&mut s, &mut store, t, Input::Tick);
+        assert_eq!(closed(&failing(&mut s, &mut store, t, out)), vec![1]);
+        assert_eq!(s.counters().peers_trimmed, 1);
+        // Not again before the interval, though 1 is still reported
+        // connected.
+        let out = drive(&mut s, &mut store, t + 100, Input::Tick);
+        assert!(closed(&out).is_empty());
+        let _ = drive(&mut s, &mut store, t + 100, Input::Disconnected { peer: 1 });
+        // Once 5's request fails, it goes at the next trim.
+        let req = held.expect("held");
+        let out = drive(&mut s, &mut store, t + 100, Input::Failure { peer: 5, req });
+        let _ = failing(&mut s, &mut store, t + 100, out);
+        let t = t + TRIM_INTERVAL_MS;
+        let out = drive(&mut s, &mut store, t, Input::Tick);
+        assert_eq!(closed(&failing(&mut s, &mut store, t, out)), vec![5]);
+        // A kept peer that leaves is forgotten: back, it is trimmed.
+        for peer in [2, 5] {
+            let _ = drive(&mut s, &mut store, t, Input::Disconnected { peer });
+        }
+        let out = drive(
+            &mut s,
+            &mut store,
+            t,
+            Input::Connected {
+                peer: 2,
+                dialer: true,
+                remote: 102,
+            },
+        );
+        let _ = failing(&mut s, &mut store, t, out);
+        assert!(!s.is_settled(t, &2));
+        let t = t + TRIM_LINGER_MS;
+        let out = drive(&mut s, &mut store, t, Input::Tick);
+        assert_eq!(closed(&failing(&mut s, &mut store, t, out)), vec![2]);
+    }
+
+    #[test]
+    fn with_trimming_off_nothing_is_trimmed() {
+        let mut store = Toy::default();
+        let mut s = state();
+        for peer in 1..=40 {
+            let out = drive(&mut s, &mut store, 0, connect(peer, true));
+            let _ = failing(&mut s, &mut store, 0, out);
+        }
+        let mut at = 0;
+        while at <= 2 * TRIM_LINGER_MS {
+            let out = drive(&mut s, &mut store, at, Input::Tick);
+            assert!(closed(&failing(&mut s, &mut store, at, out)).is_empty());
+            at += 500;
+        }
+        assert_eq!(s.counters().peers_trimmed, 0);
     }
 }
