@@ -519,6 +519,36 @@ async fn a_node_trims_the_connections_it_did_not_keep() {
         },
     )
     .await;
+    // And it stays so: what f keeps is not trimmed, and nothing new is,
+    // for longer than a connection lives before its trim.
+    let kept: Vec<String> = f
+        .peers()
+        .await
+        .expect("peers")
+        .into_iter()
+        .map(|p| p.peer_id)
+        .collect();
+    let trimmed = f.status().await.expect("status").net.counters.peers_trimmed;
+    let steady = std::time::Instant::now();
+    let span = std::time::Duration::from_millis(
+        setu_proto::state::TRIM_LINGER_MS + 2 * setu_proto::state::TRIM_INTERVAL_MS,
+    );
+    while steady.elapsed() < span {
+        let now: Vec<String> = f
+            .peers()
+            .await
+            .expect("peers")
+            .into_iter()
+            .map(|p| p.peer_id)
+            .collect();
+        assert!(
+            kept.iter().all(|k| now.contains(k)),
+            "f lost a peer it keeps: {kept:?} → {now:?}"
+        );
+        let c = f.status().await.expect("status").net.counters.peers_trimmed;
+        assert_eq!(c, trimmed, "f trimmed again after settling");
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
     // Records still reach f through what it kept.
     assert_eq!(import(&others[3], 77, 5).await, 5);
     wait_records(&[&f], 5, "f to get the records after the trim").await;

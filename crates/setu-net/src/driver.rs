@@ -106,8 +106,8 @@ pub struct Counters {
     pub bulk_done: u64,
     /// Peers banned for invalid data.
     pub peers_banned: u64,
-    /// Connections this node dialled and closed because it held more
-    /// peers than `network.target_peers`.
+    /// Peers this node closed its connections to because it dialled them
+    /// without keeping them (a Kademlia lookup's; `spec/net.md` §3.3).
     #[serde(default)]
     pub peers_trimmed: u64,
     /// Requests refused for rate or session limits.
@@ -622,10 +622,15 @@ impl<S: Storage> Driver<S> {
                 b.gossipsub.set_application_score(&peer, 0.0);
             }
             Output::Close(peer) => {
-                // An attachment transfer with the peer keeps it; the state
-                // asks again later.
-                if !self.blob_busy_with(&peer) {
-                    let _ = self.swarm.disconnect_peer_id(peer);
+                // A request of the peer's awaiting this node's answer (a
+                // bulk batch, a fetch), or an attachment transfer, keeps
+                // it; the state asks again later.
+                let answering = self.channels.values().any(|(p, _)| *p == peer);
+                if !answering
+                    && !self.blob_busy_with(&peer)
+                    && self.swarm.disconnect_peer_id(peer).is_ok()
+                {
+                    self.counters.peers_trimmed += 1;
                 }
             }
             Output::Dial(addr) => {
@@ -746,7 +751,7 @@ impl<S: Storage> Driver<S> {
             sessions_answered: s.sessions_answered,
             bulk_done: s.bulk_done,
             peers_banned: s.peers_banned,
-            peers_trimmed: s.peers_trimmed,
+            peers_trimmed: self.counters.peers_trimmed,
             requests_refused: s.requests_refused,
             announcements: s.announcements,
             fetched: s.fetched,

@@ -451,8 +451,9 @@ pub struct Counters {
     pub fetched: u64,
     /// Fetches asked of a second peer after the announcer's failed.
     pub refetches: u64,
-    /// Connections this node dialled without keeping the peer, closed
-    /// ([`Config::trim`]).
+    /// Closes asked of the driver for peers this node dialled without
+    /// keeping them ([`Config::trim`]); a driver may leave one open, and
+    /// is asked again.
     pub peers_trimmed: u64,
     /// Requests sent.
     pub requests_sent: u64,
@@ -660,6 +661,11 @@ impl<P: PeerKey, A: Addr> State<P, A> {
             .keys()
             .filter(|p| redialled.contains(p) || self.kept.contains_key(p))
             .count()
+    }
+
+    /// Whether a connected peer dialled this node (its first connection).
+    pub fn dialled_by(&self, peer: &P) -> bool {
+        self.peers.get(peer).is_some_and(|p| !p.dialer())
     }
 
     /// Whether a connected peer is one [`State::settled_peers`] counts.

@@ -428,13 +428,13 @@ impl<S: Storage> Driver<S> {
         }
     }
 
-    /// A peer's last connection closed.
     /// Whether an attachment request to the peer, or a response to it, is
     /// under way.
     pub(super) fn blob_busy_with(&self, peer: &PeerId) -> bool {
         self.blobs.serving.contains_key(peer) || self.blobs.reqs.values().any(|(_, p, _)| p == peer)
     }
 
+    /// A peer's last connection closed.
     pub(super) fn blob_peer_left(&mut self, peer: PeerId) {
         let now = self.now();
         self.blobs.free_at.remove(&peer);

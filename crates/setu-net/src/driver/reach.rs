@@ -19,8 +19,8 @@ use super::Driver;
 pub const RELAY_RETRY_MIN: Duration = Duration::from_secs(1);
 /// Longest wait before asking a relay for a slot again.
 pub const RELAY_RETRY_MAX: Duration = Duration::from_secs(60);
-/// How often Kademlia looks for peers (while under
-/// `Config::target_peers`).
+/// How often Kademlia looks for peers (while discovery has room:
+/// `Driver::discovery_room`).
 pub const DISCOVERY_INTERVAL: Duration = Duration::from_secs(30);
 /// The shortest gap between two discovery queries.
 pub const DISCOVERY_MIN_GAP: Duration = Duration::from_secs(2);
@@ -153,8 +153,8 @@ impl<S: super::Storage> Driver<S> {
         }
     }
 
-    /// Starts a Kademlia query for peers near a random key when the node
-    /// has few peers and the last query is old enough (`DISCOVERY_MIN_GAP`
+    /// Starts a Kademlia query for peers near a random key when discovery
+    /// has room for more and the last query is old enough (`DISCOVERY_MIN_GAP`
     /// when `soon`, else `DISCOVERY_INTERVAL`).
     pub(super) fn discover(&mut self, now: Instant, soon: bool) {
         if !self.swarm.behaviour().kad.is_enabled() || self.discovery_room() == 0 {
@@ -315,9 +315,12 @@ impl<S: super::Storage> Driver<S> {
                     if chosen >= room {
                         break;
                     }
+                    // A peer connected by its own dial is its to keep or
+                    // trim: choosing it would not hold it.
                     if p.peer_id == me
                         || self.state.is_banned(&p.peer_id)
                         || self.state.is_settled(self.now(), &p.peer_id)
+                        || self.state.dialled_by(&p.peer_id)
                     {
                         continue;
                     }

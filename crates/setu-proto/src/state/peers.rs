@@ -46,6 +46,13 @@ pub(super) struct Redial<P, A> {
     peer: Option<P>,
 }
 
+impl Peer {
+    /// This node dialled it.
+    pub(super) fn dialer(&self) -> bool {
+        self.dialer
+    }
+}
+
 impl<P: PeerKey, A: Addr> State<P, A> {
     pub(super) fn connected(&mut self, now: u64, peer: P, dialer: bool, remote: A) {
         if self.banned.contains_key(&peer) {
@@ -271,8 +278,9 @@ impl<P: PeerKey, A: Addr> State<P, A> {
     /// Whether this node's session with the peer, or a request, push,
     /// fetch or store answer involving it, is under way. The peer's own
     /// sessions do not count: a responder cannot tell an ended one from a
-    /// paused one until `SESSION_TTL_MS`, and the peer starts its next
-    /// session with another peer.
+    /// paused one until `SESSION_TTL_MS`, and with a short sync interval
+    /// they never pause for long. Requests of the peer's awaiting this
+    /// node's answer are the driver's to check.
     fn busy_with(&self, peer: &P) -> bool {
         self.out.contains_key(peer)
             || self.inflight.get(peer).is_some_and(|n| *n > 0)
