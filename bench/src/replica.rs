@@ -219,7 +219,7 @@ fn tantivy_ceiling(records: &[Signed]) -> Duration {
 }
 
 /// The same ingest over the in-memory backend: what the rules cost without sled.
-fn memory_ingest(records: &[Signed]) -> Duration {
+pub(crate) fn memory_ingest(records: &[Signed]) -> Duration {
     time_ingest(
         &Store::new(setu_store::backend::memory::MemoryBackend::new()),
         records,
