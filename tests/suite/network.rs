@@ -473,6 +473,12 @@ async fn kademlia_finds_peers_beyond_the_bootstrap_list() {
     }
 }
 
+/// The ids of the peers a node is connected to.
+async fn peer_ids(n: &Node) -> Vec<String> {
+    let peers = n.peers().await.expect("peers");
+    peers.into_iter().map(|p| p.peer_id).collect()
+}
+
 /// A node closes the connections its Kademlia lookups opened, beyond the
 /// peers it keeps. Four nodes know only a, and never look for peers; f,
 /// with a target of four peers, knows only a too. It chooses at most half
@@ -521,26 +527,14 @@ async fn a_node_trims_the_connections_it_did_not_keep() {
     .await;
     // And it stays so: what f keeps is not trimmed, and nothing new is,
     // for longer than a connection lives before its trim.
-    let kept: Vec<String> = f
-        .peers()
-        .await
-        .expect("peers")
-        .into_iter()
-        .map(|p| p.peer_id)
-        .collect();
+    let kept = peer_ids(&f).await;
     let trimmed = f.status().await.expect("status").net.counters.peers_trimmed;
     let steady = std::time::Instant::now();
     let span = std::time::Duration::from_millis(
         setu_proto::state::TRIM_LINGER_MS + 2 * setu_proto::state::TRIM_INTERVAL_MS,
     );
     while steady.elapsed() < span {
-        let now: Vec<String> = f
-            .peers()
-            .await
-            .expect("peers")
-            .into_iter()
-            .map(|p| p.peer_id)
-            .collect();
+        let now = peer_ids(&f).await;
         assert!(
             kept.iter().all(|k| now.contains(k)),
             "f lost a peer it keeps: {kept:?} → {now:?}"

@@ -439,7 +439,6 @@ pub async fn start<S: Storage>(
 #[derive(Debug)]
 struct Peer {
     agent: Option<String>,
-    dialed: bool,
     addrs: Vec<Multiaddr>,
     /// Connected only through a relay.
     relayed: bool,
@@ -787,7 +786,6 @@ impl<S: Storage> Driver<S> {
                         peer_id,
                         Peer {
                             agent: None,
-                            dialed: endpoint.is_dialer(),
                             addrs: vec![remote.clone()],
                             relayed,
                         },
@@ -923,6 +921,9 @@ impl<S: Storage> Driver<S> {
                 }
                 self.kad_learn(peer_id, &info);
                 let pull = info.protocols.contains(&self.cfg.sync_protocol_v2());
+                // Whether this node made the first connection: the state
+                // remembers it.
+                let dialed = !self.state.dialled_by(&peer_id);
                 if let Some(p) = self.peers.get_mut(&peer_id) {
                     p.agent = Some(info.agent_version.chars().take(64).collect());
                     // For a connection the peer made, our side of it shows
@@ -934,7 +935,7 @@ impl<S: Storage> Driver<S> {
                         .filter(|a| !p.addrs.contains(a))
                         .take(MAX_PEER_ADDRS)
                         .collect();
-                    if p.dialed {
+                    if dialed {
                         p.addrs.append(&mut listen);
                     } else {
                         listen.append(&mut p.addrs);

@@ -397,6 +397,18 @@ pub enum Event<P> {
     },
 }
 
+/// How many connected peers a node keeps and how many it chose
+/// ([`State::peer_counts`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PeerCounts {
+    /// Peers this node keeps: at a redial target, chosen by discovery, or
+    /// that dialled it and stayed.
+    pub settled: usize,
+    /// Peers this node chose itself: at a redial target or chosen by
+    /// discovery.
+    pub chosen: usize,
+}
+
 /// Counters since the state started.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counters {
@@ -640,27 +652,21 @@ impl<P: PeerKey, A: Addr> State<P, A> {
         self.peers.keys()
     }
 
-    /// Connected peers this node keeps ([`Config::trim`]): those at a
-    /// redial target, those discovery chose, and those that dialled it and
-    /// stayed past the dialler's trim (`TRIM_LINGER_MS` and one
-    /// `TRIM_INTERVAL_MS`), so a peer's passing lookup does not count.
-    /// Discovery counts these against its target.
-    pub fn settled_peers(&self, now: u64) -> usize {
+    /// The connected peers this node keeps and those it chose, counted in
+    /// one pass. Kept ([`Config::trim`]): those at a redial target, those
+    /// discovery chose, and those that dialled it and stayed past the
+    /// dialler's trim (`TRIM_LINGER_MS` and one `TRIM_INTERVAL_MS`), so a
+    /// peer's passing lookup does not count. Chosen: those at a redial
+    /// target and those discovery chose ([`Command::Keep`]). Discovery
+    /// counts both against its target.
+    pub fn peer_counts(&self, now: u64) -> PeerCounts {
         let redialled = self.redialled();
-        self.peers
-            .iter()
-            .filter(|(p, peer)| self.settled(now, p, peer, &redialled))
-            .count()
-    }
-
-    /// Connected peers this node chose itself: those at a redial target
-    /// and those discovery chose ([`Command::Keep`]).
-    pub fn chosen_peers(&self) -> usize {
-        let redialled = self.redialled();
-        self.peers
-            .keys()
-            .filter(|p| redialled.contains(p) || self.kept.contains_key(p))
-            .count()
+        let mut counts = PeerCounts::default();
+        for (p, peer) in &self.peers {
+            counts.settled += usize::from(self.settled(now, p, peer, &|p| redialled.contains(p)));
+            counts.chosen += usize::from(redialled.contains(p) || self.kept.contains_key(p));
+        }
+        counts
     }
 
     /// Whether a connected peer dialled this node (its first connection).
@@ -668,11 +674,11 @@ impl<P: PeerKey, A: Addr> State<P, A> {
         self.peers.get(peer).is_some_and(|p| !p.dialer())
     }
 
-    /// Whether a connected peer is one [`State::settled_peers`] counts.
+    /// Whether a connected peer is one [`PeerCounts::settled`] counts.
     pub fn is_settled(&self, now: u64, peer: &P) -> bool {
         self.peers
             .get(peer)
-            .is_some_and(|p| self.settled(now, peer, p, &self.redialled()))
+            .is_some_and(|p| self.settled(now, peer, p, &|p| self.is_redialled(p)))
     }
 
     /// Whether a peer is banned now.

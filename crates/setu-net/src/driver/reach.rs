@@ -157,7 +157,7 @@ impl<S: super::Storage> Driver<S> {
     /// has room for more and the last query is old enough (`DISCOVERY_MIN_GAP`
     /// when `soon`, else `DISCOVERY_INTERVAL`).
     pub(super) fn discover(&mut self, now: Instant, soon: bool) {
-        if !self.swarm.behaviour().kad.is_enabled() || self.discovery_room() == 0 {
+        if !self.swarm.behaviour().kad.is_enabled() {
             return;
         }
         let gap = if soon {
@@ -165,13 +165,19 @@ impl<S: super::Storage> Driver<S> {
         } else {
             DISCOVERY_INTERVAL
         };
-        if self.reach.discovering.len() >= MAX_DISCOVERY_QUERIES
+        // The cheap checks first: this runs at every tick, and counting
+        // the peers walks them all.
+        let waiting = self.reach.discovering.len() >= MAX_DISCOVERY_QUERIES
             || self
                 .reach
                 .last_discovery
-                .is_some_and(|t| now.duration_since(t) < gap)
-        {
-            self.reach.soon |= soon;
+                .is_some_and(|t| now.duration_since(t) < gap);
+        if waiting {
+            // A lookup asked for soon is remembered only if there is room.
+            self.reach.soon |= soon && self.discovery_room() > 0;
+            return;
+        }
+        if self.discovery_room() == 0 {
             return;
         }
         self.reach.soon = false;
@@ -190,11 +196,10 @@ impl<S: super::Storage> Driver<S> {
     /// each would hold about twice as many.
     fn discovery_room(&self) -> usize {
         let target = self.cfg.target_peers;
-        let settled = self.state.settled_peers(self.now());
-        let chosen = self.state.chosen_peers();
+        let counts = self.state.peer_counts(self.now());
         target
-            .saturating_sub(settled)
-            .min(target.div_ceil(2).saturating_sub(chosen))
+            .saturating_sub(counts.settled)
+            .min(target.div_ceil(2).saturating_sub(counts.chosen))
     }
 
     /// Tells Kademlia where a peer that speaks it listens.

@@ -233,7 +233,7 @@ impl<P: PeerKey, A: Addr> State<P, A> {
             .iter()
             .filter(|(p, peer)| {
                 peer.dialer
-                    && !self.settled(now, p, peer, &redialled)
+                    && !self.settled(now, p, peer, &|p| redialled.contains(p))
                     && now.saturating_sub(peer.connected_at) >= TRIM_LINGER_MS
                     && !self.busy_with(p)
             })
@@ -259,6 +259,13 @@ impl<P: PeerKey, A: Addr> State<P, A> {
         self.redial.values().filter_map(|r| r.peer).collect()
     }
 
+    /// Whether one peer is at a redial target: a scan of the targets, for
+    /// a single question, where [`State::redialled`] builds a set to ask
+    /// many.
+    pub(super) fn is_redialled(&self, p: &P) -> bool {
+        self.redial.values().any(|r| r.peer.as_ref() == Some(p))
+    }
+
     /// Whether a connected peer is one this node keeps: it is redialled,
     /// or discovery chose it, or it dialled this node and kept the
     /// connection past its own trim.
@@ -267,9 +274,9 @@ impl<P: PeerKey, A: Addr> State<P, A> {
         now: u64,
         p: &P,
         peer: &Peer,
-        redialled: &std::collections::HashSet<P>,
+        redialled: &dyn Fn(&P) -> bool,
     ) -> bool {
-        redialled.contains(p)
+        redialled(p)
             || self.kept.contains_key(p)
             || (!peer.dialer
                 && now.saturating_sub(peer.connected_at) >= TRIM_LINGER_MS + TRIM_INTERVAL_MS)
@@ -571,7 +578,7 @@ mod tests {
                 .collect::<Vec<u32>>()
         };
         assert_eq!(settled(&s, 3_000), vec![2, 4, 6]);
-        assert_eq!(s.settled_peers(3_000), 3);
+        assert_eq!(s.peer_counts(3_000).settled, 3);
         let matured = 1_000 + TRIM_LINGER_MS + TRIM_INTERVAL_MS;
         assert_eq!(settled(&s, matured - 1), vec![2, 4, 6]);
         assert_eq!(settled(&s, matured), vec![2, 3, 4, 6]);
