@@ -501,32 +501,7 @@ fn exports(replica: &Replica, n: usize) {
         limit: setu_store::query::MAX_LIMIT,
         ..Query::default()
     };
-    let t = Instant::now();
-    {
-        use std::io::Write;
-        let mut w = std::io::BufWriter::new(
-            std::fs::File::create(out.path().join("raw.txt")).expect("file"),
-        );
-        let mut count = 0;
-        let mut line = Vec::new();
-        let store = replica.store();
-        store
-            .backend()
-            .scan_prefix(b"r", &mut |_, v| {
-                let bytes = store.unpack(v)?;
-                line.clear();
-                setu_export::write_signed(&bytes, &mut line);
-                line.push(b'\n');
-                w.write_all(&line).expect("write");
-                count += 1;
-                Ok(true)
-            })
-            .expect("scan");
-        assert_eq!(count, n);
-        w.flush().expect("flush");
-        w.get_ref().sync_all().expect("sync");
-    }
-    let ceiling_export = t.elapsed();
+    let (ceiling_export, ceiling_bytes) = read_ceiling(replica, &out.path().join("raw.txt"), n, 0);
     let t = Instant::now();
     {
         use std::io::Write;
@@ -590,6 +565,7 @@ fn exports(replica: &Replica, n: usize) {
             .expect("export");
         let took = t.elapsed();
         assert_eq!(summary.rows as usize, n);
+
         rows.push(vec![
             name.to_string(),
             format!("{:.2} s", took.as_secs_f64()),
@@ -597,12 +573,69 @@ fn exports(replica: &Replica, n: usize) {
             format!("{:.1} MiB", summary.bytes as f64 / 1_048_576.0),
             goal.to_string(),
         ]);
+        if format == setu_export::Format::Jsonl {
+            // Right after it, the ceiling's scan writing as many bytes as
+            // the JSONL export wrote (each line padded by the same share):
+            // what the bytes alone cost, on one thread.
+            let extra = summary.bytes.saturating_sub(ceiling_bytes);
+            let (padded, padded_bytes) =
+                read_ceiling(replica, &out.path().join("padded.txt"), n, extra);
+            rows.push(vec![
+                format!(
+                    "baseline, run next: the ceiling's scan writing the JSONL's {:.1} MiB (each line padded)",
+                    padded_bytes as f64 / 1_048_576.0
+                ),
+                format!("{:.2} s", padded.as_secs_f64()),
+                format!("{:.2}x", padded.as_secs_f64() / ceiling_export.as_secs_f64()),
+                "".into(),
+                "".into(),
+            ]);
+        }
     }
     table::print(
         &format!("Export of {n} records"),
         &["format", "time", "vs ceiling", "size", "goal"],
         &rows,
     );
+}
+
+/// The export's read ceiling: one ordered scan of the store's records,
+/// each written as a line of its signed bytes in the exports' encoding,
+/// then `fsync`. `extra` bytes of padding are spread over the lines (to
+/// time a line as long as another format's); returns the time and the
+/// bytes written.
+fn read_ceiling(
+    replica: &Replica,
+    path: &std::path::Path,
+    n: usize,
+    extra: u64,
+) -> (Duration, u64) {
+    use std::io::Write;
+    let pad = vec![b' '; (extra / n.max(1) as u64) as usize];
+    let t = Instant::now();
+    let mut w = std::io::BufWriter::new(std::fs::File::create(path).expect("file"));
+    let mut count = 0;
+    let mut written = 0u64;
+    let mut line = Vec::new();
+    let store = replica.store();
+    store
+        .backend()
+        .scan_prefix(b"r", &mut |_, v| {
+            let bytes = store.unpack(v)?;
+            line.clear();
+            setu_export::write_signed(&bytes, &mut line);
+            line.extend_from_slice(&pad);
+            line.push(b'\n');
+            w.write_all(&line).expect("write");
+            written += line.len() as u64;
+            count += 1;
+            Ok(true)
+        })
+        .expect("scan");
+    assert_eq!(count, n);
+    w.flush().expect("flush");
+    w.get_ref().sync_all().expect("sync");
+    (t.elapsed(), written)
 }
 
 /// Peak RSS of a real `setu import` of `n` bodies (signing, ingest, index),
