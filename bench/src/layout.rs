@@ -88,7 +88,8 @@ struct Layout {
     value_log: bool,
     /// Write one `u` entry per batch, its value the batch's chain names
     /// (every chain of a batch shares its storage time), instead of one
-    /// per chain; a chain's `p` entry would then hold its time.
+    /// per chain; a chain's `p` entry would then hold its time (not
+    /// written here: `p` is a fixed 96 bytes in every layout).
     u_per_batch: bool,
     /// Write the `s` and `t` entries to a second tree of the same
     /// database, in a batch of its own, with no flush of their own (the

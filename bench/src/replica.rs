@@ -575,8 +575,8 @@ fn exports(replica: &Replica, n: usize) {
         ]);
         if format == setu_export::Format::Jsonl {
             // Right after it, the ceiling's scan writing as many bytes as
-            // the JSONL export wrote (each line padded by the same share):
-            // what the bytes alone cost, on one thread.
+            // the JSONL export wrote (its extra bytes spread evenly over
+            // the lines, rounded down): a line that long, on one thread.
             let extra = summary.bytes.saturating_sub(ceiling_bytes);
             let (padded, padded_bytes) =
                 read_ceiling(replica, &out.path().join("padded.txt"), n, extra);
