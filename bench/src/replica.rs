@@ -590,6 +590,19 @@ fn exports(replica: &Replica, n: usize) {
                 "".into(),
                 "".into(),
             ]);
+            // And the same number of bytes written from memory, with
+            // nothing read or encoded: what the disk alone costs.
+            let bare = write_bytes(&out.path().join("bare.txt"), summary.bytes);
+            rows.push(vec![
+                format!(
+                    "baseline, run next: {:.1} MiB written from memory, fsync (nothing read)",
+                    summary.bytes as f64 / 1_048_576.0
+                ),
+                format!("{:.2} s", bare.as_secs_f64()),
+                format!("{:.2}x", bare.as_secs_f64() / ceiling_export.as_secs_f64()),
+                "".into(),
+                "".into(),
+            ]);
         }
     }
     table::print(
@@ -636,6 +649,24 @@ fn read_ceiling(
     w.flush().expect("flush");
     w.get_ref().sync_all().expect("sync");
     (t.elapsed(), written)
+}
+
+/// Writes `bytes` bytes to a new file at `path` from one buffer in
+/// memory, in the exports' write size, then `fsync`s it.
+fn write_bytes(path: &std::path::Path, bytes: u64) -> Duration {
+    use std::io::Write;
+    const CHUNK: usize = 1 << 20;
+    let buf = vec![b' '; CHUNK];
+    let t = Instant::now();
+    let mut f = std::fs::File::create(path).expect("file");
+    let mut left = bytes;
+    while left > 0 {
+        let n = left.min(CHUNK as u64) as usize;
+        f.write_all(&buf[..n]).expect("write");
+        left -= n as u64;
+    }
+    f.sync_all().expect("sync");
+    t.elapsed()
 }
 
 /// Peak RSS of a real `setu import` of `n` bodies (signing, ingest, index),
