@@ -517,27 +517,29 @@ fn exports(replica: &Replica, n: usize) {
         w.get_ref().sync_all().expect("sync");
     }
     let point_reads = t.elapsed();
-    let mut rows = vec![
+    // A row with no size or goal: a name, a time and its ratio to the
+    // ceiling.
+    let timed = |name: String, took: Duration| {
         vec![
+            name,
+            format!("{:.2} s", took.as_secs_f64()),
+            format!("{:.2}x", took.as_secs_f64() / ceiling_export.as_secs_f64()),
+            String::new(),
+            String::new(),
+        ]
+    };
+    let mut rows = vec![
+        timed(
             format!(
                 "ceiling: one ordered scan of the store, signed bytes as {}, fsync",
                 setu_export::SIGNED_ENCODING
             ),
-            format!("{:.2} s", ceiling_export.as_secs_f64()),
-            "1.00x".into(),
-            "".into(),
-            "".into(),
-        ],
-        vec![
-            "baseline: a point read per id in index order, as hex, fsync".to_string(),
-            format!("{:.2} s", point_reads.as_secs_f64()),
-            format!(
-                "{:.2}x",
-                point_reads.as_secs_f64() / ceiling_export.as_secs_f64()
-            ),
-            "".into(),
-            "".into(),
-        ],
+            ceiling_export,
+        ),
+        timed(
+            "baseline: a point read per id in index order, as hex, fsync".into(),
+            point_reads,
+        ),
     ];
     for (name, format, file, goal) in [
         (
@@ -565,7 +567,6 @@ fn exports(replica: &Replica, n: usize) {
             .expect("export");
         let took = t.elapsed();
         assert_eq!(summary.rows as usize, n);
-
         rows.push(vec![
             name.to_string(),
             format!("{:.2} s", took.as_secs_f64()),
@@ -580,29 +581,23 @@ fn exports(replica: &Replica, n: usize) {
             let extra = summary.bytes.saturating_sub(ceiling_bytes);
             let (padded, padded_bytes) =
                 read_ceiling(replica, &out.path().join("padded.txt"), n, extra);
-            rows.push(vec![
+            rows.push(timed(
                 format!(
                     "baseline, run next: the ceiling's scan writing the JSONL's {:.1} MiB (each line padded)",
                     padded_bytes as f64 / 1_048_576.0
                 ),
-                format!("{:.2} s", padded.as_secs_f64()),
-                format!("{:.2}x", padded.as_secs_f64() / ceiling_export.as_secs_f64()),
-                "".into(),
-                "".into(),
-            ]);
+                padded,
+            ));
             // And the same number of bytes written from memory, with
             // nothing read or encoded: what the disk alone costs.
             let bare = write_bytes(&out.path().join("bare.txt"), summary.bytes);
-            rows.push(vec![
+            rows.push(timed(
                 format!(
                     "baseline, run next: {:.1} MiB written from memory, fsync (nothing read)",
                     summary.bytes as f64 / 1_048_576.0
                 ),
-                format!("{:.2} s", bare.as_secs_f64()),
-                format!("{:.2}x", bare.as_secs_f64() / ceiling_export.as_secs_f64()),
-                "".into(),
-                "".into(),
-            ]);
+                bare,
+            ));
         }
     }
     table::print(

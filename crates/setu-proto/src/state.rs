@@ -663,8 +663,9 @@ impl<P: PeerKey, A: Addr> State<P, A> {
         let redialled = self.redialled();
         let mut counts = PeerCounts::default();
         for (p, peer) in &self.peers {
-            counts.settled += usize::from(self.settled(now, p, peer, &|p| redialled.contains(p)));
-            counts.chosen += usize::from(redialled.contains(p) || self.kept.contains_key(p));
+            let at_target = redialled.contains(p);
+            counts.settled += usize::from(self.settled(now, p, peer, at_target));
+            counts.chosen += usize::from(at_target || self.kept.contains_key(p));
         }
         counts
     }
@@ -678,7 +679,7 @@ impl<P: PeerKey, A: Addr> State<P, A> {
     pub fn is_settled(&self, now: u64, peer: &P) -> bool {
         self.peers
             .get(peer)
-            .is_some_and(|p| self.settled(now, peer, p, &|p| self.is_redialled(p)))
+            .is_some_and(|p| self.settled(now, peer, p, self.is_redialled(peer)))
     }
 
     /// Whether a peer is banned now.

@@ -156,14 +156,11 @@ fn render(
                 }
             }
         }
-        if c.peers_trimmed > 0 {
-            println!(
-                "peers         {} connected; {} connections of Kademlia's lookups closed",
-                n.peers, c.peers_trimmed
-            );
-        } else {
-            println!("peers         {} connected", n.peers);
-        }
+        let trimmed = match c.peers_trimmed {
+            0 => String::new(),
+            t => format!("; {t} connections of Kademlia's lookups closed"),
+        };
+        println!("peers         {} connected{trimmed}", n.peers);
         println!(
             "reach         {} (AutoNAT), kademlia {}",
             serde_json::to_value(n.reachability)?

@@ -233,7 +233,7 @@ impl<P: PeerKey, A: Addr> State<P, A> {
             .iter()
             .filter(|(p, peer)| {
                 peer.dialer
-                    && !self.settled(now, p, peer, &|p| redialled.contains(p))
+                    && !self.settled(now, p, peer, redialled.contains(p))
                     && now.saturating_sub(peer.connected_at) >= TRIM_LINGER_MS
                     && !self.busy_with(p)
             })
@@ -266,17 +266,11 @@ impl<P: PeerKey, A: Addr> State<P, A> {
         self.redial.values().any(|r| r.peer.as_ref() == Some(p))
     }
 
-    /// Whether a connected peer is one this node keeps: it is redialled,
-    /// or discovery chose it, or it dialled this node and kept the
-    /// connection past its own trim.
-    pub(super) fn settled(
-        &self,
-        now: u64,
-        p: &P,
-        peer: &Peer,
-        redialled: &dyn Fn(&P) -> bool,
-    ) -> bool {
-        redialled(p)
+    /// Whether a connected peer is one this node keeps: it is redialled
+    /// (`redialled`, which the caller looks up), or discovery chose it, or
+    /// it dialled this node and kept the connection past its own trim.
+    pub(super) fn settled(&self, now: u64, p: &P, peer: &Peer, redialled: bool) -> bool {
+        redialled
             || self.kept.contains_key(p)
             || (!peer.dialer
                 && now.saturating_sub(peer.connected_at) >= TRIM_LINGER_MS + TRIM_INTERVAL_MS)
